@@ -1,0 +1,42 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make run   — set everything up and serve the site on SQLite with demo data
+#   make test  — set everything up and run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test lint venv translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed demo --if-empty
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+# Runs the suite on SQLite; when TEST_DATABASE_URL names a PostgreSQL server, runs the
+# database tests again on PostgreSQL (each run in its own fresh database).
+test: venv
+	$(BIN)/python -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== again on PostgreSQL =="; TEST_DB=postgres $(BIN)/python -m pytest; fi
+
+lint: venv
+	$(BIN)/python -m ruff check .
+
+translations: venv
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations
+	$(BIN)/pybabel compile -d translations
+
+clean:
+	rm -rf $(VENV) *.egg-info

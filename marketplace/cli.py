@@ -1,0 +1,88 @@
+"""``flask`` sub-commands (thin: they call services and commit)."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from marketplace.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    """Add the command groups to the app."""
+    app.cli.add_command(seed_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(outbox_cli)
+
+
+@click.group("seed")
+def seed_cli() -> None:
+    """Load reference or demo data."""
+
+
+@seed_cli.command("reference")
+def seed_reference() -> None:
+    """Insert or refresh districts, domains and themes (idempotent)."""
+    from marketplace.reference_data import ensure_reference_data
+
+    ensure_reference_data(db.session.connection())
+    db.session.commit()
+    click.echo("reference data loaded")
+
+
+@seed_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@click.option("--seed", default=2025, show_default=True, help="Random seed (the data set is deterministic).")
+def seed_demo(if_empty: bool, seed: int) -> None:
+    """Create the demo data set and the demo accounts (never in production)."""
+    from marketplace.demo.seed import load_demo
+    from marketplace.models import User
+
+    if current_app.config["MARKETPLACE_ENV"] == "production":
+        raise click.ClickException("refusing to load demo data when MARKETPLACE_ENV=production")
+    if db.session.execute(sa.select(User.id).limit(1)).first():
+        if if_empty:
+            click.echo("database already has data; demo data not loaded")
+            return
+        raise click.ClickException("the database already has users; demo data goes into an empty database only")
+    summary = load_demo(db.session, seed=seed, progress=click.echo)
+    db.session.commit()
+    for name, count in summary.items():
+        click.echo(f"{name}: {count}")
+
+
+@click.group("audit")
+def audit_cli() -> None:
+    """Audit log commands."""
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check every link and hash of the audit chain; exit 1 when it is broken."""
+    from marketplace.audit import verify_chain
+
+    report = verify_chain(db.session)
+    if report.ok:
+        click.echo(f"audit chain intact: {report.count} events")
+    else:
+        click.echo(f"audit chain BROKEN at event {report.broken_at}: {report.reason}", err=True)
+        raise SystemExit(1)
+
+
+@click.group("outbox")
+def outbox_cli() -> None:
+    """E-mail outbox commands."""
+
+
+@outbox_cli.command("send")
+def outbox_send() -> None:
+    """Send pending e-mail over the configured SMTP server."""
+    from marketplace.mail import send_pending
+
+    if not current_app.config.get("MAIL_SERVER"):
+        click.echo("MAIL_SERVER is not set: messages are written to the log and kept in the outbox table")
+        return
+    sent, failed = send_pending(db.session)
+    db.session.commit()
+    click.echo(f"sent {sent}, failed {failed}")

@@ -1,0 +1,119 @@
+"""Configuration: the one place that reads the environment.
+
+Every setting has a working default for a laptop (SQLite file and Whoosh index
+under ``instance/``). ``MARKETPLACE_ENV=production`` makes ``SECRET_KEY``
+mandatory and the session cookie Secure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: The project root (the folder holding ``wsgi.py``).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Default instance folder for the SQLite file, the search index and uploads.
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _secret_key(env: Mapping[str, str], instance: Path, production: bool) -> str:
+    key = env.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise RuntimeError("SECRET_KEY must be set when MARKETPLACE_ENV=production")
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration from the environment."""
+    env = os.environ if env is None else env
+    production = env.get("MARKETPLACE_ENV", "development") == "production"
+    instance = Path(env.get("MARKETPLACE_INSTANCE", str(DEFAULT_INSTANCE)))
+    database_url = normalise_database_url(
+        env.get("DATABASE_URL", f"sqlite:///{instance / 'marketplace.sqlite3'}")
+    )
+    return {
+        "MARKETPLACE_ENV": "production" if production else env.get("MARKETPLACE_ENV", "development"),
+        "INSTANCE_DIR": str(instance),
+        "SECRET_KEY": _secret_key(env, instance, production),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
+        "SEARCH_BACKEND": env.get("SEARCH_BACKEND", "whoosh"),
+        "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR", str(instance / "search-index")),
+        "UPLOAD_DIR": env.get("UPLOAD_DIR", str(instance / "uploads")),
+        "MATCH_MODEL_DIR": env.get("MATCH_MODEL_DIR", str(instance / "match-model")),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_SENDER": env.get("MAIL_SENDER", "noreply@scenarios.cq.example"),
+        "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        # 20 MB per attachment plus the rest of the form.
+        "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": {"zh_CN": "中文", "en": "English"},
+        # Login throttling: failures allowed per e-mail / per IP within the window.
+        "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
+        "LOGIN_WINDOW_SECONDS": int(env.get("LOGIN_WINDOW_SECONDS", "900")),
+        "PASSWORD_RESET_MAX_AGE": 3600,
+    }
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """SQLAlchemy engine options per database."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def testing_overrides(database_url: str, instance: Path) -> dict[str, Any]:
+    """Settings for the test suite: external services off, fast hashing."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
+        "INSTANCE_DIR": str(instance),
+        "SEARCH_INDEX_DIR": str(instance / "search-index"),
+        "UPLOAD_DIR": str(instance / "uploads"),
+        "MATCH_MODEL_DIR": str(instance / "match-model"),
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_SERVER": None,
+        "SERVER_NAME": None,
+    }

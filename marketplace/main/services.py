@@ -1,0 +1,63 @@
+"""Figures for the home page and the role workspaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from marketplace.models import ApprovalStatus, District, Domain, Organisation, OrganisationKind, Role, User
+
+
+def home_counts(session: Session) -> dict[str, int]:
+    """Live counts shown on the home page."""
+    def count_orgs(*kinds: OrganisationKind) -> int:
+        return session.execute(
+            sa.select(sa.func.count(Organisation.id)).where(Organisation.kind.in_(kinds), Organisation.active)
+        ).scalar_one()
+
+    return {
+        "districts": session.execute(
+            sa.select(sa.func.count(District.id)).where(District.is_central)
+        ).scalar_one(),
+        "domains": session.execute(sa.select(sa.func.count(Domain.id))).scalar_one(),
+        "owners": count_orgs(*OrganisationKind.owner_kinds()),
+        "firms": count_orgs(OrganisationKind.SOFTWARE_ENTERPRISE),
+    }
+
+
+def pending_approvals_query(user: User) -> sa.Select:
+    """Owner registrations the staff user may approve (their district, or all for city staff)."""
+    query = (
+        sa.select(User)
+        .join(User.organisation)
+        .where(User.approval_status == ApprovalStatus.PENDING)
+        .order_by(User.created_at)
+    )
+    if user.role == Role.DISTRICT_STAFF:
+        query = query.where(Organisation.district_id == user.district_id)
+    elif user.role != Role.CITY_STAFF:
+        query = query.where(sa.false())
+    return query
+
+
+def workspace(session: Session, user: User) -> dict[str, Any]:
+    """What the signed-in user's workspace shows for their role."""
+    data: dict[str, Any] = {"organisation": user.organisation}
+    if user.role in (Role.DISTRICT_STAFF, Role.CITY_STAFF):
+        pending = pending_approvals_query(user).subquery()
+        data["pending_approvals"] = session.execute(sa.select(sa.func.count()).select_from(pending)).scalar_one()
+        org_filter = [Organisation.active]
+        if user.role == Role.DISTRICT_STAFF:
+            org_filter.append(Organisation.district_id == user.district_id)
+        rows = session.execute(
+            sa.select(Organisation.kind, sa.func.count(Organisation.id)).where(*org_filter).group_by(Organisation.kind)
+        ).all()
+        data["organisations_by_kind"] = [(kind, n) for kind, n in sorted(rows, key=lambda r: r[0].value)]
+    if user.role == Role.CITY_STAFF:
+        rows = session.execute(
+            sa.select(User.role, sa.func.count(User.id)).where(User.active).group_by(User.role)
+        ).all()
+        data["users_by_role"] = sorted(rows, key=lambda r: r[0].value)
+    return data

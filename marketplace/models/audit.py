@@ -1,0 +1,41 @@
+"""The append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.models.accounts import User
+from marketplace.models.base import Base, UTCDateTime, utcnow
+
+
+class AuditEvent(Base):
+    """One state change: who did what to which object, before and after.
+
+    Each row stores the hash of the previous row (``prev_hash``) and its own
+    ``hash`` over its content and ``prev_hash``; editing or deleting a row breaks
+    the chain, which ``flask audit verify`` detects. ``prev_hash`` is unique, so
+    two writers can never fork the chain.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The actor's e-mail at the time (kept even if the account changes).
+    actor_label: Mapped[str] = mapped_column(String(254), nullable=False, default="system")
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    object_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+
+    actor: Mapped[User | None] = relationship()

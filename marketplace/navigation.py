@@ -1,0 +1,62 @@
+"""The site navigation, which changes with the signed-in user's role.
+
+Each entry names an endpoint; entries whose blueprint is not registered are skipped,
+so an area adds itself here and appears once its blueprint exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from marketplace.models import Role
+
+PUBLIC = None  # visible to everyone, signed in or not
+SIGNED_IN = "signed_in"
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    key: str
+    label: object
+    endpoint: str
+    roles: tuple[Role, ...] | str | None = PUBLIC
+
+
+NAV: tuple[NavEntry, ...] = (
+    NavEntry("home", _l("首页"), "main.index"),
+    NavEntry("scenarios", _l("场景清单"), "scenarios.index"),
+    NavEntry("batches", _l("发布批次"), "scenarios.batches"),
+    NavEntry("enterprises", _l("企业能力"), "enterprises.index"),
+    NavEntry("demonstrations", _l("示范项目"), "showcase.index"),
+    NavEntry("statistics", _l("数据统计"), "showcase.statistics"),
+    NavEntry("dashboard", _l("工作台"), "main.dashboard", SIGNED_IN),
+    NavEntry("my_scenarios", _l("我的场景"), "scenarios.mine", (Role.OWNER,)),
+    NavEntry("review", _l("场景审核"), "scenarios.review", (Role.DISTRICT_STAFF, Role.CITY_STAFF)),
+    NavEntry("approvals", _l("注册审核"), "admin.approvals", (Role.DISTRICT_STAFF, Role.CITY_STAFF)),
+    NavEntry("users", _l("用户管理"), "admin.users", (Role.CITY_STAFF,)),
+    NavEntry("organisations", _l("单位管理"), "admin.organisations", (Role.CITY_STAFF,)),
+)
+
+
+def _visible(entry: NavEntry) -> bool:
+    if entry.roles is PUBLIC:
+        return True
+    if not current_user.is_authenticated:
+        return False
+    if entry.roles == SIGNED_IN:
+        return True
+    return current_user.role in entry.roles
+
+
+def nav_items() -> list[dict[str, object]]:
+    """Navigation entries for the current user, as dicts for the template."""
+    items = []
+    for entry in NAV:
+        if entry.endpoint not in current_app.view_functions or not _visible(entry):
+            continue
+        items.append({"key": entry.key, "label": entry.label, "endpoint": entry.endpoint, "url": url_for(entry.endpoint)})
+    return items

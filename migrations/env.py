@@ -1,0 +1,79 @@
+"""Alembic environment (Flask-Migrate). The schema is only ever created through these migrations."""
+
+import logging
+from logging.config import fileConfig
+
+import sqlalchemy as sa
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name and not current_app.config.get("TESTING"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+target_db = current_app.extensions["migrate"].db
+
+
+def get_metadata():
+    return target_db.metadata
+
+
+def render_item(type_, obj, autogen_context):
+    """Render the project's TypeDecorators as their plain SQL types, so migrations never import app code."""
+    from marketplace.models.base import StrEnumType, UTCDateTime
+
+    if type_ == "type":
+        if isinstance(obj, UTCDateTime):
+            return "sa.DateTime(timezone=True)"
+        if isinstance(obj, StrEnumType):
+            return f"sa.String(length={obj.impl.length})"
+        render = getattr(obj, "alembic_render", None)
+        if render is not None:
+            autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+            return render()
+    return False
+
+
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    """Compare TypeDecorators by the type they become on this database."""
+    if isinstance(metadata_type, sa.types.TypeDecorator):
+        dialect_type = metadata_type.load_dialect_impl(context.dialect)
+        if type(dialect_type).__name__.upper() == type(inspected_type).__name__.upper():
+            return False
+        return None
+    return None
+
+
+def run_migrations_offline():
+    context.configure(url=str(target_db.engine.url), target_metadata=get_metadata(), literal_binds=True,
+                      render_item=render_item, compare_type=compare_type)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    def process_revision_directives(context, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info("No changes in schema detected.")
+
+    conf_args = dict(current_app.extensions["migrate"].configure_args)
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args["render_item"] = render_item
+    conf_args["compare_type"] = compare_type
+
+    connectable = target_db.engine
+    with connectable.connect() as connection:
+        conf_args["render_as_batch"] = connection.dialect.name == "sqlite"
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

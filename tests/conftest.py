@@ -1,0 +1,186 @@
+"""Shared fixtures: ``app``, ``client``, ``runner``, factories and a login helper.
+
+The suite runs on SQLite by default. With ``TEST_DB=postgres`` (and
+``TEST_DATABASE_URL`` naming a server) the database tests run on a fresh
+PostgreSQL database instead; ``make test`` does both when the URL is set.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Keep anything the app writes (secret key, index, uploads) out of the work tree.
+os.environ.setdefault("MARKETPLACE_INSTANCE", tempfile.mkdtemp(prefix="mp-instance-"))
+
+from tests import dbsupport  # noqa: E402
+
+ON_POSTGRES = os.environ.get("TEST_DB") == "postgres"
+DB_FIXTURES = {"app", "database_url", "client", "runner"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL pass, run only the tests that use the database."""
+    if not ON_POSTGRES:
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if DB_FIXTURES & set(getattr(item, "fixturenames", ())) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """URL of this run's own, freshly migrated test database."""
+    if ON_POSTGRES:
+        server = dbsupport.postgres_server_url()
+        if not server or not dbsupport.postgres_reachable(server):
+            pytest.fail("TEST_DB=postgres but TEST_DATABASE_URL does not name a reachable PostgreSQL server")
+        with dbsupport.fresh_postgres_database(server) as url:
+            yield url
+    else:
+        yield dbsupport.sqlite_url(tmp_path_factory.mktemp("db"))
+
+
+def make_test_app(database_url: str, instance: Path, **overrides):
+    """An app configured for tests on the given database."""
+    from marketplace import create_app
+    from marketplace.config import testing_overrides
+
+    config = testing_overrides(database_url, instance)
+    config.update({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SEARCH_BACKEND": "whoosh"})
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The application on a migrated test database (schema built by Alembic, as in production)."""
+    from flask_migrate import upgrade
+
+    application = make_test_app(database_url, tmp_path_factory.mktemp("instance"))
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        from marketplace.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _database_per_test(request):
+    """Give each database test an app context, and empty the tables afterwards."""
+    if not DB_FIXTURES & set(request.fixturenames):
+        yield
+        return
+    application = request.getfixturevalue("app")
+    from marketplace.extensions import db
+
+    with application.app_context():
+        yield
+        db.session.remove()
+        dbsupport.empty_tables(db.engine, db.metadata)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# ---------------------------------------------------------------- factories
+
+_counter = itertools.count(1)
+
+
+def _valid_uscc(prefix: str = "91") -> str:
+    from marketplace.uscc import check_char
+
+    first17 = f"{prefix}500103{next(_counter):09d}"[:17]
+    return first17 + check_char(first17)
+
+
+@pytest.fixture
+def make_org(app):
+    """``make_org(kind='government', district='yuzhong', name=None)`` → Organisation."""
+    from marketplace.extensions import db
+    from marketplace.models import District, Organisation, OrganisationKind
+
+    def make(kind: str = "government", district: str | None = "yuzhong", name: str | None = None,
+             uscc: str | None = None) -> Organisation:
+        n = next(_counter)
+        org = Organisation(
+            name=name or f"测试单位{n}",
+            kind=OrganisationKind(kind),
+            uscc=uscc if uscc is not None else _valid_uscc("91" if kind == "software_enterprise" else "11"),
+            district=db.session.query(District).filter_by(code=district).one() if district else None,
+        )
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    return make
+
+
+ROLE_ORG_KIND = {
+    "owner": "government",
+    "enterprise": "software_enterprise",
+    "district_staff": "district_office",
+    "city_staff": "city_office",
+    "expert": None,
+}
+PASSWORD = "pw-12345678"
+
+
+@pytest.fixture
+def make_user(app, make_org):
+    """``make_user(role, district='yuzhong', email=None, organisation=None, **fields)`` → User."""
+    from werkzeug.security import generate_password_hash
+
+    from marketplace.extensions import db
+    from marketplace.models import ApprovalStatus, Role, User
+
+    def make(role: str = "enterprise", district: str | None = "yuzhong", email: str | None = None,
+             organisation=None, password: str = PASSWORD, **fields) -> User:
+        n = next(_counter)
+        if organisation is None and ROLE_ORG_KIND[role]:
+            organisation = make_org(ROLE_ORG_KIND[role], district=district)
+        user = User(
+            email=email or f"user{n}@test.cq",
+            name=fields.pop("name", f"测试用户{n}"),
+            phone=fields.pop("phone", "023-12345678"),
+            password_hash=generate_password_hash(password, method="pbkdf2:sha256:1000"),
+            role=Role(role),
+            organisation=organisation,
+            approval_status=fields.pop("approval_status", ApprovalStatus.APPROVED),
+            **fields,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """``login(user_or_email, password=PASSWORD)`` signs the test client in through the real form."""
+
+    def do_login(user, password: str = PASSWORD):
+        email = user if isinstance(user, str) else user.email
+        response = client.post("/auth/login", data={"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return response
+
+    return do_login

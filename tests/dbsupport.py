@@ -1,0 +1,65 @@
+"""Fresh test databases on SQLite or PostgreSQL, and a fast per-test clean-up."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+#: Tables loaded by migrations that tests never empty.
+REFERENCE_TABLES = {"districts", "domains", "themes", "alembic_version"}
+
+
+def postgres_server_url() -> str | None:
+    """The PostgreSQL server tests may use (``TEST_DATABASE_URL``), normalised for psycopg 3."""
+    from marketplace.config import normalise_database_url
+
+    url = os.environ.get("TEST_DATABASE_URL")
+    return normalise_database_url(url) if url else None
+
+
+def postgres_reachable(url: str) -> bool:
+    try:
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str, prefix: str = "mp_test") -> Iterator[str]:
+    """Create a new, empty database on the server; drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def sqlite_url(folder: Path, name: str = "test.sqlite3") -> str:
+    return f"sqlite:///{folder / name}"
+
+
+def empty_tables(engine: sa.Engine, metadata: sa.MetaData) -> None:
+    """Remove every row a test made, keeping reference data."""
+    tables = [t for t in reversed(metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())

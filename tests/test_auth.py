@@ -1,0 +1,163 @@
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import ApprovalStatus, AuditEvent, LoginAttempt, OutboxMessage, Role, User
+from tests.conftest import PASSWORD
+
+VALID_USCC = "91350100M000100Y43"
+
+
+def enterprise_form(**overrides):
+    data = {
+        "organisation_name": "重庆测试数智科技有限公司", "uscc": VALID_USCC, "district": "yubei",
+        "name": "王芳", "email": "wang.fang@firm.cq", "phone": "13800138000",
+        "password": "secret-pass-1", "password2": "secret-pass-1",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_login_page_has_named_fields(client):
+    html = client.get("/auth/login").get_data(as_text=True)
+    assert 'name="email"' in html and 'name="password"' in html
+    assert "登录" in html
+
+
+def test_login_and_logout(client, make_user):
+    user = make_user("owner")
+    response = client.post("/auth/login", data={"email": user.email.upper(), "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
+    assert client.get("/dashboard").status_code == 200
+    assert db.session.get(User, user.id).last_login_at is not None
+    client.post("/auth/logout")
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_wrong_password_gets_a_clear_message(client, make_user):
+    user = make_user("owner")
+    response = client.post("/auth/login", data={"email": user.email, "password": "wrong"})
+    assert response.status_code == 200
+    assert "邮箱或密码不正确" in response.get_data(as_text=True)
+
+
+def test_login_is_throttled_after_repeated_failures(client, make_user, app):
+    user = make_user("enterprise")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.post("/auth/login", data={"email": user.email, "password": "wrong"})
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert "登录失败次数过多" in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
+    # The refused attempt is not even checked, so it is not recorded.
+    assert db.session.scalar(sa.select(sa.func.count(LoginAttempt.id))) == app.config["LOGIN_MAX_FAILURES"]
+
+
+def test_next_parameter_only_redirects_locally(client, make_user):
+    user = make_user("owner")
+    response = client.post("/auth/login?next=https://evil.example/x", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"].endswith("/dashboard")
+
+
+def test_enterprise_registration(client):
+    response = client.post("/auth/register/enterprise", data=enterprise_form())
+    assert response.status_code == 302
+    user = db.session.execute(sa.select(User).where(User.email == "wang.fang@firm.cq")).scalar_one()
+    assert user.role == Role.ENTERPRISE and user.is_active
+    assert user.organisation.uscc == VALID_USCC and user.organisation.district.code == "yubei"
+    assert user.password_hash.startswith("pbkdf2:") or user.password_hash.startswith("scrypt:")
+    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.register"))
+
+
+def test_bad_uscc_is_refused_on_the_field(client):
+    response = client.post("/auth/register/enterprise", data=enterprise_form(uscc="91350100M000100Y44"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "校验位不正确" in html and "is-invalid" in html
+    assert 'value="重庆测试数智科技有限公司"' in html  # the rest of the form is kept
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_duplicate_email_is_refused_on_the_field(client, make_user):
+    make_user("owner", email="taken@firm.cq")
+    response = client.post("/auth/register/enterprise", data=enterprise_form(email="taken@firm.cq"))
+    assert "该邮箱已注册" in response.get_data(as_text=True)
+
+
+def test_duplicate_uscc_is_refused(client, make_org):
+    make_org("software_enterprise", uscc=VALID_USCC)
+    response = client.post("/auth/register/enterprise", data=enterprise_form())
+    assert "已有企业注册" in response.get_data(as_text=True)
+
+
+def test_owner_registration_waits_for_approval(client, make_user, login):
+    response = client.post("/auth/register/owner", data={
+        "organisation_id": "0", "new_organisation_name": "重庆市测试局", "new_organisation_kind": "government",
+        "district": "yuzhong", "name": "李强", "email": "li.qiang@gov.cq", "phone": "023-63001234",
+        "password": "owner-pass-1", "password2": "owner-pass-1",
+    })
+    assert response.status_code == 302
+    user = db.session.execute(sa.select(User).where(User.email == "li.qiang@gov.cq")).scalar_one()
+    assert user.approval_status == ApprovalStatus.PENDING
+    response = client.post("/auth/login", data={"email": "li.qiang@gov.cq", "password": "owner-pass-1"})
+    assert "等待区县或市级工作人员审核" in response.get_data(as_text=True)
+
+    # Staff of another district may not approve; staff of the owner's district may.
+    other = make_user("district_staff", district="yubei")
+    login(other)
+    assert "li.qiang@gov.cq" not in client.get("/admin/approvals").get_data(as_text=True)
+    assert client.post(f"/admin/approvals/{user.id}/approve").status_code == 403
+    client.post("/auth/logout")
+    staff = make_user("district_staff", district="yuzhong")
+    login(staff)
+    assert "li.qiang@gov.cq" in client.get("/admin/approvals").get_data(as_text=True)
+    assert client.post(f"/admin/approvals/{user.id}/approve").status_code == 302
+    client.post("/auth/logout")
+    assert client.post("/auth/login", data={"email": "li.qiang@gov.cq", "password": "owner-pass-1"}).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
+
+
+def test_rejection_needs_a_reason(client, make_user, login):
+    pending = make_user("owner", approval_status=ApprovalStatus.PENDING)
+    login(make_user("city_staff"))
+    client.post(f"/admin/approvals/{pending.id}/reject", data={"reason": ""})
+    assert db.session.get(User, pending.id).approval_status == ApprovalStatus.PENDING
+    client.post(f"/admin/approvals/{pending.id}/reject", data={"reason": "单位信息不完整"})
+    assert db.session.get(User, pending.id).approval_status == ApprovalStatus.REJECTED
+
+
+def test_password_change(client, make_user, login):
+    user = make_user("expert")
+    login(user)
+    response = client.post("/auth/password", data={"current_password": "nope", "password": "new-pass-123",
+                                                    "password2": "new-pass-123"})
+    assert "当前密码不正确" in response.get_data(as_text=True)
+    client.post("/auth/password", data={"current_password": PASSWORD, "password": "new-pass-123",
+                                        "password2": "new-pass-123"})
+    client.post("/auth/logout")
+    login(user, "new-pass-123")
+
+
+def test_password_reset_by_token_is_single_use(client, make_user):
+    user = make_user("enterprise")
+    client.post("/auth/reset", data={"email": user.email})
+    message = db.session.execute(sa.select(OutboxMessage)).scalar_one()
+    assert message.to_address == user.email
+    link = next(line for line in message.body.splitlines() if "/auth/reset/" in line)
+    path = link[link.index("/auth/reset/"):].strip()
+    assert client.get(path).status_code == 200
+    response = client.post(path, data={"password": "reset-pass-1", "password2": "reset-pass-1"})
+    assert response.status_code == 302
+    assert client.post("/auth/login", data={"email": user.email, "password": "reset-pass-1"}).status_code == 302
+    client.post("/auth/logout")
+    assert client.get(path).status_code == 302  # spent: redirected with a message
+
+
+def test_reset_request_for_unknown_email_reveals_nothing(client):
+    response = client.post("/auth/reset", data={"email": "nobody@nowhere.cq"}, follow_redirects=True)
+    assert "如果该邮箱已注册" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+
+
+def test_disabled_account_cannot_sign_in(client, make_user):
+    user = make_user("owner", active=False)
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert "已被停用" in response.get_data(as_text=True)

@@ -1,0 +1,72 @@
+"""Public pages, the language switch, error pages and the health check."""
+
+import pytest
+
+from tests.conftest import make_test_app
+
+
+def test_home_page_is_chinese_with_live_counts(client, make_org):
+    make_org("software_enterprise")
+    html = client.get("/").get_data(as_text=True)
+    assert 'lang="zh-CN"' in html and "应用场景揭榜平台" in html
+    assert 'data-count="firms">1<' in html
+    assert 'data-count="districts">11<' in html
+    assert "vendor/bootstrap/bootstrap.min.css" in html and "cdn" not in html.lower()
+
+
+def test_language_switch_to_english(client):
+    client.get("/lang/en", headers={"Referer": "http://localhost/"})
+    html = client.get("/").get_data(as_text=True)
+    assert 'lang="en"' in html
+    assert "Application Scenario Marketplace" in html
+    client.get("/lang/zh_CN")
+    assert "应用场景揭榜平台" in client.get("/").get_data(as_text=True)
+
+
+def test_404_page_in_chinese(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
+
+
+def test_500_page_in_chinese(app, tmp_path):
+    strict = make_test_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
+
+    @strict.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = strict.test_client().get("/boom")
+    assert response.status_code == 500 and "服务器内部错误" in response.get_data(as_text=True)
+
+
+def test_healthz_checks_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_a_dead_database(tmp_path):
+    broken = make_test_app(f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", tmp_path)
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503
+
+
+def test_session_cookie_flags(client, make_user, login):
+    response = login(make_user("owner"))
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_production_requires_a_secret_key(monkeypatch):
+    from marketplace.config import load_config
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        load_config({"MARKETPLACE_ENV": "production"})
+    config = load_config({"MARKETPLACE_ENV": "production", "SECRET_KEY": "x" * 40})
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_database_url_forms():
+    from marketplace.config import load_config
+
+    config = load_config({"DATABASE_URL": "postgresql://u@h/db", "SECRET_KEY": "k"})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
