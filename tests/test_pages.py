@@ -20,6 +20,10 @@ def test_language_switch_to_english(client):
     assert 'lang="en"' in html
     assert "Application Scenario Marketplace" in html
     client.get("/lang/zh_CN")
+    # The test keeps one app context open across requests, and Flask-Babel caches the locale in it.
+    from flask_babel import refresh
+
+    refresh()
     assert "应用场景揭榜平台" in client.get("/").get_data(as_text=True)
 
 
