@@ -40,3 +40,21 @@ def set_language(code: str):
     if not target.startswith(host):
         target = url_for("main.index")
     return redirect(target)
+
+
+@bp.route("/files/<int:attachment_id>")
+def download(attachment_id: int):
+    """Serve an attachment to those its purpose's rule allows (404 for everyone else)."""
+    from flask import abort, send_file
+    from flask_login import current_user
+
+    from marketplace import attachments
+    from marketplace.models import Attachment
+
+    attachment = db.session.get(Attachment, attachment_id)
+    user = current_user if current_user.is_authenticated else None
+    if attachment is None or not attachments.can_download(user, attachment, db.session):
+        abort(404)
+    inline = attachment.content_type in attachments.IMAGE_TYPES or attachment.content_type == "application/pdf"
+    return send_file(attachments.path_of(attachment), mimetype=attachment.content_type,
+                     as_attachment=not inline, download_name=attachment.filename, max_age=0)

@@ -8,12 +8,37 @@ from marketplace.models.accounts import (
     Role,
     User,
 )
+from marketplace.models.attachments import Attachment, AttachmentPurpose
 from marketplace.models.audit import AuditEvent
 from marketplace.models.base import Base
 from marketplace.models.mail import OutboxMessage, OutboxStatus
 from marketplace.models.reference import District, Domain, Theme
+from marketplace.models.scenarios import (
+    Batch,
+    BatchLevel,
+    BatchStage,
+    FundingSource,
+    Question,
+    Scenario,
+    ScenarioDocument,
+    ScenarioMode,
+    ScenarioStatus,
+    batch_scenarios,
+)
 
 __all__ = [
+    "Attachment",
+    "AttachmentPurpose",
+    "Batch",
+    "BatchLevel",
+    "BatchStage",
+    "FundingSource",
+    "Question",
+    "Scenario",
+    "ScenarioDocument",
+    "ScenarioMode",
+    "ScenarioStatus",
+    "batch_scenarios",
     "ApprovalStatus",
     "AuditEvent",
     "Base",

@@ -1,0 +1,121 @@
+"""Attachment storage: content checks, random names outside ``static/``, SHA-256, per-purpose access.
+
+Areas register who may download files of each purpose with :func:`register_access_rule`;
+the download view asks :func:`can_download`, so a file is served only to those allowed to see it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from marketplace.errors import ValidationFailed
+from marketplace.models import Attachment, AttachmentPurpose, User
+
+#: Largest accepted file.
+MAX_BYTES = 20 * 1024 * 1024
+
+#: extension → MIME type; the content must agree with the extension.
+ALLOWED = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+}
+IMAGE_TYPES = {"image/png", "image/jpeg"}
+
+AccessRule = Callable[[User | None, Attachment, Session], bool]
+_rules: dict[AttachmentPurpose, AccessRule] = {}
+
+
+def sniff(data: bytes) -> str | None:
+    """The MIME type the bytes really are (of the allowed kinds), or None."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile:
+            return None
+        if "[Content_Types].xml" in names:
+            if "word/document.xml" in names:
+                return ALLOWED["docx"]
+            if "xl/workbook.xml" in names:
+                return ALLOWED["xlsx"]
+    return None
+
+
+def check_file(filename: str, data: bytes, field: str = "file", allowed: set[str] | None = None) -> str:
+    """Validate an upload by size, extension and content; returns its MIME type or raises with a field error."""
+    allowed = allowed or set(ALLOWED)
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+
+    def refuse(message: str) -> ValidationFailed:
+        return ValidationFailed(message, {field: [message]})
+
+    if not data:
+        raise refuse(_("文件为空，请重新选择。"))
+    if len(data) > MAX_BYTES:
+        raise refuse(_("文件超过 20 MB，请压缩后再上传。"))
+    if ext not in allowed:
+        kinds = "、".join(sorted({e.upper() for e in allowed if e != "jpeg"}))
+        raise refuse(_("不支持该文件类型，请上传 %(kinds)s 文件。", kinds=kinds))
+    actual = sniff(data)
+    if actual != ALLOWED[ext]:
+        raise refuse(_("文件内容与扩展名不符（不是有效的 %(ext)s 文件），请检查后重新上传。", ext=ext.upper()))
+    return actual
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store(session: Session, upload: FileStorage, purpose: AttachmentPurpose, user: User | None,
+          field: str = "file", allowed: set[str] | None = None) -> Attachment:
+    """Check and save an uploaded file; returns the flushed :class:`Attachment`."""
+    data = upload.read()
+    filename = Path(upload.filename or "file").name[:255]
+    content_type = check_file(filename, data, field, allowed)
+    stored_name = secrets.token_hex(16)
+    (upload_dir() / stored_name).write_bytes(data)
+    attachment = Attachment(
+        purpose=purpose, filename=filename, stored_name=stored_name, content_type=content_type, size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), uploaded_by=user,
+        organisation_id=user.organisation_id if user is not None else None,
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def path_of(attachment: Attachment) -> Path:
+    return upload_dir() / attachment.stored_name
+
+
+def register_access_rule(purpose: AttachmentPurpose, rule: AccessRule) -> None:
+    """Say who may download files of one purpose (each area registers its own)."""
+    _rules[purpose] = rule
+
+
+def can_download(user: User | None, attachment: Attachment, session: Session) -> bool:
+    """True when the rule for the file's purpose allows this user (no rule: nobody)."""
+    rule = _rules.get(attachment.purpose)
+    return bool(rule and rule(user, attachment, session))

@@ -1,0 +1,223 @@
+"""Public scenario lists: one filter object shared by the list page, the exports and the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
+
+from marketplace import clock
+from marketplace.errors import ValidationFailed
+from marketplace.models import Batch, District, Domain, Scenario, ScenarioStatus, Theme, batch_scenarios
+from marketplace.scenarios.policy import public_clause
+
+#: Status filter values: the derived open/closed plus the later stored statuses.
+STATUS_FILTERS = ("open", "closed", "awarded", "in_delivery", "accepted", "unsuccessful")
+SORTS = ("newest", "deadline", "budget")
+MAX_PER_PAGE = 100
+
+#: Optional keyword matcher (the search backend plugs in here): q → ids of matching scenarios, or None.
+keyword_matcher: list[Callable[[str], list[int] | None]] = []
+
+
+@dataclass
+class ScenarioFilters:
+    """Parsed and validated list parameters."""
+
+    districts: list[str] = field(default_factory=list)
+    domain: str | None = None
+    theme: str | None = None
+    status: str | None = None
+    budget_min: Decimal | None = None
+    budget_max: Decimal | None = None
+    due_within: int | None = None
+    batch: int | None = None
+    q: str | None = None
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = 20
+
+    def args(self, **changes) -> dict[str, object]:  # noqa: ANN003
+        """Query-string arguments that reproduce these filters (for links and exports)."""
+        data: dict[str, object] = {
+            "district": self.districts, "domain": self.domain, "theme": self.theme, "status": self.status,
+            "budget_min": self.budget_min, "budget_max": self.budget_max, "due_within": self.due_within,
+            "batch": self.batch, "q": self.q, "sort": self.sort if self.sort != "newest" else None,
+        }
+        data.update(changes)
+        return {k: v for k, v in data.items() if v not in (None, "", [])}
+
+
+def parse_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilters:
+    """Read filters from a query string; bad values raise :class:`ValidationFailed` naming the parameter."""
+    errors: dict[str, list[str]] = {}
+
+    def integer(name: str, minimum: int, maximum: int | None = None) -> int | None:
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = [_("必须是整数。")]
+            return None
+        if value < minimum or (maximum is not None and value > maximum):
+            errors[name] = [_("取值超出范围（%(lo)d–%(hi)s）。", lo=minimum, hi=maximum if maximum else "∞")]
+            return None
+        return value
+
+    def decimal(name: str) -> Decimal | None:
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            errors[name] = [_("必须是数字（万元）。")]
+            return None
+        if value < 0 or not value.is_finite():
+            errors[name] = [_("不能为负数。")]
+            return None
+        return value
+
+    filters = ScenarioFilters(
+        districts=[d for d in args.getlist("district") if d],
+        domain=args.get("domain") or None,
+        theme=args.get("theme") or None,
+        status=args.get("status") or None,
+        budget_min=decimal("budget_min"),
+        budget_max=decimal("budget_max"),
+        due_within=integer("due_within", 1, 3650),
+        batch=integer("batch", 1),
+        q=(args.get("q") or "").strip()[:100] or None,
+        sort=args.get("sort") or "newest",
+        page=integer("page", 1) or 1,
+        per_page=integer("per_page", 1, MAX_PER_PAGE) or default_per_page,
+    )
+    if filters.status and filters.status not in STATUS_FILTERS:
+        errors["status"] = [_("未知的状态：%(v)s", v=filters.status)]
+    if filters.sort not in SORTS:
+        errors["sort"] = [_("未知的排序方式：%(v)s", v=filters.sort)]
+    if errors:
+        detail = "；".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+        raise ValidationFailed(_("参数有误：%(detail)s", detail=detail), errors)
+    return filters
+
+
+def _status_clause(status: str, now) -> sa.ColumnElement[bool]:  # noqa: ANN001
+    if status == "open":
+        return sa.and_(Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline > now)
+    if status == "closed":
+        return sa.and_(Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline <= now)
+    return Scenario.status == ScenarioStatus(status)
+
+
+def filtered_query(session: Session, filters: ScenarioFilters, include_status: bool = True) -> sa.Select:
+    """SELECT of public scenarios matching the filters (no ordering, no paging)."""
+    now = clock.now()
+    query = sa.select(Scenario).where(public_clause())
+    if filters.districts:
+        query = query.where(Scenario.district_id.in_(
+            sa.select(District.id).where(District.code.in_(filters.districts))))
+    if filters.domain:
+        query = query.where(Scenario.domain_id.in_(sa.select(Domain.id).where(Domain.code == filters.domain)))
+    if filters.theme:
+        query = query.where(Scenario.theme_id.in_(sa.select(Theme.id).where(Theme.code == filters.theme)))
+    if include_status and filters.status:
+        query = query.where(_status_clause(filters.status, now))
+    if filters.budget_min is not None:
+        query = query.where(Scenario.budget_wan >= filters.budget_min)
+    if filters.budget_max is not None:
+        query = query.where(Scenario.budget_wan <= filters.budget_max)
+    if filters.due_within:
+        query = query.where(Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline > now,
+                            Scenario.deadline <= now + timedelta(days=filters.due_within))
+    if filters.batch:
+        query = query.where(Scenario.id.in_(
+            sa.select(batch_scenarios.c.scenario_id).where(batch_scenarios.c.batch_id == filters.batch)))
+    if filters.q:
+        ids = next((m(filters.q) for m in keyword_matcher), None)
+        if ids is not None:
+            query = query.where(Scenario.id.in_(ids))
+        else:
+            for term in filters.q.split():
+                like = f"%{term}%"
+                query = query.where(sa.or_(Scenario.title.ilike(like), Scenario.summary.ilike(like),
+                                           Scenario.description.ilike(like)))
+    return query
+
+
+def ordered(query: sa.Select, sort: str) -> sa.Select:
+    if sort == "deadline":
+        return query.order_by(Scenario.deadline.asc(), Scenario.id.desc())
+    if sort == "budget":
+        return query.order_by(Scenario.budget_wan.desc(), Scenario.id.desc())
+    return query.order_by(Scenario.published_at.desc(), Scenario.id.desc())
+
+
+def with_relations(query: sa.Select) -> sa.Select:
+    return query.options(selectinload(Scenario.owner), selectinload(Scenario.district),
+                         selectinload(Scenario.domain), selectinload(Scenario.theme),
+                         selectinload(Scenario.batches))
+
+
+@dataclass
+class ScenarioPage:
+    items: list[Scenario]
+    total: int
+    page: int
+    per_page: int
+    status_counts: dict[str, int]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def status_counts(session: Session, filters: ScenarioFilters) -> dict[str, int]:
+    """How many scenarios each status filter would give with the other filters unchanged."""
+    now = clock.now()
+    base = filtered_query(session, filters, include_status=False).subquery()
+    status, deadline = base.c.status, base.c.deadline
+    label = sa.case(
+        (sa.and_(status == ScenarioStatus.PUBLISHED.value, deadline > now), "open"),
+        (status == ScenarioStatus.PUBLISHED.value, "closed"),
+        else_=status,
+    )
+    rows = session.execute(sa.select(label, sa.func.count()).group_by(label)).all()
+    counts = dict.fromkeys(STATUS_FILTERS, 0)
+    counts.update({k: v for k, v in rows})
+    return counts
+
+
+def page_of(session: Session, filters: ScenarioFilters) -> ScenarioPage:
+    """One page of the public list with the total and per-status counts."""
+    query = filtered_query(session, filters)
+    total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    items = session.execute(
+        with_relations(ordered(query, filters.sort)).limit(filters.per_page)
+        .offset((filters.page - 1) * filters.per_page)
+    ).scalars().all()
+    return ScenarioPage(list(items), total, filters.page, filters.per_page, status_counts(session, filters))
+
+
+def all_matching(session: Session, filters: ScenarioFilters, limit: int = 10000) -> list[Scenario]:
+    """Every matching scenario, for exports."""
+    query = with_relations(ordered(filtered_query(session, filters), filters.sort)).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def filter_choices(session: Session) -> dict[str, list]:
+    """Reference rows for the filter form."""
+    return {
+        "districts": list(session.execute(sa.select(District).order_by(District.sort_order)).scalars()),
+        "domains": list(session.execute(sa.select(Domain).order_by(Domain.sort_order)).scalars()),
+        "themes": list(session.execute(sa.select(Theme).order_by(Theme.sort_order)).scalars()),
+        "batches": list(session.execute(sa.select(Batch).order_by(Batch.published_on.desc())).scalars()),
+    }

@@ -1,0 +1,79 @@
+"""Who may see and act on scenarios — used by pages, exports, the API, search and attachments alike.
+
+Visibility is expressed as SQL clauses so that every list filters inside the query.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from marketplace.models import Role, Scenario, ScenarioStatus, User
+
+#: Statuses reviewing staff see besides the public ones.
+REVIEW_STATUSES = (ScenarioStatus.SUBMITTED, ScenarioStatus.RETURNED, ScenarioStatus.WITHDRAWN)
+
+
+def is_owner_member(user: User | None, scenario: Scenario) -> bool:
+    """An owner user of the scenario's owner organisation."""
+    return (user is not None and user.is_authenticated and user.role == Role.OWNER
+            and user.organisation_id == scenario.owner_id)
+
+
+def is_reviewer(user: User | None, scenario: Scenario) -> bool:
+    """City staff, or district staff of the scenario's district."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.role == Role.CITY_STAFF:
+        return True
+    return user.role == Role.DISTRICT_STAFF and user.district_id == scenario.district_id
+
+
+def can_view(user: User | None, scenario: Scenario) -> bool:
+    """Public scenarios for everyone; drafts for the owner; review states for owner and reviewers."""
+    if scenario.status in ScenarioStatus.public():
+        return True
+    if is_owner_member(user, scenario):
+        return True
+    return scenario.status in REVIEW_STATUSES and is_reviewer(user, scenario)
+
+
+def visible_clause(user: User | None) -> sa.ColumnElement[bool]:
+    """SQL condition equivalent to :func:`can_view` for ``user``."""
+    public = Scenario.status.in_(ScenarioStatus.public())
+    if user is None or not user.is_authenticated:
+        return public
+    clauses = [public]
+    if user.role == Role.OWNER and user.organisation_id:
+        clauses.append(Scenario.owner_id == user.organisation_id)
+    if user.role == Role.CITY_STAFF:
+        clauses.append(Scenario.status.in_(REVIEW_STATUSES))
+    elif user.role == Role.DISTRICT_STAFF and user.district_id:
+        clauses.append(sa.and_(Scenario.status.in_(REVIEW_STATUSES), Scenario.district_id == user.district_id))
+    return sa.or_(*clauses)
+
+
+def public_clause() -> sa.ColumnElement[bool]:
+    """Published-and-later scenarios only (open data, exports, the API, search)."""
+    return Scenario.status.in_(ScenarioStatus.public())
+
+
+def _scenario_files_rule(user: User | None, attachment, session) -> bool:  # noqa: ANN001
+    """Funding evidence: owner and reviewers only. Scenario documents: as the scenario itself."""
+    from marketplace.models import AttachmentPurpose, ScenarioDocument
+
+    if attachment.purpose == AttachmentPurpose.FUNDING_EVIDENCE:
+        scenarios = session.execute(sa.select(Scenario).where(Scenario.funding_evidence_id == attachment.id)).scalars()
+        return any(is_owner_member(user, s) or is_reviewer(user, s) for s in scenarios)
+    scenarios = session.execute(
+        sa.select(Scenario).join(ScenarioDocument).where(ScenarioDocument.attachment_id == attachment.id)
+    ).scalars()
+    return any(can_view(user, s) for s in scenarios)
+
+
+def register_file_rules() -> None:
+    """Tell the attachment store who may download scenario files."""
+    from marketplace.attachments import register_access_rule
+    from marketplace.models import AttachmentPurpose
+
+    register_access_rule(AttachmentPurpose.FUNDING_EVIDENCE, _scenario_files_rule)
+    register_access_rule(AttachmentPurpose.SCENARIO_DOCUMENT, _scenario_files_rule)

@@ -1,0 +1,342 @@
+"""Scenario views: public list and detail, batches, owner drafting, staff review, Q&A."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace import attachments, clock
+from marketplace.errors import DomainError, ValidationFailed, attach_to_form
+from marketplace.extensions import db
+from marketplace.formfields import options
+from marketplace.models import AttachmentPurpose, Batch, Role, Scenario, ScenarioStatus
+from marketplace.permissions import roles_required
+from marketplace.scenarios import bp, listing, policy, services
+from marketplace.scenarios.forms import (
+    AnswerForm,
+    BatchForm,
+    CityListForm,
+    PublishForm,
+    QuestionForm,
+    ReasonForm,
+    ScenarioForm,
+)
+
+STAFF = (Role.DISTRICT_STAFF, Role.CITY_STAFF)
+
+
+def _visible_or_404(scenario_id: int) -> Scenario:
+    scenario = db.session.get(Scenario, scenario_id)
+    if scenario is None or not policy.can_view(current_user, scenario):
+        abort(404)
+    return scenario
+
+
+# ------------------------------------------------------------------ public
+
+@bp.route("/scenarios")
+def index():
+    try:
+        filters = listing.parse_filters(request.args)
+    except ValidationFailed as error:
+        flash(error.message, "warning")
+        filters = listing.ScenarioFilters()
+    page = listing.page_of(db.session, filters)
+    return render_template("scenarios/index.html", page=page, filters=filters,
+                           choices=listing.filter_choices(db.session), now=clock.now())
+
+
+@bp.route("/scenarios/<int:scenario_id>")
+def detail(scenario_id: int):
+    scenario = _visible_or_404(scenario_id)
+    user = current_user if current_user.is_authenticated else None
+    context = {
+        "scenario": scenario,
+        "status": scenario.display_status(),
+        "actions": services.allowed_actions(user, scenario),
+        "can_edit": services.can_edit(user, scenario),
+        "is_owner": policy.is_owner_member(user, scenario),
+        "is_reviewer": policy.is_reviewer(user, scenario),
+        "questions": services.visible_questions(scenario, user),
+        "can_ask": services.can_ask(user, scenario),
+        "question_cutoff": services.question_cutoff(scenario),
+        "gate": services.gate_problems(scenario) if scenario.status in ScenarioStatus.editable() else [],
+        "question_form": QuestionForm(),
+        "answer_form": AnswerForm(),
+        "reason_form": ReasonForm(),
+    }
+    if policy.is_reviewer(user, scenario) and scenario.status == ScenarioStatus.SUBMITTED:
+        form = PublishForm()
+        form.batch_id.choices = options([(0, _("（新建批次）"))] + [
+            (b.id, b.name) for b in services.batches_for(db.session, current_user)])
+        context["publish_form"] = form
+    if user is not None and user.role == Role.CITY_STAFF and scenario.is_public:
+        city_batches = [b for b in services.batches_for(db.session, current_user) if b not in scenario.batches]
+        if city_batches:
+            form = CityListForm()
+            form.batch_id.choices = options((b.id, b.name) for b in city_batches)
+            context["city_list_form"] = form
+    return render_template("scenarios/detail.html", **context)
+
+
+@bp.route("/batches")
+def batches():
+    rows = db.session.execute(
+        sa.select(Batch, sa.func.count(Scenario.id))
+        .outerjoin(Batch.scenarios.and_(policy.public_clause()))
+        .group_by(Batch.id).order_by(Batch.published_on.desc(), Batch.id.desc())
+    ).all()
+    return render_template("scenarios/batches.html", rows=rows)
+
+
+@bp.route("/batches/<int:batch_id>")
+def batch(batch_id: int):
+    batch = db.get_or_404(Batch, batch_id)
+    scenarios = [s for s in batch.scenarios if s.is_public]
+    return render_template("scenarios/batch.html", batch=batch, scenarios=scenarios)
+
+
+# ------------------------------------------------------------------ owners
+
+@bp.route("/my/scenarios")
+@roles_required(Role.OWNER)
+def mine():
+    scenarios = db.session.execute(
+        sa.select(Scenario).where(Scenario.owner_id == current_user.organisation_id)
+        .order_by(Scenario.updated_at.desc())
+    ).scalars().all()
+    return render_template("scenarios/mine.html", scenarios=scenarios)
+
+
+def _choices(form: ScenarioForm) -> None:
+    refs = listing.filter_choices(db.session)
+    form.domain.choices = options([("", "—")] + [(d.code, d.name) for d in refs["domains"]])
+    form.theme.choices = options([("", "—")] + [(t.code, t.name) for t in refs["themes"]])
+
+
+def _form_data(form: ScenarioForm) -> dict:
+    data = {name: form[name].data for name in (
+        "title", "summary", "description", "boundary", "requirements", "acceptance", "outcomes", "domain", "theme",
+        "contact_name", "contact_phone", "contact_email", "funding_source", "budget_wan", "deadline",
+        "delivery_months", "mode", "race_teams")}
+    return data
+
+
+def _evidence(form: ScenarioForm):  # noqa: ANN202
+    upload = form.funding_evidence.data
+    if upload and getattr(upload, "filename", ""):
+        return attachments.store(db.session, upload, AttachmentPurpose.FUNDING_EVIDENCE, current_user,
+                                 field="funding_evidence")
+    return None
+
+
+def _save_and_maybe_submit(form: ScenarioForm, scenario: Scenario, saved_message: str):
+    """Commit the saved draft; when asked, also submit it. A failed publish gate keeps the draft and lists what is missing."""
+    if form.submit_for_review.data and scenario.status in ScenarioStatus.editable():
+        try:
+            services.transition(db.session, current_user, scenario, "submit", ip=request.remote_addr)
+        except ValidationFailed as error:
+            db.session.commit()  # the draft itself is kept
+            flash(error.message, "warning")
+            return redirect(url_for("scenarios.edit", scenario_id=scenario.id))
+        db.session.commit()
+        flash(_("已提交审核。"), "success")
+    else:
+        db.session.commit()
+        flash(saved_message, "success")
+    return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
+
+
+@bp.route("/scenarios/new", methods=["GET", "POST"])
+@roles_required(Role.OWNER)
+def create():
+    if not services.can_create(current_user):
+        abort(403)
+    form = ScenarioForm()
+    _choices(form)
+    if request.method == "GET":
+        form.contact_name.data = current_user.name
+        form.contact_phone.data = current_user.phone
+        form.contact_email.data = current_user.email
+    if form.validate_on_submit():
+        try:
+            scenario = services.create_draft(db.session, current_user, _form_data(form), _evidence(form),
+                                             request.remote_addr)
+        except ValidationFailed as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+        else:
+            return _save_and_maybe_submit(form, scenario, _("草稿已保存。"))
+    return render_template("scenarios/form.html", form=form, scenario=None, gate=[])
+
+
+@bp.route("/scenarios/<int:scenario_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.OWNER)
+def edit(scenario_id: int):
+    scenario = _visible_or_404(scenario_id)
+    if not services.can_edit(current_user, scenario):
+        abort(403)
+    form = ScenarioForm(obj=scenario)
+    _choices(form)
+    if request.method == "GET":
+        form.domain.data = scenario.domain.code if scenario.domain else ""
+        form.theme.data = scenario.theme.code if scenario.theme else ""
+        form.funding_source.data = scenario.funding_source.value if scenario.funding_source else ""
+        form.mode.data = scenario.mode.value
+        form.deadline.data = clock.to_local(scenario.deadline).replace(tzinfo=None) if scenario.deadline else None
+    if form.validate_on_submit():
+        try:
+            reopened = services.update(db.session, current_user, scenario, _form_data(form), _evidence(form),
+                                       request.remote_addr)
+        except ValidationFailed as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+            flash(error.message, "danger")
+        else:
+            if reopened:
+                db.session.commit()
+                flash(_("修改涉及实质内容，场景已重新提交审核；已提交的揭榜申请需要企业重新确认。"), "warning")
+                return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
+            return _save_and_maybe_submit(form, scenario, _("已保存。"))
+    gate = services.gate_problems(scenario) if scenario.status in ScenarioStatus.editable() else []
+    return render_template("scenarios/form.html", form=form, scenario=scenario, gate=gate)
+
+
+@bp.route("/scenarios/<int:scenario_id>/<action>", methods=["POST"])
+@login_required
+def act(scenario_id: int, action: str):
+    if action not in services.TRANSITIONS or action == "publish":
+        abort(404)
+    scenario = _visible_or_404(scenario_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.transition(db.session, current_user, scenario, action, reason=form.reason.data,
+                            ip=request.remote_addr)
+    except ValidationFailed as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash({"submit": _("已提交审核。"), "return": _("已退回业主单位修改。"),
+               "withdraw": _("场景已撤回。")}[action], "success")
+    return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
+
+
+# ------------------------------------------------------------------ staff
+
+@bp.route("/review")
+@roles_required(*STAFF)
+def review():
+    query = sa.select(Scenario).where(Scenario.status == ScenarioStatus.SUBMITTED).order_by(Scenario.submitted_at)
+    if current_user.role == Role.DISTRICT_STAFF:
+        query = query.where(Scenario.district_id == current_user.district_id)
+    submitted = db.session.execute(query).scalars().all()
+    return render_template("scenarios/review.html", submitted=submitted,
+                           batches=services.batches_for(db.session, current_user))
+
+
+@bp.route("/scenarios/<int:scenario_id>/publish", methods=["POST"])
+@roles_required(*STAFF)
+def publish(scenario_id: int):
+    scenario = _visible_or_404(scenario_id)
+    form = PublishForm()
+    form.batch_id.choices = options([(0, "")] + [(b.id, b.name) for b in services.batches_for(db.session, current_user)])
+    if not form.validate_on_submit():
+        flash(_("请选择有效的批次。"), "danger")
+        return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
+    try:
+        if form.batch_id.data:
+            batch = db.session.get(Batch, form.batch_id.data)
+        elif form.new_batch_name.data or not scenario.batches:
+            batch = services.create_batch(db.session, current_user, form.new_batch_name.data,
+                                          form.new_batch_stage.data, None, ip=request.remote_addr)
+        else:
+            batch = None  # re-review of an already listed scenario
+        services.transition(db.session, current_user, scenario, "publish", batch=batch, ip=request.remote_addr)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("场景已发布。"), "success")
+    return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
+
+
+@bp.route("/scenarios/<int:scenario_id>/city-list", methods=["POST"])
+@roles_required(Role.CITY_STAFF)
+def city_list(scenario_id: int):
+    scenario = _visible_or_404(scenario_id)
+    form = CityListForm()
+    form.batch_id.choices = options((b.id, b.name) for b in services.batches_for(db.session, current_user))
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.take_into_city_batch(db.session, current_user, scenario, db.session.get(Batch, form.batch_id.data),
+                                      request.remote_addr)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已纳入市级清单。"), "success")
+    return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
+
+
+@bp.route("/batches/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_batch():
+    form = BatchForm()
+    if form.validate_on_submit():
+        try:
+            batch = services.create_batch(db.session, current_user, form.name.data, form.stage.data,
+                                          form.published_on.data, form.description.data, request.remote_addr)
+        except ValidationFailed as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+        else:
+            db.session.commit()
+            flash(_("批次已创建。"), "success")
+            return redirect(url_for("scenarios.batch", batch_id=batch.id))
+    return render_template("scenarios/batch_form.html", form=form)
+
+
+# ------------------------------------------------------------------ questions
+
+@bp.route("/scenarios/<int:scenario_id>/questions", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+def ask(scenario_id: int):
+    scenario = _visible_or_404(scenario_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            services.ask(db.session, current_user, scenario, form.text.data, request.remote_addr)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("问题已提交，业主单位答复后将在本页公开（不显示提问企业）。"), "success")
+    else:
+        flash(" ".join(form.text.errors) or _("请填写问题。"), "danger")
+    return redirect(url_for("scenarios.detail", scenario_id=scenario.id, _anchor="qa"))
+
+
+@bp.route("/scenarios/<int:scenario_id>/questions/<int:question_id>/answer", methods=["POST"])
+@roles_required(Role.OWNER)
+def answer(scenario_id: int, question_id: int):
+    scenario = _visible_or_404(scenario_id)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            services.answer(db.session, current_user, question_id, form.answer.data, request.remote_addr)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("答复已发布。"), "success")
+    return redirect(url_for("scenarios.detail", scenario_id=scenario.id, _anchor="qa"))

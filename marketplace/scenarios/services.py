@@ -1,0 +1,439 @@
+"""Scenario rules: the publish gate, every lifecycle transition, batches and clarification Q&A.
+
+Every transition goes through :func:`transition`, which checks the actor's
+permission and the current state and writes the audit log. Services flush; the
+view commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from marketplace import audit, clock
+from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from marketplace.models import (
+    Attachment,
+    Batch,
+    BatchLevel,
+    BatchStage,
+    District,
+    Domain,
+    FundingSource,
+    Organisation,
+    OrganisationKind,
+    Question,
+    Role,
+    Scenario,
+    ScenarioMode,
+    ScenarioStatus,
+    Theme,
+    User,
+)
+from marketplace.scenarios import policy
+
+#: Fields whose change after publication reopens review and asks applicants to re-confirm.
+SUBSTANTIVE_FIELDS = (
+    "title", "description", "boundary", "requirements", "acceptance", "outcomes", "domain_id", "theme_id",
+    "funding_source", "budget_wan", "funding_evidence_id", "deadline", "delivery_months", "mode", "race_teams",
+)
+#: Fields the owner may change without a new review.
+MINOR_FIELDS = ("summary", "contact_name", "contact_phone", "contact_email")
+
+#: Called with (session, scenario) after a substantive change to a published scenario;
+#: the applications area registers a hook that flags submitted applications for re-confirmation.
+substantive_change_hooks: list[Callable[[Session, Scenario], None]] = []
+
+
+# ------------------------------------------------------------------ the publish gate
+
+@dataclass(frozen=True)
+class GateProblem:
+    """One unmet condition of "边界清晰、业主明确、资金落实" (or of basic completeness)."""
+
+    field: str
+    message: str
+    group: str
+
+
+GATE_GROUPS = {"boundary": _l("边界清晰"), "owner": _l("业主明确"), "funding": _l("资金落实"),
+               "basics": _l("基本信息")}
+
+
+def gate_problems(scenario: Scenario, now=None) -> list[GateProblem]:  # noqa: ANN001
+    """Everything that keeps a scenario from being submitted or published, field by field."""
+    now = now or clock.now()
+    problems: list[GateProblem] = []
+
+    def need(ok: bool, field: str, message: str, group: str) -> None:
+        if not ok:
+            problems.append(GateProblem(field, message, group))
+
+    def filled(text: str | None, minimum: int = 1) -> bool:
+        return bool(text and len(text.strip()) >= minimum)
+
+    need(filled(scenario.title, 4), "title", _("请填写场景名称（至少 4 个字）。"), "basics")
+    need(filled(scenario.description, 10), "description", _("请填写场景描述（背景、痛点和目标）。"), "basics")
+    need(scenario.domain_id is not None, "domain", _("请选择所属产业领域。"), "basics")
+    need(scenario.theme_id is not None, "theme", _("请选择应用主题（智造重镇或智慧名城）。"), "basics")
+    need(scenario.deadline is not None and scenario.deadline > now, "deadline",
+         _("请设置晚于当前时间的揭榜截止时间。"), "basics")
+    need(bool(scenario.delivery_months and scenario.delivery_months > 0), "delivery_months",
+         _("请填写建设周期（月）。"), "basics")
+    if scenario.mode == ScenarioMode.HORSE_RACE:
+        need(bool(scenario.race_teams and scenario.race_teams >= 2), "race_teams",
+             _("赛马模式请填写参赛团队数（至少 2 个）。"), "basics")
+    need(filled(scenario.boundary, 10), "boundary", _("请写明建设边界：建设内容和不包括的内容。"), "boundary")
+    need(filled(scenario.acceptance, 10), "acceptance", _("请写明可衡量的验收标准。"), "boundary")
+    need(scenario.owner_id is not None, "owner", _("请明确业主单位。"), "owner")
+    need(filled(scenario.contact_name, 2), "contact_name", _("请填写业主联系人姓名。"), "owner")
+    need(filled(scenario.contact_phone, 7), "contact_phone", _("请填写业主联系人电话。"), "owner")
+    need(scenario.funding_source is not None, "funding_source", _("请选择资金来源。"), "funding")
+    need(scenario.budget_wan is not None and scenario.budget_wan > 0, "budget_wan",
+         _("请填写大于 0 的项目预算（万元）。"), "funding")
+    need(scenario.funding_evidence_id is not None or scenario.funding_evidence is not None, "funding_evidence",
+         _("请上传资金落实证明文件。"), "funding")
+    return problems
+
+
+def _require_gate(scenario: Scenario) -> None:
+    problems = gate_problems(scenario)
+    if problems:
+        fields: dict[str, list[str]] = {}
+        for p in problems:
+            fields.setdefault(p.field, []).append(p.message)
+        raise ValidationFailed(
+            _("场景尚不满足“边界清晰、业主明确、资金落实”的发布条件：%(items)s",
+              items="；".join(p.message for p in problems)),
+            fields,
+        )
+
+
+# ------------------------------------------------------------------ drafting and editing
+
+def _snapshot(scenario: Scenario) -> dict[str, Any]:
+    return {name: getattr(scenario, name) for name in SUBSTANTIVE_FIELDS + MINOR_FIELDS} | {
+        "status": scenario.status.value, "revision": scenario.revision}
+
+
+def _lookup(session: Session, model, code: str | None, field: str, label: str):  # noqa: ANN001
+    if not code:
+        return None
+    row = session.execute(sa.select(model).where(model.code == code)).scalar_one_or_none()
+    if row is None:
+        raise ValidationFailed(label, {field: [label]})
+    return row
+
+
+def apply_fields(session: Session, scenario: Scenario, data: dict[str, Any]) -> None:
+    """Copy form data onto a scenario (drafts may be incomplete; the gate checks completeness)."""
+    for name in ("title", "summary", "description", "boundary", "requirements", "acceptance", "outcomes",
+                 "contact_name", "contact_phone", "contact_email"):
+        if name in data:
+            setattr(scenario, name, (data[name] or "").strip())
+    if "domain" in data:
+        domain = _lookup(session, Domain, data["domain"], "domain", _("请选择有效的产业领域。"))
+        scenario.domain_id = domain.id if domain else None
+    if "theme" in data:
+        theme = _lookup(session, Theme, data["theme"], "theme", _("请选择有效的应用主题。"))
+        scenario.theme_id = theme.id if theme else None
+    if "funding_source" in data:
+        scenario.funding_source = FundingSource(data["funding_source"]) if data["funding_source"] else None
+    if "budget_wan" in data:
+        budget = data["budget_wan"]
+        if budget is not None:
+            budget = Decimal(str(budget)).quantize(Decimal("0.01"))
+            if budget <= 0:
+                raise ValidationFailed(_("预算必须大于 0。"), {"budget_wan": [_("预算必须大于 0。")]})
+        scenario.budget_wan = budget
+    if "deadline" in data:
+        scenario.deadline = clock.local_to_utc(data["deadline"]) if data["deadline"] else None
+    if "delivery_months" in data:
+        scenario.delivery_months = data["delivery_months"]
+    if "mode" in data and data["mode"]:
+        scenario.mode = ScenarioMode(data["mode"])
+    if "race_teams" in data:
+        scenario.race_teams = data["race_teams"] if scenario.mode == ScenarioMode.HORSE_RACE else None
+
+
+def can_create(user: User) -> bool:
+    """Owner users of an active owner organisation draft scenarios."""
+    return (user.is_authenticated and user.role == Role.OWNER and user.organisation is not None
+            and user.organisation.kind in OrganisationKind.owner_kinds() and user.organisation.active)
+
+
+def create_draft(session: Session, actor: User, data: dict[str, Any], evidence: Attachment | None = None,
+                 ip: str | None = None) -> Scenario:
+    """A new draft for the actor's organisation, in the organisation's district."""
+    if not can_create(actor):
+        raise PermissionDenied(_("只有发榜单位的用户可以起草应用场景。"))
+    organisation = actor.organisation
+    district_id = organisation.district_id or _other_district(session).id
+    scenario = Scenario(owner=organisation, district_id=district_id, created_by=actor, status=ScenarioStatus.DRAFT)
+    if not data.get("contact_name"):
+        data = {**data, "contact_name": actor.name, "contact_phone": data.get("contact_phone") or actor.phone or "",
+                "contact_email": data.get("contact_email") or actor.email}
+    apply_fields(session, scenario, data)
+    if evidence is not None:
+        scenario.funding_evidence = evidence
+    session.add(scenario)
+    session.flush()
+    audit.record(session, actor=actor, action="scenario.create", object_type="scenario", object_id=scenario.id,
+                 after=_snapshot(scenario), ip=ip)
+    return scenario
+
+
+def _other_district(session: Session) -> District:
+    return session.execute(sa.select(District).where(District.code == "other")).scalar_one()
+
+
+def can_edit(user: User | None, scenario: Scenario) -> bool:
+    """The owner edits drafts, returned and submitted scenarios, and open published ones (re-review)."""
+    if not policy.is_owner_member(user, scenario):
+        return False
+    if scenario.status in (ScenarioStatus.DRAFT, ScenarioStatus.RETURNED, ScenarioStatus.SUBMITTED):
+        return True
+    return scenario.is_open()
+
+
+def update(session: Session, actor: User, scenario: Scenario, data: dict[str, Any],
+           evidence: Attachment | None = None, ip: str | None = None) -> bool:
+    """Edit a scenario. Returns True when a substantive edit sent a published scenario back to review."""
+    if not can_edit(actor, scenario):
+        raise PermissionDenied(_("您不能修改此场景。"))
+    before = _snapshot(scenario)
+    was_published = scenario.status == ScenarioStatus.PUBLISHED
+    apply_fields(session, scenario, data)
+    if evidence is not None:
+        scenario.funding_evidence = evidence
+        scenario.funding_evidence_id = evidence.id
+    after = _snapshot(scenario)
+    substantive = [name for name in SUBSTANTIVE_FIELDS if before[name] != after[name]]
+    reopened = False
+    if was_published and substantive:
+        _require_gate(scenario)
+        scenario.status = ScenarioStatus.SUBMITTED
+        scenario.submitted_at = clock.now()
+        scenario.revision += 1
+        reopened = True
+        for hook in substantive_change_hooks:
+            hook(session, scenario)
+    session.flush()
+    audit.record(session, actor=actor, action="scenario.reopen" if reopened else "scenario.update",
+                 object_type="scenario", object_id=scenario.id, before=before,
+                 after={**after, "changed": substantive}, ip=ip)
+    return reopened
+
+
+# ------------------------------------------------------------------ transitions
+
+#: action → (statuses it starts from, status it leads to)
+TRANSITIONS: dict[str, tuple[tuple[ScenarioStatus, ...], ScenarioStatus]] = {
+    "submit": ((ScenarioStatus.DRAFT, ScenarioStatus.RETURNED), ScenarioStatus.SUBMITTED),
+    "return": ((ScenarioStatus.SUBMITTED,), ScenarioStatus.RETURNED),
+    "publish": ((ScenarioStatus.SUBMITTED,), ScenarioStatus.PUBLISHED),
+    "withdraw": ((ScenarioStatus.DRAFT, ScenarioStatus.SUBMITTED, ScenarioStatus.RETURNED,
+                  ScenarioStatus.PUBLISHED), ScenarioStatus.WITHDRAWN),
+}
+
+
+def allowed_actions(user: User | None, scenario: Scenario) -> list[str]:
+    """The transitions this user may start now (for buttons; :func:`transition` checks again)."""
+    actions = []
+    for action, (sources, _target) in TRANSITIONS.items():
+        if scenario.status in sources and _permitted(user, scenario, action):
+            actions.append(action)
+    return actions
+
+
+def _permitted(user: User | None, scenario: Scenario, action: str) -> bool:
+    if action in ("submit", "withdraw"):
+        return policy.is_owner_member(user, scenario)
+    if action in ("return", "publish"):
+        return policy.is_reviewer(user, scenario)
+    return False
+
+
+def transition(session: Session, actor: User, scenario: Scenario, action: str, *, reason: str | None = None,
+               batch: Batch | None = None, ip: str | None = None) -> Scenario:
+    """Move a scenario through its lifecycle: the one place that checks permission and state, and audits."""
+    if action not in TRANSITIONS:
+        raise InvalidTransition(_("未知的操作。"))
+    sources, target = TRANSITIONS[action]
+    if not _permitted(actor, scenario, action):
+        raise PermissionDenied(_("您无权对此场景执行该操作。"))
+    if scenario.status not in sources:
+        raise InvalidTransition(_("场景当前状态为“%(status)s”，不能执行该操作。",
+                                  status=scenario.display_status().label))
+    before = {"status": scenario.status.value}
+    now = clock.now()
+    if action == "submit":
+        _require_gate(scenario)
+        scenario.submitted_at = now
+        scenario.return_reason = None
+    elif action == "return":
+        if not (reason or "").strip():
+            raise ValidationFailed(_("退回时请写明原因。"), {"reason": [_("退回时请写明原因。")]})
+        scenario.return_reason = reason.strip()
+    elif action == "publish":
+        _require_gate(scenario)
+        if batch is None:
+            if not scenario.batches:
+                raise ValidationFailed(_("请选择发布批次。"), {"batch": [_("请选择发布批次。")]})
+        else:
+            _check_batch_for(actor, batch, scenario)
+            if batch not in scenario.batches:
+                scenario.batches.append(batch)
+        scenario.published_at = scenario.published_at or now
+    elif action == "withdraw" and not (reason or "").strip() and scenario.status == ScenarioStatus.PUBLISHED:
+        raise ValidationFailed(_("撤回已发布的场景时请说明原因。"), {"reason": [_("请说明撤回原因。")]})
+    scenario.status = target
+    session.flush()
+    audit.record(session, actor=actor, action=f"scenario.{action}", object_type="scenario", object_id=scenario.id,
+                 before=before, after={"status": target.value, "reason": reason,
+                                       "batch": batch.id if batch else None}, ip=ip)
+    return scenario
+
+
+# ------------------------------------------------------------------ batches
+
+def can_manage_batches(user: User | None) -> bool:
+    return user is not None and user.is_authenticated and user.role in (Role.DISTRICT_STAFF, Role.CITY_STAFF)
+
+
+def batches_for(session: Session, user: User) -> list[Batch]:
+    """Batches the staff user may publish into: their district's, or the city's."""
+    query = sa.select(Batch).order_by(Batch.published_on.desc(), Batch.id.desc())
+    if user.role == Role.DISTRICT_STAFF:
+        query = query.where(Batch.level == BatchLevel.DISTRICT, Batch.district_id == user.district_id)
+    elif user.role == Role.CITY_STAFF:
+        query = query.where(Batch.level == BatchLevel.CITY)
+    else:
+        return []
+    return list(session.execute(query).scalars())
+
+
+def create_batch(session: Session, actor: User, name: str, stage: str, published_on: date | None,
+                 description: str | None = None, ip: str | None = None) -> Batch:
+    """A new batch at the actor's level: district staff → their district's list, city staff → the city list."""
+    if not can_manage_batches(actor):
+        raise PermissionDenied(_("只有区县或市级工作人员可以发布批次。"))
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_("请填写批次名称。"), {"batch_name": [_("请填写批次名称。")]})
+    level = BatchLevel.CITY if actor.role == Role.CITY_STAFF else BatchLevel.DISTRICT
+    batch = Batch(name=name, level=level, stage=BatchStage(stage or "collect"),
+                  published_on=published_on or clock.local_today(), description=description,
+                  district_id=actor.district_id if level == BatchLevel.DISTRICT else None, created_by=actor)
+    session.add(batch)
+    session.flush()
+    audit.record(session, actor=actor, action="batch.create", object_type="batch", object_id=batch.id,
+                 after={"name": name, "level": level.value, "stage": batch.stage.value}, ip=ip)
+    return batch
+
+
+def _check_batch_for(actor: User, batch: Batch, scenario: Scenario) -> None:
+    if actor.role == Role.CITY_STAFF:
+        if batch.level != BatchLevel.CITY:
+            raise PermissionDenied(_("市级工作人员只能发布到市级批次。"))
+    elif actor.role == Role.DISTRICT_STAFF:
+        if batch.level != BatchLevel.DISTRICT or batch.district_id != actor.district_id:
+            raise PermissionDenied(_("只能发布到本区县的批次。"))
+        if scenario.district_id != actor.district_id:
+            raise PermissionDenied(_("只能发布本区县的场景。"))
+    else:
+        raise PermissionDenied(_("您无权发布场景。"))
+
+
+def take_into_city_batch(session: Session, actor: User, scenario: Scenario, batch: Batch,
+                         ip: str | None = None) -> None:
+    """City staff list a published district scenario in a city batch too (市区两级联动), without copying it."""
+    if actor.role != Role.CITY_STAFF:
+        raise PermissionDenied(_("只有市级工作人员可以将场景纳入市级清单。"))
+    if batch.level != BatchLevel.CITY:
+        raise ValidationFailed(_("请选择市级批次。"), {"batch": [_("请选择市级批次。")]})
+    if not scenario.is_public:
+        raise InvalidTransition(_("只有已发布的场景可以纳入市级清单。"))
+    if batch in scenario.batches:
+        raise InvalidTransition(_("该场景已在此批次中。"))
+    scenario.batches.append(batch)
+    session.flush()
+    audit.record(session, actor=actor, action="scenario.city_list", object_type="scenario", object_id=scenario.id,
+                 after={"batch": batch.id}, ip=ip)
+
+
+# ------------------------------------------------------------------ questions and answers
+
+def question_cutoff(scenario: Scenario):  # noqa: ANN201
+    """Questions close this long before the deadline (config ``QUESTION_CUTOFF_HOURS``)."""
+    if scenario.deadline is None:
+        return None
+    return scenario.deadline - timedelta(hours=current_app.config.get("QUESTION_CUTOFF_HOURS", 48))
+
+
+def can_ask(user: User | None, scenario: Scenario) -> bool:
+    cutoff = question_cutoff(scenario)
+    return (user is not None and user.is_authenticated and user.role == Role.ENTERPRISE and scenario.is_open()
+            and cutoff is not None and clock.now() < cutoff)
+
+
+def ask(session: Session, actor: User, scenario: Scenario, text: str, ip: str | None = None) -> Question:
+    """A signed-in firm asks a clarification question before the cut-off."""
+    if actor.role != Role.ENTERPRISE:
+        raise PermissionDenied(_("只有注册企业可以提问。"))
+    if not can_ask(actor, scenario):
+        raise InvalidTransition(_("该场景的答疑已截止（截止前 %(h)d 小时停止提问）。",
+                                  h=current_app.config.get("QUESTION_CUTOFF_HOURS", 48)))
+    text = (text or "").strip()
+    if len(text) < 5:
+        raise ValidationFailed(_("问题太短，请具体描述。"), {"text": [_("问题太短，请具体描述。")]})
+    question = Question(scenario=scenario, asked_by=actor, text=text)
+    session.add(question)
+    session.flush()
+    audit.record(session, actor=actor, action="question.ask", object_type="question", object_id=question.id,
+                 after={"scenario": scenario.id}, ip=ip)
+    return question
+
+
+def answer(session: Session, actor: User, question_id: int, text: str, ip: str | None = None) -> Question:
+    """The owner answers; the answer becomes public on the scenario page."""
+    question = session.get(Question, question_id)
+    if question is None:
+        raise NotFound(_("找不到该问题。"))
+    if not policy.is_owner_member(actor, question.scenario):
+        raise PermissionDenied(_("只有业主单位可以答复问题。"))
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(_("请填写答复内容。"), {"answer": [_("请填写答复内容。")]})
+    question.answer = text
+    question.answered_at = clock.now()
+    question.answered_by = actor
+    session.flush()
+    audit.record(session, actor=actor, action="question.answer", object_type="question", object_id=question.id,
+                 after={"scenario": question.scenario_id}, ip=ip)
+    return question
+
+
+def visible_questions(scenario: Scenario, user: User | None) -> list[Question]:
+    """Answered questions for everyone; the owner sees all; a firm also sees its own unanswered ones."""
+    owner = policy.is_owner_member(user, scenario)
+    result = []
+    for q in scenario.questions:
+        if q.answer or owner or (user is not None and user.is_authenticated and q.asked_by_id == user.id):
+            result.append(q)
+    return result
+
+
+def owner_organisations(session: Session) -> list[Organisation]:
+    return list(session.execute(
+        sa.select(Organisation).where(Organisation.kind.in_(OrganisationKind.owner_kinds()))
+        .order_by(Organisation.name)).scalars())
