@@ -208,9 +208,9 @@ class Scenario(TimestampMixin, Base):
 
     def display_status(self, now: datetime | None = None) -> ScenarioStatus:
         """The status people see: a published scenario past its deadline is closed."""
-        if self.status == ScenarioStatus.PUBLISHED and self.deadline is not None:
-            if self.deadline <= (now or clock.now()):
-                return ScenarioStatus.CLOSED
+        if (self.status == ScenarioStatus.PUBLISHED and self.deadline is not None
+                and self.deadline <= (now or clock.now())):
+            return ScenarioStatus.CLOSED
         return self.status
 
     def is_open(self, now: datetime | None = None) -> bool:

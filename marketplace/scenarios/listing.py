@@ -192,7 +192,7 @@ def status_counts(session: Session, filters: ScenarioFilters) -> dict[str, int]:
     )
     rows = session.execute(sa.select(label, sa.func.count()).group_by(label)).all()
     counts = dict.fromkeys(STATUS_FILTERS, 0)
-    counts.update({k: v for k, v in rows})
+    counts.update(dict(rows))
     return counts
 
 
