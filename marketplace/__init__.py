@@ -40,7 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def configure_extensions(app: Flask) -> None:
     """Bind the unbound extensions of :mod:`marketplace.extensions`."""
-    from flask import session
+    from flask import has_request_context, session
     from flask_babel import lazy_gettext as _l
 
     from marketplace.extensions import babel, csrf, db, login_manager, migrate
@@ -51,7 +51,7 @@ def configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
 
     def select_locale() -> str:
-        lang = session.get("lang")
+        lang = session.get("lang") if has_request_context() else None
         return lang if lang in app.config["LANGUAGES"] else app.config["BABEL_DEFAULT_LOCALE"]
 
     babel.init_app(app, locale_selector=select_locale,

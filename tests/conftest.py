@@ -184,3 +184,6 @@ def login(client):
         return response
 
     return do_login
+
+
+from tests.scenario_factory import make_evidence, make_scenario  # noqa: E402,F401
