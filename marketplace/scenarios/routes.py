@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
 
 from marketplace import attachments, clock
 from marketplace.errors import DomainError, ValidationFailed, attach_to_form
@@ -126,7 +127,8 @@ def _form_data(form: ScenarioForm) -> dict:
 
 def _evidence(form: ScenarioForm):  # noqa: ANN202
     upload = form.funding_evidence.data
-    if upload and getattr(upload, "filename", ""):
+    # ScenarioForm(obj=scenario) fills this field with the stored Attachment; only a new upload counts.
+    if isinstance(upload, FileStorage) and upload.filename:
         return attachments.store(db.session, upload, AttachmentPurpose.FUNDING_EVIDENCE, current_user,
                                  field="funding_evidence")
     return None
