@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("scenarios", __name__)
 
-from marketplace.scenarios import routes  # noqa: E402,F401
+from marketplace.scenarios import routes, transfer_routes  # noqa: E402,F401

@@ -94,10 +94,10 @@ def parse_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilter
         budget_min=decimal("budget_min"),
         budget_max=decimal("budget_max"),
         due_within=integer("due_within", 1, 3650),
-        batch=integer("batch", 1),
+        batch=integer("batch", 1, 2_147_483_647),
         q=(args.get("q") or "").strip()[:100] or None,
         sort=args.get("sort") or "newest",
-        page=integer("page", 1) or 1,
+        page=integer("page", 1, 100_000) or 1,
         per_page=integer("per_page", 1, MAX_PER_PAGE) or default_per_page,
     )
     if filters.status and filters.status not in STATUS_FILTERS:

@@ -34,6 +34,9 @@ def can_view(user: User | None, scenario: Scenario) -> bool:
         return True
     if is_owner_member(user, scenario):
         return True
+    if scenario.status == ScenarioStatus.DRAFT and user is not None and user.is_authenticated:
+        # Staff who imported a list see the drafts they created for the owners.
+        return scenario.created_by_id == user.id and is_reviewer(user, scenario)
     return scenario.status in REVIEW_STATUSES and is_reviewer(user, scenario)
 
 
@@ -45,6 +48,8 @@ def visible_clause(user: User | None) -> sa.ColumnElement[bool]:
     clauses = [public]
     if user.role == Role.OWNER and user.organisation_id:
         clauses.append(Scenario.owner_id == user.organisation_id)
+    if user.role in (Role.CITY_STAFF, Role.DISTRICT_STAFF):
+        clauses.append(sa.and_(Scenario.status == ScenarioStatus.DRAFT, Scenario.created_by_id == user.id))
     if user.role == Role.CITY_STAFF:
         clauses.append(Scenario.status.in_(REVIEW_STATUSES))
     elif user.role == Role.DISTRICT_STAFF and user.district_id:

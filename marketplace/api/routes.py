@@ -1,0 +1,46 @@
+"""``/api/v1``: public scenario lists and records as JSON (read-only)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+
+from marketplace import clock
+from marketplace.api import bp
+from marketplace.api.serializers import list_filters, scenario_detail, scenario_summary
+from marketplace.errors import DomainError, NotFound
+from marketplace.extensions import db
+from marketplace.models import Scenario
+from marketplace.scenarios import listing
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError):
+    """JSON error with per-parameter details: ``{"error": {"status", "message", "fields"}}``."""
+    body: dict[str, object] = {"status": error.status_code, "message": error.message}
+    if error.field_errors:
+        body["fields"] = error.field_errors
+    return jsonify({"error": body}), error.status_code
+
+
+@bp.route("/scenarios")
+def scenarios():
+    """Public scenarios, filtered like the list page, one page at a time."""
+    filters = list_filters(request.args)
+    page = listing.page_of(db.session, filters)
+    now = clock.now()
+    return jsonify({
+        "items": [scenario_summary(s, now) for s in page.items],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    })
+
+
+@bp.route("/scenarios/<int:scenario_id>")
+def scenario(scenario_id: int):
+    """The full public record of one published-or-later scenario."""
+    found = db.session.get(Scenario, scenario_id)
+    if found is None or not found.is_public:
+        raise NotFound(_("找不到该场景，或该场景尚未公开发布。"))
+    return jsonify(scenario_detail(found))

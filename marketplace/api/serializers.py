@@ -1,0 +1,133 @@
+"""Public representations of scenarios, shared by the JSON API and the open-data exports.
+
+One place decides what the public sees of a scenario and how values are written:
+amounts as exact decimal strings ("350.00"), times in ISO 8601 with the +08:00
+offset, statuses as the *displayed* status (a published scenario past its
+deadline is "closed").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from marketplace import clock
+from marketplace.errors import DomainError, ValidationFailed
+from marketplace.models import Scenario, ScenarioStatus
+
+if TYPE_CHECKING:
+    from marketplace.scenarios.listing import ScenarioFilters
+
+#: Largest id or page number accepted in a query string (keeps values inside a 32-bit INTEGER).
+MAX_INT_PARAM = 2**31 - 1
+
+
+class BadParameters(DomainError):
+    """Query-string parameters the list cannot use (HTTP 400, with per-parameter messages)."""
+
+    status_code = 400
+
+
+def list_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilters:
+    """Parse list filters for the API and exports; every bad value raises :class:`BadParameters`."""
+    # Imported here because the scenarios package (its export views) imports this module.
+    from marketplace.scenarios import listing
+
+    try:
+        filters = listing.parse_filters(args, default_per_page=default_per_page)
+    except ValidationFailed as error:
+        raise BadParameters(error.message, error.field_errors)
+    fields: dict[str, list[str]] = {}
+    if filters.batch is not None and filters.batch > MAX_INT_PARAM:
+        fields["batch"] = [_("取值超出范围（%(lo)d–%(hi)s）。", lo=1, hi=MAX_INT_PARAM)]
+    if (filters.page - 1) * filters.per_page > MAX_INT_PARAM:
+        fields["page"] = [_("页码过大。")]
+    if fields:
+        detail = "；".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        raise BadParameters(_("参数有误：%(detail)s", detail=detail), fields)
+    return filters
+
+
+def iso_local(value: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 in Asia/Shanghai, e.g. ``2025-12-31T17:00:00+08:00``."""
+    return clock.to_local(value).isoformat(timespec="seconds") if value is not None else None
+
+
+def money(value: Decimal | None) -> str | None:
+    """An amount in 万元 as a two-decimal string, never a float."""
+    return f"{Decimal(value):.2f}" if value is not None else None
+
+
+def scenario_url(scenario: Scenario) -> str:
+    """Absolute URL of the scenario's public page."""
+    return url_for("scenarios.detail", scenario_id=scenario.id, _external=True)
+
+
+def scenario_summary(scenario: Scenario, now: datetime | None = None) -> dict[str, Any]:
+    """The list representation: one item of ``/api/v1/scenarios`` and of the open-data exports."""
+    status = scenario.display_status(now)
+    return {
+        "id": scenario.id,
+        "title": scenario.title,
+        "owner": scenario.owner.name,
+        "district": scenario.district.name,
+        "district_code": scenario.district.code,
+        "domain": scenario.domain.name if scenario.domain else None,
+        "domain_code": scenario.domain.code if scenario.domain else None,
+        "theme": scenario.theme.name if scenario.theme else None,
+        "theme_code": scenario.theme.code if scenario.theme else None,
+        "budget_wan": money(scenario.budget_wan),
+        "funding_source": scenario.funding_source.value if scenario.funding_source else None,
+        "funding_source_label": scenario.funding_source.label if scenario.funding_source else None,
+        "deadline": iso_local(scenario.deadline),
+        "status": status.value,
+        "status_label": status.label,
+        "batch": [batch.name for batch in scenario.batches],
+        "url": scenario_url(scenario),
+    }
+
+
+def scenario_detail(scenario: Scenario, now: datetime | None = None) -> dict[str, Any]:
+    """The full public record of a published-or-later scenario.
+
+    Funding evidence stays out (owner and reviewers only); answered questions are
+    shown without the asking firm.
+    """
+    if scenario.status not in ScenarioStatus.public():
+        raise ValueError("only public scenarios have a public record")
+    record = scenario_summary(scenario, now)
+    record.update({
+        "summary": scenario.summary,
+        "description": scenario.description,
+        "boundary": scenario.boundary,
+        "requirements": scenario.requirements,
+        "acceptance": scenario.acceptance,
+        "outcomes": scenario.outcomes,
+        "delivery_months": scenario.delivery_months,
+        "mode": scenario.mode.value,
+        "mode_label": scenario.mode.label,
+        "race_teams": scenario.race_teams,
+        "contact": {
+            "name": scenario.contact_name,
+            "phone": scenario.contact_phone,
+            "email": scenario.contact_email or None,
+        },
+        "published_at": iso_local(scenario.published_at),
+        "revision": scenario.revision,
+        "documents": [
+            {"filename": doc.attachment.filename,
+             "url": url_for("main.download", attachment_id=doc.attachment_id, _external=True)}
+            for doc in scenario.documents
+        ],
+        "questions": [
+            {"question": q.text, "asked_at": iso_local(q.created_at), "answer": q.answer,
+             "answered_at": iso_local(q.answered_at)}
+            for q in scenario.questions if q.answer
+        ],
+    })
+    return record
