@@ -103,13 +103,16 @@ def configure_templates(app: Flask) -> None:
         """A reference row's name in the current language."""
         if obj is None:
             return ""
-        if str(get_locale()) == "en" and getattr(obj, "name_en", None):
+        locale = get_locale()
+        if locale is not None and locale.language == "en" and getattr(obj, "name_en", None):
             return obj.name_en
         return obj.name
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
-        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"], "nav_items": nav_items,
+        locale = get_locale()
+        current = "en" if locale is not None and locale.language == "en" else "zh_CN"
+        return {"current_locale": current, "languages": app.config["LANGUAGES"], "nav_items": nav_items,
                 "has_endpoint": lambda name: name in app.view_functions}
 
 
