@@ -8,10 +8,37 @@ from marketplace.models.accounts import (
     Role,
     User,
 )
+from marketplace.models.applications import (
+    Application,
+    ApplicationDocument,
+    ApplicationStatus,
+    EvaluationCriterion,
+    ExpertAssignment,
+    Score,
+    StageAssessment,
+)
 from marketplace.models.attachments import Attachment, AttachmentPurpose
 from marketplace.models.audit import AuditEvent
 from marketplace.models.base import Base
+from marketplace.models.delivery import (
+    Acceptance,
+    AcceptanceResult,
+    Contract,
+    Milestone,
+    MilestoneStatus,
+    ProgressNote,
+)
+from marketplace.models.enterprises import (
+    EnterpriseProfile,
+    ProfileCase,
+    Qualification,
+    QualificationKind,
+    RevenueBand,
+    VerificationStatus,
+    profile_domains,
+)
 from marketplace.models.mail import OutboxMessage, OutboxStatus
+from marketplace.models.notifications import Follow, Notification, SavedSearch
 from marketplace.models.reference import District, Domain, Theme
 from marketplace.models.scenarios import (
     Batch,
@@ -27,6 +54,29 @@ from marketplace.models.scenarios import (
 )
 
 __all__ = [
+    "Acceptance",
+    "AcceptanceResult",
+    "Application",
+    "ApplicationDocument",
+    "ApplicationStatus",
+    "Contract",
+    "EnterpriseProfile",
+    "EvaluationCriterion",
+    "ExpertAssignment",
+    "Follow",
+    "Milestone",
+    "MilestoneStatus",
+    "Notification",
+    "ProfileCase",
+    "ProgressNote",
+    "Qualification",
+    "QualificationKind",
+    "RevenueBand",
+    "SavedSearch",
+    "Score",
+    "StageAssessment",
+    "VerificationStatus",
+    "profile_domains",
     "Attachment",
     "AttachmentPurpose",
     "Batch",

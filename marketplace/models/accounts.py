@@ -115,6 +115,9 @@ class User(UserMixin, TimestampMixin, Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: E-mail for notifications: "immediate" or "daily" (digest); "off" keeps them in-app only.
+    notification_mode: Mapped[str] = mapped_column(String(16), nullable=False, default="immediate",
+                                                   server_default="immediate")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users", foreign_keys=[organisation_id])
     approved_by: Mapped[User | None] = relationship(remote_side=[id])

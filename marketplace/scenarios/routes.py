@@ -209,7 +209,7 @@ def edit(scenario_id: int):
 @bp.route("/scenarios/<int:scenario_id>/<action>", methods=["POST"])
 @login_required
 def act(scenario_id: int, action: str):
-    if action not in services.TRANSITIONS or action == "publish":
+    if action not in services.BUTTON_ACTIONS:
         abort(404)
     scenario = _visible_or_404(scenario_id)
     form = ReasonForm()

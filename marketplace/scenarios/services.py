@@ -243,20 +243,30 @@ TRANSITIONS: dict[str, tuple[tuple[ScenarioStatus, ...], ScenarioStatus]] = {
     "publish": ((ScenarioStatus.SUBMITTED,), ScenarioStatus.PUBLISHED),
     "withdraw": ((ScenarioStatus.DRAFT, ScenarioStatus.SUBMITTED, ScenarioStatus.RETURNED,
                   ScenarioStatus.PUBLISHED), ScenarioStatus.WITHDRAWN),
+    # After the deadline (checked below); driven by the applications area's evaluation services.
+    "award": ((ScenarioStatus.PUBLISHED,), ScenarioStatus.AWARDED),
+    "unsuccessful": ((ScenarioStatus.PUBLISHED,), ScenarioStatus.UNSUCCESSFUL),
+    "start_delivery": ((ScenarioStatus.AWARDED,), ScenarioStatus.IN_DELIVERY),
+    "accept": ((ScenarioStatus.IN_DELIVERY,), ScenarioStatus.ACCEPTED),
 }
+#: Transitions offered as plain buttons on the scenario page (the others have their own forms).
+BUTTON_ACTIONS = ("submit", "return", "withdraw")
+#: Owner transitions that need the application deadline to have passed.
+AFTER_DEADLINE = ("award", "unsuccessful")
 
 
 def allowed_actions(user: User | None, scenario: Scenario) -> list[str]:
     """The transitions this user may start now (for buttons; :func:`transition` checks again)."""
     actions = []
-    for action, (sources, _target) in TRANSITIONS.items():
+    for action in BUTTON_ACTIONS:
+        sources = TRANSITIONS[action][0]
         if scenario.status in sources and _permitted(user, scenario, action):
             actions.append(action)
     return actions
 
 
 def _permitted(user: User | None, scenario: Scenario, action: str) -> bool:
-    if action in ("submit", "withdraw"):
+    if action in ("submit", "withdraw", "award", "unsuccessful", "start_delivery", "accept"):
         return policy.is_owner_member(user, scenario)
     if action in ("return", "publish"):
         return policy.is_reviewer(user, scenario)
@@ -276,6 +286,8 @@ def transition(session: Session, actor: User, scenario: Scenario, action: str, *
                                   status=scenario.display_status().label))
     before = {"status": scenario.status.value}
     now = clock.now()
+    if action in AFTER_DEADLINE and scenario.is_open(now):
+        raise InvalidTransition(_("揭榜截止前不能确定结果。"))
     if action == "submit":
         _require_gate(scenario)
         scenario.submitted_at = now
