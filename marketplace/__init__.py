@@ -73,11 +73,12 @@ def configure_blueprints(app: Flask) -> None:
     from marketplace.admin import bp as admin_bp
     from marketplace.api import bp as api_bp
     from marketplace.auth import bp as auth_bp
+    from marketplace.applications import bp as applications_bp
     from marketplace.main import bp as main_bp
     from marketplace.scenarios import bp as scenarios_bp
     from marketplace.scenarios.policy import register_file_rules
 
-    for bp in (main_bp, auth_bp, admin_bp, scenarios_bp, api_bp):
+    for bp in (main_bp, auth_bp, admin_bp, scenarios_bp, applications_bp, api_bp):
         app.register_blueprint(bp)
     register_file_rules()
 

@@ -18,7 +18,10 @@ def index():
 @bp.route("/dashboard")
 @login_required
 def dashboard():
-    return render_template("main/dashboard.html", data=services.workspace(db.session, current_user))
+    from marketplace.main.panels import panels_for
+
+    return render_template("main/dashboard.html", data=services.workspace(db.session, current_user),
+                           panels=panels_for(db.session, current_user))
 
 
 @bp.route("/healthz")
