@@ -35,6 +35,19 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+#: Every app the tests built; their connection pools are closed before the test database is dropped.
+_apps: list = []
+
+
+def _dispose_all_engines() -> None:
+    from marketplace.extensions import db
+
+    while _apps:
+        application = _apps.pop()
+        with application.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """URL of this run's own, freshly migrated test database."""
@@ -44,8 +57,10 @@ def database_url(tmp_path_factory):
             pytest.fail("TEST_DB=postgres but TEST_DATABASE_URL does not name a reachable PostgreSQL server")
         with dbsupport.fresh_postgres_database(server) as url:
             yield url
+            _dispose_all_engines()
     else:
         yield dbsupport.sqlite_url(tmp_path_factory.mktemp("db"))
+        _dispose_all_engines()
 
 
 def make_test_app(database_url: str, instance: Path, **overrides):
@@ -56,7 +71,9 @@ def make_test_app(database_url: str, instance: Path, **overrides):
     config = testing_overrides(database_url, instance)
     config.update({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SEARCH_BACKEND": "whoosh"})
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    _apps.append(application)
+    return application
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +85,6 @@ def app(database_url, tmp_path_factory):
     with application.app_context():
         upgrade()
     yield application
-    with application.app_context():
-        from marketplace.extensions import db
-
-        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
