@@ -74,13 +74,19 @@ def configure_blueprints(app: Flask) -> None:
     from marketplace.api import bp as api_bp
     from marketplace.auth import bp as auth_bp
     from marketplace.applications import bp as applications_bp
+    from marketplace.enterprises import bp as enterprises_bp
+    from marketplace.enterprises.policy import register_file_rules as register_enterprise_file_rules
     from marketplace.main import bp as main_bp
+    from marketplace.notifications import bp as notifications_bp
     from marketplace.scenarios import bp as scenarios_bp
     from marketplace.scenarios.policy import register_file_rules
+    from marketplace.showcase import bp as showcase_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, scenarios_bp, applications_bp, api_bp):
+    for bp in (main_bp, auth_bp, admin_bp, scenarios_bp, applications_bp, enterprises_bp, api_bp, showcase_bp,
+               notifications_bp):
         app.register_blueprint(bp)
     register_file_rules()
+    register_enterprise_file_rules()
 
 
 def configure_templates(app: Flask) -> None:

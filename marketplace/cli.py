@@ -14,6 +14,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(notifications_cli)
 
 
 @click.group("seed")
@@ -86,3 +87,32 @@ def outbox_send() -> None:
     sent, failed = send_pending(db.session)
     db.session.commit()
     click.echo(f"sent {sent}, failed {failed}")
+
+
+@click.group("notifications")
+def notifications_cli() -> None:
+    """Notification jobs. Both are idempotent and safe to run from cron, even concurrently."""
+
+
+@notifications_cli.command("scan")
+@click.option("--hours", type=click.IntRange(1, 24 * 90), default=None,
+              help="Remind followers this many hours before the deadline (default: REMINDER_HOURS, 48).")
+def notifications_scan(hours: int | None) -> None:
+    """Deadline reminders for followed scenarios, and new scenarios matching saved searches."""
+    from marketplace.notifications.jobs import scan
+
+    report = scan(db.session, hours=hours)
+    db.session.commit()
+    click.echo(f"deadline reminders: {report.reminders}; saved searches checked: {report.searches_checked}, "
+               f"notifications: {report.search_notifications} ({report.matched_scenarios} new scenarios)")
+
+
+@notifications_cli.command("digest")
+def notifications_digest() -> None:
+    """E-mail each "daily digest" user their un-e-mailed notifications of the last day (once per local day)."""
+    from marketplace.notifications.jobs import send_daily_digests
+
+    report = send_daily_digests(db.session)
+    db.session.commit()
+    click.echo(f"digests sent: {report.users} ({report.notifications} notifications); "
+               f"already sent today: {report.skipped_today}")

@@ -92,6 +92,12 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
         "LOGIN_WINDOW_SECONDS": int(env.get("LOGIN_WINDOW_SECONDS", "900")),
         "PASSWORD_RESET_MAX_AGE": 3600,
+        # Questions close this many hours before a scenario's deadline.
+        "QUESTION_CUTOFF_HOURS": int(env.get("QUESTION_CUTOFF_HOURS", "48")),
+        # Followers are reminded this many hours before a deadline (flask notifications scan).
+        "REMINDER_HOURS": int(env.get("REMINDER_HOURS", "48")),
+        # Saved searches look only at scenarios published at least this long ago (commit lag).
+        "SAVED_SEARCH_LAG_SECONDS": int(env.get("SAVED_SEARCH_LAG_SECONDS", "120")),
     }
 
 

@@ -35,10 +35,19 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("statistics", _l("数据统计"), "showcase.statistics"),
     NavEntry("dashboard", _l("工作台"), "main.dashboard", SIGNED_IN),
     NavEntry("my_scenarios", _l("我的场景"), "scenarios.mine", (Role.OWNER,)),
+    NavEntry("evaluations", _l("评审与交付"), "applications.owner_evaluations", (Role.OWNER,)),
+    NavEntry("reviews", _l("评审任务"), "applications.reviews", (Role.EXPERT,)),
+    NavEntry("my_profile", _l("企业信息"), "enterprises.my_profile", (Role.ENTERPRISE,)),
     NavEntry("review", _l("场景审核"), "scenarios.review", (Role.DISTRICT_STAFF, Role.CITY_STAFF)),
+    NavEntry("district_dashboard", _l("区县看板"), "showcase.dashboard", (Role.DISTRICT_STAFF, Role.CITY_STAFF)),
+    NavEntry("verify", _l("企业核验"), "enterprises.review", (Role.DISTRICT_STAFF, Role.CITY_STAFF)),
     NavEntry("approvals", _l("注册审核"), "admin.approvals", (Role.DISTRICT_STAFF, Role.CITY_STAFF)),
     NavEntry("users", _l("用户管理"), "admin.users", (Role.CITY_STAFF,)),
     NavEntry("organisations", _l("单位管理"), "admin.organisations", (Role.CITY_STAFF,)),
+    NavEntry("nominations", _l("示范推荐"), "showcase.nominations", (Role.OWNER, Role.DISTRICT_STAFF)),
+    NavEntry("selection_rounds", _l("示范评选"), "showcase.rounds", (Role.CITY_STAFF,)),
+    NavEntry("expert_reviews", _l("示范评审"), "showcase.reviews", (Role.EXPERT,)),
+    NavEntry("appraisals", _l("年度考评"), "showcase.appraisals", (Role.CITY_STAFF,)),
 )
 
 

@@ -3,6 +3,16 @@
 The rule is expressed once as a SQL clause (:func:`readable_clause`) so that every
 page, export, attachment download and API call filters inside the query; the
 Python twin :func:`can_read` serves object checks and must agree with it.
+
+An application is *opened* to others only when all of these hold:
+
+- the scenario's deadline has passed (``deadline <= now``, compared in UTC);
+- the scenario is in a public status (published-and-closed or later). A scenario
+  sent back to review after a substantive edit, or withdrawn, stays sealed even if
+  its deadline passes: otherwise an owner could move the deadline into the past
+  while the scenario sits in re-review and read the bids early;
+- the application was actually submitted: drafts and withdrawn applications are
+  never read by anyone but the firm (a withdrawn bid counts as never made).
 """
 
 from __future__ import annotations
@@ -18,18 +28,24 @@ from marketplace.models import (
     ExpertAssignment,
     Role,
     Scenario,
+    ScenarioStatus,
     User,
 )
 
+#: Applications in these statuses are never read by anyone but the applying firm.
+PRIVATE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
+
 
 def is_sealed(scenario: Scenario, now: datetime | None = None) -> bool:
-    """True until the application deadline has passed."""
-    return scenario.deadline is None or (now or clock.now()) < scenario.deadline
+    """True until the deadline has passed on a scenario that is published (closed) or later."""
+    if scenario.deadline is None or scenario.status not in ScenarioStatus.public():
+        return True
+    return (now or clock.now()) < scenario.deadline
 
 
 def is_applicant(user: User | None, application: Application) -> bool:
     return (user is not None and user.is_authenticated and user.role == Role.ENTERPRISE
-            and user.organisation_id == application.organisation_id)
+            and user.organisation_id is not None and user.organisation_id == application.organisation_id)
 
 
 def can_read(user: User | None, application: Application, now: datetime | None = None) -> bool:
@@ -38,15 +54,15 @@ def can_read(user: User | None, application: Application, now: datetime | None =
         return True
     if user is None or not user.is_authenticated:
         return False
-    if application.status == ApplicationStatus.DRAFT or is_sealed(application.scenario, now):
+    if application.status in PRIVATE_STATUSES or is_sealed(application.scenario, now):
         return False
     scenario = application.scenario
     if user.role == Role.OWNER:
-        return user.organisation_id == scenario.owner_id
+        return user.organisation_id is not None and user.organisation_id == scenario.owner_id
     if user.role == Role.CITY_STAFF:
         return True
     if user.role == Role.DISTRICT_STAFF:
-        return user.district_id == scenario.district_id
+        return user.district_id is not None and user.district_id == scenario.district_id
     if user.role == Role.EXPERT:
         return any(a.expert_id == user.id and a.declared_at is not None and not a.recused
                    for a in _assignments(application))
@@ -63,35 +79,39 @@ def _assignments(application: Application) -> list[ExpertAssignment]:
         sa.select(ExpertAssignment).where(ExpertAssignment.scenario_id == application.scenario_id)).scalars())
 
 
+def unsealed_clause(now: datetime | None = None) -> sa.ColumnElement[bool]:
+    """SQL condition on ``Scenario``: the deadline has passed on a public scenario (twin of ``not is_sealed``)."""
+    now = now or clock.now()
+    return sa.and_(Scenario.status.in_(ScenarioStatus.public()), Scenario.deadline.is_not(None),
+                   Scenario.deadline <= now)
+
+
 def readable_clause(user: User | None, now: datetime | None = None) -> sa.ColumnElement[bool]:
     """SQL condition on ``Application`` (joined to ``Scenario``) equivalent to :func:`can_read`.
 
     Queries must join ``Application.scenario`` (``sa.select(Application).join(Application.scenario)``).
     """
-    now = now or clock.now()
     if user is None or not user.is_authenticated:
         return sa.false()
-    own = sa.and_(sa.literal(user.role == Role.ENTERPRISE), Application.organisation_id == user.organisation_id)
-    unsealed = sa.and_(Application.status != ApplicationStatus.DRAFT, Scenario.deadline.is_not(None),
-                       Scenario.deadline <= now)
-    if user.role == Role.OWNER:
-        other = sa.and_(unsealed, Scenario.owner_id == user.organisation_id)
-    elif user.role == Role.CITY_STAFF:
-        other = unsealed
-    elif user.role == Role.DISTRICT_STAFF:
-        other = sa.and_(unsealed, Scenario.district_id == user.district_id)
-    elif user.role == Role.EXPERT:
+    if user.role == Role.ENTERPRISE:
+        if user.organisation_id is None:
+            return sa.false()
+        return Application.organisation_id == user.organisation_id
+    opened = sa.and_(Application.status.not_in(PRIVATE_STATUSES), unsealed_clause(now))
+    if user.role == Role.OWNER and user.organisation_id is not None:
+        return sa.and_(opened, Scenario.owner_id == user.organisation_id)
+    if user.role == Role.CITY_STAFF:
+        return opened
+    if user.role == Role.DISTRICT_STAFF and user.district_id is not None:
+        return sa.and_(opened, Scenario.district_id == user.district_id)
+    if user.role == Role.EXPERT:
         declared = sa.select(ExpertAssignment.scenario_id).where(
             ExpertAssignment.expert_id == user.id, ExpertAssignment.declared_at.is_not(None),
             ExpertAssignment.recused.is_(False))
-        other = sa.and_(unsealed, Application.scenario_id.in_(declared))
-    else:
-        other = sa.false()
-    if user.role == Role.ENTERPRISE:
-        return own
-    return other
+        return sa.and_(opened, Application.scenario_id.in_(declared))
+    return sa.false()
 
 
 def count_clause() -> sa.ColumnElement[bool]:
     """Applications that count publicly ("N 家企业已揭榜"): submitted or later, never withdrawn or drafts."""
-    return Application.status.not_in((ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN))
+    return Application.status.not_in(PRIVATE_STATUSES)

@@ -39,6 +39,7 @@ from marketplace.models import (
     Theme,
     User,
 )
+from marketplace.notifications.services import notify_question_answered
 from marketplace.scenarios import policy
 
 #: Fields whose change after publication reopens review and asks applicants to re-confirm.
@@ -430,6 +431,7 @@ def answer(session: Session, actor: User, question_id: int, text: str, ip: str |
     question.answered_at = clock.now()
     question.answered_by = actor
     session.flush()
+    notify_question_answered(session, question)
     audit.record(session, actor=actor, action="question.answer", object_type="question", object_id=question.id,
                  after={"scenario": question.scenario_id}, ip=ip)
     return question

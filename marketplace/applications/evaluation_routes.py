@@ -1,0 +1,429 @@
+"""Evaluation views: the owner's evaluation page and decisions, the experts' review tasks, the public result.
+
+Views parse the form, call one service in :mod:`marketplace.applications.evaluation`, commit
+once, and flash and redirect; a refused input re-renders the page with the messages beside
+the fields and everything typed kept.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from marketplace import clock
+from marketplace.applications import bp, delivery, evaluation
+from marketplace.applications import policy as app_policy
+from marketplace.applications.evaluation_forms import (
+    ActionForm,
+    AwardForm,
+    CriteriaForm,
+    DeclarationForm,
+    FinalForm,
+    InviteForm,
+    RaceForm,
+    StageForm,
+    UnsuccessfulForm,
+    score_form_class,
+)
+from marketplace.errors import InvalidTransition, ValidationFailed, attach_to_form
+from marketplace.extensions import db
+from marketplace.formfields import options
+from marketplace.main.panels import register_panel
+from marketplace.models import ApplicationStatus, Role, Scenario, ScenarioMode
+from marketplace.permissions import roles_required
+from marketplace.scenarios import policy as scenario_policy
+
+VIEWERS = (Role.OWNER, Role.DISTRICT_STAFF, Role.CITY_STAFF)
+
+
+def _scenario_or_404(scenario_id: int) -> Scenario:
+    scenario = db.session.get(Scenario, scenario_id)
+    if scenario is None or not scenario_policy.can_view(current_user, scenario):
+        abort(404)
+    return scenario
+
+
+def optional_url(endpoint: str, **values) -> str | None:
+    """A link to another area's page when that page exists (it may be built in parallel)."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _back(scenario: Scenario):
+    return redirect(url_for("applications.evaluation", scenario_id=scenario.id))
+
+
+# ------------------------------------------------------------------ the owner's evaluation page
+
+def _default_criteria(form: CriteriaForm, criteria) -> None:  # noqa: ANN001
+    rows = [(c.name, evaluation.plain_number(c.weight)) for c in criteria] or [
+        (name, str(weight)) for name, weight in evaluation.DEFAULT_CRITERIA]
+    for entry, (name, weight) in zip(form.rows.entries, rows, strict=False):
+        entry.form["name"].data = name
+        entry.form["weight"].data = weight
+
+
+def _render(scenario: Scenario, **given):
+    """The evaluation page; ``given`` forms (with their errors) replace fresh ones."""
+    evaluation.require_view(current_user, scenario)
+    session = db.session
+    manage = evaluation.can_manage(current_user, scenario)
+    current_phase = evaluation.phase(session, scenario)
+    criteria = evaluation.criteria_of(session, scenario)
+    ranked = evaluation.ranking(session, current_user, scenario)
+    context = {
+        "scenario": scenario, "phase": current_phase, "manage": manage, "criteria": criteria, "ranked": ranked,
+        "progress": evaluation.expert_progress(session, scenario),
+        "criteria_editable": manage and evaluation.criteria_editable(session, scenario),
+        "criteria_errors": given.pop("criteria_errors", None),
+        "unsuccessful_reason": evaluation.unsuccessful_reason(session, scenario)
+        if scenario.status.value == "unsuccessful" else None,
+        "list_url": optional_url("applications.scenario_applications", scenario_id=scenario.id),
+        "delivery_url": url_for("applications.delivery", scenario_id=scenario.id)
+        if scenario.status in delivery.DELIVERY_STATUSES else None,
+        "open_call": scenario.mode == ScenarioMode.OPEN_CALL,
+    }
+    if manage and current_phase in ("scoring", "racing"):
+        candidates = [r.application for r in ranked if r.application.status in evaluation.CANDIDATE]
+        racing = [r.application for r in ranked if r.application.status == ApplicationStatus.RACING]
+        labels = {r.application.id: _label(r) for r in ranked}
+        forms = {}
+        if current_phase == "scoring":
+            criteria_form = given.pop("criteria_form", None)
+            if criteria_form is None:
+                criteria_form = CriteriaForm(prefix="criteria", formdata=None)
+                _default_criteria(criteria_form, criteria)
+            forms["criteria_form"] = criteria_form
+            invite = given.pop("invite_form", None) or InviteForm(prefix="invite", formdata=None)
+            invite.expert_id.choices = options([("", _("— 选择专家 —"))] + [
+                (str(u.id), f"{u.name}（{u.organisation.name if u.organisation else _('专家库')}）")
+                for u in evaluation.expert_candidates(session, scenario)])
+            forms["invite_form"] = invite
+            if scenario.mode == ScenarioMode.OPEN_CALL:
+                award = given.pop("award_form", None) or AwardForm(prefix="award", formdata=None)
+                award.application_id.choices = options((str(a.id), labels[a.id]) for a in candidates)
+                forms["award_form"] = award
+            else:
+                race = given.pop("race_form", None) or RaceForm(prefix="race", formdata=None)
+                race.application_ids.choices = options((str(a.id), labels[a.id]) for a in candidates)
+                forms["race_form"] = race
+        else:
+            final = given.pop("final_form", None) or FinalForm(prefix="final", formdata=None)
+            final.application_ids.choices = options((str(a.id), labels[a.id]) for a in racing)
+            forms["final_form"] = final
+            stage_forms = given.pop("stage_forms", {})
+            forms["stage_forms"] = {a.id: stage_forms.get(a.id) or StageForm(prefix=f"stage{a.id}", formdata=None)
+                                    for a in racing}
+        forms["unsuccessful_form"] = given.pop("unsuccessful_form", None) or UnsuccessfulForm(
+            prefix="unsuccessful", formdata=None)
+        forms["action_form"] = ActionForm(prefix="act", formdata=None)
+        context.update(forms)
+    return render_template("applications/evaluation/evaluation.html", **context)
+
+
+def _label(item: evaluation.Ranked) -> str:
+    application = item.application
+    price = f"{application.price_wan:,.2f} 万元" if application.price_wan is not None else "—"
+    total = _("加权得分 %(t)s", t=item.total) if item.total is not None else _("未评分")
+    return f"{application.organisation.name} · {_('报价')} {price} · {total}"
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation", endpoint="evaluation")
+@roles_required(*VIEWERS)
+def evaluation_page(scenario_id: int):
+    return _render(_scenario_or_404(scenario_id))
+
+
+def _decide(scenario: Scenario, form, form_key: str, call, success: str):  # noqa: ANN001
+    """Validate → service → commit → flash → redirect; field errors re-render, state errors flash."""
+    if not form.validate_on_submit():
+        return _render(scenario, **{form_key: form})
+    try:
+        call(form)
+    except ValidationFailed as error:
+        db.session.rollback()
+        attach_to_form(form, error)
+        return _render(scenario, **{form_key: form})
+    except InvalidTransition as error:
+        db.session.rollback()
+        if evaluation.phase(db.session, scenario) == "sealed":
+            raise
+        flash(error.message, "danger")
+        return _back(scenario)
+    db.session.commit()
+    flash(success, "success")
+    return _back(scenario)
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/criteria", methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_criteria(scenario_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    form = CriteriaForm(prefix="criteria")
+    if form.validate_on_submit():
+        rows = [(entry.form["name"].data, entry.form["weight"].data) for entry in form.rows.entries]
+        try:
+            evaluation.set_criteria(db.session, current_user, scenario, rows, ip=request.remote_addr)
+        except ValidationFailed as error:
+            db.session.rollback()
+            return _render(scenario, criteria_form=form,
+                           criteria_errors=error.field_errors.get("criteria") or [error.message])
+        except InvalidTransition as error:
+            db.session.rollback()
+            if evaluation.phase(db.session, scenario) == "sealed":
+                raise
+            flash(error.message, "danger")
+            return _back(scenario)
+        db.session.commit()
+        flash(_("评分标准已保存。"), "success")
+        return _back(scenario)
+    return _render(scenario, criteria_form=form, criteria_errors=[_("请检查评分标准的填写。")])
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/experts", methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_invite(scenario_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    return _decide(scenario, InviteForm(prefix="invite"), "invite_form",
+                   lambda f: evaluation.invite_expert(db.session, current_user, scenario,
+                                                      _int(f.expert_id.data), ip=request.remote_addr),
+                   _("已邀请专家，专家将收到评审通知。"))
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/applications/<int:application_id>/shortlist",
+          methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_shortlist(scenario_id: int, application_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    on = request.form.get("on", "1") != "0"
+    return _decide(scenario, ActionForm(prefix="act"), "action_form",
+                   lambda f: evaluation.shortlist(db.session, current_user, scenario, application_id, on,
+                                                  ip=request.remote_addr),
+                   _("已加入入围名单。") if on else _("已移出入围名单。"))
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/award", methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_award(scenario_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    return _decide(scenario, AwardForm(prefix="award"), "award_form",
+                   lambda f: evaluation.award(db.session, current_user, scenario, f.application_id.data or "",
+                                              f.note.data, ip=request.remote_addr),
+                   _("已确定揭榜单位，结果已在场景页面公布并通知各揭榜企业。"))
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/race", methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_race(scenario_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    return _decide(scenario, RaceForm(prefix="race"), "race_form",
+                   lambda f: evaluation.start_race(db.session, current_user, scenario, f.application_ids.data or [],
+                                                   ip=request.remote_addr),
+                   _("赛马阶段已开始，已通知参赛团队和未入选企业。"))
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/applications/<int:application_id>/stage", methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_stage(scenario_id: int, application_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    form = StageForm(prefix=f"stage{application_id}")
+    if not form.validate_on_submit():
+        return _render(scenario, stage_forms={application_id: form})
+    try:
+        evaluation.record_stage(db.session, current_user, scenario, application_id, form.stage.data,
+                                form.score.data, form.result.data, ip=request.remote_addr)
+    except ValidationFailed as error:
+        db.session.rollback()
+        attach_to_form(form, error)
+        return _render(scenario, stage_forms={application_id: form})
+    except InvalidTransition as error:
+        db.session.rollback()
+        if evaluation.phase(db.session, scenario) == "sealed":
+            raise
+        flash(error.message, "danger")
+        return _back(scenario)
+    db.session.commit()
+    flash(_("阶段评估已记录。"), "success")
+    return _back(scenario)
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/final", methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_final(scenario_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    return _decide(scenario, FinalForm(prefix="final"), "final_form",
+                   lambda f: evaluation.select_final(db.session, current_user, scenario,
+                                                     f.application_ids.data or [], f.note.data,
+                                                     ip=request.remote_addr),
+                   _("已确定最终揭榜单位，结果已在场景页面公布并通知各参赛团队。"))
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/unsuccessful", methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_unsuccessful(scenario_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    return _decide(scenario, UnsuccessfulForm(prefix="unsuccessful"), "unsuccessful_form",
+                   lambda f: evaluation.declare_unsuccessful(db.session, current_user, scenario, f.reason.data,
+                                                             ip=request.remote_addr),
+                   _("场景已流榜，已通知各揭榜企业。"))
+
+
+# ------------------------------------------------------------------ owner list
+
+@bp.route("/my/evaluations")
+@roles_required(Role.OWNER)
+def owner_evaluations():
+    scenarios = evaluation.owner_projects(db.session, current_user)
+    return render_template("applications/evaluation/owner_list.html", scenarios=scenarios,
+                           counts=evaluation.application_counts(db.session, scenarios),
+                           phases={s.id: evaluation.phase(db.session, s) for s in scenarios})
+
+
+# ------------------------------------------------------------------ experts
+
+@bp.route("/reviews")
+@roles_required(Role.EXPERT)
+def reviews():
+    assignments = evaluation.assignments_for_expert(db.session, current_user)
+    # What needs the expert first: declarations, then scoring in progress, then the rest (newest first).
+    order = {"pending": 0, "declared": 1, "recused": 2}
+    assignments.sort(key=lambda a: (evaluation.phase(db.session, a.scenario) == "decided",
+                                    order[evaluation.assignment_state(a)]))
+    done = {a.id: len([1 for by in evaluation.scores_by(db.session, a).values() if by]) for a in assignments}
+    return render_template("applications/evaluation/reviews.html", assignments=assignments, done=done,
+                           state=evaluation.assignment_state, sealed=app_policy.is_sealed)
+
+
+@bp.route("/reviews/<int:assignment_id>")
+@roles_required(Role.EXPERT)
+def review(assignment_id: int, declaration_form: DeclarationForm | None = None):
+    assignment = evaluation.assignment_for(db.session, current_user, assignment_id)
+    scenario = assignment.scenario
+    state = evaluation.assignment_state(assignment)
+    context = {"assignment": assignment, "scenario": scenario, "state": state,
+               "sealed": app_policy.is_sealed(scenario), "phase": evaluation.phase(db.session, scenario)}
+    if state == "declared" and not context["sealed"]:
+        context["applications"] = evaluation.expert_applications(db.session, current_user, assignment)
+        context["scores"] = evaluation.scores_by(db.session, assignment)
+        context["criteria"] = evaluation.criteria_of(db.session, scenario)
+    elif state == "pending":
+        context["names"] = evaluation.applicant_names(db.session, assignment)
+        context["form"] = declaration_form or DeclarationForm(formdata=None)
+    return render_template("applications/evaluation/review.html", **context)
+
+
+@bp.route("/reviews/<int:assignment_id>/declare", methods=["POST"])
+@roles_required(Role.EXPERT)
+def review_declare(assignment_id: int):
+    assignment = evaluation.assignment_for(db.session, current_user, assignment_id)
+    form = DeclarationForm()
+    if not form.validate_on_submit():
+        return review(assignment_id, form)
+    no_conflict = not form.recuse.data
+    if no_conflict and not form.confirm.data:
+        form.confirm.errors = [_("声明无利益冲突前，请勾选承诺。")]
+        return review(assignment_id, form)
+    try:
+        evaluation.declare(db.session, current_user, assignment, no_conflict, ip=request.remote_addr)
+    except InvalidTransition as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("applications.review", assignment_id=assignment.id))
+    db.session.commit()
+    flash(_("已声明无利益冲突，现在可以查看申请并评分。") if no_conflict else _("已申请回避，业主单位将另行邀请专家。"),
+          "success" if no_conflict else "info")
+    return redirect(url_for("applications.review", assignment_id=assignment.id))
+
+
+@bp.route("/reviews/<int:assignment_id>/applications/<int:application_id>", methods=["GET", "POST"])
+@roles_required(Role.EXPERT)
+def review_application(assignment_id: int, application_id: int):
+    assignment = evaluation.assignment_for(db.session, current_user, assignment_id)
+    application = evaluation.expert_application(db.session, current_user, assignment, application_id)
+    scenario = assignment.scenario
+    criteria = evaluation.criteria_of(db.session, scenario)
+    existing = evaluation.scores_by(db.session, assignment).get(application.id, {})
+    form_class = score_form_class(criteria)
+    form = form_class() if request.method == "POST" else form_class(formdata=None)
+    if request.method == "GET":
+        for criterion in criteria:
+            if criterion.id in existing:
+                form[f"c_{criterion.id}"].data = evaluation.plain_number(Decimal(existing[criterion.id].value))
+                form[f"comment_{criterion.id}"].data = existing[criterion.id].comment
+    elif form.validate_on_submit():
+        try:
+            evaluation.submit_scores(
+                db.session, current_user, assignment, application,
+                {c.id: form[f"c_{c.id}"].data for c in criteria},
+                {c.id: form[f"comment_{c.id}"].data for c in criteria}, ip=request.remote_addr)
+        except ValidationFailed as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+            flash(error.message, "danger")
+        except InvalidTransition as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return redirect(url_for("applications.review", assignment_id=assignment.id))
+        else:
+            db.session.commit()
+            flash(_("评分已保存。"), "success")
+            return redirect(url_for("applications.review", assignment_id=assignment.id))
+    return render_template("applications/evaluation/score.html", assignment=assignment, scenario=scenario,
+                           application=application, criteria=criteria, form=form,
+                           scoring_open=evaluation.scoring_open(db.session, scenario) and bool(criteria)
+                           and application.status in evaluation.CANDIDATE)
+
+
+# ------------------------------------------------------------------ the public result and workspace panels
+
+@bp.app_template_global("scenario_outcome")
+def scenario_outcome(scenario: Scenario) -> dict:
+    """For the scenario page: the public result, and links to evaluation and delivery for those allowed."""
+    user = current_user if current_user.is_authenticated else None
+    links = []
+    if evaluation.can_view(user, scenario) and evaluation.phase(db.session, scenario) != "sealed":
+        links.append((_("评审与揭榜结果"), url_for("applications.evaluation", scenario_id=scenario.id)))
+    if scenario.status in delivery.DELIVERY_STATUSES and delivery.can_view(db.session, user, scenario):
+        links.append((_("合同、交付与验收"), url_for("applications.delivery", scenario_id=scenario.id)))
+    return {"result": evaluation.public_result(db.session, scenario), "links": links}
+
+
+@bp.app_template_filter("plain")
+def plain_filter(value) -> str:  # noqa: ANN001
+    """Decimals without trailing zeros (40.00 → 40)."""
+    return "" if value is None else evaluation.plain_number(Decimal(value))
+
+
+def _expert_panel(session, user):  # noqa: ANN001, ANN202
+    assignments = evaluation.assignments_for_expert(session, user)
+    return {"pending": [a for a in assignments if evaluation.assignment_state(a) == "pending"
+                        and not app_policy.is_sealed(a.scenario) and evaluation.phase(session, a.scenario) != "decided"],
+            "active": [a for a in assignments if evaluation.assignment_state(a) == "declared"
+                       and evaluation.phase(session, a.scenario) == "scoring"],
+            "total": len(assignments)}
+
+
+def _owner_panel(session, user):  # noqa: ANN001, ANN202
+    scenarios = evaluation.owner_projects(session, user)
+    phases = {s.id: evaluation.phase(session, s) for s in scenarios}
+    return {"to_decide": [s for s in scenarios if phases[s.id] in ("scoring", "racing")],
+            "awarded": [s for s in scenarios if s.status.value == "awarded"],
+            "in_delivery": [s for s in scenarios if s.status.value == "in_delivery"],
+            "now": clock.now()}
+
+
+register_panel((Role.EXPERT,), "applications/evaluation/_panel_expert.html", _expert_panel)
+register_panel((Role.OWNER,), "applications/evaluation/_panel_owner.html", _owner_panel)

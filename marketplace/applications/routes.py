@@ -1,0 +1,215 @@
+"""揭榜 views: apply / revise / withdraw / re-confirm, the firm's list, the sealed owner list, CSV export.
+
+Thin: parse, call one service, commit once. Every read goes through
+``services.readable_*`` (sealed in SQL); the scenario page's 揭榜 box is rendered from
+``application_panel(scenario)``, a template global.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace import clock
+from marketplace.applications import bp, policy, services
+from marketplace.applications.forms import ApplicationForm, ReconfirmForm, WithdrawForm
+from marketplace.errors import DomainError, PermissionDenied, attach_to_form
+from marketplace.extensions import db
+from marketplace.formfields import options
+from marketplace.models import Application, Role, Scenario
+from marketplace.permissions import roles_required
+from marketplace.scenarios import policy as scenario_policy
+
+#: Roles that may open a scenario's application list (object rules in ``services.can_list``).
+LIST_ROLES = (Role.OWNER, Role.DISTRICT_STAFF, Role.CITY_STAFF, Role.EXPERT)
+
+services.register_integrations()
+
+
+def _scenario_or_404(scenario_id: int) -> Scenario:
+    scenario = db.session.get(Scenario, scenario_id)
+    if scenario is None or not scenario_policy.can_view(current_user, scenario):
+        abort(404)
+    return scenario
+
+
+@bp.app_template_global()
+def application_panel(scenario: Scenario) -> dict:
+    """Context of ``applications/_scenario_panel.html`` on the scenario page."""
+    user = current_user if current_user.is_authenticated else None
+    return services.scenario_panel(db.session, user, scenario)
+
+
+# ------------------------------------------------------------------ the firm
+
+def _fill(form: ApplicationForm, application: Application) -> None:
+    form.summary.data = application.summary
+    form.approach.data = application.approach
+    form.team.data = "\n".join("｜".join(p for p in (m.get("name", ""), m.get("role", ""), m.get("specialty", "")) if p)
+                               for m in application.team)
+    form.price_wan.data = f"{application.price_wan:.2f}" if application.price_wan is not None else ""
+    form.plan.data = application.plan
+    form.milestones.data = "\n".join(f"{m['month']}｜{m['title']}" for m in application.milestones)
+    form.declares_meets_requirements.data = application.declares_meets_requirements
+    form.declares_no_conflict.data = application.declares_no_conflict
+
+
+@bp.route("/scenarios/<int:scenario_id>/apply", methods=["GET", "POST"])
+@roles_required(Role.ENTERPRISE)
+def apply(scenario_id: int):
+    """Create or edit the firm's one live application for a scenario."""
+    scenario = _scenario_or_404(scenario_id)
+    application = services.live_application(db.session, current_user.organisation_id, scenario.id)
+    if application is not None and application.status not in services.EDITABLE:
+        flash(_("该申请已进入评审（%(status)s），不能再修改。", status=application.status.label), "info")
+        return redirect(url_for("applications.detail", application_id=application.id))
+    form = ApplicationForm()
+    form.remove_documents.choices = options(
+        (d.id, d.attachment.filename) for d in (application.documents if application else []))
+    status = 200
+    if request.method == "GET":
+        if not services.can_apply(current_user, scenario):
+            if not services.is_firm_user(current_user):
+                flash(_("只有已注册且启用的软件企业账号可以揭榜。"), "warning")
+            else:
+                flash(_("该场景当前不接受揭榜申请（截止时间：%(d)s）。", d=services.deadline_text(scenario)), "warning")
+            target = (url_for("applications.detail", application_id=application.id) if application
+                      else url_for("scenarios.detail", scenario_id=scenario.id))
+            return redirect(target)
+        if application is not None:
+            _fill(form, application)
+    elif form.validate_on_submit():
+        try:
+            result = services.save(db.session, current_user, scenario, form.data_for_service(),
+                                   request.files.getlist(form.documents.name), submit=bool(form.submit.data),
+                                   remove_document_ids=form.remove_documents.data or [], ip=request.remote_addr)
+        except DomainError as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+            if error.field_errors:
+                flash(_("申请未保存：请按提示修改标出的内容。"), "danger")
+            status = error.status_code
+        else:
+            db.session.commit()
+            services.delete_files(result.removed_files)
+            submitted_at = clock.to_local(result.application.submitted_at).strftime("%Y-%m-%d %H:%M:%S") \
+                if result.application.submitted_at else ""
+            flash({
+                "draft_saved": _("草稿已保存，仅贵单位可见。请在截止时间 %(d)s 前提交。", d=services.deadline_text(scenario)),
+                "submitted": _("揭榜申请已提交（%(t)s，北京时间）。截止前仍可修改或撤回。", t=submitted_at),
+                "revised": _("修改已保存，申请保持“已提交”状态。"),
+            }[result.event], "success")
+            return redirect(url_for("applications.detail", application_id=result.application.id))
+    else:
+        csrf_failed = bool(getattr(form, "csrf_token", None) and form.csrf_token.errors)
+        status = 400 if csrf_failed else 422
+        flash(_("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。您填写的内容仍在下方。") if csrf_failed
+              else _("申请未保存：请按提示修改标出的内容。"), "danger")
+    if request.method == "POST" and request.files.getlist(form.documents.name) and status != 200:
+        flash(_("出于安全原因，本次选择的附件未保存，请重新选择。"), "warning")
+    return render_template("applications/form.html", form=form, scenario=scenario, application=application,
+                           deadline=services.deadline_text(scenario)), status
+
+
+@bp.route("/my/applications")
+@roles_required(Role.ENTERPRISE)
+def mine():
+    """The firm's 揭榜 list: status, scenario, deadline, what needs doing."""
+    return render_template("applications/mine.html",
+                           applications=services.firm_applications(db.session, current_user), now=clock.now())
+
+
+@bp.route("/applications/<int:application_id>")
+@login_required
+def detail(application_id: int):
+    """One application, for those who may read it (404 for everyone else, sealed or not)."""
+    application = services.get_readable(db.session, current_user, application_id)
+    scenario = application.scenario
+    is_applicant = policy.is_applicant(current_user, application)
+    return render_template(
+        "applications/detail.html", application=application, scenario=scenario, is_applicant=is_applicant,
+        can_edit=is_applicant and application.status in services.EDITABLE and scenario.is_open(),
+        withdraw_form=WithdrawForm(), reconfirm_form=ReconfirmForm(),
+        deadline=services.deadline_text(scenario), receipt=services.fingerprint(application)[:16])
+
+
+@bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+def withdraw(application_id: int):
+    application = services.get_readable(db.session, current_user, application_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw(db.session, current_user, application, ip=request.remote_addr)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("申请已撤回。截止前可以重新提交新的申请。"), "success")
+    return redirect(url_for("applications.detail", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/reconfirm", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+def reconfirm(application_id: int):
+    application = services.get_readable(db.session, current_user, application_id)
+    form = ReconfirmForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for e in form.confirm.errors) or _("请勾选确认。"), "danger")
+        return redirect(url_for("applications.detail", application_id=application_id))
+    try:
+        services.reconfirm(db.session, current_user, application, ip=request.remote_addr)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已按场景最新内容重新确认申请。"), "success")
+    return redirect(url_for("applications.detail", application_id=application_id))
+
+
+# ------------------------------------------------------------------ owner, reviewers, experts
+
+def _listable_or_403(scenario_id: int) -> Scenario:
+    scenario = _scenario_or_404(scenario_id)
+    if not services.can_list(current_user, scenario):
+        abort(403)
+    return scenario
+
+
+@bp.route("/scenarios/<int:scenario_id>/applications")
+@roles_required(*LIST_ROLES)
+def scenario_applications(scenario_id: int):
+    """A scenario's applications: the count and a sealed notice before the deadline, the table after.
+
+    The evaluation pages extend ``applications/scenario_applications.html`` (blocks
+    ``actions``, ``head_extra``, ``row_extra``) or fill the include hooks it names.
+    """
+    scenario = _listable_or_403(scenario_id)
+    return render_template("applications/scenario_applications.html", scenario=scenario,
+                           **services.owner_list_context(db.session, current_user, scenario))
+
+
+@bp.route("/scenarios/<int:scenario_id>/applications.csv")
+@roles_required(*LIST_ROLES)
+def export(scenario_id: int):
+    """The opened list as CSV (UTF-8 with BOM for Excel); refused while sealed."""
+    scenario = _listable_or_403(scenario_id)
+    if policy.is_sealed(scenario):
+        raise PermissionDenied(_("揭榜截止（%(d)s）前申请材料密封，不能导出。", d=services.deadline_text(scenario)))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_("申请编号"), _("揭榜企业"), _("报价（万元）"), _("提交时间（北京时间）"), _("状态"),
+                     _("已确认场景版本"), _("附件数")])
+    for a in services.readable_applications(db.session, current_user, scenario):
+        writer.writerow([a.id, a.organisation.name, f"{a.price_wan:.2f}" if a.price_wan is not None else "",
+                         clock.to_local(a.submitted_at).strftime("%Y-%m-%d %H:%M:%S") if a.submitted_at else "",
+                         a.status.label, a.confirmed_revision, len(a.documents)])
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=scenario-{scenario.id}-applications.csv"})

@@ -1,0 +1,674 @@
+"""年度考评 / 半年评估: the appraisal of how each central-urban district organised scenario building.
+
+Everything is computed from platform data, never typed in. The rules, in the order they apply:
+
+**Who is appraised.** The 11 central-urban districts and zones (``District.is_central``). Every
+figure is attributed to a district by the *scenario's* district (``Scenario.district_id``).
+
+**The period.** Local calendar dates in Asia/Shanghai: the annual appraisal of year *Y* covers
+1 January *Y* up to (not including) 1 January *Y+1*; the half-year evaluation (``half_year``)
+covers 1 January *Y* up to 1 July *Y*. Timestamps stored in UTC are compared with the UTC
+instants of those local midnights; dates (contract, acceptance) are compared as dates.
+
+**Indicators** (``INDICATORS``; each raw value lists its evidence — the scenarios behind it):
+
+``published`` 发布场景数
+    Scenarios whose ``published_at`` falls in the period and whose status is still public
+    (published, awarded, in delivery, accepted or 流榜; withdrawn or re-opened scenarios do not count).
+``awarded`` 揭榜成功数
+    Scenarios in status awarded, in delivery or accepted whose *award date* falls in the period.
+    The award date is the earliest ``decided_at`` of the scenario's selected applications (local
+    date); without one, the earliest contract's ``signed_on``. A scenario without either record
+    has no award date and does not count.
+``funding`` 揭榜金额（万元）
+    Over the scenarios counted by ``awarded``: the sum of each scenario's contract amounts; for a
+    scenario without a contract, the sum of its selected applications' quoted prices; else 0.
+``local_share`` 本地企业揭榜占比
+    Over the scenarios counted by ``awarded``: the share whose winning firm is registered in the
+    scenario's own district. The winning firm is that of the earliest contract, else of the
+    earliest selected application. A district with no awarded scenario scores 0.
+``on_time`` 按期验收数
+    Scenarios with a *passed* acceptance whose ``accepted_on`` falls in the period and
+    ``accepted_on ≤ signed_on + delivery_months`` (the earliest contract's signing date plus the
+    scenario's delivery months, calendar months, clamped to month end). Without a contract or a
+    delivery period, an acceptance is listed in the evidence but not counted.
+``demonstrations`` 示范项目数
+    Demonstration projects whose ``published_at`` falls in the period, by the district of the
+    scenario they came from.
+``reuse`` 示范推广（复用）数
+    Reuse records (拓展一批) created in the period, by the district of the *adopting* scenario:
+    the district that spread a demonstration to a new scenario is the one that organised it.
+
+**Normalisation: share of the maximum.** ``normalised = raw / max(raw over the 11 districts)``,
+so the best district gets 1 and a district with half its figure gets 0.5; when every district
+has 0 every normalised value is 0. (Min–max scaling was rejected: it gives the weakest district 0
+even when it did real work, and magnifies small gaps.) Computation is exact (fractions); stored
+normalised values are shown with six decimals.
+
+**Score.** ``score = Σ weight × normalised`` with weights in percent adding up to 100, so scores
+run from 0 to 100; rounded half-up to two decimals. Ranking, ties and rewards use the rounded
+score, so anybody can redo them from the published table.
+
+**Ties.** Equal (rounded) scores share a rank and the next rank is skipped (1, 2, 2, 4). Within a
+tie, districts are listed in the standard district order.
+
+**Rewards** (whole yuan). The districts ranked 1…``top_n`` (all districts tied at rank ``top_n``
+included, so more than ``top_n`` may share) with a score above 0 share ``reward_pool_yuan`` in
+proportion to their scores, each capped at ``cap_yuan`` (500万元 by default): shares are computed
+exactly; any district whose share reaches the cap gets the cap and leaves the pool, and what is
+left of the pool is shared again among the others in proportion to their scores, until no share
+exceeds the cap. Each share is then rounded *down* to whole yuan. Yuan left over (rounding, or
+because every eligible district is capped) stay unallocated and are shown as such. Hence no
+district gets more than the cap, the rewards never add up to more than the pool, and districts
+with equal scores get exactly equal rewards.
+
+**Freeze.** A draft appraisal computes live on every view. Publishing stores each district's raw
+and normalised values, score, rank, reward and evidence in ``AppraisalResult`` rows; from then
+on only those rows are read, and the appraisal can no longer be edited.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace import audit, clock
+from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from marketplace.models import (
+    AcceptanceResult,
+    Appraisal,
+    AppraisalIndicator,
+    AppraisalPeriod,
+    AppraisalResult,
+    AppraisalStatus,
+    Demonstration,
+    DemonstrationReuse,
+    District,
+    Role,
+    Scenario,
+    ScenarioStatus,
+    User,
+)
+from marketplace.models.showcase import DEFAULT_CAP_YUAN
+from marketplace.showcase.facts import DeliveryFacts, add_months, delivery_facts
+
+#: Scenario statuses that mean "揭榜成功" (a winner was chosen).
+AWARDED_STATUSES = (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY, ScenarioStatus.ACCEPTED)
+#: Largest reward pool accepted (yuan): keeps values inside Numeric(14, 0).
+MAX_YUAN = 10**13 - 1
+
+
+@dataclass(frozen=True)
+class IndicatorDef:
+    """One indicator the site can compute: its code, name, unit, default weight and definition."""
+
+    code: str
+    name: Any
+    unit: str
+    default_weight: Decimal
+    definition: Any
+    #: "count", "amount" (万元, 2 decimals) or "ratio" (0–1).
+    kind: str = "count"
+
+
+INDICATORS: tuple[IndicatorDef, ...] = (
+    IndicatorDef("published", _l("发布场景数"), "个", Decimal(15),
+                 _l("本期内发布（发布时间在本期内）且仍处于公开状态的场景数。")),
+    IndicatorDef("awarded", _l("揭榜成功数"), "个", Decimal(20),
+                 _l("揭榜日期在本期内的已揭榜、实施中或已验收场景数；揭榜日期取最早的入选决定日期，无则取最早的合同签订日期。")),
+    IndicatorDef("funding", _l("揭榜金额"), "万元", Decimal(20),
+                 _l("本期揭榜成功场景的合同金额合计；无合同的取入选申请的报价。"), "amount"),
+    IndicatorDef("local_share", _l("本地企业揭榜占比"), "%", Decimal(15),
+                 _l("本期揭榜成功场景中，揭榜企业注册在场景所在区县的比例。"), "ratio"),
+    IndicatorDef("on_time", _l("按期验收数"), "个", Decimal(10),
+                 _l("验收日期在本期内、验收通过，且验收日期不晚于合同签订日期加建设周期的场景数。")),
+    IndicatorDef("demonstrations", _l("示范项目数"), "个", Decimal(10),
+                 _l("本期内公布的示范项目数（按来源场景所在区县）。")),
+    IndicatorDef("reuse", _l("示范推广数"), "个", Decimal(10),
+                 _l("本期内登记的示范项目复用（拓展）次数（按复用场景所在区县）。")),
+)
+BY_CODE: dict[str, IndicatorDef] = {i.code: i for i in INDICATORS}
+
+
+# ====================================================================== the period
+
+@dataclass(frozen=True)
+class Period:
+    """The local calendar span an appraisal covers: [start, end)."""
+
+    year: int
+    kind: AppraisalPeriod
+
+    @property
+    def start(self) -> date:
+        return date(self.year, 1, 1)
+
+    @property
+    def end(self) -> date:
+        return date(self.year, 7, 1) if self.kind == AppraisalPeriod.HALF_YEAR else date(self.year + 1, 1, 1)
+
+    @property
+    def start_utc(self) -> datetime:
+        return clock.local_to_utc(datetime.combine(self.start, time.min))
+
+    @property
+    def end_utc(self) -> datetime:
+        return clock.local_to_utc(datetime.combine(self.end, time.min))
+
+    def has_date(self, day: date | None) -> bool:
+        return day is not None and self.start <= day < self.end
+
+    def has_time(self, moment: datetime | None) -> bool:
+        return moment is not None and self.start_utc <= moment < self.end_utc
+
+
+# ====================================================================== measuring
+
+@dataclass
+class EvidenceItem:
+    """One scenario behind an indicator value; ``counted`` False means listed for context only."""
+
+    scenario_id: int
+    title: str
+    value: str
+    counted: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scenario_id": self.scenario_id, "title": self.title, "value": self.value, "counted": self.counted}
+
+
+@dataclass
+class Measure:
+    raw: Fraction = Fraction(0)
+    evidence: list[EvidenceItem] = field(default_factory=list)
+
+
+def central_districts(session: Session) -> list[District]:
+    """The districts appraised every year, in the standard order."""
+    return list(session.execute(
+        sa.select(District).where(District.is_central).order_by(District.sort_order, District.id)).scalars())
+
+
+def _money(value: Decimal | Fraction) -> str:
+    return f"{Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else value:.2f}"
+
+
+def measure(session: Session, period: Period, district_ids: list[int]) -> dict[str, dict[int, Measure]]:
+    """Every indicator's raw value and evidence for each district (see the module docstring)."""
+    result: dict[str, dict[int, Measure]] = {i.code: {d: Measure() for d in district_ids} for i in INDICATORS}
+    scenarios = list(session.execute(
+        sa.select(Scenario).where(Scenario.district_id.in_(district_ids), Scenario.status.in_(ScenarioStatus.public()))
+        .order_by(Scenario.id)
+    ).scalars())
+
+    # published
+    for s in scenarios:
+        if period.has_time(s.published_at):
+            m = result["published"][s.district_id]
+            m.raw += 1
+            m.evidence.append(EvidenceItem(s.id, s.title, clock.to_local(s.published_at).strftime("%Y-%m-%d")))
+
+    # awarded, funding, local_share
+    awarded_candidates = [s for s in scenarios if s.status in AWARDED_STATUSES]
+    facts: dict[int, DeliveryFacts] = delivery_facts(session, [s.id for s in scenarios])
+    local: dict[int, int] = dict.fromkeys(district_ids, 0)
+    for s in awarded_candidates:
+        f = facts[s.id]
+        award_date = f.award_date
+        if not period.has_date(award_date):
+            continue
+        district = s.district_id
+        m = result["awarded"][district]
+        m.raw += 1
+        m.evidence.append(EvidenceItem(s.id, s.title, award_date.isoformat()))
+        if f.contract_amount_wan is not None:
+            amount, source = f.contract_amount_wan, _("合同")
+        elif f.quoted_amount_wan is not None:
+            amount, source = f.quoted_amount_wan, _("报价")
+        else:
+            amount, source = Decimal("0"), _("无金额记录")
+        m = result["funding"][district]
+        m.raw += Fraction(amount)
+        m.evidence.append(EvidenceItem(s.id, s.title, f"{amount:.2f}（{source}）", counted=amount > 0))
+        winner = f.winner
+        is_local = winner is not None and winner.district_id == district
+        local[district] += int(is_local)
+        label = f"{winner.name}（{winner.district.name if winner.district else _('区县未知')}）" if winner else _("无揭榜企业记录")
+        result["local_share"][district].evidence.append(EvidenceItem(s.id, s.title, label, counted=is_local))
+    for district in district_ids:
+        total = result["awarded"][district].raw
+        result["local_share"][district].raw = Fraction(local[district]) / total if total else Fraction(0)
+
+    # on_time
+    for s in scenarios:
+        f = facts[s.id]
+        acceptance = f.acceptance
+        if acceptance is None or acceptance.result != AcceptanceResult.PASSED or not period.has_date(acceptance.accepted_on):
+            continue
+        contract = f.first_contract
+        if contract is None or not s.delivery_months:
+            due, on_time = None, False
+        else:
+            due = add_months(contract.signed_on, s.delivery_months)
+            on_time = acceptance.accepted_on <= due
+        value = _("验收 %(a)s，期限 %(d)s", a=acceptance.accepted_on.isoformat(),
+                  d=due.isoformat() if due else _("无合同或建设周期"))
+        m = result["on_time"][s.district_id]
+        m.raw += int(on_time)
+        m.evidence.append(EvidenceItem(s.id, s.title, value, counted=on_time))
+
+    # demonstrations
+    rows = session.execute(
+        sa.select(Demonstration, Scenario).join(Demonstration.scenario)
+        .where(Scenario.district_id.in_(district_ids), Demonstration.published_at >= period.start_utc,
+               Demonstration.published_at < period.end_utc)
+        .order_by(Demonstration.id)
+    ).all()
+    for demo, s in rows:
+        m = result["demonstrations"][s.district_id]
+        m.raw += 1
+        m.evidence.append(EvidenceItem(s.id, s.title, _("示范项目：%(t)s", t=demo.title)))
+
+    # reuse
+    rows = session.execute(
+        sa.select(DemonstrationReuse, Scenario).join(DemonstrationReuse.scenario)
+        .where(Scenario.district_id.in_(district_ids), DemonstrationReuse.created_at >= period.start_utc,
+               DemonstrationReuse.created_at < period.end_utc)
+        .options(selectinload(DemonstrationReuse.demonstration))
+        .order_by(DemonstrationReuse.id)
+    ).all()
+    for reuse, s in rows:
+        m = result["reuse"][s.district_id]
+        m.raw += 1
+        m.evidence.append(EvidenceItem(s.id, s.title, _("复用示范项目：%(t)s", t=reuse.demonstration.title)))
+    return result
+
+
+def format_raw(code: str, raw: Fraction) -> str:
+    """A raw value as the decimal string stored and exported (counts as integers, money 2, ratios 6 places)."""
+    kind = BY_CODE[code].kind if code in BY_CODE else "count"
+    if kind == "amount":
+        return _money(raw)
+    if kind == "ratio":
+        return _decimal(raw, "0.000001")
+    return str(int(raw)) if raw.denominator == 1 else _decimal(raw, "0.01")
+
+
+def display_raw(code: str, raw: str) -> str:
+    """A stored raw value for people: ``12``, ``1,234.50``, ``66.67%``."""
+    kind = BY_CODE[code].kind if code in BY_CODE else "count"
+    value = Decimal(raw)
+    if kind == "amount":
+        return f"{value:,.2f}"
+    if kind == "ratio":
+        return f"{(value * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
+    return str(value)
+
+
+def _decimal(value: Fraction, places: str) -> str:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(exact.quantize(Decimal(places), ROUND_HALF_UP))
+
+
+def normalise(raws: dict[int, Fraction]) -> dict[int, Fraction]:
+    """Share of the maximum: raw / max(raw); all 0 when the maximum is 0."""
+    top = max(raws.values(), default=Fraction(0))
+    return {k: (v / top if top > 0 else Fraction(0)) for k, v in raws.items()}
+
+
+def round_score(value: Fraction) -> Decimal:
+    """Half-up to two decimals."""
+    return Decimal(_decimal(value, "0.01"))
+
+
+def competition_ranks(scores: dict[Any, Decimal]) -> dict[Any, int]:
+    """Rank 1 for the highest score; equal scores share a rank and the next is skipped (1, 2, 2, 4)."""
+    return {k: 1 + sum(1 for other in scores.values() if other > s) for k, s in scores.items()}
+
+
+def allocate_rewards(scores: dict[Any, Decimal], ranks: dict[Any, int], top_n: int, pool_yuan: int,
+                     cap_yuan: int) -> dict[Any, int]:
+    """Whole-yuan rewards by the documented rule: proportional to score among rank ≤ top_n, capped, floored.
+
+    Never exceeds ``cap_yuan`` for anyone nor ``pool_yuan`` in total; equal scores get equal rewards.
+    """
+    rewards: dict[Any, int] = dict.fromkeys(scores, 0)
+    shares: dict[Any, Fraction] = {}
+    remaining = Fraction(max(pool_yuan, 0))
+    cap = Fraction(max(cap_yuan, 0))
+    open_set = [k for k, s in scores.items() if ranks[k] <= top_n and s > 0]
+    while open_set and remaining > 0:
+        total = sum((Fraction(scores[k]) for k in open_set), Fraction(0))
+        tentative = {k: remaining * Fraction(scores[k]) / total for k in open_set}
+        capped = [k for k in open_set if tentative[k] >= cap]
+        if not capped:
+            shares.update(tentative)
+            break
+        for k in capped:
+            shares[k] = cap
+            remaining -= cap
+        open_set = [k for k in open_set if k not in capped]
+    for k, share in shares.items():
+        rewards[k] = share.numerator // share.denominator  # exact floor to whole yuan
+    return rewards
+
+
+# ====================================================================== results
+
+@dataclass
+class DistrictResult:
+    """One district's line of the ranking (computed live for a draft, read from storage once published)."""
+
+    district: District
+    indicators: dict[str, dict[str, str]]
+    score: Decimal
+    rank: int
+    reward_yuan: Decimal
+    evidence: dict[str, list[dict[str, Any]]]
+
+
+@dataclass
+class Outcome:
+    """The whole ranking of an appraisal."""
+
+    results: list[DistrictResult]
+    unallocated_yuan: Decimal
+    frozen: bool
+
+    @property
+    def total_reward_yuan(self) -> Decimal:
+        return sum((r.reward_yuan for r in self.results), Decimal(0))
+
+    def for_district(self, code: str) -> DistrictResult | None:
+        return next((r for r in self.results if r.district.code == code), None)
+
+
+def compute(session: Session, appraisal: Appraisal) -> Outcome:
+    """Compute the ranking from current platform data (drafts, and once at publication)."""
+    districts = central_districts(session)
+    ids = [d.id for d in districts]
+    measures = measure(session, Period(appraisal.year, appraisal.period), ids)
+    indicators = list(appraisal.indicators)
+    normalised = {i.code: normalise({d: measures[i.code][d].raw for d in ids}) for i in indicators}
+    exact = {d: sum((Fraction(i.weight) * normalised[i.code][d] for i in indicators), Fraction(0)) for d in ids}
+    scores = {d: round_score(exact[d]) for d in ids}
+    ranks = competition_ranks(scores)
+    rewards = allocate_rewards(scores, ranks, appraisal.top_n, int(appraisal.reward_pool_yuan),
+                               int(appraisal.cap_yuan))
+    results = [
+        DistrictResult(
+            district=d,
+            indicators={i.code: {"raw": format_raw(i.code, measures[i.code][d.id].raw),
+                                 "normalised": _decimal(normalised[i.code][d.id], "0.000001")} for i in indicators},
+            score=scores[d.id], rank=ranks[d.id], reward_yuan=Decimal(rewards[d.id]),
+            evidence={i.code: [e.as_dict() for e in measures[i.code][d.id].evidence] for i in indicators},
+        )
+        for d in districts
+    ]
+    results.sort(key=lambda r: (r.rank, r.district.sort_order, r.district.id))
+    unallocated = Decimal(int(appraisal.reward_pool_yuan) - sum(rewards.values()))
+    return Outcome(results, unallocated, frozen=False)
+
+
+def outcome(session: Session, appraisal: Appraisal) -> Outcome:
+    """The ranking to show: the stored, frozen one once published; else computed live."""
+    if not appraisal.is_published:
+        return compute(session, appraisal)
+    rows = session.execute(
+        sa.select(AppraisalResult).where(AppraisalResult.appraisal_id == appraisal.id)
+        .options(selectinload(AppraisalResult.district))
+    ).scalars().all()
+    results = [DistrictResult(r.district, r.indicators, r.score, r.rank, r.reward_yuan, r.evidence) for r in rows]
+    results.sort(key=lambda r: (r.rank, r.district.sort_order, r.district.id))
+    return Outcome(results, appraisal.unallocated_yuan or Decimal(0), frozen=True)
+
+
+def evidence_rows(session: Session, appraisal: Appraisal, district_code: str, code: str
+                  ) -> tuple[DistrictResult, list[dict[str, Any]]] | None:
+    """One district's evidence for one indicator (None when the district or indicator is not in the appraisal)."""
+    if code not in {i.code for i in appraisal.indicators}:
+        return None
+    found = outcome(session, appraisal).for_district(district_code)
+    if found is None:
+        return None
+    return found, found.evidence.get(code, [])
+
+
+# ====================================================================== creating, editing, publishing
+
+def can_manage(user: User | None) -> bool:
+    """Only city staff run appraisals."""
+    return user is not None and user.is_authenticated and user.role == Role.CITY_STAFF
+
+
+def default_name(year: int, period: AppraisalPeriod) -> str:
+    if period == AppraisalPeriod.HALF_YEAR:
+        return _("%(y)d年上半年中心城区应用场景建设评估", y=year)
+    return _("%(y)d年度中心城区应用场景建设考评", y=year)
+
+
+def _clean(session: Session, data: dict[str, Any], appraisal: Appraisal | None) -> dict[str, Any]:
+    """Validate form data; every problem is reported against its field."""
+    errors: dict[str, list[str]] = {}
+
+    def whole_yuan(name: str, value: Any, label: str) -> Decimal | None:
+        if value is None or value == "":
+            errors[name] = [_("请填写%(f)s。", f=label)]
+            return None
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            errors[name] = [_("%(f)s必须是数字。", f=label)]
+            return None
+        if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
+            errors[name] = [_("%(f)s必须是不小于 0 的整数（元）。", f=label)]
+            return None
+        if amount > MAX_YUAN:
+            errors[name] = [_("%(f)s过大。", f=label)]
+            return None
+        return amount
+
+    year = data.get("year")
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        errors["year"] = [_("请填写 2000–2100 之间的年份。")]
+    try:
+        period = AppraisalPeriod(data.get("period") or "annual")
+    except ValueError:
+        errors["period"] = [_("请选择考评周期。")]
+        period = AppraisalPeriod.ANNUAL
+    pool = whole_yuan("reward_pool_yuan", data.get("reward_pool_yuan"), _("奖励资金总额"))
+    cap_raw = data.get("cap_yuan")
+    cap = whole_yuan("cap_yuan", DEFAULT_CAP_YUAN if cap_raw in (None, "") else cap_raw, _("单个区县奖励上限"))
+    if cap is not None and cap <= 0:
+        errors["cap_yuan"] = [_("单个区县奖励上限必须大于 0。")]
+    top_n = data.get("top_n")
+    if not isinstance(top_n, int) or not 1 <= top_n <= 11:
+        errors["top_n"] = [_("获奖区县数应在 1–11 之间。")]
+    weights: dict[str, Decimal] = {}
+    for indicator in INDICATORS:
+        raw = data.get(f"w_{indicator.code}")
+        try:
+            weight = Decimal(str(raw)) if raw not in (None, "") else Decimal(0)
+        except InvalidOperation:
+            errors[f"w_{indicator.code}"] = [_("权重必须是数字。")]
+            continue
+        if not weight.is_finite() or weight < 0 or weight > 100 or weight != weight.quantize(Decimal("0.01")):
+            errors[f"w_{indicator.code}"] = [_("权重应在 0–100 之间，最多两位小数。")]
+            continue
+        weights[indicator.code] = weight
+    if len(weights) == len(INDICATORS) and sum(weights.values()) != 100:
+        message = _("各指标权重之和必须为 100（当前为 %(s)s）。", s=f"{sum(weights.values()).normalize():f}")
+        errors["weights"] = [message]
+    name = (data.get("name") or "").strip()
+    if len(name) > 128:
+        errors["name"] = [_("名称不能超过 128 个字。")]
+    if not errors:
+        clash = session.execute(sa.select(Appraisal.id).where(Appraisal.year == year, Appraisal.period == period)
+                                ).scalar_one_or_none()
+        if clash is not None and (appraisal is None or clash != appraisal.id):
+            errors["year"] = [_("%(y)d 年已有同一周期的考评。", y=year)]
+    if errors:
+        detail = "；".join(m for messages in errors.values() for m in messages)
+        raise ValidationFailed(_("考评设置有误：%(d)s", d=detail), errors)
+    return {"year": year, "period": period, "name": name or default_name(year, period), "reward_pool_yuan": pool,
+            "cap_yuan": cap, "top_n": top_n, "weights": weights, "note": (data.get("note") or "").strip()}
+
+
+def _snapshot(appraisal: Appraisal) -> dict[str, Any]:
+    return {"year": appraisal.year, "period": appraisal.period.value, "name": appraisal.name,
+            "status": appraisal.status.value, "reward_pool_yuan": str(appraisal.reward_pool_yuan),
+            "cap_yuan": str(appraisal.cap_yuan), "top_n": appraisal.top_n,
+            "weights": {i.code: str(i.weight) for i in appraisal.indicators}}
+
+
+def _apply(appraisal: Appraisal, clean: dict[str, Any]) -> None:
+    for name in ("year", "period", "name", "reward_pool_yuan", "cap_yuan", "top_n", "note"):
+        setattr(appraisal, name, clean[name])
+    existing = {i.code: i for i in appraisal.indicators}
+    for order, indicator in enumerate(INDICATORS):
+        weight = clean["weights"][indicator.code]
+        row = existing.get(indicator.code)
+        if weight == 0:
+            if row is not None:
+                appraisal.indicators.remove(row)
+            continue
+        if row is None:
+            row = AppraisalIndicator(code=indicator.code)
+            appraisal.indicators.append(row)
+        row.name, row.weight, row.sort_order = str(indicator.name), weight, order
+
+
+def create_appraisal(session: Session, actor: User, data: dict[str, Any], ip: str | None = None) -> Appraisal:
+    """A draft appraisal for a year (or half-year) with its indicator weights, pool, cap and top N."""
+    if not can_manage(actor):
+        raise PermissionDenied(_("只有市级工作人员可以组织考评。"))
+    clean = _clean(session, data, None)
+    appraisal = Appraisal(status=AppraisalStatus.DRAFT, created_by=actor)
+    _apply(appraisal, clean)
+    session.add(appraisal)
+    session.flush()
+    audit.record(session, actor=actor, action="appraisal.create", object_type="appraisal", object_id=appraisal.id,
+                 after=_snapshot(appraisal), ip=ip)
+    return appraisal
+
+
+def update_appraisal(session: Session, actor: User, appraisal: Appraisal, data: dict[str, Any],
+                     ip: str | None = None) -> Appraisal:
+    """Change a draft's settings; a published appraisal is frozen."""
+    if not can_manage(actor):
+        raise PermissionDenied(_("只有市级工作人员可以组织考评。"))
+    if appraisal.is_published:
+        raise InvalidTransition(_("考评已发布，结果已冻结，不能再修改。"))
+    before = _snapshot(appraisal)
+    _apply(appraisal, _clean(session, data, appraisal))
+    session.flush()
+    audit.record(session, actor=actor, action="appraisal.update", object_type="appraisal", object_id=appraisal.id,
+                 before=before, after=_snapshot(appraisal), ip=ip)
+    return appraisal
+
+
+def publish_appraisal(session: Session, actor: User, appraisal: Appraisal, ip: str | None = None) -> Outcome:
+    """Compute once more, store every district's figures and evidence, and freeze the appraisal."""
+    if not can_manage(actor):
+        raise PermissionDenied(_("只有市级工作人员可以发布考评结果。"))
+    if appraisal.is_published:
+        raise InvalidTransition(_("考评已发布。"))
+    if not appraisal.indicators:
+        raise ValidationFailed(_("请先设置考评指标和权重。"))
+    result = compute(session, appraisal)
+    for line in result.results:
+        session.add(AppraisalResult(appraisal=appraisal, district_id=line.district.id, indicators=line.indicators,
+                                    score=line.score, rank=line.rank, reward_yuan=line.reward_yuan,
+                                    evidence=line.evidence))
+    appraisal.status = AppraisalStatus.PUBLISHED
+    appraisal.published_at = clock.now()
+    appraisal.published_by = actor
+    appraisal.unallocated_yuan = result.unallocated_yuan
+    session.flush()
+    audit.record(session, actor=actor, action="appraisal.publish", object_type="appraisal", object_id=appraisal.id,
+                 before={"status": "draft"},
+                 after={"status": "published", "unallocated_yuan": str(result.unallocated_yuan),
+                        "ranking": [{"district": r.district.code, "score": str(r.score), "rank": r.rank,
+                                     "reward_yuan": str(r.reward_yuan)} for r in result.results]}, ip=ip)
+    return Outcome(result.results, result.unallocated_yuan, frozen=True)
+
+
+def published_annual(session: Session, year: int) -> Appraisal | None:
+    """The published annual appraisal of a year (what the public API shows), if any."""
+    return session.execute(
+        sa.select(Appraisal).where(Appraisal.year == year, Appraisal.period == AppraisalPeriod.ANNUAL,
+                                   Appraisal.status == AppraisalStatus.PUBLISHED)
+    ).scalar_one_or_none()
+
+
+# ====================================================================== export
+
+def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
+    """The ranking, every indicator's evidence and the rules, as an XLSX workbook."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    result = outcome(session, appraisal)
+    indicators = list(appraisal.indicators)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = _("排名")
+    sheet.append([appraisal.name])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([_("状态"), appraisal.status.label, _("奖励资金总额（元）"), int(appraisal.reward_pool_yuan),
+                  _("单个区县上限（元）"), int(appraisal.cap_yuan), _("获奖名次"), appraisal.top_n,
+                  _("未分配（元）"), int(result.unallocated_yuan)])
+    header = [_("排名"), _("区县")]
+    for i in indicators:
+        header += [f"{i.name}（{BY_CODE[i.code].unit if i.code in BY_CODE else ''}）", _("%(n)s 标准化", n=i.name)]
+    header += [_("得分"), _("奖励（元）")]
+    sheet.append(header)
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+    for line in result.results:
+        row: list[Any] = [line.rank, line.district.name]
+        for i in indicators:
+            values = line.indicators.get(i.code, {})
+            row += [Decimal(values.get("raw", "0")), Decimal(values.get("normalised", "0"))]
+        row += [line.score, int(line.reward_yuan)]
+        sheet.append(row)
+    weights = book.create_sheet(_("指标与权重"))
+    weights.append([_("代码"), _("指标"), _("权重（%）"), _("定义")])
+    for i in indicators:
+        weights.append([i.code, i.name, i.weight, str(BY_CODE[i.code].definition) if i.code in BY_CODE else ""])
+    evidence = book.create_sheet(_("证据"))
+    evidence.append([_("区县"), _("指标"), _("场景编号"), _("场景名称"), _("取值"), _("是否计入")])
+    for line in result.results:
+        for i in indicators:
+            for item in line.evidence.get(i.code, []):
+                evidence.append([line.district.name, i.name, item["scenario_id"], item["title"], item["value"],
+                                 _("是") if item["counted"] else _("否")])
+    rules = book.create_sheet(_("计算规则"))
+    for text in RULES_SUMMARY:
+        rules.append([str(text)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+#: The rules in short, for the pages and the export (the module docstring has them in full).
+RULES_SUMMARY = (
+    _l("考评对象：11 个中心城区（含两江新区、重庆高新区），数据按场景所在区县归属。"),
+    _l("考评期间：年度考评为当年 1 月 1 日至 12 月 31 日；半年评估为 1 月 1 日至 6 月 30 日（北京时间）。"),
+    _l("标准化：各指标取值除以 11 个区县中的最大值（最大值为 1；全部为 0 时均为 0）。"),
+    _l("得分：各指标标准化值乘以权重（权重合计 100）后求和，四舍五入保留两位小数。"),
+    _l("并列：得分相同名次相同，下一名次顺延（如 1、2、2、4）。"),
+    _l("奖励：名次在前 N 名（含与第 N 名并列者）且得分大于 0 的区县按得分比例分配奖励资金；"
+       "达到上限的区县按上限计，剩余资金在其余区县间按得分比例再分配，直至无人超限；"
+       "每个区县的奖励向下取整到元，余额不分配。奖励合计不超过资金总额，并列区县奖励相同。"),
+    _l("冻结：考评发布时保存全部指标值、得分、名次、奖励和证据，此后不再重新计算。"),
+)

@@ -1,0 +1,688 @@
+"""Demonstration selection (示范项目评选), the public gallery and reuse (拓展一批).
+
+A round goes ``draft → open → scoring → published``:
+
+* city staff create a round for a year with weighted criteria (weights add up to 100) and open it;
+* owners nominate their organisation's *accepted* scenarios, district staff their district's,
+  each with a case write-up (problem, solution, measured outcomes, highlights) and media;
+* city staff assign experts (role ``expert``) to the nominations; an expert first declares no
+  conflict of interest (or recuses), then scores each criterion 0–100 once scoring has started;
+* a nomination's total is the mean, over the experts who scored every criterion, of
+  ``Σ score × weight / 100`` (two decimals, half-up);
+* city staff publish the selected list: each selected nomination becomes a public
+  :class:`Demonstration`; the others are marked not selected.
+
+Services check permission and state, flush and audit; the view commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
+
+from marketplace import audit, clock
+from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from marketplace.models import (
+    ApprovalStatus,
+    Attachment,
+    AttachmentPurpose,
+    Demonstration,
+    DemonstrationReuse,
+    District,
+    Domain,
+    Nomination,
+    NominationExpert,
+    NominationScore,
+    NominationStatus,
+    Role,
+    RoundStatus,
+    Scenario,
+    ScenarioStatus,
+    SelectionCriterion,
+    SelectionRound,
+    User,
+)
+from marketplace.showcase import policy
+from marketplace.showcase.facts import facts_for
+
+#: Criteria a new round starts with (name, weight in percent).
+DEFAULT_CRITERIA = (
+    ("创新性与技术水平", Decimal(25)),
+    ("应用成效（可量化）", Decimal(35)),
+    ("示范推广价值", Decimal(25)),
+    ("本地产业带动", Decimal(15)),
+)
+#: At most this many photos and documents per nomination.
+MAX_MEDIA = 10
+#: Media kinds accepted: photos and PDF documents.
+MEDIA_EXTENSIONS = {"png", "jpg", "jpeg", "pdf"}
+
+
+def _require_city_staff(actor: User | None, message: str | None = None) -> None:
+    if not policy.is_city_staff(actor):
+        raise PermissionDenied(message or _("只有市级工作人员可以组织示范项目评选。"))
+
+
+def _fail(errors: dict[str, list[str]], prefix: str) -> ValidationFailed:
+    detail = "；".join(m for messages in errors.values() for m in messages)
+    return ValidationFailed(f"{prefix}{detail}", errors)
+
+
+# ====================================================================== rounds
+
+def _clean_round(data: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    year = data.get("year")
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        errors["year"] = [_("请填写 2000–2100 之间的年份。")]
+    name = (data.get("name") or "").strip()
+    if not name:
+        errors["name"] = [_("请填写评选名称。")]
+    elif len(name) > 128:
+        errors["name"] = [_("评选名称不能超过 128 个字。")]
+    criteria: list[tuple[str, Decimal]] = []
+    for row in data.get("criteria") or []:
+        cname = (row.get("name") or "").strip()
+        raw = row.get("weight")
+        if not cname and raw in (None, ""):
+            continue
+        if not cname or len(cname) > 100:
+            errors.setdefault("criteria", []).append(_("每项评审标准都要有名称（不超过 100 个字）。"))
+            continue
+        try:
+            weight = Decimal(str(raw))
+        except InvalidOperation:
+            errors.setdefault("criteria", []).append(_("“%(n)s”的权重必须是数字。", n=cname))
+            continue
+        if not weight.is_finite() or weight <= 0 or weight > 100 or weight != weight.quantize(Decimal("0.01")):
+            errors.setdefault("criteria", []).append(_("“%(n)s”的权重应大于 0、不超过 100，最多两位小数。", n=cname))
+            continue
+        criteria.append((cname, weight))
+    if "criteria" not in errors:
+        if not criteria:
+            errors["criteria"] = [_("请至少设置一项评审标准。")]
+        elif sum(w for _n, w in criteria) != 100:
+            total = sum(w for _n, w in criteria)
+            errors["criteria"] = [_("评审标准权重之和必须为 100（当前为 %(s)s）。", s=f"{total.normalize():f}")]
+        elif len({n for n, _w in criteria}) != len(criteria):
+            errors["criteria"] = [_("评审标准名称不能重复。")]
+    if errors:
+        raise _fail(errors, _("评选设置有误："))
+    return {"year": year, "name": name, "description": (data.get("description") or "").strip(), "criteria": criteria}
+
+
+def _round_snapshot(rnd: SelectionRound) -> dict[str, Any]:
+    return {"year": rnd.year, "name": rnd.name, "status": rnd.status.value,
+            "criteria": [[c.name, str(c.weight)] for c in rnd.criteria]}
+
+
+def _set_criteria(rnd: SelectionRound, criteria: list[tuple[str, Decimal]]) -> None:
+    existing = {c.name: c for c in rnd.criteria}
+    keep = []
+    for order, (name, weight) in enumerate(criteria):
+        row = existing.get(name) or SelectionCriterion(name=name)
+        row.weight, row.sort_order = weight, order
+        keep.append(row)
+    rnd.criteria[:] = keep
+
+
+def create_round(session: Session, actor: User, data: dict[str, Any], ip: str | None = None) -> SelectionRound:
+    """A draft selection round for a year with its weighted criteria."""
+    _require_city_staff(actor)
+    clean = _clean_round(data)
+    rnd = SelectionRound(year=clean["year"], name=clean["name"], description=clean["description"],
+                         status=RoundStatus.DRAFT)
+    _set_criteria(rnd, clean["criteria"])
+    session.add(rnd)
+    session.flush()
+    audit.record(session, actor=actor, action="selection_round.create", object_type="selection_round",
+                 object_id=rnd.id, after=_round_snapshot(rnd), ip=ip)
+    return rnd
+
+
+def update_round(session: Session, actor: User, rnd: SelectionRound, data: dict[str, Any],
+                 ip: str | None = None) -> SelectionRound:
+    """Change a round's name, call text and criteria until scoring starts."""
+    _require_city_staff(actor)
+    if rnd.status not in (RoundStatus.DRAFT, RoundStatus.OPEN):
+        raise InvalidTransition(_("评审开始后不能再修改评选设置。"))
+    before = _round_snapshot(rnd)
+    clean = _clean_round(data)
+    rnd.year, rnd.name, rnd.description = clean["year"], clean["name"], clean["description"]
+    _set_criteria(rnd, clean["criteria"])
+    session.flush()
+    audit.record(session, actor=actor, action="selection_round.update", object_type="selection_round",
+                 object_id=rnd.id, before=before, after=_round_snapshot(rnd), ip=ip)
+    return rnd
+
+
+#: action → (statuses it starts from, status it leads to)
+ROUND_TRANSITIONS: dict[str, tuple[tuple[RoundStatus, ...], RoundStatus]] = {
+    "open": ((RoundStatus.DRAFT,), RoundStatus.OPEN),
+    "start_scoring": ((RoundStatus.OPEN,), RoundStatus.SCORING),
+}
+
+
+def round_transition(session: Session, actor: User, rnd: SelectionRound, action: str,
+                     ip: str | None = None) -> SelectionRound:
+    """Open a round for nominations, or close nominations and start expert scoring."""
+    _require_city_staff(actor)
+    if action not in ROUND_TRANSITIONS:
+        raise InvalidTransition(_("未知的操作。"))
+    sources, target = ROUND_TRANSITIONS[action]
+    if rnd.status not in sources:
+        raise InvalidTransition(_("评选当前状态为“%(s)s”，不能执行该操作。", s=rnd.status.label))
+    if action == "start_scoring" and not any(n.status == NominationStatus.SUBMITTED for n in rnd.nominations):
+        raise InvalidTransition(_("还没有推荐项目，不能开始评审。"))
+    before = rnd.status.value
+    rnd.status = target
+    if action == "open":
+        rnd.opened_at, rnd.opened_by = clock.now(), actor
+    session.flush()
+    audit.record(session, actor=actor, action=f"selection_round.{action}", object_type="selection_round",
+                 object_id=rnd.id, before={"status": before}, after={"status": target.value}, ip=ip)
+    return rnd
+
+
+# ====================================================================== nominations
+
+def _clean_writeup(data: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, list[str]] = {}
+    values = {name: (data.get(name) or "").strip() for name in ("problem", "solution", "outcomes", "highlights")}
+    if len(values["problem"]) < 20:
+        errors["problem"] = [_("请写明建设前存在的问题（至少 20 个字）。")]
+    if len(values["solution"]) < 20:
+        errors["solution"] = [_("请写明解决方案（至少 20 个字）。")]
+    if len(values["outcomes"]) < 10:
+        errors["outcomes"] = [_("请写明实际成效（至少 10 个字）。")]
+    elif not re.search(r"\d", values["outcomes"]):
+        errors["outcomes"] = [_("实际成效应可衡量，请至少写出一项数据（如：办理时间缩短 40%）。")]
+    for name, limit in (("problem", 5000), ("solution", 8000), ("outcomes", 5000), ("highlights", 3000)):
+        if len(values[name]) > limit:
+            errors[name] = [_("内容过长（不超过 %(n)d 个字）。", n=limit)]
+    if errors:
+        raise _fail(errors, _("案例材料不完整："))
+    return values
+
+
+def _check_media(media: list[Attachment], existing: int = 0) -> None:
+    if existing + len(media) > MAX_MEDIA:
+        message = _("每个推荐项目最多上传 %(n)d 个图片或文档。", n=MAX_MEDIA)
+        raise ValidationFailed(message, {"media": [message]})
+    for attachment in media:
+        if attachment.purpose != AttachmentPurpose.DEMONSTRATION_MEDIA:
+            raise ValidationFailed(_("附件用途不符。"), {"media": [_("附件用途不符。")]})
+
+
+def nominate(session: Session, actor: User, rnd: SelectionRound, scenario: Scenario, data: dict[str, Any],
+             media: Iterable[Attachment] = (), ip: str | None = None) -> Nomination:
+    """Put an accepted scenario forward for an open round, with its case write-up."""
+    if rnd.status != RoundStatus.OPEN:
+        raise InvalidTransition(_("该评选当前不接受推荐。"))
+    if not policy.speaks_for(actor, scenario):
+        raise PermissionDenied(_("只能推荐本单位（区县工作人员：本区县）的场景。"))
+    if scenario.status != ScenarioStatus.ACCEPTED:
+        raise ValidationFailed(_("只有已验收的场景可以推荐为示范项目。"),
+                               {"scenario": [_("只有已验收的场景可以推荐为示范项目。")]})
+    if session.execute(sa.select(Demonstration.id).where(Demonstration.scenario_id == scenario.id)).first():
+        raise ValidationFailed(_("该场景已是示范项目。"), {"scenario": [_("该场景已是示范项目。")]})
+    values = _clean_writeup(data)
+    media = list(media)
+    _check_media(media)
+    nomination = session.execute(
+        sa.select(Nomination).where(Nomination.round_id == rnd.id, Nomination.scenario_id == scenario.id)
+    ).scalar_one_or_none()
+    if nomination is not None and nomination.status != NominationStatus.WITHDRAWN:
+        raise ValidationFailed(_("该场景已在本次评选中被推荐。"), {"scenario": [_("该场景已在本次评选中被推荐。")]})
+    if nomination is None:
+        nomination = Nomination(round=rnd, scenario=scenario)
+        session.add(nomination)
+    nomination.status = NominationStatus.SUBMITTED
+    nomination.nominated_by = actor
+    for name, value in values.items():
+        setattr(nomination, name, value)
+    nomination.media[:] = media
+    session.flush()
+    audit.record(session, actor=actor, action="nomination.create", object_type="nomination", object_id=nomination.id,
+                 after={"round": rnd.id, "scenario": scenario.id, "media": [a.id for a in media]}, ip=ip)
+    return nomination
+
+
+def _editable_by(actor: User, nomination: Nomination) -> None:
+    if not policy.speaks_for(actor, nomination.scenario):
+        raise PermissionDenied(_("您无权修改此推荐。"))
+    if nomination.round.status != RoundStatus.OPEN or nomination.status != NominationStatus.SUBMITTED:
+        raise InvalidTransition(_("推荐征集已结束，不能再修改或撤回。"))
+
+
+def can_edit_nomination(user: User | None, nomination: Nomination) -> bool:
+    return (policy.speaks_for(user, nomination.scenario) and nomination.round.status == RoundStatus.OPEN
+            and nomination.status == NominationStatus.SUBMITTED)
+
+
+def update_nomination(session: Session, actor: User, nomination: Nomination, data: dict[str, Any],
+                      add_media: Iterable[Attachment] = (), remove_media: Iterable[int] = (),
+                      ip: str | None = None) -> Nomination:
+    """Revise the write-up and media while the round is open."""
+    _editable_by(actor, nomination)
+    values = _clean_writeup(data)
+    remove = set(remove_media)
+    kept = [a for a in nomination.media if a.id not in remove]
+    added = list(add_media)
+    _check_media(added, len(kept))
+    before = {name: getattr(nomination, name) for name in values} | {"media": [a.id for a in nomination.media]}
+    for name, value in values.items():
+        setattr(nomination, name, value)
+    nomination.media[:] = kept + added
+    session.flush()
+    audit.record(session, actor=actor, action="nomination.update", object_type="nomination", object_id=nomination.id,
+                 before=before, after=values | {"media": [a.id for a in nomination.media]}, ip=ip)
+    return nomination
+
+
+def withdraw_nomination(session: Session, actor: User, nomination: Nomination, ip: str | None = None) -> None:
+    """The nominating side takes a nomination back while the round is open."""
+    _editable_by(actor, nomination)
+    nomination.status = NominationStatus.WITHDRAWN
+    session.flush()
+    audit.record(session, actor=actor, action="nomination.withdraw", object_type="nomination",
+                 object_id=nomination.id, before={"status": "submitted"}, after={"status": "withdrawn"}, ip=ip)
+
+
+def nominable_scenarios(session: Session, user: User) -> list[Scenario]:
+    """Accepted scenarios the user may nominate (not yet demonstrations)."""
+    return list(session.execute(
+        sa.select(Scenario).where(policy.nominable_clause(user),
+                                  Scenario.id.not_in(sa.select(Demonstration.scenario_id)))
+        .order_by(Scenario.updated_at.desc(), Scenario.id.desc())
+    ).scalars())
+
+
+def nominations_for(session: Session, user: User) -> list[Nomination]:
+    """Nominations of the user's organisation (owners) or district (district staff)."""
+    query = sa.select(Nomination).join(Nomination.scenario).order_by(Nomination.id.desc())
+    if user.role == Role.OWNER and user.organisation_id:
+        query = query.where(Scenario.owner_id == user.organisation_id)
+    elif user.role == Role.DISTRICT_STAFF and user.district_id:
+        query = query.where(Scenario.district_id == user.district_id)
+    else:
+        query = query.where(sa.false())
+    return list(session.execute(query).scalars())
+
+
+# ====================================================================== experts and scores
+
+def experts(session: Session) -> list[User]:
+    """Active, approved expert accounts."""
+    return list(session.execute(
+        sa.select(User).where(User.role == Role.EXPERT, User.active,
+                              User.approval_status == ApprovalStatus.APPROVED).order_by(User.name, User.id)
+    ).scalars())
+
+
+def assign_expert(session: Session, actor: User, rnd: SelectionRound, expert: User,
+                  nominations: Iterable[Nomination] | None = None, ip: str | None = None) -> int:
+    """Assign an expert to nominations of the round (all submitted ones by default); returns how many are new."""
+    _require_city_staff(actor)
+    if rnd.status not in (RoundStatus.OPEN, RoundStatus.SCORING):
+        raise InvalidTransition(_("只能在征集或评审阶段指派专家。"))
+    if expert is None or expert.role != Role.EXPERT or not expert.is_active:
+        raise ValidationFailed(_("请选择有效的评审专家。"), {"expert_id": [_("请选择有效的评审专家。")]})
+    targets = list(nominations) if nominations is not None else [
+        n for n in rnd.nominations if n.status == NominationStatus.SUBMITTED]
+    created = []
+    for nomination in targets:
+        if nomination.round_id != rnd.id or nomination.status != NominationStatus.SUBMITTED:
+            raise ValidationFailed(_("只能为本次评选中有效的推荐项目指派专家。"))
+        if any(a.expert_id == expert.id for a in nomination.experts):
+            continue
+        assignment = NominationExpert(nomination=nomination, expert=expert, invited_by=actor)
+        session.add(assignment)
+        created.append(nomination.id)
+    session.flush()
+    if created:
+        audit.record(session, actor=actor, action="selection_round.assign_expert", object_type="selection_round",
+                     object_id=rnd.id, after={"expert": expert.id, "nominations": created}, ip=ip)
+    return len(created)
+
+
+def _own_assignment(actor: User, assignment: NominationExpert) -> None:
+    if actor is None or not actor.is_authenticated or actor.role != Role.EXPERT or assignment.expert_id != actor.id:
+        raise PermissionDenied(_("这不是指派给您的评审任务。"))
+
+
+def declare(session: Session, actor: User, assignment: NominationExpert, no_conflict: bool, note: str | None = None,
+            ip: str | None = None) -> NominationExpert:
+    """The expert declares no conflict of interest (and may then score), or recuses."""
+    _own_assignment(actor, assignment)
+    if assignment.nomination.round.status not in (RoundStatus.OPEN, RoundStatus.SCORING):
+        raise InvalidTransition(_("评选已结束。"))
+    if assignment.declared_at is not None or assignment.recused:
+        raise InvalidTransition(_("您已作出声明。"))
+    if no_conflict:
+        assignment.declared_at = clock.now()
+    else:
+        assignment.recused = True
+        assignment.recusal_note = (note or "").strip() or None
+    session.flush()
+    audit.record(session, actor=actor, action="nomination.declare" if no_conflict else "nomination.recuse",
+                 object_type="nomination_expert", object_id=assignment.id,
+                 after={"nomination": assignment.nomination_id, "no_conflict": no_conflict, "note": note}, ip=ip)
+    return assignment
+
+
+def submit_scores(session: Session, actor: User, assignment: NominationExpert, values: dict[int, Any],
+                  comment: str | None = None, ip: str | None = None) -> NominationExpert:
+    """Score every criterion 0–100 (two decimals); scores may be revised until the round is published."""
+    _own_assignment(actor, assignment)
+    nomination = assignment.nomination
+    if nomination.round.status != RoundStatus.SCORING:
+        raise InvalidTransition(_("评审尚未开始或已经结束。"))
+    if not assignment.may_score:
+        raise PermissionDenied(_("请先声明与该项目无利益冲突，再评分。"))
+    if nomination.status != NominationStatus.SUBMITTED:
+        raise InvalidTransition(_("该推荐已撤回。"))
+    errors: dict[str, list[str]] = {}
+    clean: dict[int, Decimal] = {}
+    for criterion in nomination.round.criteria:
+        raw = values.get(criterion.id)
+        key = f"score_{criterion.id}"
+        try:
+            value = Decimal(str(raw)) if raw not in (None, "") else None
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or not 0 <= value <= 100 \
+                or value != value.quantize(Decimal("0.01")):
+            errors[key] = [_("“%(n)s”请给出 0–100 之间的分数（最多两位小数）。", n=criterion.name)]
+            continue
+        clean[criterion.id] = value
+    if errors:
+        raise _fail(errors, _("评分有误："))
+    existing = {s.criterion_id: s for s in assignment.scores}
+    now = clock.now()
+    for criterion in nomination.round.criteria:
+        row = existing.get(criterion.id)
+        if row is None:
+            row = NominationScore(assignment=assignment, criterion=criterion)
+            session.add(row)
+        row.value, row.scored_at = clean[criterion.id], now
+        row.comment = (comment or "").strip() or None
+    session.flush()
+    audit.record(session, actor=actor, action="nomination.score", object_type="nomination_expert",
+                 object_id=assignment.id, after={"nomination": nomination.id,
+                                                 "scores": {str(k): str(v) for k, v in clean.items()}}, ip=ip)
+    return assignment
+
+
+def weighted_total(assignment: NominationExpert, criteria: list[SelectionCriterion]) -> Decimal | None:
+    """One expert's ``Σ score × weight / 100``, or None until every criterion is scored."""
+    by_criterion = {s.criterion_id: s.value for s in assignment.scores}
+    if not criteria or any(c.id not in by_criterion for c in criteria):
+        return None
+    total = sum((by_criterion[c.id] * c.weight / 100 for c in criteria), Decimal(0))
+    return total.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+@dataclass
+class NominationTotal:
+    """A nomination's standing in the round: mean weighted total over the experts who finished scoring."""
+
+    nomination: Nomination
+    total: Decimal | None
+    expert_totals: list[tuple[NominationExpert, Decimal | None]] = field(default_factory=list)
+
+    @property
+    def scored(self) -> int:
+        return sum(1 for _a, t in self.expert_totals if t is not None)
+
+    @property
+    def recused(self) -> int:
+        return sum(1 for a, _t in self.expert_totals if a.recused)
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for a, t in self.expert_totals if t is None and not a.recused)
+
+
+def totals(session: Session, rnd: SelectionRound) -> list[NominationTotal]:
+    """Every live nomination of the round with its weighted total, best first (unscored last)."""
+    criteria = list(rnd.criteria)
+    nominations = session.execute(
+        sa.select(Nomination).where(Nomination.round_id == rnd.id, Nomination.status != NominationStatus.WITHDRAWN)
+        .options(selectinload(Nomination.experts).selectinload(NominationExpert.scores),
+                 selectinload(Nomination.scenario))
+    ).scalars().all()
+    rows = []
+    for nomination in nominations:
+        per_expert = [(a, weighted_total(a, criteria) if a.may_score else None) for a in nomination.experts]
+        done = [t for _a, t in per_expert if t is not None]
+        mean = (sum(done, Decimal(0)) / len(done)).quantize(Decimal("0.01"), ROUND_HALF_UP) if done else None
+        rows.append(NominationTotal(nomination, mean, per_expert))
+    rows.sort(key=lambda r: (r.total is None, -(r.total or 0), r.nomination.id))
+    return rows
+
+
+# ====================================================================== publication
+
+def make_demonstration(nomination: Nomination, published_at, firm=None) -> Demonstration:  # noqa: ANN001
+    """The public case built from a selected nomination (write-up and media copied)."""
+    return Demonstration(
+        nomination=nomination, scenario=nomination.scenario, firm=firm, year=nomination.round.year,
+        title=nomination.scenario.title, problem=nomination.problem, solution=nomination.solution,
+        outcomes=nomination.outcomes, highlights=nomination.highlights, published_at=published_at,
+        media=list(nomination.media),
+    )
+
+
+def publish_round(session: Session, actor: User, rnd: SelectionRound, selected_ids: Iterable[int],
+                  ip: str | None = None) -> list[Demonstration]:
+    """Publish the selected list: selected nominations become public demonstrations, the rest not selected."""
+    _require_city_staff(actor, _("只有市级工作人员可以公布评选结果。"))
+    if rnd.status != RoundStatus.SCORING:
+        raise InvalidTransition(_("只有评审阶段的评选可以公布结果。"))
+    chosen = set(selected_ids)
+    live = {n.id: n for n in rnd.nominations if n.status == NominationStatus.SUBMITTED}
+    if not chosen:
+        raise ValidationFailed(_("请至少选择一个入选项目。"), {"selected": [_("请至少选择一个入选项目。")]})
+    unknown = chosen - set(live)
+    if unknown:
+        raise ValidationFailed(_("所选项目不属于本次评选的有效推荐。"), {"selected": [_("所选项目无效。")]})
+    scored = {row.nomination.id for row in totals(session, rnd) if row.total is not None}
+    unscored = sorted(chosen - scored)
+    if unscored:
+        titles = "、".join(live[i].scenario.title for i in unscored)
+        raise ValidationFailed(_("以下项目还没有专家完成评分，不能入选：%(t)s", t=titles),
+                               {"selected": [_("有项目尚未完成专家评分。")]})
+    now = clock.now()
+    demonstrations = []
+    for nomination in live.values():
+        nomination.decided_at = now
+        if nomination.id in chosen:
+            nomination.status = NominationStatus.SELECTED
+            demo = make_demonstration(nomination, now, facts_for(session, nomination.scenario_id).winner)
+            session.add(demo)
+            demonstrations.append(demo)
+        else:
+            nomination.status = NominationStatus.NOT_SELECTED
+    rnd.status = RoundStatus.PUBLISHED
+    rnd.published_at, rnd.published_by = now, actor
+    session.flush()
+    audit.record(session, actor=actor, action="selection_round.publish", object_type="selection_round",
+                 object_id=rnd.id, before={"status": "scoring"},
+                 after={"status": "published", "selected": sorted(chosen),
+                        "demonstrations": [d.id for d in demonstrations]}, ip=ip)
+    return demonstrations
+
+
+# ====================================================================== the public gallery
+
+#: Optional keyword matcher (the search backend plugs in here): q → ids of matching demonstrations, or None.
+keyword_matcher: list[Callable[[str], list[int] | None]] = []
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class DemonstrationFilters:
+    """Parsed gallery parameters, shared by the page and the API."""
+
+    year: int | None = None
+    district: str | None = None
+    domain: str | None = None
+    q: str | None = None
+    page: int = 1
+    per_page: int = 12
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        data = {"year": self.year, "district": self.district, "domain": self.domain, "q": self.q}
+        data.update(changes)
+        return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def parse_filters(args: MultiDict, default_per_page: int = 12) -> DemonstrationFilters:
+    """Read gallery filters; bad values raise :class:`ValidationFailed` naming the parameter."""
+    errors: dict[str, list[str]] = {}
+
+    def integer(name: str, lo: int, hi: int) -> int | None:
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = [_("必须是整数。")]
+            return None
+        if not lo <= value <= hi:
+            errors[name] = [_("取值超出范围（%(lo)d–%(hi)s）。", lo=lo, hi=hi)]
+            return None
+        return value
+
+    filters = DemonstrationFilters(
+        year=integer("year", 2000, 2100),
+        district=(args.get("district") or "").strip() or None,
+        domain=(args.get("domain") or "").strip() or None,
+        q=(args.get("q") or "").strip()[:100] or None,
+        page=integer("page", 1, 100_000) or 1,
+        per_page=integer("per_page", 1, MAX_PER_PAGE) or default_per_page,
+    )
+    if errors:
+        detail = "；".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+        raise ValidationFailed(_("参数有误：%(detail)s", detail=detail), errors)
+    return filters
+
+
+def gallery_query(filters: DemonstrationFilters) -> sa.Select:
+    """SELECT of published demonstrations matching the filters (no ordering or paging)."""
+    query = sa.select(Demonstration).join(Demonstration.scenario).where(Demonstration.published_at.is_not(None))
+    if filters.year:
+        query = query.where(Demonstration.year == filters.year)
+    if filters.district:
+        query = query.where(Scenario.district_id.in_(sa.select(District.id).where(District.code == filters.district)))
+    if filters.domain:
+        query = query.where(Scenario.domain_id.in_(sa.select(Domain.id).where(Domain.code == filters.domain)))
+    if filters.q:
+        ids = next((m(filters.q) for m in keyword_matcher), None)
+        if ids is not None:
+            query = query.where(Demonstration.id.in_(ids))
+        else:
+            for term in filters.q.split():
+                like = f"%{term}%"
+                query = query.where(sa.or_(Demonstration.title.ilike(like), Demonstration.problem.ilike(like),
+                                           Demonstration.solution.ilike(like), Demonstration.outcomes.ilike(like),
+                                           Demonstration.highlights.ilike(like)))
+    return query
+
+
+@dataclass
+class DemonstrationPage:
+    items: list[Demonstration]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def gallery_page(session: Session, filters: DemonstrationFilters) -> DemonstrationPage:
+    """One page of the gallery, newest selection year first."""
+    query = gallery_query(filters)
+    total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    items = session.execute(
+        query.options(selectinload(Demonstration.scenario).selectinload(Scenario.district),
+                      selectinload(Demonstration.scenario).selectinload(Scenario.domain),
+                      selectinload(Demonstration.scenario).selectinload(Scenario.owner),
+                      selectinload(Demonstration.firm), selectinload(Demonstration.media),
+                      selectinload(Demonstration.reuses))
+        .order_by(Demonstration.year.desc(), Demonstration.published_at.desc(), Demonstration.id.desc())
+        .limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
+    ).scalars().all()
+    return DemonstrationPage(list(items), total, filters.page, filters.per_page)
+
+
+def gallery_choices(session: Session) -> dict[str, list]:
+    """Years with demonstrations, districts and domains for the filter form."""
+    return {
+        "years": list(session.execute(
+            sa.select(Demonstration.year).distinct().order_by(Demonstration.year.desc())).scalars()),
+        "districts": list(session.execute(sa.select(District).order_by(District.sort_order)).scalars()),
+        "domains": list(session.execute(sa.select(Domain).order_by(Domain.sort_order)).scalars()),
+    }
+
+
+# ====================================================================== reuse (拓展一批)
+
+def can_record_reuse(user: User | None) -> bool:
+    return user is not None and user.is_authenticated and user.role == Role.OWNER and user.organisation_id is not None
+
+
+def reuse_candidates(session: Session, user: User | None, demo: Demonstration) -> list[Scenario]:
+    """The owner's public scenarios that could record adopting this demonstration."""
+    if not can_record_reuse(user):
+        return []
+    already = sa.select(DemonstrationReuse.scenario_id).where(DemonstrationReuse.demonstration_id == demo.id)
+    return list(session.execute(
+        sa.select(Scenario).where(Scenario.owner_id == user.organisation_id,
+                                  Scenario.status.in_(ScenarioStatus.public()), Scenario.id != demo.scenario_id,
+                                  Scenario.id.not_in(already))
+        .order_by(Scenario.published_at.desc(), Scenario.id.desc())
+    ).scalars())
+
+
+def record_reuse(session: Session, actor: User, demo: Demonstration, scenario: Scenario | None, note: str | None,
+                 ip: str | None = None) -> DemonstrationReuse:
+    """An owner records that its own published scenario adopted the demonstration."""
+    if not can_record_reuse(actor):
+        raise PermissionDenied(_("只有发榜单位可以登记复用示范项目。"))
+    if scenario is None:
+        raise ValidationFailed(_("请选择本单位的场景。"), {"scenario_id": [_("请选择本单位的场景。")]})
+    if scenario.owner_id != actor.organisation_id:
+        raise PermissionDenied(_("只能登记本单位的场景。"))
+    if scenario.status not in ScenarioStatus.public():
+        message = _("只有已发布的场景可以登记为复用（草稿和审核中的场景不公开）。")
+        raise ValidationFailed(message, {"scenario_id": [message]})
+    if scenario.id == demo.scenario_id:
+        message = _("不能登记示范项目自身的场景。")
+        raise ValidationFailed(message, {"scenario_id": [message]})
+    if session.execute(sa.select(DemonstrationReuse.id).where(
+            DemonstrationReuse.demonstration_id == demo.id, DemonstrationReuse.scenario_id == scenario.id)).first():
+        message = _("该场景已登记复用此示范项目。")
+        raise ValidationFailed(message, {"scenario_id": [message]})
+    note = (note or "").strip()
+    if len(note) > 1000:
+        raise ValidationFailed(_("说明不能超过 1000 个字。"), {"note": [_("说明不能超过 1000 个字。")]})
+    reuse = DemonstrationReuse(demonstration=demo, scenario=scenario, owner_id=scenario.owner_id, note=note,
+                               recorded_by=actor, created_at=clock.now())
+    session.add(reuse)
+    session.flush()
+    audit.record(session, actor=actor, action="demonstration.reuse", object_type="demonstration", object_id=demo.id,
+                 after={"scenario": scenario.id, "owner": scenario.owner_id, "note": note}, ip=ip)
+    return reuse

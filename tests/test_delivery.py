@@ -1,0 +1,404 @@
+"""Delivery and acceptance: contract → in delivery, milestones, progress, acceptance with its report,
+read-only views for the winning firm and staff, report downloads, and the permission matrix."""
+
+import io
+import zipfile
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+
+from marketplace import clock
+from marketplace.applications import delivery, evaluation
+from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from marketplace.extensions import db
+from marketplace.models import (
+    Acceptance,
+    AcceptanceResult,
+    ApplicationStatus,
+    AuditEvent,
+    Contract,
+    Milestone,
+    MilestoneStatus,
+    ProgressNote,
+    Scenario,
+    ScenarioStatus,
+)
+from tests.scenario_factory import PDF
+from tests.test_evaluation import (  # noqa: F401  (fixtures)
+    closed_scenario,
+    make_application,
+    notifications_for,
+    sign_in,
+    travel,
+)
+
+
+def docx_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+def upload(data: bytes = PDF, name: str = "验收报告.pdf") -> FileStorage:
+    return FileStorage(stream=io.BytesIO(data), filename=name)
+
+
+@pytest.fixture
+def awarded(closed_scenario):
+    """``awarded(n=2)`` → (scenario, owner, winner, losers): an open call decided for the first application."""
+
+    def make(n=2, **kwargs):
+        scenario, owner, applications = closed_scenario(n=n, **kwargs)
+        evaluation.award(db.session, owner, scenario, applications[0].id)
+        db.session.commit()
+        return scenario, owner, applications[0], applications[1:]
+
+    return make
+
+
+def today():
+    return clock.local_today()
+
+
+# ------------------------------------------------------------------ the delivery lifecycle
+
+def test_contract_starts_delivery_and_plans_milestones(awarded):
+    scenario, owner, winner, _losers = awarded()
+    assert scenario.status == ScenarioStatus.AWARDED
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "288.50", today(), plan_milestones=True)
+    db.session.commit()
+    assert scenario.status == ScenarioStatus.IN_DELIVERY
+    assert contract.amount_wan == Decimal("288.50")
+    assert [(m.title, m.due_on) for m in contract.milestones] == [
+        ("需求调研与方案确认", delivery.add_months(today(), 1)), ("上线试运行", delivery.add_months(today(), 6))]
+    assert notifications_for(winner.created_by, "delivery.contract")
+    actions = db.session.execute(sa.select(AuditEvent.action)).scalars().all()
+    assert "contract.record" in actions and "scenario.start_delivery" in actions
+    # The public result now shows the contract amount.
+    assert evaluation.public_result(db.session, scenario)["winners"][0].amount_kind == "contract"
+    # Correcting the contract keeps the scenario in delivery and is audited.
+    delivery.record_contract(db.session, owner, scenario, winner.id, "290", today())
+    assert contract.amount_wan == Decimal("290") and scenario.status == ScenarioStatus.IN_DELIVERY
+    assert db.session.scalar(sa.select(sa.func.count(Contract.id))) == 1
+
+
+@pytest.mark.parametrize(("amount", "signed", "field", "message"), [
+    ("0", 0, "amount_wan", "大于 0"),
+    ("-5", 0, "amount_wan", "大于 0"),
+    ("abc", 0, "amount_wan", "请填写合同金额"),
+    ("", 0, "amount_wan", "请填写合同金额"),
+    ("12.345", 0, "amount_wan", "两位小数"),
+    ("100", 3, "signed_on", "不能晚于今天"),
+    ("100", -3, "signed_on", "不能早于揭榜结果确定日期"),
+    ("100", None, "signed_on", "请填写合同签订日期"),
+])
+def test_contract_input_is_checked(awarded, amount, signed, field, message):
+    scenario, owner, winner, _losers = awarded()
+    day = None if signed is None else today() + timedelta(days=signed)
+    with pytest.raises(ValidationFailed) as error:
+        delivery.record_contract(db.session, owner, scenario, winner.id, amount, day)
+    assert field in error.value.field_errors and message in error.value.message
+    db.session.rollback()
+    assert scenario.status == ScenarioStatus.AWARDED
+
+
+def test_contract_only_for_a_selected_application(awarded):
+    scenario, owner, _winner, (loser,) = awarded()
+    with pytest.raises(ValidationFailed):
+        delivery.record_contract(db.session, owner, scenario, loser.id, "100", today())
+    with pytest.raises(ValidationFailed):
+        delivery.record_contract(db.session, owner, scenario, "x", "100", today())
+
+
+def test_no_delivery_before_the_award(closed_scenario):
+    scenario, owner, (application, _other) = closed_scenario(n=2)
+    application.status = ApplicationStatus.SELECTED  # even if forced, the scenario's state refuses
+    db.session.commit()
+    with pytest.raises(InvalidTransition):
+        delivery.record_contract(db.session, owner, scenario, application.id, "100", today())
+    with pytest.raises(InvalidTransition):
+        delivery.require_view(db.session, owner, scenario)
+
+
+def test_milestones_progress_and_acceptance(awarded, make_user, client, sign_in):
+    scenario, owner, winner, (loser,) = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today())
+    db.session.commit()
+    # Milestones: a title and a due date not before signing.
+    with pytest.raises(ValidationFailed):
+        delivery.add_milestone(db.session, owner, scenario, contract.id, "", today())
+    with pytest.raises(ValidationFailed) as error:
+        delivery.add_milestone(db.session, owner, scenario, contract.id, "上线试运行", today() - timedelta(days=1))
+    assert "due_on" in error.value.field_errors
+    first = delivery.add_milestone(db.session, owner, scenario, contract.id, "需求调研与方案确认", today())
+    second = delivery.add_milestone(db.session, owner, scenario, contract.id, "上线试运行",
+                                    today() + timedelta(days=90))
+    db.session.commit()
+    # Not met needs a note; met does not.
+    with pytest.raises(ValidationFailed) as error:
+        delivery.record_milestone(db.session, owner, scenario, second.id, "not_met", "")
+    assert "note" in error.value.field_errors
+    with pytest.raises(ValidationFailed):
+        delivery.record_milestone(db.session, owner, scenario, second.id, "pending", "")
+    delivery.record_milestone(db.session, owner, scenario, first.id, "met", None)
+    delivery.record_milestone(db.session, owner, scenario, second.id, "not_met", "接口联调延期两周")
+    db.session.commit()
+    assert first.status == MilestoneStatus.MET and second.status == MilestoneStatus.NOT_MET
+    assert notifications_for(winner.created_by, "delivery.milestone")
+    # Progress: text and an optional percentage 0–100.
+    with pytest.raises(ValidationFailed) as error:
+        delivery.add_progress(db.session, owner, scenario, contract.id, "完成了", "120")
+    assert set(error.value.field_errors) == {"text", "percent"}
+    delivery.add_progress(db.session, owner, scenario, contract.id, "完成核心功能开发，进入联调。", "60")
+    db.session.commit()
+    assert contract.progress[0].percent == 60
+    # A failed acceptance needs a note and keeps the scenario in delivery.
+    with pytest.raises(ValidationFailed) as error:
+        delivery.record_acceptance(db.session, owner, scenario, today(), "failed", None, "")
+    assert "note" in error.value.field_errors
+    delivery.record_acceptance(db.session, owner, scenario, today(), "failed", upload(docx_bytes(), "验收意见.docx"),
+                               "预警准确率未达到95%，限期一个月整改")
+    db.session.commit()
+    assert scenario.status == ScenarioStatus.IN_DELIVERY
+    failed_report = db.session.execute(sa.select(Acceptance)).scalar_one().report_id
+    assert notifications_for(winner.created_by, "delivery.acceptance_failed")
+    # Passing needs a report (PDF/DOCX with the right content), a date not in the future, no pending milestone.
+    with pytest.raises(ValidationFailed) as error:
+        delivery.record_acceptance(db.session, owner, scenario, today(), "passed", None, "")
+    assert "report" in error.value.field_errors
+    with pytest.raises(ValidationFailed) as error:
+        delivery.record_acceptance(db.session, owner, scenario, today(), "passed", upload(b"not a pdf", "报告.pdf"), "")
+    assert "report" in error.value.field_errors and "不符" in error.value.message
+    with pytest.raises(ValidationFailed) as error:
+        delivery.record_acceptance(db.session, owner, scenario, today(), "passed", upload(PDF, "报告.txt"), "")
+    assert "不支持该文件类型" in error.value.message
+    with pytest.raises(ValidationFailed) as error:
+        delivery.record_acceptance(db.session, owner, scenario, today() + timedelta(days=1), "passed", upload(), "")
+    assert "accepted_on" in error.value.field_errors
+    db.session.rollback()
+    delivery.add_milestone(db.session, owner, scenario, contract.id, "终验与移交", today())
+    db.session.commit()
+    with pytest.raises(ValidationFailed) as error:
+        delivery.record_acceptance(db.session, owner, scenario, today(), "passed", upload(), "")
+    assert "终验与移交" in error.value.message
+    db.session.rollback()
+    last = db.session.execute(sa.select(Milestone).where(Milestone.title == "终验与移交")).scalar_one()
+    delivery.record_milestone(db.session, owner, scenario, last.id, "met", "")
+    acceptance = delivery.record_acceptance(db.session, owner, scenario, today(), "passed", upload(),
+                                            "各项指标达到验收标准")
+    db.session.commit()
+    assert scenario.status == ScenarioStatus.ACCEPTED
+    assert acceptance.result == AcceptanceResult.PASSED and acceptance.report.filename == "验收报告.pdf"
+    assert db.session.scalar(sa.select(sa.func.count(Acceptance.id))) == 1
+    event = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "acceptance.record")
+                               .order_by(AuditEvent.id.desc())).scalars().first()
+    assert event.before["report"] == failed_report and event.after["result"] == "passed"
+    assert notifications_for(winner.created_by, "delivery.accepted")
+    # Nothing more can be written after acceptance.
+    with pytest.raises(InvalidTransition):
+        delivery.add_progress(db.session, owner, scenario, contract.id, "补充说明材料", None)
+    # The report: the owner, reviewing staff and the winning firm download it; nobody else.
+    url = f"/files/{acceptance.report_id}"
+    for user, status in ((owner, 200), (make_user("district_staff", district=scenario.district.code), 200),
+                         (make_user("city_staff"), 200), (winner.created_by, 200), (loser.created_by, 404),
+                         (make_user("owner"), 404), (make_user("expert"), 404),
+                         (make_user("district_staff", district="yubei"), 404)):
+        sign_in(user)
+        with client.get(url) as response:
+            assert response.status_code == status, user.role
+            if status == 200:
+                assert response.data == PDF
+    client.post("/auth/logout")
+    with client.get(url) as response:
+        assert response.status_code == 404
+
+
+def test_passed_acceptance_without_milestones(awarded):
+    scenario, owner, winner, _losers = awarded()
+    delivery.record_contract(db.session, owner, scenario, winner.id, "300", today())
+    delivery.record_acceptance(db.session, owner, scenario, today(), "passed", upload(docx_bytes(), "报告.docx"), "")
+    assert scenario.status == ScenarioStatus.ACCEPTED
+
+
+def test_horse_race_winners_each_get_a_contract(closed_scenario):
+    scenario, owner, apps = closed_scenario(n=3, mode="horse_race", race_teams=3)
+    evaluation.start_race(db.session, owner, scenario, [a.id for a in apps])
+    for application in apps:
+        evaluation.record_stage(db.session, owner, scenario, application.id, "第一阶段", "80", "达标")
+    evaluation.select_final(db.session, owner, scenario, [apps[0].id, apps[1].id])
+    delivery.record_contract(db.session, owner, scenario, apps[0].id, "150", today())
+    delivery.record_contract(db.session, owner, scenario, apps[1].id, "140", today())
+    db.session.commit()
+    with pytest.raises(ValidationFailed):
+        delivery.record_contract(db.session, owner, scenario, apps[2].id, "100", today())
+    db.session.rollback()
+    assert len(delivery.contracts_of(db.session, scenario)) == 2
+    result = evaluation.public_result(db.session, scenario)
+    assert result["total_wan"] == Decimal("290.00")
+
+
+# ------------------------------------------------------------------ pages
+
+def test_delivery_pages_through_the_forms(awarded, client, sign_in):
+    scenario, owner, winner, _losers = awarded()
+    sign_in(owner)
+    html = client.get(f"/scenarios/{scenario.id}/delivery").get_data(as_text=True)
+    assert "contract-amount_wan" in html and 'value="300.00"' in html  # quoted price suggested
+    html = client.post(f"/scenarios/{scenario.id}/delivery/contract",
+                       data={"contract-application_id": str(winner.id), "contract-amount_wan": "0",
+                             "contract-signed_on": today().isoformat()}).get_data(as_text=True)
+    assert "合同金额必须大于 0" in html
+    assert client.post(f"/scenarios/{scenario.id}/delivery/contract",
+                       data={"contract-application_id": str(winner.id), "contract-amount_wan": "286",
+                             "contract-signed_on": today().isoformat(),
+                             "contract-plan_milestones": "y"}).status_code == 302
+    db.session.expire_all()
+    assert scenario.status == ScenarioStatus.IN_DELIVERY
+    contract = db.session.execute(sa.select(Contract)).scalar_one()
+    milestone = contract.milestones[0]
+    html = client.post(f"/scenarios/{scenario.id}/delivery/milestones/{milestone.id}",
+                       data={f"mr{milestone.id}-status": "not_met"}).get_data(as_text=True)
+    assert "请说明原因" in html
+    for m in contract.milestones:
+        assert client.post(f"/scenarios/{scenario.id}/delivery/milestones/{m.id}",
+                           data={f"mr{m.id}-status": "met", f"mr{m.id}-note": "按期完成"}).status_code == 302
+    assert client.post(f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/milestones",
+                       data={f"ms{contract.id}-title": "运维培训", f"ms{contract.id}-due_on": "not a date"}
+                       ).status_code == 200
+    assert client.post(f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/progress",
+                       data={f"pg{contract.id}-text": "系统已上线试运行", f"pg{contract.id}-percent": "85"}
+                       ).status_code == 302
+    html = client.post(f"/scenarios/{scenario.id}/delivery/acceptance",
+                       data={"acceptance-accepted_on": today().isoformat(), "acceptance-result": "passed"},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "验收通过须上传验收报告" in html
+    response = client.post(f"/scenarios/{scenario.id}/delivery/acceptance",
+                           data={"acceptance-accepted_on": today().isoformat(), "acceptance-result": "passed",
+                                 "acceptance-note": "通过", "acceptance-report": (io.BytesIO(PDF), "终验报告.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert scenario.status == ScenarioStatus.ACCEPTED
+    html = client.get(f"/scenarios/{scenario.id}/delivery").get_data(as_text=True)
+    assert "终验报告.pdf" in html and 'data-acceptance="passed"' in html and "系统已上线试运行" in html
+    html = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+    assert "286.00" in html and "合同金额" in html
+
+
+def test_winning_firm_and_staff_read_without_forms(awarded, make_user, client, sign_in):
+    scenario, owner, winner, (loser,) = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today(), plan_milestones=True)
+    delivery.add_progress(db.session, owner, scenario, contract.id, "需求调研完成", "10")
+    db.session.commit()
+    for user in (winner.created_by, make_user("city_staff"),
+                 make_user("district_staff", district=scenario.district.code)):
+        sign_in(user)
+        html = client.get(f"/scenarios/{scenario.id}/delivery").get_data(as_text=True)
+        assert "需求调研完成" in html and "300.00" in html and "需求调研与方案确认" in html
+        assert "<form" not in html.split('id="contracts"')[1].split("</main>")[0].replace(
+            'action="/auth/logout"', "")
+    sign_in(winner.created_by)
+    assert 'data-panel="firm-projects"' in client.get("/dashboard").get_data(as_text=True)
+    assert f"/scenarios/{scenario.id}/delivery" in client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+    sign_in(loser.created_by)
+    assert client.get(f"/scenarios/{scenario.id}/delivery").status_code == 403
+    assert f"/scenarios/{scenario.id}/delivery" not in client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+
+
+def test_delivery_page_before_award(closed_scenario, client, sign_in):
+    scenario, owner, _apps = closed_scenario(n=1)
+    sign_in(owner)
+    assert client.get(f"/scenarios/{scenario.id}/delivery").status_code == 409
+
+
+# ------------------------------------------------------------------ permission matrix
+
+def _routes(scenario, contract, milestone):
+    s, c, m = scenario.id, contract.id, milestone.id
+    return [
+        ("GET", f"/scenarios/{s}/delivery", {}),
+        ("POST", f"/scenarios/{s}/delivery/contract", {"contract-application_id": str(contract.application_id),
+                                                       "contract-amount_wan": "1", "contract-signed_on": "2020-01-01"}),
+        ("POST", f"/scenarios/{s}/delivery/contracts/{c}/milestones", {f"ms{c}-title": "新里程碑",
+                                                                       f"ms{c}-due_on": "2099-01-01"}),
+        ("POST", f"/scenarios/{s}/delivery/milestones/{m}", {f"mr{m}-status": "met"}),
+        ("POST", f"/scenarios/{s}/delivery/contracts/{c}/progress", {f"pg{c}-text": "进度说明文字", f"pg{c}-percent": "50"}),
+        ("POST", f"/scenarios/{s}/delivery/acceptance", {"acceptance-accepted_on": "2020-01-01",
+                                                         "acceptance-result": "failed",
+                                                         "acceptance-note": "整改后再验收"}),
+    ]
+
+
+READERS = {"owner", "winner", "district_staff", "city_staff"}
+ROUTE_ACTORS = [READERS] + [{"owner"}] * 5
+ACTORS = ["owner", "other_owner", "winner", "loser", "enterprise", "district_staff", "other_district_staff",
+          "city_staff", "expert"]
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_permission_matrix(awarded, make_user, client, sign_in, actor):
+    scenario, owner, winner, (loser,) = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today(), plan_milestones=True)
+    db.session.commit()
+    milestone = contract.milestones[0]
+    user = {"owner": lambda: owner, "other_owner": lambda: make_user("owner"), "winner": lambda: winner.created_by,
+            "loser": lambda: loser.created_by, "enterprise": lambda: make_user("enterprise"),
+            "district_staff": lambda: make_user("district_staff", district=scenario.district.code),
+            "other_district_staff": lambda: make_user("district_staff", district="yubei"),
+            "city_staff": lambda: make_user("city_staff"), "expert": lambda: make_user("expert")}[actor]()
+    sign_in(user)
+
+    def snapshot():
+        db.session.expire_all()
+        return (db.session.get(Scenario, scenario.id).status,
+                db.session.scalar(sa.select(sa.func.count(Milestone.id))),
+                db.session.scalar(sa.select(sa.func.count(ProgressNote.id))),
+                db.session.scalar(sa.select(sa.func.count(Acceptance.id))),
+                db.session.get(Milestone, milestone.id).status)
+
+    for (method, url, data), allowed in zip(_routes(scenario, contract, milestone), ROUTE_ACTORS, strict=True):
+        before = snapshot()
+        response = client.get(url) if method == "GET" else client.post(url, data=data)
+        if actor in allowed:
+            assert response.status_code in (200, 302), (actor, url, response.status_code)
+        else:
+            assert response.status_code in (403, 404), (actor, url, response.status_code)
+            assert snapshot() == before, (actor, url)
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_anonymous_is_sent_to_login(awarded, client, index):
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today(), plan_milestones=True)
+    db.session.commit()
+    method, url, data = _routes(scenario, contract, contract.milestones[0])[index]
+    response = client.get(url) if method == "GET" else client.post(url, data=data)
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_services_refuse_every_other_role(awarded, make_user):
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today(), plan_milestones=True)
+    db.session.commit()
+    milestone = contract.milestones[0]
+    for actor in (winner.created_by, make_user("owner"), make_user("city_staff"), make_user("expert"),
+                  make_user("district_staff", district=scenario.district.code)):
+        for call in (
+            lambda: delivery.record_contract(db.session, actor, scenario, winner.id, "1", today()),
+            lambda: delivery.add_milestone(db.session, actor, scenario, contract.id, "新", today()),
+            lambda: delivery.record_milestone(db.session, actor, scenario, milestone.id, "met", ""),
+            lambda: delivery.add_progress(db.session, actor, scenario, contract.id, "进度说明文字", None),
+            lambda: delivery.record_acceptance(db.session, actor, scenario, today(), "passed", upload(), ""),
+        ):
+            with pytest.raises(PermissionDenied):
+                call()
+            db.session.rollback()
+    # An owner cannot reach another scenario's contract or milestone through its own scenario.
+    with pytest.raises(NotFound):
+        delivery.add_progress(db.session, owner, scenario, contract.id + 999, "进度说明文字", None)
+    assert scenario.status == ScenarioStatus.IN_DELIVERY
