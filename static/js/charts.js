@@ -52,18 +52,23 @@
   }
 
   function pieOption(table, column, funnel) {
-    var data = table.rows.map(function (row) {
+    var data = table.rows.map(function (row, index) {
       var p = point(row, column);
       p.name = row.label;
+      p.itemStyle = {color: COLORS[index % COLORS.length]};  // a status keeps its colour when others are empty
       return p;
     });
+    if (!funnel) {
+      // Empty slices only draw stray label lines; the table lists every status, zeros included.
+      data = data.filter(function (p) { return p.value > 0; });
+    }
     var series = funnel ? {
       type: 'funnel', left: '8%', width: '62%', top: 10, bottom: 10, sort: 'none', minSize: '12%', gap: 2,
       label: {show: true, position: 'right', formatter: function (p) { return p.name + '  ' + p.data.display; }},
       data: data
     } : {
       type: 'pie', radius: ['38%', '68%'], center: ['50%', '50%'], avoidLabelOverlap: true,
-      label: {formatter: function (p) { return p.value > 0 ? p.name + '\n' + p.data.display : ''; }},
+      label: {formatter: function (p) { return p.name + '\n' + p.data.display; }},
       data: data
     };
     return {
