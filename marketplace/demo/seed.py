@@ -304,10 +304,15 @@ class DemoLoader:
                 count += 1
         self.summary["questions"] = count
 
+    def profiles(self) -> None:
+        from marketplace.demo.seed_profiles import load_profiles
+
+        self.summary["enterprise profiles"] = load_profiles(self)
+
     def run(self) -> dict[str, int]:
         steps = [("owners", self.owners), ("offices", self.offices), ("firms", self.firms),
-                 ("accounts", self.demo_accounts), ("batches", self.batches), ("scenarios", self.scenarios),
-                 ("questions", self.questions)]
+                 ("accounts", self.demo_accounts), ("profiles", self.profiles), ("batches", self.batches),
+                 ("scenarios", self.scenarios), ("questions", self.questions)]
         for name, step in steps:
             self.progress(f"demo data: {name}")
             step()

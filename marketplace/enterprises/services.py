@@ -133,9 +133,10 @@ def ensure_profile(session: Session, actor: User, ip: str | None = None) -> Ente
         # Two first visits of the same firm at once must not fail on the unique organisation_id:
         # INSERT … ON CONFLICT DO NOTHING is atomic on both databases and needs no savepoint.
         insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        statement = insert(EnterpriseProfile.__table__).values(**values).on_conflict_do_nothing(
-            index_elements=["organisation_id"])
-        created = session.execute(statement).rowcount == 1
+        table = EnterpriseProfile.__table__
+        statement = insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=["organisation_id"]).returning(table.c.id)
+        created = session.execute(statement).scalar_one_or_none() is not None
         profile = profile_of(session, actor.organisation_id)
     else:  # pragma: no cover - the platform runs on SQLite or PostgreSQL
         profile = EnterpriseProfile(**values)
