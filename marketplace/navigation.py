@@ -67,5 +67,6 @@ def nav_items() -> list[dict[str, object]]:
     for entry in NAV:
         if entry.endpoint not in current_app.view_functions or not _visible(entry):
             continue
-        items.append({"key": entry.key, "label": entry.label, "endpoint": entry.endpoint, "url": url_for(entry.endpoint)})
+        items.append({"key": entry.key, "label": entry.label, "endpoint": entry.endpoint, "url": url_for(entry.endpoint),
+                      "public": entry.roles is PUBLIC})
     return items
