@@ -37,6 +37,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("my_scenarios", _l("我的场景"), "scenarios.mine", (Role.OWNER,)),
     NavEntry("evaluations", _l("评审与交付"), "applications.owner_evaluations", (Role.OWNER,)),
     NavEntry("reviews", _l("评审任务"), "applications.reviews", (Role.EXPERT,)),
+    NavEntry("my_applications", _l("我的揭榜"), "applications.mine", (Role.ENTERPRISE,)),
     NavEntry("my_profile", _l("企业信息"), "enterprises.my_profile", (Role.ENTERPRISE,)),
     NavEntry("review", _l("场景审核"), "scenarios.review", (Role.DISTRICT_STAFF, Role.CITY_STAFF)),
     NavEntry("district_dashboard", _l("区县看板"), "showcase.dashboard", (Role.DISTRICT_STAFF, Role.CITY_STAFF)),
