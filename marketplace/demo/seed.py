@@ -309,10 +309,15 @@ class DemoLoader:
 
         self.summary["enterprise profiles"] = load_profiles(self)
 
+    def showcase(self) -> None:
+        from marketplace.demo.seed_showcase import load_showcase
+
+        self.summary.update(load_showcase(self))
+
     def run(self) -> dict[str, int]:
         steps = [("owners", self.owners), ("offices", self.offices), ("firms", self.firms),
                  ("accounts", self.demo_accounts), ("profiles", self.profiles), ("batches", self.batches),
-                 ("scenarios", self.scenarios), ("questions", self.questions)]
+                 ("scenarios", self.scenarios), ("questions", self.questions), ("showcase", self.showcase)]
         for name, step in steps:
             self.progress(f"demo data: {name}")
             step()
