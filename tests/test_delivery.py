@@ -27,13 +27,16 @@ from marketplace.models import (
     ScenarioStatus,
 )
 from tests.scenario_factory import PDF
-from tests.test_evaluation import (  # noqa: F401  (fixtures)
+from tests.test_evaluation import (
     closed_scenario,
     make_application,
     notifications_for,
     sign_in,
     travel,
 )
+
+#: Fixtures shared with the evaluation tests (pytest finds them as names of this module).
+SHARED_FIXTURES = (closed_scenario, make_application, sign_in, travel)
 
 
 def docx_bytes() -> bytes:
@@ -389,11 +392,11 @@ def test_services_refuse_every_other_role(awarded, make_user):
     for actor in (winner.created_by, make_user("owner"), make_user("city_staff"), make_user("expert"),
                   make_user("district_staff", district=scenario.district.code)):
         for call in (
-            lambda: delivery.record_contract(db.session, actor, scenario, winner.id, "1", today()),
-            lambda: delivery.add_milestone(db.session, actor, scenario, contract.id, "新", today()),
-            lambda: delivery.record_milestone(db.session, actor, scenario, milestone.id, "met", ""),
-            lambda: delivery.add_progress(db.session, actor, scenario, contract.id, "进度说明文字", None),
-            lambda: delivery.record_acceptance(db.session, actor, scenario, today(), "passed", upload(), ""),
+            lambda actor=actor: delivery.record_contract(db.session, actor, scenario, winner.id, "1", today()),
+            lambda actor=actor: delivery.add_milestone(db.session, actor, scenario, contract.id, "新", today()),
+            lambda actor=actor: delivery.record_milestone(db.session, actor, scenario, milestone.id, "met", ""),
+            lambda actor=actor: delivery.add_progress(db.session, actor, scenario, contract.id, "进度说明文字", None),
+            lambda actor=actor: delivery.record_acceptance(db.session, actor, scenario, today(), "passed", upload(), ""),
         ):
             with pytest.raises(PermissionDenied):
                 call()

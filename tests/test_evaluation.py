@@ -652,16 +652,40 @@ def test_services_refuse_every_other_role(closed_scenario, make_user):
     for role in ("enterprise", "district_staff", "city_staff", "expert"):
         actor = make_user(role, district=scenario.district.code)
         for call in (
-            lambda: evaluation.set_criteria(db.session, actor, scenario, CRITERIA),
-            lambda: evaluation.invite_expert(db.session, actor, scenario, None),
-            lambda: evaluation.shortlist(db.session, actor, scenario, application.id),
-            lambda: evaluation.award(db.session, actor, scenario, application.id),
-            lambda: evaluation.start_race(db.session, actor, scenario, [application.id]),
-            lambda: evaluation.record_stage(db.session, actor, scenario, application.id, "一", None, "好"),
-            lambda: evaluation.select_final(db.session, actor, scenario, [application.id]),
-            lambda: evaluation.declare_unsuccessful(db.session, actor, scenario, "没有合格申请"),
+            lambda actor=actor: evaluation.set_criteria(db.session, actor, scenario, CRITERIA),
+            lambda actor=actor: evaluation.invite_expert(db.session, actor, scenario, None),
+            lambda actor=actor: evaluation.shortlist(db.session, actor, scenario, application.id),
+            lambda actor=actor: evaluation.award(db.session, actor, scenario, application.id),
+            lambda actor=actor: evaluation.start_race(db.session, actor, scenario, [application.id]),
+            lambda actor=actor: evaluation.record_stage(db.session, actor, scenario, application.id, "一", None, "好"),
+            lambda actor=actor: evaluation.select_final(db.session, actor, scenario, [application.id]),
+            lambda actor=actor: evaluation.declare_unsuccessful(db.session, actor, scenario, "没有合格申请"),
         ):
             with pytest.raises(PermissionDenied):
                 call()
             db.session.rollback()
     assert scenario.status == ScenarioStatus.PUBLISHED
+
+
+def test_forms_carry_their_csrf_token(closed_scenario, app, tmp_path):
+    """With CSRF on, the prefixed forms (and the per-row shortlist buttons) post their own token."""
+    import re
+
+    from tests.conftest import PASSWORD, make_test_app
+
+    scenario, owner, (first, second) = closed_scenario(n=2)
+    client = make_test_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, WTF_CSRF_ENABLED=True).test_client()
+    html = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    client.post("/auth/login", data={"email": owner.email, "password": PASSWORD, "csrf_token": token})
+    html = client.get(f"/scenarios/{scenario.id}/evaluation").get_data(as_text=True)
+    act = re.search(r'name="act-csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post(f"/scenarios/{scenario.id}/evaluation/applications/{first.id}/shortlist",
+                       data={"on": "1"}).status_code == 400
+    assert client.post(f"/scenarios/{scenario.id}/evaluation/applications/{first.id}/shortlist",
+                       data={"on": "1", "act-csrf_token": act}).status_code == 302
+    award = re.search(r'name="award-csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    assert client.post(f"/scenarios/{scenario.id}/evaluation/award",
+                       data={"award-application_id": str(first.id), "award-csrf_token": award}).status_code == 302
+    db.session.expire_all()
+    assert first.status == ApplicationStatus.SELECTED and second.status == ApplicationStatus.NOT_SELECTED

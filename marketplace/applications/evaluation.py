@@ -29,6 +29,7 @@ from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, Va
 from marketplace.models import (
     Application,
     ApplicationStatus,
+    ApprovalStatus,
     AuditEvent,
     Contract,
     EvaluationCriterion,
@@ -279,7 +280,8 @@ def expert_candidates(session: Session, scenario: Scenario) -> list[User]:
     """Active expert accounts not yet invited to this scenario."""
     invited = sa.select(ExpertAssignment.expert_id).where(ExpertAssignment.scenario_id == scenario.id)
     return list(session.execute(
-        sa.select(User).where(User.role == Role.EXPERT, User.active, User.id.not_in(invited)).order_by(User.name)
+        sa.select(User).where(User.role == Role.EXPERT, User.active, User.approval_status == ApprovalStatus.APPROVED,
+                              User.id.not_in(invited)).order_by(User.name)
     ).scalars())
 
 

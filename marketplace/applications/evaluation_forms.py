@@ -6,6 +6,7 @@ checked by the services, which return one clear Chinese message per field.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -72,7 +73,7 @@ def score_form_class(criteria: list[EvaluationCriterion]) -> type[FlaskForm]:
             f"{criterion.name}（{plain_number(criterion.weight)}%）", validators=[Optional()],
             render_kw={"type": "number", "min": 0, "max": 100, "step": "0.01", "inputmode": "decimal"}))
         setattr(ScoreForm, f"comment_{criterion.id}", TextAreaField(
-            _l("评语"), validators=[Optional(), Length(max=2000, message=_l("评语不能超过 2000 个字。"))]))
+            _("%(name)s：评语", name=criterion.name), validators=[Optional(), Length(max=2000, message=_l("评语不能超过 2000 个字。"))]))
     return ScoreForm
 
 

@@ -256,12 +256,15 @@ class DemoLoader:
                 ])
             return
         if state in ("open", "closed"):
-            recent = [b for b in self.batch_list if (clock.local_today() - b.published_on).days < 70]
-            batch = rng.choice(recent)
             scenario.status = ScenarioStatus.PUBLISHED
+            if state == "open":
+                scenario.deadline = now + timedelta(days=rng.randint(3, 45), hours=rng.randint(0, 20))
+            else:
+                scenario.deadline = now - timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 20))
+            # A batch published at least 20 days before the deadline.
+            recent = [b for b in self.batch_list if 20 <= (clock.to_local(scenario.deadline).date() - b.published_on).days < 120]
+            batch = rng.choice(recent or self.batch_list)
             published = self._at(batch.published_on)
-            scenario.deadline = (now + timedelta(days=rng.randint(3, 45), hours=rng.randint(0, 20))
-                                 if state == "open" else now - timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 20)))
         else:
             older = [b for b in self.batch_list if (clock.local_today() - b.published_on).days >= 70]
             batch = rng.choice(older)
@@ -309,6 +312,11 @@ class DemoLoader:
 
         self.summary["enterprise profiles"] = load_profiles(self)
 
+    def applications(self) -> None:
+        from marketplace.demo.seed_applications import load_applications
+
+        self.summary.update(load_applications(self))
+
     def showcase(self) -> None:
         from marketplace.demo.seed_showcase import load_showcase
 
@@ -317,7 +325,8 @@ class DemoLoader:
     def run(self) -> dict[str, int]:
         steps = [("owners", self.owners), ("offices", self.offices), ("firms", self.firms),
                  ("accounts", self.demo_accounts), ("profiles", self.profiles), ("batches", self.batches),
-                 ("scenarios", self.scenarios), ("questions", self.questions), ("showcase", self.showcase)]
+                 ("scenarios", self.scenarios), ("questions", self.questions),
+                 ("applications", self.applications), ("showcase", self.showcase)]
         for name, step in steps:
             self.progress(f"demo data: {name}")
             step()
