@@ -30,6 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     configure_extensions(app)
     configure_blueprints(app)
+    configure_search(app)
+    configure_matching(app)
     configure_templates(app)
     configure_cli(app)
     from marketplace.errors import register_error_handlers
@@ -72,21 +74,38 @@ def configure_blueprints(app: Flask) -> None:
     """Register one blueprint per area."""
     from marketplace.admin import bp as admin_bp
     from marketplace.api import bp as api_bp
-    from marketplace.auth import bp as auth_bp
     from marketplace.applications import bp as applications_bp
+    from marketplace.auth import bp as auth_bp
     from marketplace.enterprises import bp as enterprises_bp
     from marketplace.enterprises.policy import register_file_rules as register_enterprise_file_rules
     from marketplace.main import bp as main_bp
     from marketplace.notifications import bp as notifications_bp
     from marketplace.scenarios import bp as scenarios_bp
     from marketplace.scenarios.policy import register_file_rules
+    from marketplace.search_views import bp as search_bp
     from marketplace.showcase import bp as showcase_bp
 
     for bp in (main_bp, auth_bp, admin_bp, scenarios_bp, applications_bp, enterprises_bp, api_bp, showcase_bp,
-               notifications_bp):
+               notifications_bp, search_bp):
         app.register_blueprint(bp)
     register_file_rules()
     register_enterprise_file_rules()
+
+
+def configure_search(app: Flask) -> None:
+    """Site search: the backend, the commit hooks, the indexed models and the list keyword filters."""
+    from marketplace.indexing import configure_search as configure
+
+    configure(app)
+
+
+def configure_matching(app: Flask) -> None:
+    """Matching: the "邀请揭榜" / "为你推荐" views, the model cache and its version-stamp commit hooks."""
+    from marketplace.matching import freshness, services
+    from marketplace.matching.routes import bp
+
+    app.register_blueprint(bp)
+    freshness.init_app(app, services.build_model)
 
 
 def configure_templates(app: Flask) -> None:

@@ -15,6 +15,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(search_cli)
+    app.cli.add_command(match_cli)
 
 
 @click.group("seed")
@@ -51,6 +53,7 @@ def seed_demo(if_empty: bool, seed: int) -> None:
     db.session.commit()
     for name, count in summary.items():
         click.echo(f"{name}: {count}")
+    _reindex()
 
 
 @click.group("audit")
@@ -116,3 +119,106 @@ def notifications_digest() -> None:
     db.session.commit()
     click.echo(f"digests sent: {report.users} ({report.notifications} notifications); "
                f"already sent today: {report.skipped_today}")
+
+
+@click.group("search")
+def search_cli() -> None:
+    """Site search index commands (the database is the source of truth)."""
+
+
+def _reindex() -> int:
+    """Rebuild the search index from the database with a progress bar; returns the document count."""
+    from marketplace import search
+    from marketplace.indexing import count_public
+    from marketplace.search import sync
+
+    backend = search.get_backend()
+    if isinstance(backend, search.NullBackend):
+        click.echo("search is off (SEARCH_BACKEND=none): nothing to index")
+        return 0
+    with click.progressbar(length=count_public(db.session), label=f"indexing ({backend.name})", show_pos=True) as bar:
+        done = 0
+
+        def progress(count: int) -> None:
+            nonlocal done
+            bar.update(count - done)
+            done = count
+
+        try:
+            count = sync.reindex(db.session, backend, progress)
+        except search.SearchUnavailable as error:
+            raise click.ClickException(f"search index could not be rebuilt: {error}") from None
+    db.session.rollback()  # the reindex only read
+    click.echo(f"search index rebuilt: {count} documents")
+    return count
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the whole search index from the database (repairs a missing or corrupt index)."""
+    _reindex()
+
+
+@search_cli.command("check")
+@click.option("--limit", default=20, show_default=True, help="Keys listed per kind of problem.")
+def search_check(limit: int) -> None:
+    """Report records missing from the index, stale in it, or indexed but no longer public; exit 1 if any."""
+    from marketplace import search
+    from marketplace.search import sync
+
+    backend = search.get_backend()
+    try:
+        report = sync.check(db.session, backend)
+    except Exception as error:  # missing or corrupt index
+        click.echo(f"search index unreadable: {error}; run `flask search reindex`", err=True)
+        raise SystemExit(1) from None
+    db.session.rollback()
+    if report.ok:
+        click.echo(f"search index up to date ({backend.name})")
+        return
+    for name, keys in (("missing", report.missing), ("stale", report.stale), ("orphaned", report.orphaned)):
+        if keys:
+            shown = ", ".join(f"{t}:{i}" for t, i in sorted(keys)[:limit])
+            more = f" … (+{len(keys) - limit})" if len(keys) > limit else ""
+            click.echo(f"{name}: {len(keys)} — {shown}{more}", err=True)
+    click.echo("run `flask search reindex` to repair the index", err=True)
+    raise SystemExit(1)
+
+
+@click.group("match")
+def match_cli() -> None:
+    """Matching models (推荐企业, 为你推荐, near-duplicate scenarios) and their offline evaluation."""
+
+
+@match_cli.command("rebuild")
+@click.option("--jobs", "n_jobs", default=-1, show_default=True,
+              help="Tokeniser processes for large corpora (-1: all CPUs).")
+def match_rebuild(n_jobs: int) -> None:
+    """Bump the model version and refit every matching model; web workers load the saved files."""
+    from marketplace.matching import freshness
+
+    freshness.bump(db.session, [freshness.FIRMS, freshness.SCENARIOS])
+    db.session.commit()
+    cache = freshness.get_cache()
+    names = list(freshness.MODEL_KEYS)
+    built = []
+    with click.progressbar(names, label="fitting matching models", show_pos=True,
+                           item_show_func=lambda n: n or "") as bar:
+        for name in bar:
+            built.append(cache.rebuild(db.session, name, n_jobs=n_jobs))
+    db.session.rollback()  # only read
+    for entry in built:
+        click.echo(f"{entry.name}: {entry.meta.get('documents', 0)} documents, {entry.stamp.token}, "
+                   f"{entry.meta.get('seconds', 0.0):.2f} s")
+    click.echo(f"saved to {cache.model_dir}")
+
+
+@match_cli.command("evaluate")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+def match_evaluate(path: str) -> None:
+    """Offline nDCG@10 / recall@10 / MRR of TF-IDF vs BM25 on DIR (firms.jsonl, scenarios.jsonl, qrels.tsv)."""
+    from marketplace.matching.evaluation import main
+
+    status = main([path])
+    if status:
+        raise SystemExit(status)

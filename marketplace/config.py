@@ -7,6 +7,7 @@ mandatory and the session cookie Secure.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -49,6 +50,26 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+#: Default matching signal weights (boost factors) and caps; the same values as
+#: ``marketplace.matching.matcher.DEFAULT_WEIGHTS`` (not imported here: it would load scikit-learn).
+DEFAULT_MATCH_WEIGHTS: dict[str, float] = {
+    "same_domain": 0.15,
+    "same_district": 0.10,
+    "qualifications": 0.10,
+    "qualifications_cap": 5,
+    "accepted_projects": 0.10,
+    "accepted_projects_cap": 5,
+}
+
+
+def _match_weights(value: str | None) -> dict[str, float]:
+    """``MATCH_WEIGHTS`` as JSON (e.g. ``{"same_district": 0.3}``) over the defaults."""
+    weights = dict(DEFAULT_MATCH_WEIGHTS)
+    if value:
+        weights.update({str(k): float(v) for k, v in json.loads(value).items()})
+    return weights
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from the environment."""
     env = os.environ if env is None else env
@@ -67,6 +88,15 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR", str(instance / "search-index")),
         "UPLOAD_DIR": env.get("UPLOAD_DIR", str(instance / "uploads")),
         "MATCH_MODEL_DIR": env.get("MATCH_MODEL_DIR", str(instance / "match-model")),
+        # Matching (marketplace.matching.services): signal weights, near-duplicate threshold, freshness.
+        "MATCH_WEIGHTS": _match_weights(env.get("MATCH_WEIGHTS")),
+        "MATCH_DUPLICATE_THRESHOLD": float(env.get("MATCH_DUPLICATE_THRESHOLD", "0.5")),
+        # A fitted model is never served longer than this after a committed change (then rebuilt inline).
+        "MATCH_MAX_STALENESS_SECONDS": float(env.get("MATCH_MAX_STALENESS_SECONDS", "60")),
+        # Each process reads the model version stamp at most this often (one indexed query).
+        "MATCH_CHECK_SECONDS": float(env.get("MATCH_CHECK_SECONDS", "3")),
+        # Refit stale models in a background thread (serving the previous one meanwhile).
+        "MATCH_BACKGROUND_REBUILD": _bool(env.get("MATCH_BACKGROUND_REBUILD"), default=True),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),

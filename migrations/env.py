@@ -1,6 +1,7 @@
 """Alembic environment (Flask-Migrate). The schema is only ever created through these migrations."""
 
 import logging
+import warnings
 from logging.config import fileConfig
 
 import sqlalchemy as sa
@@ -45,9 +46,23 @@ def compare_type(context, inspected_column, metadata_column, inspected_type, met
     return None
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Honour ``Index(...).ddl_if(dialect=...)``, which autogenerate ignores: an index the model only
+    creates on another database (the PostgreSQL-only search indexes) is not expected here."""
+    ddl_if = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
+    if ddl_if is not None and ddl_if.dialect is not None:
+        dialects = (ddl_if.dialect,) if isinstance(ddl_if.dialect, str) else tuple(ddl_if.dialect)
+        return context.get_context().dialect.name in dialects
+    return True
+
+
+#: SQLite cannot reflect expression indexes; the only one is PostgreSQL-only (excluded above).
+_EXPRESSION_INDEX_WARNING = "autogenerate skipping metadata-specified expression-based index"
+
+
 def run_migrations_offline():
     context.configure(url=str(target_db.engine.url), target_metadata=get_metadata(), literal_binds=True,
-                      render_item=render_item, compare_type=compare_type)
+                      render_item=render_item, compare_type=compare_type, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -64,12 +79,14 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args["render_item"] = render_item
     conf_args["compare_type"] = compare_type
+    conf_args["include_object"] = include_object
 
     connectable = target_db.engine
     with connectable.connect() as connection:
         conf_args["render_as_batch"] = connection.dialect.name == "sqlite"
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-        with context.begin_transaction():
+        with context.begin_transaction(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_EXPRESSION_INDEX_WARNING, category=UserWarning)
             context.run_migrations()
 
 

@@ -9,8 +9,11 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from marketplace.api import routes  # noqa: E402,F401
-from marketplace.api import enterprises  # noqa: E402,F401
-from marketplace.api import applications  # noqa: E402,F401
-from marketplace.api import statistics  # noqa: E402,F401
-from marketplace.api import showcase  # noqa: E402,F401
+from marketplace.api import (  # noqa: E402,F401  (route modules register on bp)
+    applications,
+    enterprises,
+    routes,
+    search,
+    showcase,
+    statistics,
+)

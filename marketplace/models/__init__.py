@@ -38,6 +38,7 @@ from marketplace.models.enterprises import (
     profile_domains,
 )
 from marketplace.models.mail import OutboxMessage, OutboxStatus
+from marketplace.models.matching import MatchInvitation, MatchState
 from marketplace.models.notifications import Follow, Notification, SavedSearch
 from marketplace.models.reference import District, Domain, Theme
 from marketplace.models.scenarios import (
@@ -52,6 +53,7 @@ from marketplace.models.scenarios import (
     ScenarioStatus,
     batch_scenarios,
 )
+from marketplace.models.search import SearchEntry
 from marketplace.models.showcase import (
     Appraisal,
     AppraisalIndicator,
@@ -82,6 +84,8 @@ __all__ = [
     "EvaluationCriterion",
     "ExpertAssignment",
     "Follow",
+    "MatchInvitation",
+    "MatchState",
     "Milestone",
     "MilestoneStatus",
     "Notification",
@@ -91,6 +95,7 @@ __all__ = [
     "QualificationKind",
     "RevenueBand",
     "SavedSearch",
+    "SearchEntry",
     "Score",
     "StageAssessment",
     "VerificationStatus",

@@ -1,0 +1,52 @@
+"""Matching bookkeeping: the model version stamp and the "邀请揭榜" invitations.
+
+``match_state`` holds one row per fitted-model family (``firms``, ``scenarios``); its
+``version`` is bumped in the same transaction as any change that a fitted model depends on
+(see :mod:`marketplace.matching.freshness`), so every process can tell cheaply whether the
+model it holds is stale.  ``match_invitations`` records that an owner (or its reviewers)
+invited a firm to a scenario: once per firm and scenario, enforced by a unique constraint.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.models.accounts import User
+from marketplace.models.base import Base, UTCDateTime, utcnow
+from marketplace.models.enterprises import EnterpriseProfile
+from marketplace.models.scenarios import Scenario
+
+__all__ = ["MatchInvitation", "MatchState"]
+
+
+class MatchState(Base):
+    """The version stamp of one family of fitted matching models."""
+
+    __tablename__ = "match_state"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class MatchInvitation(Base):
+    """A firm invited to apply for a scenario from its "推荐企业" list (once per pair)."""
+
+    __tablename__ = "match_invitations"
+    __table_args__ = (sa.UniqueConstraint("scenario_id", "profile_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), nullable=False,
+                                             index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("enterprise_profiles.id", ondelete="CASCADE"),
+                                            nullable=False, index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    scenario: Mapped[Scenario] = relationship()
+    profile: Mapped[EnterpriseProfile] = relationship()
+    invited_by: Mapped[User | None] = relationship()
