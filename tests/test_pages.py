@@ -5,12 +5,21 @@ import pytest
 from tests.conftest import make_test_app
 
 
-def test_home_page_is_chinese_with_live_counts(client, make_org):
+def test_home_page_is_chinese_with_live_counts(client, make_org, make_scenario):
+    import re
+
     make_org("software_enterprise")
+    make_scenario("published")
+    make_scenario("draft")
+    make_scenario("accepted")
     html = client.get("/").get_data(as_text=True)
     assert 'lang="zh-CN"' in html and "应用场景揭榜平台" in html
-    assert 'data-count="firms">1<' in html
-    assert 'data-count="districts">11<' in html
+
+    def count(key):
+        return int(re.search(rf'data-count="{key}">(?:<a[^>]*>)?(\d+)<', html).group(1))
+
+    assert count("firms") == 1 and count("districts") == 11
+    assert count("scenarios") == 2 and count("open") == 1 and count("accepted") == 1  # the draft is not counted
     assert "vendor/bootstrap/bootstrap.min.css" in html and "cdn" not in html.lower()
 
 

@@ -24,7 +24,24 @@ def home_counts(session: Session) -> dict[str, int]:
         "domains": session.execute(sa.select(sa.func.count(Domain.id))).scalar_one(),
         "owners": count_orgs(*OrganisationKind.owner_kinds()),
         "firms": count_orgs(OrganisationKind.SOFTWARE_ENTERPRISE),
+        **scenario_counts(session),
     }
+
+
+def scenario_counts(session: Session) -> dict[str, int]:
+    """Public scenario figures: published (and later), open for applications now, accepted."""
+    from marketplace import clock
+    from marketplace.models import Scenario, ScenarioStatus
+
+    now = clock.now()
+    public = Scenario.status.in_(ScenarioStatus.public())
+    is_open = sa.and_(Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline > now)
+    row = session.execute(sa.select(
+        sa.func.count(Scenario.id).filter(public),
+        sa.func.count(Scenario.id).filter(is_open),
+        sa.func.count(Scenario.id).filter(Scenario.status == ScenarioStatus.ACCEPTED),
+    )).one()
+    return {"scenarios": row[0], "open": row[1], "accepted": row[2]}
 
 
 def pending_approvals_query(user: User) -> sa.Select:
