@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
 from marketplace.enterprises.policy import public_clause
-from marketplace.errors import ValidationFailed
 from marketplace.models import (
     District,
     Domain,
@@ -27,6 +26,7 @@ from marketplace.models import (
     VerificationStatus,
     profile_domains,
 )
+from marketplace.queryargs import int_arg, raise_if_errors
 
 SORTS = ("name", "employees", "recent")
 MAX_PER_PAGE = 100
@@ -61,20 +61,6 @@ def parse_filters(session: Session, args: MultiDict, default_per_page: int = 20)
     """Read filters from a query string; unknown codes and bad numbers raise :class:`ValidationFailed`."""
     errors: dict[str, list[str]] = {}
 
-    def integer(name: str, maximum: int) -> int | None:
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            return None
-        try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = [_("必须是整数。")]
-            return None
-        if not 1 <= value <= maximum:
-            errors[name] = [_("取值超出范围（%(lo)d–%(hi)s）。", lo=1, hi=maximum)]
-            return None
-        return value
-
     districts = list(dict.fromkeys(d.strip() for d in args.getlist("district") if d.strip()))
     if districts:
         known = set(session.execute(sa.select(District.code).where(District.code.in_(districts))).scalars())
@@ -93,14 +79,12 @@ def parse_filters(session: Session, args: MultiDict, default_per_page: int = 20)
     filters = EnterpriseFilters(
         districts=districts, domain=domain, qualification=qualification,
         q=(args.get("q") or "").strip()[:100] or None, sort=sort,
-        page=integer("page", 100_000) or 1,
-        per_page=integer("per_page", MAX_PER_PAGE) or default_per_page,
+        page=int_arg(args, "page", errors, 1, 100_000) or 1,
+        per_page=int_arg(args, "per_page", errors, 1, MAX_PER_PAGE) or default_per_page,
     )
     if (filters.page - 1) * filters.per_page > MAX_INT:
         errors["page"] = [_("页码过大。")]
-    if errors:
-        detail = "；".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
-        raise ValidationFailed(_("参数有误：%(detail)s", detail=detail), errors)
+    raise_if_errors(errors)
     return filters
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
 from marketplace import clock
-from marketplace.errors import ValidationFailed
 from marketplace.models import Batch, District, Domain, Scenario, ScenarioStatus, Theme, batch_scenarios
+from marketplace.queryargs import decimal_arg, int_arg, raise_if_errors
 from marketplace.scenarios.policy import public_clause
 
 #: Status filter values: the derived open/closed plus the later stored statuses.
@@ -59,32 +59,10 @@ def parse_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilter
     errors: dict[str, list[str]] = {}
 
     def integer(name: str, minimum: int, maximum: int | None = None) -> int | None:
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            return None
-        try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = [_("必须是整数。")]
-            return None
-        if value < minimum or (maximum is not None and value > maximum):
-            errors[name] = [_("取值超出范围（%(lo)d–%(hi)s）。", lo=minimum, hi=maximum if maximum else "∞")]
-            return None
-        return value
+        return int_arg(args, name, errors, minimum, maximum)
 
     def decimal(name: str) -> Decimal | None:
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            return None
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            errors[name] = [_("必须是数字（万元）。")]
-            return None
-        if value < 0 or not value.is_finite():
-            errors[name] = [_("不能为负数。")]
-            return None
-        return value
+        return decimal_arg(args, name, errors)
 
     filters = ScenarioFilters(
         districts=[d for d in args.getlist("district") if d],
@@ -104,9 +82,7 @@ def parse_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilter
         errors["status"] = [_("未知的状态：%(v)s", v=filters.status)]
     if filters.sort not in SORTS:
         errors["sort"] = [_("未知的排序方式：%(v)s", v=filters.sort)]
-    if errors:
-        detail = "；".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
-        raise ValidationFailed(_("参数有误：%(detail)s", detail=detail), errors)
+    raise_if_errors(errors)
     return filters
 
 
