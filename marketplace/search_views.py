@@ -22,6 +22,7 @@ from marketplace import clock, search
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import Batch, District, Domain, ScenarioStatus, Theme
+from marketplace.queryargs import int_arg, raise_if_errors
 from marketplace.search.documents import MAX_PER_PAGE
 from marketplace.search.query import PhraseNode, parse_query
 
@@ -134,18 +135,7 @@ def parse_search(args: MultiDict, default_per_page: int = 20) -> SearchParams:
     errors: dict[str, list[str]] = {}
 
     def integer(name: str, maximum: int) -> int | None:
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            return None
-        try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = [_("必须是整数。")]
-            return None
-        if not 1 <= value <= maximum:
-            errors[name] = [_("取值超出范围（%(lo)d–%(hi)s）。", lo=1, hi=maximum)]
-            return None
-        return value
+        return int_arg(args, name, errors, 1, maximum)
 
     def values(name: str, allowed: tuple[str, ...] | None = None) -> list[str]:
         found = list(dict.fromkeys(v.strip() for v in args.getlist(name) if v and v.strip()))
@@ -184,9 +174,7 @@ def parse_search(args: MultiDict, default_per_page: int = 20) -> SearchParams:
         page=integer("page", 100_000) or 1,
         per_page=integer("per_page", MAX_PER_PAGE) or default_per_page,
     )
-    if errors:
-        detail = "；".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
-        raise ValidationFailed(_("参数有误：%(detail)s", detail=detail), errors)
+    raise_if_errors(errors)
     return params
 
 

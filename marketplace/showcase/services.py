@@ -50,6 +50,7 @@ from marketplace.models import (
     SelectionRound,
     User,
 )
+from marketplace.queryargs import int_arg, raise_if_errors
 from marketplace.showcase import policy
 from marketplace.showcase.facts import facts_for
 
@@ -551,18 +552,7 @@ def parse_filters(args: MultiDict, default_per_page: int = 12) -> DemonstrationF
     errors: dict[str, list[str]] = {}
 
     def integer(name: str, lo: int, hi: int) -> int | None:
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            return None
-        try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = [_("必须是整数。")]
-            return None
-        if not lo <= value <= hi:
-            errors[name] = [_("取值超出范围（%(lo)d–%(hi)s）。", lo=lo, hi=hi)]
-            return None
-        return value
+        return int_arg(args, name, errors, lo, hi)
 
     filters = DemonstrationFilters(
         year=integer("year", 2000, 2100),
@@ -572,9 +562,7 @@ def parse_filters(args: MultiDict, default_per_page: int = 12) -> DemonstrationF
         page=integer("page", 1, 100_000) or 1,
         per_page=integer("per_page", 1, MAX_PER_PAGE) or default_per_page,
     )
-    if errors:
-        detail = "；".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
-        raise ValidationFailed(_("参数有误：%(detail)s", detail=detail), errors)
+    raise_if_errors(errors)
     return filters
 
 
