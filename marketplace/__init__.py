@@ -6,7 +6,6 @@ blueprints, template helpers, error handlers and CLI commands.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,18 +25,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     configure_extensions(app)
-    configure_blueprints(app)
+    configure_requests(app)
+    configure_areas(app)
     configure_search(app)
-    configure_matching(app)
     configure_templates(app)
     configure_cli(app)
+    return app
+
+
+def configure_requests(app: Flask) -> None:
+    """One unit of work per request, and the one place where errors become pages or JSON."""
+    from marketplace import unit_of_work
     from marketplace.errors import register_error_handlers
 
+    unit_of_work.init_app(app)
     register_error_handlers(app)
-    return app
 
 
 def configure_extensions(app: Flask) -> None:
@@ -70,42 +74,33 @@ def configure_extensions(app: Flask) -> None:
         return user if user is not None and user.is_active else None
 
 
-def configure_blueprints(app: Flask) -> None:
-    """Register one blueprint per area."""
-    from marketplace.admin import bp as admin_bp
-    from marketplace.api import bp as api_bp
-    from marketplace.applications import bp as applications_bp
-    from marketplace.auth import bp as auth_bp
-    from marketplace.enterprises import bp as enterprises_bp
-    from marketplace.enterprises.policy import register_file_rules as register_enterprise_file_rules
-    from marketplace.main import bp as main_bp
-    from marketplace.notifications import bp as notifications_bp
-    from marketplace.scenarios import bp as scenarios_bp
-    from marketplace.scenarios.policy import register_file_rules
-    from marketplace.search_views import bp as search_bp
-    from marketplace.showcase import bp as showcase_bp
+def configure_areas(app: Flask) -> None:
+    """Each area registers its routes, workspace panels, file rules and signal receivers, in this order
+    (the order of the workspace panels on ``/dashboard``)."""
+    from marketplace import (
+        admin,
+        api,
+        applications,
+        auth,
+        enterprises,
+        main,
+        matching,
+        notifications,
+        scenarios,
+        search_views,
+        showcase,
+    )
 
-    for bp in (main_bp, auth_bp, admin_bp, scenarios_bp, applications_bp, enterprises_bp, api_bp, showcase_bp,
-               notifications_bp, search_bp):
-        app.register_blueprint(bp)
-    register_file_rules()
-    register_enterprise_file_rules()
+    for area in (main, auth, scenarios, applications, enterprises, matching, notifications, showcase, admin,
+                 search_views, api):
+        area.init_app(app)
 
 
 def configure_search(app: Flask) -> None:
-    """Site search: the backend, the commit hooks, the indexed models and the list keyword filters."""
+    """Site search: the backend, the commit hooks and the indexed models."""
     from marketplace.indexing import configure_search as configure
 
     configure(app)
-
-
-def configure_matching(app: Flask) -> None:
-    """Matching: the "邀请揭榜" / "为你推荐" views, the model cache and its version-stamp commit hooks."""
-    from marketplace.matching import freshness, services
-    from marketplace.matching.routes import bp
-
-    app.register_blueprint(bp)
-    freshness.init_app(app, services.build_model)
 
 
 def configure_templates(app: Flask) -> None:
@@ -116,16 +111,16 @@ def configure_templates(app: Flask) -> None:
     from marketplace.navigation import nav_items
 
     @app.template_filter("local_dt")
-    def local_dt(value, fmt: str = "%Y-%m-%d %H:%M"):  # noqa: ANN001
+    def local_dt(value, fmt: str = "%Y-%m-%d %H:%M"):
         return clock.to_local(value).strftime(fmt) if value else ""
 
     @app.template_filter("wan")
-    def wan(value) -> str:  # noqa: ANN001
+    def wan(value) -> str:
         """Amounts in 万元 with two decimals and thousands separators."""
         return "" if value is None else f"{value:,.2f}"
 
     @app.template_filter("lname")
-    def lname(obj) -> str:  # noqa: ANN001
+    def lname(obj) -> str:
         """A reference row's name in the current language."""
         if obj is None:
             return ""
@@ -138,8 +133,7 @@ def configure_templates(app: Flask) -> None:
     def inject_globals() -> dict[str, Any]:
         locale = get_locale()
         current = "en" if locale is not None and locale.language == "en" else "zh_CN"
-        return {"current_locale": current, "languages": app.config["LANGUAGES"], "nav_items": nav_items,
-                "has_endpoint": lambda name: name in app.view_functions}
+        return {"current_locale": current, "languages": app.config["LANGUAGES"], "nav_items": nav_items}
 
 
 def configure_cli(app: Flask) -> None:

@@ -1,7 +1,8 @@
 """Attachment storage: content checks, random names outside ``static/``, SHA-256, per-purpose access.
 
-Areas register who may download files of each purpose with :func:`register_access_rule`;
-the download view asks :func:`can_download`, so a file is served only to those allowed to see it.
+Each area says who may download files of its purposes with :func:`add_access_rule` in its
+``init_app(app)`` (the rules live on the application); the download view asks :func:`can_download`,
+so a file is served only to those allowed to see it, and a purpose without a rule to nobody.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -36,7 +37,7 @@ ALLOWED = {
 IMAGE_TYPES = {"image/png", "image/jpeg"}
 
 AccessRule = Callable[[User | None, Attachment, Session], bool]
-_rules: dict[AttachmentPurpose, AccessRule] = {}
+_RULES = "marketplace.attachment_rules"
 
 
 def sniff(data: bytes) -> str | None:
@@ -110,12 +111,15 @@ def path_of(attachment: Attachment) -> Path:
     return upload_dir() / attachment.stored_name
 
 
-def register_access_rule(purpose: AttachmentPurpose, rule: AccessRule) -> None:
-    """Say who may download files of one purpose (each area registers its own)."""
-    _rules[purpose] = rule
+def add_access_rule(app: Flask, purpose: AttachmentPurpose, rule: AccessRule) -> None:
+    """Say who may download files of one purpose (each area adds the rules of its own purposes)."""
+    rules: dict[AttachmentPurpose, AccessRule] = app.extensions.setdefault(_RULES, {})
+    if purpose in rules and rules[purpose] is not rule:
+        raise RuntimeError(f"two access rules for attachments of purpose {purpose}")
+    rules[purpose] = rule
 
 
 def can_download(user: User | None, attachment: Attachment, session: Session) -> bool:
     """True when the rule for the file's purpose allows this user (no rule: nobody)."""
-    rule = _rules.get(attachment.purpose)
+    rule = current_app.extensions.get(_RULES, {}).get(attachment.purpose)
     return bool(rule and rule(user, attachment, session))

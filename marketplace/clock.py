@@ -36,3 +36,8 @@ def local_day_end(day: date) -> datetime:
 def local_today() -> date:
     """Today's date in Asia/Shanghai."""
     return to_local(now()).date()
+
+
+def iso_local(value: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 in Asia/Shanghai, e.g. ``2025-12-31T17:00:00+08:00`` (None stays None)."""
+    return to_local(value).isoformat(timespec="seconds") if value is not None else None

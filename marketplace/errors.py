@@ -1,10 +1,28 @@
-"""Domain errors raised by services, and the handlers that turn them into pages or JSON."""
+"""Domain errors raised by services, and the one place that turns any error into a response.
+
+Services raise a :class:`DomainError` subclass carrying its HTTP status; views do not catch them
+unless they re-render a form with field errors (:func:`rejected`). The handlers here:
+
+* roll the unit of work back first (:mod:`marketplace.unit_of_work`), then render;
+* under ``/api/`` answer the JSON error envelope ``{"error": {"status", "message"[, "fields"]}}``;
+* for pages: 401/403/404 (and any error of a ``GET``) render the error page with that status; a
+  refused form submission (400/409/422 on ``POST``) flashes the message and redirects (303) back to
+  the page the form was on;
+* a 500 renders the error page after the rollback, and falls back to a bare page if even that fails.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import logging
+
+from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
+
+from marketplace import unit_of_work
+from marketplace.redirects import back_url
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -36,47 +54,83 @@ class InvalidTransition(DomainError):
     status_code = 409
 
 
+class BadParameters(DomainError):
+    """Query-string parameters a list or the API cannot use (HTTP 400, with per-parameter messages)."""
+
+    status_code = 400
+
+
 class ValidationFailed(DomainError):
     """Input broke a rule; ``field_errors`` map form fields to messages."""
 
     status_code = 422
 
 
-def _wants_json() -> bool:
+#: Statuses answered with the error page even for a form submission (nothing to correct and retry).
+_PAGE_STATUSES = frozenset({401, 403, 404, 405, 413, 429})
+
+_BARE_500 = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>500</title>"
+             "<h1>服务器内部错误</h1><p>系统出现了意外错误，已记录日志。请稍后重试。</p>"
+             "<p><a href=\"/\">返回首页</a></p></html>")
+
+
+def wants_json() -> bool:
+    """Errors under ``/api/`` are answered as JSON."""
     return request.path.startswith("/api/")
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Render errors as Chinese pages, or as JSON under ``/api/``."""
+def error_response(status: int, message: str | None = None, fields: dict[str, list[str]] | None = None):
+    """The JSON envelope under ``/api/``, the error page elsewhere."""
+    if wants_json():
+        body: dict = {"status": status, "message": message or error_title(status)}
+        if fields:
+            body["fields"] = fields
+        return jsonify({"error": body}), status
+    return render_template("errors/error.html", status=status, title=error_title(status),
+                           message=message), status
 
-    def render(status: int, message: str | None = None):
-        if _wants_json():
-            return jsonify({"error": {"status": status, "message": message or _error_title(status)}}), status
-        return render_template("errors/error.html", status=status, title=_error_title(status),
-                               message=message), status
+
+def register_error_handlers(app: Flask) -> None:
+    """Render errors as Chinese pages, or as JSON under ``/api/`` — always after a rollback."""
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
-        return render(error.status_code, error.message)
+        unit_of_work.rollback()
+        status = error.status_code
+        if (not wants_json() and request.method not in unit_of_work.SAFE_METHODS
+                and status not in _PAGE_STATUSES):
+            flash(error.message, "danger")
+            return redirect(back_url(), 303)
+        return error_response(status, error.message, error.field_errors)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        unit_of_work.rollback()
         message = None
         if error.code == 400 and error.description and "CSRF" in error.description:
             message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。")
         elif error.code == 413:
             message = _("上传的内容过大，单个附件不能超过 20 MB。")
-        return render(error.code or 500, message)
+        body, status = error_response(error.code or 500, message)
+        headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return _http(error)
-        app.logger.exception("unhandled error")
-        return render(500)
+        unit_of_work.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            return error_response(500)
+        except Exception:  # the error page itself failed (database gone, template error): answer anyway
+            log.exception("the 500 page could not be rendered")
+            if wants_json():
+                return {"error": {"status": 500, "message": "服务器内部错误"}}, 500
+            return _BARE_500, 500
 
 
-def _error_title(status: int) -> str:
+def error_title(status: int) -> str:
     titles = {
         400: _("请求有误"),
         401: _("请先登录"),
@@ -88,14 +142,13 @@ def _error_title(status: int) -> str:
         422: _("提交的内容未通过校验"),
         429: _("请求过于频繁"),
         500: _("服务器内部错误"),
+        503: _("服务暂不可用"),
     }
     return titles.get(status, _("出错了"))
 
 
-def attach_to_form(form, error: DomainError) -> None:  # noqa: ANN001
+def attach_to_form(form, error: DomainError) -> None:
     """Show a service's field errors beside the form's fields (or as a flash message)."""
-    from flask import flash
-
     shown = False
     for name, messages in error.field_errors.items():
         field = getattr(form, name, None)
@@ -104,3 +157,11 @@ def attach_to_form(form, error: DomainError) -> None:  # noqa: ANN001
             shown = True
     if not shown:
         flash(error.message, "danger")
+
+
+def rejected(form, error: DomainError) -> int:
+    """A view re-renders *form* after a refused change: roll back now, show the errors beside the
+    fields, and return the status to answer with (``return render_template(...), rejected(form, e)``)."""
+    unit_of_work.discard()
+    attach_to_form(form, error)
+    return error.status_code

@@ -2,8 +2,8 @@
 
 :mod:`marketplace.search` knows nothing about the models; this module tells it how to turn each
 public record into a :class:`~marketplace.search.SearchDocument` (:func:`register_models`), which
-related changes re-index which records, and plugs the backend into the keyword filters of the
-scenario list, the firm directory and the demonstration gallery (:func:`keyword_ids`).
+and which related changes re-index which records. (The keyword filters of the scenario list,
+the firm directory and the demonstration gallery ask :func:`marketplace.search.keyword_ids`.)
 
 Only public records are indexed, using the same rules as the pages: scenarios in a public status
 (:func:`marketplace.scenarios.policy.public_clause`), verified profiles of active firms
@@ -23,8 +23,8 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from marketplace import search
-from marketplace.enterprises import directory
 from marketplace.enterprises import policy as enterprise_policy
+from marketplace.extensions import db
 from marketplace.models import (
     Batch,
     Demonstration,
@@ -35,18 +35,11 @@ from marketplace.models import (
     Scenario,
     ScenarioStatus,
 )
-from marketplace.scenarios import listing
 from marketplace.scenarios import policy as scenario_policy
-from marketplace.search.documents import ANY_WORD_NOTICE, MAX_PER_PAGE
-from marketplace.showcase import services as showcase_services
 
-__all__ = ["configure_search", "count_public", "keyword_ids", "register_models"]
+__all__ = ["configure_search", "count_public", "register_models"]
 
 log = logging.getLogger("marketplace.search")
-
-#: Most ids a keyword filter takes from the index (the list pages filter and sort in SQL).
-MAX_KEYWORD_IDS = 2000
-
 
 def _join(*parts: str | None) -> str:
     return "\n".join(p.strip() for p in parts if p and p.strip())
@@ -190,61 +183,7 @@ def count_public(session: Session) -> int:
                for reg in search.registry.registrations if reg.select is not None)
 
 
-# ---------------------------------------------------------------------------- keyword filters
-
-def keyword_ids(doc_type: str, q: str) -> list[int] | None:
-    """Ids of the public records of *doc_type* holding every word of *q*, by the search backend.
-
-    ``None`` when search is off or the index cannot be read: the list then falls back to its
-    ``LIKE`` filter.  The "any word" fallback of the search page is not used here: a keyword
-    filter keeps "every word" semantics, so no match gives an empty list.
-    """
-    try:
-        backend = search.get_backend()
-    except Exception:
-        log.exception("search backend could not be created; keyword filter falls back to LIKE")
-        return None
-    if isinstance(backend, search.NullBackend):
-        return None
-    ids: list[int] = []
-    page = 1
-    while len(ids) < MAX_KEYWORD_IDS:
-        results = backend.query(search.SearchQuery(q=q, types=(doc_type,), page=page, per_page=MAX_PER_PAGE,
-                                                   with_facets=False))
-        if results.notice == ANY_WORD_NOTICE:
-            return []
-        if results.notice:  # index unavailable
-            return None
-        ids.extend(hit.doc_id for hit in results.hits)
-        if not results.hits or len(ids) >= results.total:
-            break
-        page += 1
-    return ids[:MAX_KEYWORD_IDS]
-
-
-def _scenario_ids(q: str) -> list[int] | None:
-    return keyword_ids("scenario", q)
-
-
-def _enterprise_ids(q: str) -> list[int] | None:
-    return keyword_ids("enterprise", q)
-
-
-def _demonstration_ids(q: str) -> list[int] | None:
-    return keyword_ids("demonstration", q)
-
-
-def _plug(hooks: list, matcher: Any) -> None:
-    if matcher not in hooks:
-        hooks.insert(0, matcher)
-
-
 def configure_search(app: Flask) -> None:
-    """Search for *app*: backend and commit hooks, the indexed models, the keyword filters."""
-    from marketplace.extensions import db
-
+    """Search for *app*: backend and commit hooks, and the indexed models."""
     search.init_app(app, db.session)
     register_models()
-    _plug(listing.keyword_matcher, _scenario_ids)
-    _plug(directory.keyword_matcher, _enterprise_ids)
-    _plug(showcase_services.keyword_matcher, _demonstration_ids)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, Flask, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -254,3 +254,8 @@ def index():
         pages=page_numbers(params.page, min(results.pages, math.ceil(10_000 / params.per_page))),
         facet_titles=FACET_TITLES, shown_facets=SHOWN_FACETS, type_labels=TYPE_LABELS, sort_labels=SORT_LABELS,
         suggestions=SUGGESTIONS, status_label=status_label)
+
+
+def init_app(app: Flask) -> None:
+    """Register the search page."""
+    app.register_blueprint(bp)

@@ -33,8 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from marketplace.matching.matcher import FirmProfile, Matcher, ScenarioDoc  # noqa: E402
-from marketplace.matching.tokenizer import domain_terms, warm_up  # noqa: E402
+from marketplace.matching.matcher import FirmProfile, Matcher, ScenarioDoc
+from marketplace.text.tokenizer import domain_terms, warm_up
 
 _CUSTOMERS = [
     "政府部门",

@@ -36,10 +36,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from marketplace.matching.tokenizer import warm_up  # noqa: E402
-from marketplace.search.backend import SearchBackend  # noqa: E402
-from marketplace.search.documents import BUDGET_BANDS, SearchDocument, SearchQuery  # noqa: E402
-from marketplace.search.whoosh_backend import WhooshBackend  # noqa: E402
+from marketplace.search.backend import SearchBackend
+from marketplace.search.documents import BUDGET_BANDS, SearchDocument, SearchQuery
+from marketplace.search.whoosh_backend import WhooshBackend
+from marketplace.text.tokenizer import warm_up
 
 DISTRICTS = {
     "500103": "渝中区",

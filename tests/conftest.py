@@ -17,7 +17,7 @@ import pytest
 # Keep anything the app writes (secret key, index, uploads) out of the work tree.
 os.environ.setdefault("MARKETPLACE_INSTANCE", tempfile.mkdtemp(prefix="mp-instance-"))
 
-from tests import dbsupport  # noqa: E402
+from tests import dbsupport
 
 ON_POSTGRES = os.environ.get("TEST_DB") == "postgres"
 DB_FIXTURES = {"app", "database_url", "client", "runner"}

@@ -20,7 +20,7 @@ def make_evidence(app):
     from marketplace.extensions import db
     from marketplace.models import Attachment, AttachmentPurpose
 
-    def make(organisation=None):  # noqa: ANN001
+    def make(organisation=None):
         folder = Path(app.config["UPLOAD_DIR"])
         folder.mkdir(parents=True, exist_ok=True)
         name = secrets.token_hex(16)
@@ -52,8 +52,8 @@ def make_scenario(app, make_org, make_evidence):
         Theme,
     )
 
-    def make(status: str = "published", owner=None, district: str = "yuzhong", complete: bool = True,  # noqa: ANN001
-             batch=None, **fields):  # noqa: ANN001
+    def make(status: str = "published", owner=None, district: str = "yuzhong", complete: bool = True,
+             batch=None, **fields):
         district_row = db.session.query(District).filter_by(code=district).one()
         owner = owner or make_org("government", district=district)
         now = clock.now()

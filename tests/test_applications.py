@@ -667,9 +667,7 @@ def test_owner_panel_shows_counts_only_and_what_needs_action(make_scenario, make
 
 
 def test_panels_are_registered_for_their_roles(app):
-    from marketplace.main import panels
-
-    templates = {p.template: p.roles for p in panels._panels}
+    templates = {p.template: p.roles for p in app.extensions["marketplace.panels"]}
     assert [r.value for r in templates["applications/_panel_enterprise.html"]] == ["enterprise"]
     assert [r.value for r in templates["applications/_panel_owner.html"]] == ["owner"]
 

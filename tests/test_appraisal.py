@@ -131,7 +131,7 @@ def award(app):
     from marketplace.extensions import db
     from marketplace.models import Acceptance, AcceptanceResult, Application, ApplicationStatus, Contract
 
-    def make(scenario, firm, decided=None, price=None, contract=None, accepted=None, result="passed"):  # noqa: ANN001
+    def make(scenario, firm, decided=None, price=None, contract=None, accepted=None, result="passed"):
         application = Application(scenario=scenario, organisation=firm, status=ApplicationStatus.SELECTED,
                                   decided_at=decided, price_wan=Decimal(price) if price else None)
         db.session.add(application)
@@ -203,7 +203,7 @@ def make_appraisal(app, make_user):
 
     city = make_user("city_staff")
 
-    def make(year=2025, period="annual", pool="12000000", cap="5000000", top_n=3, **weights):  # noqa: ANN001
+    def make(year=2025, period="annual", pool="12000000", cap="5000000", top_n=3, **weights):
         data = {"year": year, "period": period, "reward_pool_yuan": pool, "cap_yuan": cap, "top_n": top_n}
         data.update({f"w_{i.code}": str(i.default_weight) for i in service.INDICATORS})
         data.update({f"w_{k}": v for k, v in weights.items()})
@@ -215,7 +215,7 @@ def make_appraisal(app, make_user):
     return make
 
 
-def _line(outcome, code):  # noqa: ANN001, ANN202
+def _line(outcome, code):
     return outcome.for_district(code)
 
 
@@ -258,7 +258,7 @@ def test_evidence_names_the_scenarios_behind_each_number(dataset, make_appraisal
     outcome = service.compute(db.session, make_appraisal())
     yz, yb = _line(outcome, "yuzhong"), _line(outcome, "yubei")
 
-    def ids(line, code, counted=True):  # noqa: ANN001, ANN202
+    def ids(line, code, counted=True):
         return sorted(e["scenario_id"] for e in line.evidence[code] if e["counted"] == counted)
 
     s = dataset
@@ -392,7 +392,7 @@ def test_one_appraisal_per_year_and_period(make_appraisal):
 
 # ====================================================================== pages, export, API
 
-def _form(**changes):  # noqa: ANN003, ANN202
+def _form(**changes):
     from marketplace.showcase.appraisal import INDICATORS
 
     data = {"year": "2025", "period": "annual", "name": "", "reward_pool_yuan": "12000000", "cap_yuan": "5000000",

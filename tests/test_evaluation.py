@@ -142,8 +142,9 @@ def test_nothing_is_possible_before_the_deadline(make_scenario, make_user, make_
     sign_in(owner)
     response = client.get(f"/scenarios/{scenario.id}/evaluation")
     assert response.status_code == 409 and "密封" in response.get_data(as_text=True)
-    assert client.post(f"/scenarios/{scenario.id}/evaluation/award",
-                       data={"award-application_id": application.id}).status_code == 409
+    refused = client.post(f"/scenarios/{scenario.id}/evaluation/award", data={"award-application_id": application.id})
+    assert refused.status_code == 303  # flashed and sent back
+    assert "密封" in client.get(refused.headers["Location"]).get_data(as_text=True)
     assert application.status == ApplicationStatus.SUBMITTED and scenario.status == ScenarioStatus.PUBLISHED
     sign_in(expert)
     html = client.get(f"/reviews/{assignment.id}").get_data(as_text=True)

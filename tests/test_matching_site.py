@@ -393,7 +393,7 @@ def test_closed_or_submitted_scenarios_take_no_invitations(client, login, make_u
     login(owner)
     for scenario in (closed, submitted):
         assert "推荐企业" not in client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
-        assert client.post(f"/scenarios/{scenario.id}/invite/{firm.id}").status_code == 409
+        assert client.post(f"/scenarios/{scenario.id}/invite/{firm.id}").status_code == 303
 
 
 # ------------------------------------------------------------------ near-duplicates for reviewers

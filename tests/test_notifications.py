@@ -635,7 +635,7 @@ def test_unread_count_is_one_cheap_query(client, make_user, login):
     login(user)
     statements = []
 
-    def record(conn, cursor, statement, *args):  # noqa: ANN001
+    def record(conn, cursor, statement, *args):
         statements.append(statement)
 
     sa.event.listen(db.engine, "before_cursor_execute", record)

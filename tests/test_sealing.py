@@ -270,10 +270,9 @@ def test_readable_clause_agrees_with_can_read(world, make_user, opened):
 
 
 def test_document_access_rule_is_registered(app):
-    from marketplace import attachments
     from marketplace.models import AttachmentPurpose
 
-    assert AttachmentPurpose.APPLICATION_DOCUMENT in attachments._rules
+    assert AttachmentPurpose.APPLICATION_DOCUMENT in app.extensions["marketplace.attachment_rules"]
 
 
 def test_full_application_fixture_is_complete(world):

@@ -44,7 +44,7 @@ def corpus(make_scenario, make_org):
     """Three published scenarios in different districts, domains and budgets."""
     from marketplace.models import Domain
 
-    def domain(code):  # noqa: ANN001, ANN202
+    def domain(code):
         return db.session.query(Domain).filter_by(code=code).one()
 
     ai = make_scenario(title="人工智能辅助行政审批系统", summary="利用人工智能技术预审企业开办材料。",
@@ -228,7 +228,7 @@ def test_published_demonstrations_are_searchable_applications_never(client, make
 # ---------------------------------------------------------------------------- the list keyword filters
 
 def test_scenario_list_keyword_filter_uses_the_search_backend(client, corpus, monkeypatch):
-    from marketplace.scenarios import listing
+    from marketplace import search as search_package
 
     corpus["care"].requirements = "支持鲲鹏信创环境适配。"  # not a field the LIKE fallback reads
     db.session.commit()
@@ -236,7 +236,7 @@ def test_scenario_list_keyword_filter_uses_the_search_backend(client, corpus, mo
     assert f'data-scenario-id="{corpus["care"].id}"' in html and "共 1 个场景" in html
     assert "共 1 个场景" in get(client, "/scenarios?q=智慧交通")
     assert "共 0 个场景" in get(client, "/scenarios?q=智慧交通 养老")  # every word must match
-    monkeypatch.setattr(listing, "keyword_matcher", [])
+    monkeypatch.setattr(search_package, "keyword_ids", lambda doc_type, q: None)
     assert "共 0 个场景" in get(client, "/scenarios?q=鲲鹏")  # LIKE alone does not see it
 
 

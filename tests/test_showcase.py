@@ -38,7 +38,7 @@ def delivered(make_scenario, make_org):
     from marketplace.extensions import db
     from marketplace.models import Acceptance, AcceptanceResult, Application, ApplicationStatus, Contract
 
-    def make(owner=None, district: str = "yuzhong", amount: str = "280.00", **fields):  # noqa: ANN001
+    def make(owner=None, district: str = "yuzhong", amount: str = "280.00", **fields):
         scenario = make_scenario("accepted", owner=owner, district=district, **fields)
         firm = make_org("software_enterprise", district=district, name=f"揭榜软件公司{scenario.id}")
         application = Application(scenario=scenario, organisation=firm, status=ApplicationStatus.SELECTED,
@@ -65,7 +65,7 @@ def file_status(client, attachment_id: int) -> int:
 def switch(client, login):
     """Sign out whoever is signed in, then sign ``user`` in."""
 
-    def do(user):  # noqa: ANN001, ANN202
+    def do(user):
         client.post("/auth/logout")
         return login(user)
 
@@ -101,7 +101,7 @@ def publish_case(services, city, make_user, delivered, open_round):
     """Run a round to the end and return the published Demonstration (owner's scenario, one expert's scores)."""
     from marketplace.extensions import db
 
-    def run(scenario=None, owner_user=None):  # noqa: ANN001, ANN202
+    def run(scenario=None, owner_user=None):
         owner_user = owner_user or make_user("owner")
         scenario = scenario or delivered(owner=owner_user.organisation, title="企业开办一网通办")
         nomination = services.nominate(db.session, owner_user, open_round, scenario, WRITEUP)

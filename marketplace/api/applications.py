@@ -14,10 +14,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.api import bp
-from marketplace.api.serializers import iso_local, money
 from marketplace.applications import policy, services
+from marketplace.clock import iso_local
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.extensions import db
+from marketplace.formats import money
 from marketplace.models import Application, Scenario
 from marketplace.scenarios import policy as scenario_policy
 

@@ -14,11 +14,12 @@ from flask import jsonify, request, url_for
 from flask_babel import gettext as _
 
 from marketplace.api import bp
-from marketplace.api.serializers import BadParameters, iso_local, money
+from marketplace.clock import iso_local
 from marketplace.enterprises import directory, policy
 from marketplace.enterprises.services import employee_band
-from marketplace.errors import NotFound, ValidationFailed
+from marketplace.errors import BadParameters, NotFound, ValidationFailed
 from marketplace.extensions import db
+from marketplace.formats import money
 from marketplace.models import EnterpriseProfile
 
 

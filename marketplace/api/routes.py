@@ -7,20 +7,11 @@ from flask_babel import gettext as _
 
 from marketplace import clock
 from marketplace.api import bp
-from marketplace.api.serializers import list_filters, scenario_detail, scenario_summary
-from marketplace.errors import DomainError, NotFound
+from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Scenario
 from marketplace.scenarios import listing
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(error: DomainError):
-    """JSON error with per-parameter details: ``{"error": {"status", "message", "fields"}}``."""
-    body: dict[str, object] = {"status": error.status_code, "message": error.message}
-    if error.field_errors:
-        body["fields"] = error.field_errors
-    return jsonify({"error": body}), error.status_code
+from marketplace.scenarios.serializers import list_filters, scenario_detail, scenario_summary
 
 
 @bp.route("/scenarios")

@@ -12,8 +12,7 @@ from flask import jsonify, request, url_for
 from markupsafe import Markup
 
 from marketplace.api import bp
-from marketplace.api.serializers import BadParameters
-from marketplace.errors import ValidationFailed
+from marketplace.errors import BadParameters, ValidationFailed
 from marketplace.extensions import db
 from marketplace.search_views import facet_labels, parse_search, run_search
 

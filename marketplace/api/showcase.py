@@ -15,16 +15,17 @@ from flask import jsonify, request, url_for
 from flask_babel import gettext as _
 
 from marketplace.api import bp
-from marketplace.api.serializers import BadParameters, iso_local, money
-from marketplace.errors import NotFound, ValidationFailed
+from marketplace.clock import iso_local
+from marketplace.errors import BadParameters, NotFound, ValidationFailed
 from marketplace.extensions import db
+from marketplace.formats import money
 from marketplace.models import Demonstration
 from marketplace.showcase import appraisal as appraisals
 from marketplace.showcase import services
 from marketplace.showcase.facts import delivery_facts
 
 
-def demonstration_summary(demo: Demonstration, amount_wan=None) -> dict[str, Any]:  # noqa: ANN001
+def demonstration_summary(demo: Demonstration, amount_wan=None) -> dict[str, Any]:
     """The public record of one demonstration project."""
     scenario = demo.scenario
     return {

@@ -14,7 +14,7 @@ from flask import jsonify, request, url_for
 
 from marketplace import clock
 from marketplace.api import bp
-from marketplace.api.serializers import iso_local
+from marketplace.clock import iso_local
 from marketplace.extensions import db
 from marketplace.showcase import statistics as stats
 

@@ -1,11 +1,30 @@
 """揭榜: applications (sealed until the deadline), evaluation and award, delivery and acceptance."""
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("applications", __name__)
 
-from marketplace.applications import (  # noqa: E402,F401  (route modules register on bp)
-    delivery_routes,
-    evaluation_routes,
-    routes,
+from marketplace import attachments, signals  # noqa: E402
+from marketplace.applications import (  # noqa: E402  (route modules register on bp)
+    delivery,
+    delivery_routes,  # noqa: F401
+    evaluation_routes,  # noqa: F401
+    panels,
+    routes,  # noqa: F401
+    services,
 )
+from marketplace.main.panels import add_panel  # noqa: E402
+from marketplace.models import AttachmentPurpose, Role  # noqa: E402
+
+
+def init_app(app: Flask) -> None:
+    """Routes, file rules, workspace panels, and re-confirmation when a scenario changes."""
+    app.register_blueprint(bp)
+    attachments.add_access_rule(app, AttachmentPurpose.APPLICATION_DOCUMENT, services.document_rule)
+    attachments.add_access_rule(app, AttachmentPurpose.ACCEPTANCE_REPORT, delivery.report_rule)
+    signals.scenario_changed.connect(services.flag_for_reconfirmation)
+    add_panel(app, (Role.ENTERPRISE,), "applications/_panel_enterprise.html", panels.enterprise_panel)
+    add_panel(app, (Role.ENTERPRISE,), "applications/delivery/_panel_firm.html", panels.delivery_panel)
+    add_panel(app, (Role.OWNER,), "applications/_panel_owner.html", panels.owner_panel)
+    add_panel(app, (Role.OWNER,), "applications/evaluation/_panel_owner.html", panels.owner_evaluation_panel)
+    add_panel(app, (Role.EXPERT,), "applications/evaluation/_panel_expert.html", panels.expert_panel)

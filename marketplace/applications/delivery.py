@@ -386,17 +386,12 @@ def record_acceptance(session: Session, actor: User, scenario: Scenario, accepte
 
 # ------------------------------------------------------------------ files and workspace
 
-def _report_rule(user: User | None, attachment: Attachment, session: Session) -> bool:
+def report_rule(user: User | None, attachment: Attachment, session: Session) -> bool:
     """Acceptance reports: the owner, reviewing staff and the winning firm."""
     scenarios = session.execute(
         sa.select(Scenario).join(Acceptance, Acceptance.scenario_id == Scenario.id)
         .where(Acceptance.report_id == attachment.id)).scalars()
     return any(can_view(session, user, s) for s in scenarios)
-
-
-def register_file_rules() -> None:
-    """Tell the attachment store who may download acceptance reports."""
-    attachments.register_access_rule(AttachmentPurpose.ACCEPTANCE_REPORT, _report_rule)
 
 
 def firm_projects(session: Session, user: User) -> list[tuple[Application, Contract | None]]:

@@ -20,12 +20,9 @@ from marketplace.applications.evaluation_forms import (
 from marketplace.errors import InvalidTransition, ValidationFailed, attach_to_form
 from marketplace.extensions import db
 from marketplace.formfields import options
-from marketplace.main.panels import register_panel
 from marketplace.models import MilestoneStatus, Role, Scenario, ScenarioStatus
 from marketplace.permissions import roles_required
 from marketplace.scenarios import policy as scenario_policy
-
-delivery.register_file_rules()
 
 
 def _scenario_or_404(scenario_id: int) -> Scenario:
@@ -73,7 +70,7 @@ def _render(scenario: Scenario, **given):
     return render_template("applications/delivery/delivery.html", **context)
 
 
-def _submit(scenario: Scenario, form, given_key: str, given_value, call, success: str):  # noqa: ANN001
+def _submit(scenario: Scenario, form, given_key: str, given_value, call, success: str):
     """Validate → service → commit → flash → redirect; errors re-render with the typed input kept."""
     if form.validate_on_submit():
         try:
@@ -156,10 +153,3 @@ def delivery_acceptance(scenario_id: int):
             flash(_("已登记验收不通过，场景仍在实施中。"), "warning")
 
     return _submit(scenario, form, "acceptance_form", form, call, _("验收已登记。"))
-
-
-def _firm_panel(session, user):  # noqa: ANN001, ANN202
-    return {"projects": delivery.firm_projects(session, user)}
-
-
-register_panel((Role.ENTERPRISE,), "applications/delivery/_panel_firm.html", _firm_panel)

@@ -12,9 +12,7 @@ from decimal import Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
-from marketplace import clock
 from marketplace.applications import bp, delivery, evaluation
 from marketplace.applications import policy as app_policy
 from marketplace.applications.evaluation_forms import (
@@ -32,7 +30,6 @@ from marketplace.applications.evaluation_forms import (
 from marketplace.errors import InvalidTransition, ValidationFailed, attach_to_form
 from marketplace.extensions import db
 from marketplace.formfields import options
-from marketplace.main.panels import register_panel
 from marketplace.models import ApplicationStatus, Role, Scenario, ScenarioMode
 from marketplace.permissions import roles_required
 from marketplace.scenarios import policy as scenario_policy
@@ -47,21 +44,13 @@ def _scenario_or_404(scenario_id: int) -> Scenario:
     return scenario
 
 
-def optional_url(endpoint: str, **values) -> str | None:
-    """A link to another area's page when that page exists (it may be built in parallel)."""
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
-
-
 def _back(scenario: Scenario):
     return redirect(url_for("applications.evaluation", scenario_id=scenario.id))
 
 
 # ------------------------------------------------------------------ the owner's evaluation page
 
-def _default_criteria(form: CriteriaForm, criteria) -> None:  # noqa: ANN001
+def _default_criteria(form: CriteriaForm, criteria) -> None:
     rows = [(c.name, evaluation.plain_number(c.weight)) for c in criteria] or [
         (name, str(weight)) for name, weight in evaluation.DEFAULT_CRITERIA]
     for entry, (name, weight) in zip(form.rows.entries, rows, strict=False):
@@ -84,7 +73,7 @@ def _render(scenario: Scenario, **given):
         "criteria_errors": given.pop("criteria_errors", None),
         "unsuccessful_reason": evaluation.unsuccessful_reason(session, scenario)
         if scenario.status.value == "unsuccessful" else None,
-        "list_url": optional_url("applications.scenario_applications", scenario_id=scenario.id),
+        "list_url": url_for("applications.scenario_applications", scenario_id=scenario.id),
         "delivery_url": url_for("applications.delivery", scenario_id=scenario.id)
         if scenario.status in delivery.DELIVERY_STATUSES else None,
         "open_call": scenario.mode == ScenarioMode.OPEN_CALL,
@@ -140,7 +129,7 @@ def evaluation_page(scenario_id: int):
     return _render(_scenario_or_404(scenario_id))
 
 
-def _decide(scenario: Scenario, form, form_key: str, call, success: str):  # noqa: ANN001
+def _decide(scenario: Scenario, form, form_key: str, call, success: str):
     """Validate → service → commit → flash → redirect; field errors re-render, state errors flash."""
     if not form.validate_on_submit():
         return _render(scenario, **{form_key: form})
@@ -402,28 +391,6 @@ def scenario_outcome(scenario: Scenario) -> dict:
 
 
 @bp.app_template_filter("plain")
-def plain_filter(value) -> str:  # noqa: ANN001
+def plain_filter(value) -> str:
     """Decimals without trailing zeros (40.00 → 40)."""
     return "" if value is None else evaluation.plain_number(Decimal(value))
-
-
-def _expert_panel(session, user):  # noqa: ANN001, ANN202
-    assignments = evaluation.assignments_for_expert(session, user)
-    return {"pending": [a for a in assignments if evaluation.assignment_state(a) == "pending"
-                        and not app_policy.is_sealed(a.scenario) and evaluation.phase(session, a.scenario) != "decided"],
-            "active": [a for a in assignments if evaluation.assignment_state(a) == "declared"
-                       and evaluation.phase(session, a.scenario) == "scoring"],
-            "total": len(assignments)}
-
-
-def _owner_panel(session, user):  # noqa: ANN001, ANN202
-    scenarios = evaluation.owner_projects(session, user)
-    phases = {s.id: evaluation.phase(session, s) for s in scenarios}
-    return {"to_decide": [s for s in scenarios if phases[s.id] in ("scoring", "racing")],
-            "awarded": [s for s in scenarios if s.status.value == "awarded"],
-            "in_delivery": [s for s in scenarios if s.status.value == "in_delivery"],
-            "now": clock.now()}
-
-
-register_panel((Role.EXPERT,), "applications/evaluation/_panel_expert.html", _expert_panel)
-register_panel((Role.OWNER,), "applications/evaluation/_panel_owner.html", _owner_panel)

@@ -27,8 +27,6 @@ from marketplace.scenarios import policy as scenario_policy
 #: Roles that may open a scenario's application list (object rules in ``services.can_list``).
 LIST_ROLES = (Role.OWNER, Role.DISTRICT_STAFF, Role.CITY_STAFF, Role.EXPERT)
 
-services.register_integrations()
-
 
 def _scenario_or_404(scenario_id: int) -> Scenario:
     scenario = db.session.get(Scenario, scenario_id)

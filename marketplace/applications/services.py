@@ -610,8 +610,9 @@ def _notify_receipt(session: Session, application: Application, event: str) -> N
            _path("applications.detail", application_id=application.id))
 
 
-def flag_for_reconfirmation(session: Session, scenario: Scenario) -> list[Application]:
-    """``substantive_change_hook``: tell firms their application must be confirmed again.
+def flag_for_reconfirmation(scenario: Scenario, session: Session, **_signal: Any) -> list[Application]:
+    """Receiver of :data:`marketplace.signals.scenario_changed`: tell firms their application must be
+    confirmed again.
 
     The flag itself is ``confirmed_revision < scenario.revision`` (the scenario's revision was
     just bumped); this notifies the firms with submitted applications, and those with drafts,
@@ -642,7 +643,7 @@ def flag_for_reconfirmation(session: Session, scenario: Scenario) -> list[Applic
 
 # ------------------------------------------------------------------ attachments
 
-def _document_rule(user: User | None, attachment: Attachment, session: Session) -> bool:
+def document_rule(user: User | None, attachment: Attachment, session: Session) -> bool:
     """An application document downloads only for those who may read its application (sealed in SQL)."""
     return session.execute(
         readable_query(user).order_by(None).join(Application.documents)
@@ -713,17 +714,3 @@ def owner_panel(session: Session, user: User) -> dict[str, Any]:
             actions.append((s, "returned"))
     return {"scenarios": scenarios[:10], "total": len(scenarios), "counts": counts, "actions": actions,
             "now": now}
-
-
-# ------------------------------------------------------------------ wiring
-
-def register_integrations() -> None:
-    """Hook into the scenario, attachment and workspace areas (idempotent; called at import)."""
-    from marketplace.main.panels import register_panel
-    from marketplace.scenarios.services import substantive_change_hooks
-
-    if flag_for_reconfirmation not in substantive_change_hooks:
-        substantive_change_hooks.append(flag_for_reconfirmation)
-    attachments.register_access_rule(AttachmentPurpose.APPLICATION_DOCUMENT, _document_rule)
-    register_panel((Role.ENTERPRISE,), "applications/_panel_enterprise.html", enterprise_panel)
-    register_panel((Role.OWNER,), "applications/_panel_owner.html", owner_panel)

@@ -1,10 +1,18 @@
 """Enterprise capability profiles (企业能力清单): the firm's profile, staff verification, the public directory."""
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("enterprises", __name__)
 
-from marketplace.enterprises import routes  # noqa: E402,F401
-from marketplace.enterprises.panels import register_panels  # noqa: E402
+from marketplace import attachments  # noqa: E402
+from marketplace.enterprises import policy, routes, services  # noqa: E402,F401
+from marketplace.main.panels import add_panel  # noqa: E402
+from marketplace.models import AttachmentPurpose, Role  # noqa: E402
 
-register_panels()
+
+def init_app(app: Flask) -> None:
+    """Routes, the access rule of qualification evidence, the firm's and the reviewers' panels."""
+    app.register_blueprint(bp)
+    attachments.add_access_rule(app, AttachmentPurpose.QUALIFICATION_EVIDENCE, policy.can_download_evidence)
+    add_panel(app, (Role.ENTERPRISE,), "enterprises/_panel.html", services.firm_panel)
+    add_panel(app, (Role.DISTRICT_STAFF, Role.CITY_STAFF), "enterprises/_review_panel.html", services.staff_panel)

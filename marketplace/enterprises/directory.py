@@ -7,7 +7,6 @@ verified qualifications count for the qualification filter.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
+from marketplace import search
 from marketplace.enterprises.policy import public_clause
 from marketplace.models import (
     District,
@@ -32,10 +32,6 @@ SORTS = ("name", "employees", "recent")
 MAX_PER_PAGE = 100
 MAX_INT = 2**31 - 1
 
-#: Optional keyword matcher (the search backend plugs in here): q → ids of matching *profiles*, or None.
-keyword_matcher: list[Callable[[str], list[int] | None]] = []
-
-
 @dataclass
 class EnterpriseFilters:
     """Parsed and validated directory parameters."""
@@ -48,7 +44,7 @@ class EnterpriseFilters:
     page: int = 1
     per_page: int = 20
 
-    def args(self, **changes) -> dict[str, object]:  # noqa: ANN003
+    def args(self, **changes) -> dict[str, object]:
         """Query-string arguments that reproduce these filters (for links)."""
         data: dict[str, object] = {"district": self.districts, "domain": self.domain,
                                    "qualification": self.qualification, "q": self.q,
@@ -106,7 +102,7 @@ def filtered_query(filters: EnterpriseFilters, *, skip: str | None = None) -> sa
     if filters.qualification and skip != "qualification":
         query = query.where(_has_verified(filters.qualification))
     if filters.q:
-        ids = next((m(filters.q) for m in keyword_matcher), None)
+        ids = search.keyword_ids("enterprise", filters.q)
         if ids is not None:
             query = query.where(EnterpriseProfile.id.in_(ids))
         else:

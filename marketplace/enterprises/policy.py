@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from marketplace.models import (
     Attachment,
-    AttachmentPurpose,
     EnterpriseProfile,
     Organisation,
     OrganisationKind,
@@ -104,10 +103,3 @@ def can_download_evidence(user: User | None, attachment: Attachment, session: Se
     # A file uploaded whose qualification was later removed stays with its firm.
     return (attachment.organisation_id is not None and user.role == Role.ENTERPRISE
             and user.organisation_id == attachment.organisation_id)
-
-
-def register_file_rules() -> None:
-    """Tell the attachment store who may download qualification evidence."""
-    from marketplace.attachments import register_access_rule
-
-    register_access_rule(AttachmentPurpose.QUALIFICATION_EVIDENCE, can_download_evidence)

@@ -17,7 +17,7 @@ from marketplace.permissions import roles_required
 STAFF = (Role.DISTRICT_STAFF, Role.CITY_STAFF)
 
 
-def _user():  # noqa: ANN202
+def _user():
     return current_user if current_user.is_authenticated else None
 
 
@@ -55,7 +55,7 @@ def detail(profile_id: int):
 
 # ------------------------------------------------------------------ the firm's own profile
 
-def _profile_form(profile: EnterpriseProfile, formdata=None) -> ProfileForm:  # noqa: ANN001
+def _profile_form(profile: EnterpriseProfile, formdata=None) -> ProfileForm:
     form = ProfileForm(formdata=formdata, obj=None if formdata else profile)
     form.domains.choices = options((d.code, d.name) for d in directory.filter_choices(db.session)["domains"])
     if formdata is None:
@@ -244,7 +244,7 @@ def review():
                            form=ReviewForm())
 
 
-def _back(profile_id: int):  # noqa: ANN202
+def _back(profile_id: int):
     if request.form.get("back") == "detail":
         return redirect(url_for("enterprises.detail", profile_id=profile_id))
     return redirect(url_for("enterprises.review"))

@@ -1,7 +1,9 @@
-"""Workspace panels: each area registers what it shows on ``/dashboard`` for which roles.
+"""Workspace panels: what each area shows on ``/dashboard``, for which roles, in a fixed order.
 
-``register_panel(roles, template, data)`` — ``data(session, user)`` returns the context
-the partial template renders with (as ``panel``). Panels render in registration order.
+Each area adds its panels in its own ``init_app(app)`` with :func:`add_panel`; the registry lives on
+the application (``app.extensions``), so the order on the page is the order in which the factory
+initialises the areas — visible in :func:`marketplace.create_app` — and never depends on imports.
+``data(session, user)`` returns the context the partial template renders with (as ``panel``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from marketplace.models import Role, User
+
+_KEY = "marketplace.panels"
 
 
 @dataclass(frozen=True)
@@ -22,16 +27,15 @@ class Panel:
     data: Callable[[Session, User], Any]
 
 
-_panels: list[Panel] = []
-
-
-def register_panel(roles: Iterable[Role], template: str, data: Callable[[Session, User], Any]) -> None:
-    """Add a workspace panel (idempotent per template)."""
-    if any(p.template == template for p in _panels):
-        return
-    _panels.append(Panel(tuple(roles), template, data))
+def add_panel(app: Flask, roles: Iterable[Role], template: str, data: Callable[[Session, User], Any]) -> None:
+    """Add a workspace panel to *app* (after those added before it)."""
+    panels: list[Panel] = app.extensions.setdefault(_KEY, [])
+    if any(p.template == template for p in panels):
+        raise RuntimeError(f"workspace panel {template} added twice")
+    panels.append(Panel(tuple(roles), template, data))
 
 
 def panels_for(session: Session, user: User) -> list[tuple[str, Any]]:
-    """(template, data) for every panel the user's role sees."""
-    return [(p.template, p.data(session, user)) for p in _panels if user.role in p.roles]
+    """(template, data) for every panel the user's role sees, in registration order."""
+    return [(p.template, p.data(session, user)) for p in current_app.extensions.get(_KEY, [])
+            if user.role in p.roles]

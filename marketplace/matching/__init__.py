@@ -1,7 +1,23 @@
 """Matching of scenarios and firms.
 
-The core — :mod:`.tokenizer` (the project's one tokeniser, shared with search), :mod:`.matcher`
-(TF-IDF with explainable signals), :mod:`.bm25` and :mod:`.evaluation` — is pure
-Python/NumPy/SciPy/scikit-learn with no Flask or database imports. :mod:`.services`,
-:mod:`.freshness` and :mod:`.routes` feed it from the database and show it on the site.
+The core — :mod:`.matcher` (TF-IDF with explainable signals), :mod:`.bm25` and :mod:`.evaluation`,
+over the shared tokeniser :mod:`marketplace.text.tokenizer` — is pure Python/NumPy/SciPy/
+scikit-learn with no Flask or database imports. :mod:`.services`, :mod:`.freshness` and
+:mod:`.routes` feed it from the database and show it on the site; they are wired by
+:func:`init_app`, imported by the factory only (so importing the core stays cheap).
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The "邀请揭榜" / "为你推荐" views, the firm's panel, the model cache and its commit hooks."""
+    from marketplace.main.panels import add_panel
+    from marketplace.matching import freshness, routes, services
+    from marketplace.models import Role
+
+    app.register_blueprint(routes.bp)
+    add_panel(app, (Role.ENTERPRISE,), "matching/_panel.html", services.firm_panel)
+    freshness.init_app(app, services.build_model)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from marketplace.matching.tokenizer import tokenize
+from marketplace.text.tokenizer import tokenize
 
 __all__ = ["BM25"]
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from marketplace.matching.bm25 import BM25
 from marketplace.matching.matcher import FirmProfile, Matcher, MatcherOptions, ScenarioDoc
-from marketplace.matching.tokenizer import tokenize
+from marketplace.text.tokenizer import tokenize
 
 __all__ = [
     "evaluate",

@@ -404,7 +404,7 @@ class ModelCache:
         path = self._path(name, stamp)
         try:
             with path.open("rb") as fh:
-                data = pickle.load(fh)  # noqa: S301 - written by this application only
+                data = pickle.load(fh)
         except FileNotFoundError:
             return None
         except Exception:

@@ -68,7 +68,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
-from marketplace.matching.tokenizer import tokenize_with_han
+from marketplace.text.tokenizer import tokenize_with_han
 
 __all__ = [
     "DEFAULT_FIRM_FIELD_WEIGHTS",
@@ -275,7 +275,7 @@ def _char_codes(han: str, lo: int, hi: int) -> np.ndarray:
     """Integer codes of the character n-grams (``lo``..``hi`` ≤ 3) of a Chinese-only text.
 
     *han* is normalised text with every non-Chinese character blanked to a space
-    (:func:`~marketplace.matching.tokenizer.tokenize_with_han`); n-grams never span a space.
+    (:func:`~marketplace.text.tokenizer.tokenize_with_han`); n-grams never span a space.
     An n-gram of code points ``c1..cn`` is ``(c1 << 21·(n-1)) | … | cn`` plus a length tag, so
     codes are computed with NumPy, with no Python string per n-gram.
     """

@@ -14,7 +14,6 @@ from flask_login import current_user, login_required
 
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.main.panels import register_panel
 from marketplace.matching import services
 from marketplace.models import Role, Scenario
 from marketplace.permissions import roles_required
@@ -23,8 +22,6 @@ from marketplace.scenarios import policy as scenario_policy
 log = logging.getLogger("marketplace.matching")
 
 bp = Blueprint("matching", __name__)
-
-register_panel((Role.ENTERPRISE,), "matching/_panel.html", services.firm_panel)
 
 
 @bp.app_template_global()

@@ -1,19 +1,18 @@
 """Notifications: the in-app centre, e-mail (immediate or daily digest), follows and saved searches."""
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("notifications", __name__)
 
-
-@bp.record_once
-def _wire(state) -> None:  # noqa: ANN001
-    """On registration: subscribe to scenario changes and add the workspace panel."""
-    from marketplace.main.panels import register_panel
-    from marketplace.models import Role
-    from marketplace.notifications import services
-
-    services.register_hooks()
-    register_panel(tuple(Role), "notifications/_panel.html", services.panel_data)
+from marketplace import signals  # noqa: E402
+from marketplace.main.panels import add_panel  # noqa: E402
+from marketplace.models import Role  # noqa: E402
+from marketplace.notifications import routes, services  # noqa: E402,F401
 
 
-from marketplace.notifications import routes  # noqa: E402,F401
+def init_app(app: Flask) -> None:
+    """Routes, the workspace panel, and the scenario events that become notifications."""
+    app.register_blueprint(bp)
+    signals.scenario_changed.connect(services.notify_followers_of_change)
+    signals.question_answered.connect(services.notify_question_answered)
+    add_panel(app, tuple(Role), "notifications/_panel.html", services.panel_data)

@@ -1,11 +1,9 @@
 """Notifications: creating them, the centre, e-mail preferences, follows and saved searches.
 
-Other areas call :func:`notify`; nothing here commits. The periodic work (deadline
-reminders, saved-search matches, daily digests) lives in :mod:`marketplace.notifications.jobs`.
-
-This module deliberately imports nothing from ``marketplace.scenarios`` at module level:
-the scenarios area may import :func:`notify_question_answered` from here, and a
-top-level import back into that package would make the two import each other.
+Other areas call :func:`notify`; nothing here commits. Scenario events arrive through
+:mod:`marketplace.signals` (connected in :func:`marketplace.notifications.init_app`), so the
+scenarios area never imports this one. The periodic work (deadline reminders, saved-search
+matches, daily digests) lives in :mod:`marketplace.notifications.jobs`.
 """
 
 from __future__ import annotations
@@ -27,14 +25,19 @@ from werkzeug.datastructures import MultiDict
 from marketplace import clock, mail
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import (
+    Batch,
+    District,
+    Domain,
     Follow,
     Notification,
     Question,
     Role,
     SavedSearch,
     Scenario,
+    Theme,
     User,
 )
+from marketplace.scenarios import listing, policy
 
 #: ``User.notification_mode`` values and what they mean to the user.
 MODE_LABELS = {
@@ -98,7 +101,7 @@ def site_path(endpoint: str, **values: Any) -> str:
     return f"{path}#{anchor}" if anchor else path
 
 
-def stored_locale():  # noqa: ANN201
+def stored_locale():
     """Stored notification text is written in the platform's language, whatever the actor's UI language."""
     return force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN"))
 
@@ -239,8 +242,6 @@ def is_following(session: Session, user: User | None, scenario_id: int) -> bool:
 
 def follow(session: Session, user: User, scenario_id: int) -> bool:
     """Follow a public scenario; returns False when the user already follows it."""
-    from marketplace.scenarios import policy
-
     scenario = session.get(Scenario, scenario_id)
     if scenario is None or not policy.can_view(user, scenario):
         raise NotFound(_("找不到该场景。"))
@@ -304,8 +305,8 @@ def scenario_facts(scenario: Scenario) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def notify_followers_of_change(session: Session, scenario: Scenario) -> list[Notification]:
-    """Substantive-change hook: tell followers, and re-arm their deadline reminder when the deadline moved."""
+def notify_followers_of_change(scenario: Scenario, session: Session, **_signal: Any) -> list[Notification]:
+    """Receiver of :data:`~marketplace.signals.scenario_changed`: tell followers, and re-arm their deadline reminder when the deadline moved."""
     if scenario.deadline is not None:
         # A reminder sent at ``reminded_at`` covered deadlines up to ``reminded_at + window``; a deadline
         # moved beyond that is a new deadline, worth a new reminder.
@@ -326,8 +327,8 @@ def notify_followers_of_change(session: Session, scenario: Scenario) -> list[Not
         )
 
 
-def notify_question_answered(session: Session, question: Question) -> list[Notification]:
-    """After the owner answers: the asking firm gets ``question.answered``, other followers ``scenario.answered``.
+def notify_question_answered(question: Question, session: Session, **_signal: Any) -> list[Notification]:
+    """Receiver of :data:`~marketplace.signals.question_answered`: after the owner answers, the asking firm gets ``question.answered``, other followers ``scenario.answered``.
 
     The asker is never named to anyone else (answers are published without the firm's name).
     """
@@ -346,14 +347,6 @@ def notify_question_answered(session: Session, question: Question) -> list[Notif
     return created
 
 
-def register_hooks() -> None:
-    """Subscribe to the scenarios area's substantive-change hook (idempotent; separate from other areas' hooks)."""
-    from marketplace.scenarios import services as scenario_services
-
-    if notify_followers_of_change not in scenario_services.substantive_change_hooks:
-        scenario_services.substantive_change_hooks.append(notify_followers_of_change)
-
-
 # ------------------------------------------------------------------ saved searches
 
 def _json_value(value: object) -> object:
@@ -369,8 +362,6 @@ def normalise_query(args: Mapping[str, Any] | MultiDict) -> dict[str, Any]:
 
     Bad values raise :class:`ValidationFailed` naming the parameter, exactly as on the list page.
     """
-    from marketplace.scenarios import listing
-
     filters = listing.parse_filters(args if isinstance(args, MultiDict) else MultiDict(_pairs(args)))
     kept = {k: v for k, v in filters.args().items() if k in SEARCH_KEYS}
     return {k: _json_value(v) for k, v in kept.items()}
@@ -385,10 +376,8 @@ def _pairs(query: Mapping[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def filters_of(search: SavedSearch):  # noqa: ANN201
+def filters_of(search: SavedSearch):
     """The :class:`~marketplace.scenarios.listing.ScenarioFilters` a saved search stands for."""
-    from marketplace.scenarios import listing
-
     return listing.parse_filters(MultiDict(_pairs(search.query or {})))
 
 
@@ -448,9 +437,7 @@ def saved_searches(session: Session, user: User) -> list[SavedSearch]:
 
 def describe_query(session: Session, query: Mapping[str, Any]) -> str:
     """A saved search's conditions in words, e.g. "区县：渝中区、江北区；领域：人工智能；关键词：交通"."""
-    from marketplace.models import Batch, District, Domain, Theme
-
-    def names(model, codes: list[str]) -> str:  # noqa: ANN001
+    def names(model, codes: list[str]) -> str:
         rows = session.execute(sa.select(model.code, model.name).where(model.code.in_(codes))).all()
         found = dict(rows)
         return "、".join(found.get(c, c) for c in codes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -12,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
-from marketplace import clock
+from marketplace import clock, search
 from marketplace.models import Batch, District, Domain, Scenario, ScenarioStatus, Theme, batch_scenarios
 from marketplace.queryargs import decimal_arg, int_arg, raise_if_errors
 from marketplace.scenarios.policy import public_clause
@@ -21,10 +20,6 @@ from marketplace.scenarios.policy import public_clause
 STATUS_FILTERS = ("open", "closed", "awarded", "in_delivery", "accepted", "unsuccessful")
 SORTS = ("newest", "deadline", "budget")
 MAX_PER_PAGE = 100
-
-#: Optional keyword matcher (the search backend plugs in here): q → ids of matching scenarios, or None.
-keyword_matcher: list[Callable[[str], list[int] | None]] = []
-
 
 @dataclass
 class ScenarioFilters:
@@ -43,7 +38,7 @@ class ScenarioFilters:
     page: int = 1
     per_page: int = 20
 
-    def args(self, **changes) -> dict[str, object]:  # noqa: ANN003
+    def args(self, **changes) -> dict[str, object]:
         """Query-string arguments that reproduce these filters (for links and exports)."""
         data: dict[str, object] = {
             "district": self.districts, "domain": self.domain, "theme": self.theme, "status": self.status,
@@ -86,7 +81,7 @@ def parse_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilter
     return filters
 
 
-def _status_clause(status: str, now) -> sa.ColumnElement[bool]:  # noqa: ANN001
+def _status_clause(status: str, now) -> sa.ColumnElement[bool]:
     if status == "open":
         return sa.and_(Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline > now)
     if status == "closed":
@@ -118,7 +113,7 @@ def filtered_query(session: Session, filters: ScenarioFilters, include_status: b
         query = query.where(Scenario.id.in_(
             sa.select(batch_scenarios.c.scenario_id).where(batch_scenarios.c.batch_id == filters.batch)))
     if filters.q:
-        ids = next((m(filters.q) for m in keyword_matcher), None)
+        ids = search.keyword_ids("scenario", filters.q)
         if ids is not None:
             query = query.where(Scenario.id.in_(ids))
         else:

@@ -6,8 +6,17 @@ Visibility is expressed as SQL clauses so that every list filters inside the que
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from marketplace.models import Role, Scenario, ScenarioStatus, User
+from marketplace.models import (
+    Attachment,
+    AttachmentPurpose,
+    Role,
+    Scenario,
+    ScenarioDocument,
+    ScenarioStatus,
+    User,
+)
 
 #: Statuses reviewing staff see besides the public ones.
 REVIEW_STATUSES = (ScenarioStatus.SUBMITTED, ScenarioStatus.RETURNED, ScenarioStatus.WITHDRAWN)
@@ -62,9 +71,8 @@ def public_clause() -> sa.ColumnElement[bool]:
     return Scenario.status.in_(ScenarioStatus.public())
 
 
-def _scenario_files_rule(user: User | None, attachment, session) -> bool:  # noqa: ANN001
+def scenario_files_rule(user: User | None, attachment: Attachment, session: Session) -> bool:
     """Funding evidence: owner and reviewers only. Scenario documents: as the scenario itself."""
-    from marketplace.models import AttachmentPurpose, ScenarioDocument
 
     if attachment.purpose == AttachmentPurpose.FUNDING_EVIDENCE:
         scenarios = session.execute(sa.select(Scenario).where(Scenario.funding_evidence_id == attachment.id)).scalars()
@@ -73,12 +81,3 @@ def _scenario_files_rule(user: User | None, attachment, session) -> bool:  # noq
         sa.select(Scenario).join(ScenarioDocument).where(ScenarioDocument.attachment_id == attachment.id)
     ).scalars()
     return any(can_view(user, s) for s in scenarios)
-
-
-def register_file_rules() -> None:
-    """Tell the attachment store who may download scenario files."""
-    from marketplace.attachments import register_access_rule
-    from marketplace.models import AttachmentPurpose
-
-    register_access_rule(AttachmentPurpose.FUNDING_EVIDENCE, _scenario_files_rule)
-    register_access_rule(AttachmentPurpose.SCENARIO_DOCUMENT, _scenario_files_rule)

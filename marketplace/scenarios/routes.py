@@ -125,7 +125,7 @@ def _form_data(form: ScenarioForm) -> dict:
     return data
 
 
-def _evidence(form: ScenarioForm):  # noqa: ANN202
+def _evidence(form: ScenarioForm):
     upload = form.funding_evidence.data
     # ScenarioForm(obj=scenario) fills this field with the stored Attachment; only a new upload counts.
     if isinstance(upload, FileStorage) and upload.filename:

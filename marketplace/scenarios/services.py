@@ -7,7 +7,6 @@ view commits once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from marketplace import audit, clock
+from marketplace import audit, clock, signals
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import (
     Attachment,
@@ -39,7 +38,6 @@ from marketplace.models import (
     Theme,
     User,
 )
-from marketplace.notifications.services import notify_question_answered
 from marketplace.scenarios import policy
 
 #: Fields whose change after publication reopens review and asks applicants to re-confirm.
@@ -49,11 +47,6 @@ SUBSTANTIVE_FIELDS = (
 )
 #: Fields the owner may change without a new review.
 MINOR_FIELDS = ("summary", "contact_name", "contact_phone", "contact_email")
-
-#: Called with (session, scenario) after a substantive change to a published scenario;
-#: the applications area registers a hook that flags submitted applications for re-confirmation.
-substantive_change_hooks: list[Callable[[Session, Scenario], None]] = []
-
 
 # ------------------------------------------------------------------ the publish gate
 
@@ -70,7 +63,7 @@ GATE_GROUPS = {"boundary": _l("边界清晰"), "owner": _l("业主明确"), "fun
                "basics": _l("基本信息")}
 
 
-def gate_problems(scenario: Scenario, now=None) -> list[GateProblem]:  # noqa: ANN001
+def gate_problems(scenario: Scenario, now=None) -> list[GateProblem]:
     """Everything that keeps a scenario from being submitted or published, field by field."""
     now = now or clock.now()
     problems: list[GateProblem] = []
@@ -126,7 +119,7 @@ def _snapshot(scenario: Scenario) -> dict[str, Any]:
         "status": scenario.status.value, "revision": scenario.revision}
 
 
-def _lookup(session: Session, model, code: str | None, field: str, label: str):  # noqa: ANN001
+def _lookup(session: Session, model, code: str | None, field: str, label: str):
     if not code:
         return None
     row = session.execute(sa.select(model).where(model.code == code)).scalar_one_or_none()
@@ -226,8 +219,7 @@ def update(session: Session, actor: User, scenario: Scenario, data: dict[str, An
         scenario.submitted_at = clock.now()
         scenario.revision += 1
         reopened = True
-        for hook in substantive_change_hooks:
-            hook(session, scenario)
+        signals.scenario_changed.send(scenario, session=session, changed=substantive)
     session.flush()
     audit.record(session, actor=actor, action="scenario.reopen" if reopened else "scenario.update",
                  object_type="scenario", object_id=scenario.id, before=before,
@@ -386,7 +378,7 @@ def take_into_city_batch(session: Session, actor: User, scenario: Scenario, batc
 
 # ------------------------------------------------------------------ questions and answers
 
-def question_cutoff(scenario: Scenario):  # noqa: ANN201
+def question_cutoff(scenario: Scenario):
     """Questions close this long before the deadline (config ``QUESTION_CUTOFF_HOURS``)."""
     if scenario.deadline is None:
         return None
@@ -431,7 +423,7 @@ def answer(session: Session, actor: User, question_id: int, text: str, ip: str |
     question.answered_at = clock.now()
     question.answered_by = actor
     session.flush()
-    notify_question_answered(session, question)
+    signals.question_answered.send(question, session=session)
     audit.record(session, actor=actor, action="question.answer", object_type="question", object_id=question.id,
                  after={"scenario": question.scenario_id}, ip=ip)
     return question

@@ -38,7 +38,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from marketplace import attachments, audit, clock
-from marketplace.api.serializers import scenario_summary
 from marketplace.errors import PermissionDenied, ValidationFailed
 from marketplace.models import (
     District,
@@ -54,6 +53,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.scenarios import listing, services
+from marketplace.scenarios.serializers import scenario_summary
 
 #: Most data rows one file may hold.
 MAX_ROWS = 500
@@ -229,7 +229,7 @@ def _position(key: str) -> int:
     return next(i for i, c in enumerate(COLUMNS, start=1) if c.key == key)
 
 
-def _fill_help_sheet(sheet, allowed: dict[str, list[str]], owners: list[str]) -> None:  # noqa: ANN001
+def _fill_help_sheet(sheet, allowed: dict[str, list[str]], owners: list[str]) -> None:
     notes = [
         _("1. 在“场景清单”工作表中每行填写一个场景，从第 2 行开始；场景名称以“%(mark)s”开头的行不会导入。",
           mark=EXAMPLE_MARK),
@@ -465,7 +465,7 @@ class _Lookups:
         self.actor_district = actor.district.name if actor.district else ""
 
     @staticmethod
-    def _reference(session: Session, model) -> dict[str, Any]:  # noqa: ANN001
+    def _reference(session: Session, model) -> dict[str, Any]:
         index: dict[str, Any] = {}
         for row in session.execute(sa.select(model)).scalars():
             for name in (row.code, row.name, row.name_en):
@@ -473,7 +473,7 @@ class _Lookups:
         return index
 
     @staticmethod
-    def _enum(enum_class) -> dict[str, Any]:  # noqa: ANN001
+    def _enum(enum_class) -> dict[str, Any]:
         index = {_norm(m.value): m for m in enum_class}
         index.update({_norm(m.label): m for m in enum_class})
         with force_locale("zh_CN"):

@@ -12,12 +12,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SubmitField
 
-from marketplace.api.serializers import list_filters
 from marketplace.errors import ValidationFailed, attach_to_form
 from marketplace.extensions import db
 from marketplace.models import Role
 from marketplace.permissions import roles_required
 from marketplace.scenarios import bp, policy, transfer
+from marketplace.scenarios.serializers import list_filters
 
 STAFF = (Role.DISTRICT_STAFF, Role.CITY_STAFF)
 #: Row errors shown on the page at most (the count says how many there are).

@@ -29,9 +29,11 @@ from flask import Flask, current_app, has_app_context
 
 from marketplace.search.backend import CheckReport, NullBackend, SearchBackend, SearchUnavailable, check_index
 from marketplace.search.documents import (
+    ANY_WORD_NOTICE,
     BUDGET_BANDS,
     DOC_TYPES,
     FACET_NAMES,
+    MAX_PER_PAGE,
     SORTS,
     SearchDocument,
     SearchHit,
@@ -61,6 +63,7 @@ __all__ = [
     "derive_status",
     "get_backend",
     "init_app",
+    "keyword_ids",
     "register",
     "register_related",
     "registry",
@@ -168,6 +171,41 @@ def _backend_or_none() -> SearchBackend | None:
         return None
     backend = get_backend()
     return None if isinstance(backend, NullBackend) else backend
+
+
+#: Most ids a keyword filter takes from the index (the list pages filter and sort in SQL).
+MAX_KEYWORD_IDS = 2000
+
+
+def keyword_ids(doc_type: str, q: str) -> list[int] | None:
+    """Ids of the public records of *doc_type* holding every word of *q*, by the search backend.
+
+    The keyword filters of the scenario list, the firm directory and the demonstration gallery use
+    it. ``None`` when search is off or the index cannot be read: the list then falls back to its
+    ``LIKE`` filter.  The "any word" fallback of the search page is not used here: a keyword
+    filter keeps "every word" semantics, so no match gives an empty list.
+    """
+    try:
+        backend = get_backend()
+    except Exception:
+        log.exception("search backend could not be created; keyword filter falls back to LIKE")
+        return None
+    if isinstance(backend, NullBackend):
+        return None
+    ids: list[int] = []
+    page = 1
+    while len(ids) < MAX_KEYWORD_IDS:
+        results = backend.query(SearchQuery(q=q, types=(doc_type,), page=page, per_page=MAX_PER_PAGE,
+                                            with_facets=False))
+        if results.notice == ANY_WORD_NOTICE:
+            return []
+        if results.notice:  # index unavailable
+            return None
+        ids.extend(hit.doc_id for hit in results.hits)
+        if not results.hits or len(ids) >= results.total:
+            break
+        page += 1
+    return ids[:MAX_KEYWORD_IDS]
 
 
 def search(query: SearchQuery) -> SearchResults:

@@ -1,6 +1,6 @@
 """Chinese text analysis for the search index, on top of the project's one tokeniser.
 
-:func:`marketplace.matching.tokenizer.iter_tokens` yields *main* tokens (jieba words, Latin and
+:func:`marketplace.text.tokenizer.iter_tokens` yields *main* tokens (jieba words, Latin and
 number runs) each followed by its *component* words (``智慧交通`` → ``智慧交通, 智慧, 交通``).
 This module gives every token a **position** so that phrase queries work:
 
@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 from whoosh.analysis import Token, Tokenizer
 
-from marketplace.matching.tokenizer import iter_tokens
+from marketplace.text.tokenizer import iter_tokens
 
 __all__ = [
     "SHINGLE_SEPARATOR",

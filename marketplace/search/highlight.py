@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Collection
 
-from marketplace.matching.tokenizer import iter_tokens
+from marketplace.text.tokenizer import iter_tokens
 
 __all__ = ["highlight", "snippet"]
 

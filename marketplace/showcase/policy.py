@@ -68,7 +68,7 @@ def can_view_nomination(user: User | None, nomination: Nomination) -> bool:
     return (is_city_staff(user) or speaks_for(user, nomination.scenario) or is_assigned_expert(user, nomination))
 
 
-def _media_rule(user: User | None, attachment: Attachment, session: Session) -> bool:
+def media_rule(user: User | None, attachment: Attachment, session: Session) -> bool:
     """Demonstration media: public once on a published case; before that, as the nomination itself."""
     on_case = session.execute(
         sa.select(sa.func.count()).select_from(demonstration_media.join(Demonstration))
@@ -84,14 +84,6 @@ def _media_rule(user: User | None, attachment: Attachment, session: Session) -> 
         sa.select(Nomination).join(nomination_media).where(nomination_media.c.attachment_id == attachment.id)
     ).scalars()
     return any(can_view_nomination(user, n) for n in nominations)
-
-
-def register_file_rules() -> None:
-    """Tell the attachment store who may download demonstration media."""
-    from marketplace.attachments import register_access_rule
-    from marketplace.models import AttachmentPurpose
-
-    register_access_rule(AttachmentPurpose.DEMONSTRATION_MEDIA, _media_rule)
 
 
 def expert_assignments_query(user: User) -> sa.Select:

@@ -44,11 +44,6 @@ from marketplace.showcase.forms import (
 NOMINATORS = (Role.OWNER, Role.DISTRICT_STAFF)
 
 
-@bp.record_once
-def _register_file_rules(_state) -> None:  # noqa: ANN001
-    policy.register_file_rules()
-
-
 # ====================================================================== public
 
 @bp.route("/demonstrations")

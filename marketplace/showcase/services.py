@@ -18,7 +18,7 @@ Services check permission and state, flush and audit; the view commits.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
-from marketplace import audit, clock
+from marketplace import audit, clock, search
 from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from marketplace.models import (
     ApprovalStatus,
@@ -473,7 +473,7 @@ def totals(session: Session, rnd: SelectionRound) -> list[NominationTotal]:
 
 # ====================================================================== publication
 
-def make_demonstration(nomination: Nomination, published_at, firm=None) -> Demonstration:  # noqa: ANN001
+def make_demonstration(nomination: Nomination, published_at, firm=None) -> Demonstration:
     """The public case built from a selected nomination (write-up and media copied)."""
     return Demonstration(
         nomination=nomination, scenario=nomination.scenario, firm=firm, year=nomination.round.year,
@@ -525,8 +525,6 @@ def publish_round(session: Session, actor: User, rnd: SelectionRound, selected_i
 
 # ====================================================================== the public gallery
 
-#: Optional keyword matcher (the search backend plugs in here): q → ids of matching demonstrations, or None.
-keyword_matcher: list[Callable[[str], list[int] | None]] = []
 MAX_PER_PAGE = 100
 
 
@@ -576,7 +574,7 @@ def gallery_query(filters: DemonstrationFilters) -> sa.Select:
     if filters.domain:
         query = query.where(Scenario.domain_id.in_(sa.select(Domain.id).where(Domain.code == filters.domain)))
     if filters.q:
-        ids = next((m(filters.q) for m in keyword_matcher), None)
+        ids = search.keyword_ids("demonstration", filters.q)
         if ids is not None:
             query = query.where(Demonstration.id.in_(ids))
         else:

@@ -20,7 +20,7 @@ from marketplace.matching.evaluation import (
     ndcg_at_k,
     recall_at_k,
 )
-from marketplace.matching.tokenizer import tokenize
+from marketplace.text.tokenizer import tokenize
 
 DEV_SET = Path("/work/shared/data/matching-dev")
 

@@ -23,7 +23,7 @@ from marketplace.matching.matcher import (
     _decode,
     _factorize,
 )
-from marketplace.matching.tokenizer import domain_terms, tokenize, tokenize_with_han
+from marketplace.text.tokenizer import domain_terms, tokenize, tokenize_with_han
 
 NO_SIGNALS = {"same_domain": 0.0, "same_district": 0.0, "qualifications": 0.0, "accepted_projects": 0.0}
 

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from marketplace.matching import tokenizer
-from marketplace.matching.tokenizer import domain_terms, iter_tokens, search_terms, stopwords, tokenize
+from marketplace.text import tokenizer
+from marketplace.text.tokenizer import domain_terms, iter_tokens, search_terms, stopwords, tokenize
 
 
 @pytest.mark.parametrize(
@@ -202,7 +202,7 @@ def test_concurrent_first_use_is_safe() -> None:
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, marketplace.matching.tokenizer as t;"
+        "import sys, marketplace.text.tokenizer as t;"
         "assert 'rjieba' not in sys.modules and 'jieba' not in sys.modules;"
         "assert t._state is None"
     )

@@ -9,35 +9,25 @@ deadline is "closed").
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from marketplace import clock
-from marketplace.errors import DomainError, ValidationFailed
+from marketplace.clock import iso_local
+from marketplace.errors import BadParameters, ValidationFailed
+from marketplace.formats import money
 from marketplace.models import Scenario, ScenarioStatus
-
-if TYPE_CHECKING:
-    from marketplace.scenarios.listing import ScenarioFilters
+from marketplace.scenarios import listing
+from marketplace.scenarios.listing import ScenarioFilters
 
 #: Largest id or page number accepted in a query string (keeps values inside a 32-bit INTEGER).
 MAX_INT_PARAM = 2**31 - 1
 
 
-class BadParameters(DomainError):
-    """Query-string parameters the list cannot use (HTTP 400, with per-parameter messages)."""
-
-    status_code = 400
-
-
 def list_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilters:
     """Parse list filters for the API and exports; every bad value raises :class:`BadParameters`."""
-    # Imported here because the scenarios package (its export views) imports this module.
-    from marketplace.scenarios import listing
-
     try:
         filters = listing.parse_filters(args, default_per_page=default_per_page)
     except ValidationFailed as error:
@@ -51,16 +41,6 @@ def list_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilters
         detail = "；".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
         raise BadParameters(_("参数有误：%(detail)s", detail=detail), fields)
     return filters
-
-
-def iso_local(value: datetime | None) -> str | None:
-    """An aware datetime as ISO 8601 in Asia/Shanghai, e.g. ``2025-12-31T17:00:00+08:00``."""
-    return clock.to_local(value).isoformat(timespec="seconds") if value is not None else None
-
-
-def money(value: Decimal | None) -> str | None:
-    """An amount in 万元 as a two-decimal string, never a float."""
-    return f"{Decimal(value):.2f}" if value is not None else None
 
 
 def scenario_url(scenario: Scenario) -> str:

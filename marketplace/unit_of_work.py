@@ -1,0 +1,105 @@
+"""One unit of work per request (and per CLI command): commit once at the end, or roll back.
+
+As in Indico's request handler, views and services never call ``commit()``:
+
+* a request whose view returned normally with a status below 400 commits once, after the view;
+* a request that raised, or answered with an error status, rolls back: the error handlers in
+  :mod:`marketplace.errors` roll back *before* they render, since rendering reads the session
+  (the base template asks for the unread-notification count);
+* ``GET``/``HEAD``/``OPTIONS`` never commit: whatever such a request flushed is rolled back and
+  logged as a bug (DESIGN §7: GET never writes);
+* a view that must re-render a form after a refused service call says so explicitly with
+  :func:`discard` (roll back now, then render); a view that answers with an error status but must
+  keep what it wrote (rare) calls :func:`keep`.
+
+CLI commands get the same through :func:`transactional`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, has_request_context, request
+from sqlalchemy.orm import Session
+
+from marketplace.extensions import db
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def keep() -> None:
+    """Commit this request's changes even though the response carries an error status."""
+    g.uow_keep = True
+
+
+def discard() -> None:
+    """Roll back now: the view is about to re-render a form after a refused change."""
+    db.session.rollback()
+    g.uow_discarded = True
+
+
+def rollback() -> None:
+    """Roll back for an error response (used by the error handlers before they render)."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be gone; the error page must still render
+        log.exception("rollback failed")
+    if has_request_context():
+        g.uow_discarded = True
+
+
+def _finish(response: Response) -> Response:
+    """``after_request``: commit a successful non-GET request's work, roll back anything else."""
+    if request.method in SAFE_METHODS:
+        if g.get("uow_flushed"):
+            log.error("%s %s wrote %s; the change is rolled back (GET never writes)",
+                      request.method, request.path, ", ".join(g.uow_flushed) or "rows")
+        db.session.rollback()
+        return response
+    if g.get("uow_discarded") and not g.get("uow_keep"):
+        db.session.rollback()
+        return response
+    if response.status_code < 400 or g.get("uow_keep"):
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def _note_flush(session: Session, flush_context: Any) -> None:
+    """Remember what a GET request flushed (to name it in the log)."""
+    if has_request_context() and request.method in SAFE_METHODS:
+        written = {type(o).__name__ for o in (*session.new, *session.dirty, *session.deleted)}
+        g.uow_flushed = sorted(written | set(g.get("uow_flushed") or ()))
+
+
+def init_app(app: Flask) -> None:
+    """Install the request-end commit/rollback."""
+    app.after_request(_finish)
+    if not getattr(init_app, "_listening", False):
+        sa.event.listen(db.session, "after_flush", _note_flush)
+        init_app._listening = True  # type: ignore[attr-defined]
+
+
+def transactional(command: F) -> F:
+    """Decorate a CLI command: commit once when it returns, roll back when it raises."""
+
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = command(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        return result
+
+    return wrapped  # type: ignore[return-value]
