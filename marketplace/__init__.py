@@ -1,7 +1,9 @@
 """应用场景揭榜平台 — the application-scenario marketplace.
 
 :func:`create_app` only wires things together: configuration, extensions,
-blueprints, template helpers, error handlers and CLI commands.
+blueprints, template helpers, error handlers and CLI commands. It is the composition root, so its
+``configure_*`` steps import the areas inside the functions: ``import marketplace`` stays cheap for
+scripts that only need a pure part (``marketplace.matching.matcher``, ``marketplace.text``).
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ def configure_requests(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     """Bind the unbound extensions of :mod:`marketplace.extensions`."""
-    from flask import has_request_context, session
+    from flask import flash, has_request_context, redirect, request, session
     from flask_babel import lazy_gettext as _l
+    from flask_login import login_url
 
+    from marketplace.errors import error_response, wants_json
     from marketplace.extensions import babel, csrf, db, login_manager, migrate
     from marketplace.models import User
 
@@ -67,6 +71,14 @@ def configure_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("请先登录。")
     login_manager.login_message_category = "warning"
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        """Pages send anonymous visitors to sign in (and back); the API answers 401 in its JSON envelope."""
+        if wants_json():
+            return error_response(401)
+        flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
