@@ -1,652 +1,55 @@
 """Figures for the district dashboard, the public statistics page and ``GET /api/v1/statistics``.
 
-No request code here. Views resolve a :class:`Scope` (which district, which year) and get
-:class:`Table` objects back. Every number in a table carries the query that reproduces the
-records behind it (:class:`ScenarioQuery`, :class:`MilestoneQuery`, :class:`FirmQuery`), and
-every number is *computed* from that same query (``query.matches``), so a figure and the list
-it links to cannot disagree.
-
-Definitions (shown on the pages too):
-
-- A scenario's *date* is when it was published or, not yet published, when it was submitted
-  for review; "year" and "month" are those of that date in Asia/Shanghai. A year scope is a
-  cohort: "of the scenarios published in 2024, how many were awarded".
-- Drafts are never counted: a scenario is *collected* (征集) once submitted.
-- The funnel is cumulative: collected → published (published or later) → awarded (awarded,
-  in delivery or accepted) → in delivery (in delivery or accepted) → accepted → demonstration.
-- "Closed" is derived from the clock, as everywhere: published and past its deadline.
-- Awarded funding: the scenario's contract amounts, or, while no contract is recorded, the quoted
-  prices of its selected applications (the rule of :mod:`marketplace.showcase.facts`). Only
-  scenarios awarded or later whose deadline has passed are read: applications are sealed before.
-- A winner is a *district* firm when its organisation is in the scenario's district, a *city*
-  firm when its organisation has any district but "other".
-- Public statistics read public scenarios only (published and later) and show counts only:
-  no funding, no firms, nothing from applications.
+No request code here. Views resolve a :class:`~marketplace.statistics.scope.Scope` (which district,
+which year) and get :class:`Table` objects back. Every number in a table carries the query that
+reproduces the records behind it (:mod:`marketplace.statistics.queries`), and every number is
+*computed* from that same query (``query.matches``), so a figure and the list it links to cannot
+disagree. The definitions behind the numbers are in :mod:`marketplace.statistics`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import io
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from marketplace import clock
-from marketplace.errors import DomainError, PermissionDenied
-from marketplace.models import (
-    Application,
-    ApplicationStatus,
-    Batch,
-    Contract,
-    District,
-    Domain,
-    EnterpriseProfile,
-    Milestone,
-    MilestoneStatus,
-    Organisation,
-    Role,
-    Scenario,
-    ScenarioStatus,
-    User,
-    batch_scenarios,
+from marketplace.models import Batch, District, Domain, Scenario, ScenarioStatus
+from marketplace.statistics.facts import (
+    FirmFact,
+    MilestoneFact,
+    ScenarioFact,
+    load_facts,
+    new_firms,
+    overdue_milestones,
 )
-
-#: Status keys as people see them; "open" is a published scenario before its deadline (as in the list filters).
-STAFF_STATUSES = ("submitted", "returned", "open", "closed", "awarded", "in_delivery", "accepted", "unsuccessful",
-                  "withdrawn")
-#: The statuses of public scenarios (the public list's status filters).
-PUBLIC_STATUSES = ("open", "closed", "awarded", "in_delivery", "accepted", "unsuccessful")
-#: Funnel stages, each contained in the one before.
-STAGES = ("collected", "published", "awarded", "in_delivery", "accepted", "demonstration")
-#: Winner filters: any recorded winner, a firm of the scenario's district, a firm of the city.
-WINNERS = ("any", "district", "city")
-#: "Near the deadline": open and closing within this many days.
-NEAR_DEADLINE_DAYS = 7
-#: Code of the catch-all district for places outside the central-urban districts.
-OTHER_DISTRICT = "other"
-#: Domain key for scenarios without a domain.
-NO_DOMAIN = "none"
-YEAR_MIN, YEAR_MAX = 2000, 2100
-MAX_INT = 2**31 - 1
-#: The tables an export may name, per page.
-DASHBOARD_TABLES = ("districts", "funnel", "status", "domain", "batch", "month", "funding", "alerts")
-PUBLIC_TABLES = ("status", "district", "domain", "year")
-
-_AWARDED_OR_LATER = (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY, ScenarioStatus.ACCEPTED)
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-class InvalidParameters(DomainError):
-    """Query-string parameters the statistics cannot use (HTTP 400, with per-parameter messages)."""
-
-    status_code = 400
-
-
-# ------------------------------------------------------------------ labels
-
-
-def status_label(key: str) -> str:
-    """The label of a status key ("open" is the published status before the deadline)."""
-    return ScenarioStatus.PUBLISHED.label if key == "open" else ScenarioStatus(key).label
-
-
-def stage_label(stage: str) -> str:
-    return {
-        "collected": _("征集"), "published": _("发布"), "awarded": _("揭榜"), "in_delivery": _("实施"),
-        "accepted": _("验收"), "demonstration": _("示范"),
-    }[stage]
-
-
-def winner_label(winner: str) -> str:
-    return {"any": _("已确定揭榜企业"), "district": _("本区县企业揭榜"), "city": _("本市企业揭榜")}[winner]
-
-
-def reference_name(row: District | Domain | None) -> str:
-    """A district's or domain's name in the interface language."""
-    if row is None:
-        return _("未填写领域")
-    from flask_babel import get_locale
-
-    try:
-        locale = get_locale()
-    except (RuntimeError, AttributeError):  # outside an app context
-        locale = None
-    if locale is not None and locale.language == "en" and row.name_en:
-        return row.name_en
-    return row.name
-
-
-def format_value(value: int | Decimal | None, fmt: str) -> str:
-    """How a number is written in tables: counts as integers, 万元 with two decimals, shares in percent."""
-    if value is None:
-        return "—"
-    if fmt == "wan":
-        return f"{Decimal(value):,.2f}"
-    if fmt == "percent":
-        return f"{Decimal(value) * 100:.1f}%"
-    return f"{int(value):,}"
-
-
-# ------------------------------------------------------------------ scope and parameters
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose figures: one district (or every district when None) and optionally one year."""
-
-    district: District | None = None
-    year: int | None = None
-
-    @property
-    def district_code(self) -> str | None:
-        return self.district.code if self.district is not None else None
-
-    def describe(self) -> str:
-        where = reference_name(self.district) if self.district is not None else _("全部区县")
-        when = _("%(year)d年", year=self.year) if self.year else _("全部年份")
-        return f"{where} · {when}"
-
-
-def _fail(name: str, message: str) -> InvalidParameters:
-    return InvalidParameters(_("参数有误：%(detail)s", detail=f"{name}: {message}"), {name: [message]})
-
-
-def parse_int(raw: object, name: str, low: int, high: int) -> int | None:
-    """An optional integer parameter in ``low..high``; anything else raises :class:`InvalidParameters`."""
-    text = str(raw).strip() if raw is not None else ""
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise _fail(name, _("必须是整数。"))
-    if not low <= value <= high:
-        raise _fail(name, _("取值超出范围（%(lo)d–%(hi)d）。", lo=low, hi=high))
-    return value
-
-
-def parse_year(raw: object) -> int | None:
-    return parse_int(raw, "year", YEAR_MIN, YEAR_MAX)
-
-
-def parse_district(session: Session, raw: object) -> District | None:
-    """A district code, or nothing; an unknown code raises :class:`InvalidParameters`."""
-    code = str(raw).strip() if raw is not None else ""
-    if not code:
-        return None
-    district = session.execute(sa.select(District).where(District.code == code)).scalar_one_or_none()
-    if district is None:
-        raise _fail("district", _("未知的区县：%(v)s", v=code[:40]))
-    return district
-
-
-def can_see_dashboard(user: User | None) -> bool:
-    return user is not None and user.is_authenticated and user.role in (Role.DISTRICT_STAFF, Role.CITY_STAFF)
-
-
-def staff_scope(session: Session, user: User, district: object = None, year: object = None) -> Scope:
-    """The dashboard scope a staff user asked for: district staff their own district only, city staff any.
-
-    Raises :class:`PermissionDenied` for another district (or a user who is not staff) and
-    :class:`InvalidParameters` for values that are not a district code or a year.
-    """
-    if not can_see_dashboard(user):
-        raise PermissionDenied(_("只有区县和市级工作人员可以查看区县看板。"))
-    parsed_year = parse_year(year)
-    wanted = parse_district(session, district)
-    if user.role == Role.DISTRICT_STAFF:
-        own = user.district
-        if own is None:
-            raise PermissionDenied(_("您的账号未关联区县，无法查看区县看板。"))
-        if wanted is not None and wanted.id != own.id:
-            raise PermissionDenied(_("区县工作人员只能查看本区县的数据。"))
-        return Scope(own, parsed_year)
-    return Scope(wanted, parsed_year)
-
-
-def public_scope(session: Session, district: object = None, year: object = None) -> Scope:
-    """Scope of the public statistics (anyone may choose any district and year)."""
-    return Scope(parse_district(session, district), parse_year(year))
-
-
-# ------------------------------------------------------------------ facts: one light row per scenario
-
-
-@dataclass(frozen=True)
-class Award:
-    """A winning application as the statistics see it (after the deadline only)."""
-
-    organisation: str
-    district: str | None
-    #: Contract amount, else the quoted price; None when neither is known.
-    amount: Decimal | None
-
-
-@dataclass
-class ScenarioFact:
-    """What the figures need of one scenario (never a draft)."""
-
-    id: int
-    title: str
-    stored: ScenarioStatus
-    status: str
-    district: str
-    domain: str
-    owner: str
-    budget: Decimal | None
-    deadline: datetime | None
-    day: date
-    batches: frozenset[int] = frozenset()
-    awards: list[Award] = field(default_factory=list)
-    demonstration: bool = False
-
-    @property
-    def year(self) -> int:
-        return self.day.year
-
-    @property
-    def month(self) -> str:
-        return f"{self.day.year:04d}-{self.day.month:02d}"
-
-    def in_stage(self, stage: str) -> bool:
-        """Whether the scenario reached a funnel stage."""
-        if stage == "collected":
-            return self.stored != ScenarioStatus.DRAFT
-        if stage == "published":
-            return self.stored in ScenarioStatus.public()
-        if stage == "awarded":
-            return self.stored in _AWARDED_OR_LATER
-        if stage == "in_delivery":
-            return self.stored in (ScenarioStatus.IN_DELIVERY, ScenarioStatus.ACCEPTED)
-        if stage == "accepted":
-            return self.stored == ScenarioStatus.ACCEPTED
-        return self.demonstration
-
-    def _won_by(self, winner: str, award: Award) -> bool:
-        if winner == "district":
-            return award.district == self.district
-        if winner == "city":
-            return award.district is not None and award.district != OTHER_DISTRICT
-        return True
-
-    def has_winner(self, winner: str) -> bool:
-        return any(self._won_by(winner, a) for a in self.awards)
-
-    def amount(self, winner: str = "any") -> Decimal:
-        """Awarded funding (万元) won by the given kind of firm."""
-        return sum((a.amount or Decimal(0) for a in self.awards if self._won_by(winner, a)), Decimal(0))
-
-
-def _status_key(stored: ScenarioStatus, deadline: datetime | None, now: datetime) -> str:
-    if stored == ScenarioStatus.PUBLISHED:
-        return "closed" if deadline is not None and deadline <= now else "open"
-    return stored.value
-
-
-def _conditions(scope: Scope, public_only: bool) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = [Scenario.status != ScenarioStatus.DRAFT]
-    if public_only:
-        conditions.append(Scenario.status.in_(ScenarioStatus.public()))
-    if scope.district is not None:
-        conditions.append(Scenario.district_id == scope.district.id)
-    return conditions
-
-
-def load_facts(session: Session, scope: Scope, *, public_only: bool, now: datetime | None = None
-               ) -> list[ScenarioFact]:
-    """The non-draft scenarios in ``scope`` (public ones only when asked), newest first.
-
-    The public variant reads nothing from applications; the staff variant reads the winners of
-    scenarios awarded or later whose deadline has passed.
-    """
-    now = now or clock.now()
-    conditions = _conditions(scope, public_only)
-    ids = sa.select(Scenario.id).where(*conditions)
-    rows = session.execute(
-        sa.select(Scenario.id, Scenario.title, Scenario.status, Scenario.deadline, Scenario.published_at,
-                  Scenario.submitted_at, Scenario.created_at, Scenario.budget_wan, District.code, Domain.code,
-                  Organisation.name)
-        .join(District, Scenario.district_id == District.id)
-        .outerjoin(Domain, Scenario.domain_id == Domain.id)
-        .join(Organisation, Scenario.owner_id == Organisation.id)
-        .where(*conditions)
-    ).all()
-    batches: dict[int, set[int]] = defaultdict(set)
-    for scenario_id, batch_id in session.execute(
-            sa.select(batch_scenarios.c.scenario_id, batch_scenarios.c.batch_id)
-            .where(batch_scenarios.c.scenario_id.in_(ids))):
-        batches[scenario_id].add(batch_id)
-    awards = {} if public_only else _awards(session, conditions, now)
-    shown = _demonstrated(session, ids)
-    facts = []
-    for (sid, title, stored, deadline, published_at, submitted_at, created_at, budget, district, domain,
-         owner) in rows:
-        day = clock.to_local(published_at or submitted_at or created_at).date()
-        if scope.year is not None and day.year != scope.year:
-            continue
-        facts.append(ScenarioFact(
-            id=sid, title=title, stored=stored, status=_status_key(stored, deadline, now), district=district,
-            domain=domain or NO_DOMAIN, owner=owner, budget=budget, deadline=deadline, day=day,
-            batches=frozenset(batches.get(sid, ())), awards=awards.get(sid, []),
-            demonstration=sid in shown and stored == ScenarioStatus.ACCEPTED))
-    facts.sort(key=lambda f: (f.day, f.id), reverse=True)
-    return facts
-
-
-def _awards(session: Session, conditions: list[sa.ColumnElement[bool]], now: datetime) -> dict[int, list[Award]]:
-    """Winners of unsealed, awarded-or-later scenarios.
-
-    The same rule as the demonstration pages and the appraisal (:mod:`marketplace.showcase.facts`):
-    a scenario with contracts is won by its contract holders for the contract amounts; one without
-    a contract yet by its selected applications for their quoted prices.
-    """
-    unsealed = [*conditions, Scenario.status.in_(_AWARDED_OR_LATER), Scenario.deadline.is_not(None),
-                Scenario.deadline <= now]
-    winner_columns = (Organisation.name, District.code)
-    contracts = session.execute(
-        sa.select(Contract.scenario_id, *winner_columns, Contract.amount_wan)
-        .join(Scenario, Contract.scenario_id == Scenario.id)
-        .join(Application, Contract.application_id == Application.id)
-        .join(Organisation, Application.organisation_id == Organisation.id)
-        .outerjoin(District, Organisation.district_id == District.id)
-        .where(*unsealed)
-        .order_by(Contract.scenario_id, Contract.signed_on, Contract.id)
-    ).all()
-    selected = session.execute(
-        sa.select(Application.scenario_id, *winner_columns, Application.price_wan)
-        .join(Scenario, Application.scenario_id == Scenario.id)
-        .join(Organisation, Application.organisation_id == Organisation.id)
-        .outerjoin(District, Organisation.district_id == District.id)
-        .where(*unsealed, Application.status == ApplicationStatus.SELECTED)
-        .order_by(Application.scenario_id, Application.id)
-    ).all()
-    awards: dict[int, list[Award]] = defaultdict(list)
-    for scenario_id, organisation, district, amount in contracts:
-        awards[scenario_id].append(Award(organisation, district, amount))
-    with_contract = set(awards)
-    for scenario_id, organisation, district, price in selected:
-        if scenario_id not in with_contract:
-            awards[scenario_id].append(Award(organisation, district, price))
-    return awards
-
-
-def _demonstrated(session: Session, ids: sa.Select) -> set[int]:
-    """Scenarios that became a published demonstration project (a ``Demonstration`` row is a published case).
-
-    Imported here so that the statistics keep working where the demonstration area is not installed.
-    """
-    try:
-        from marketplace.models.showcase import Demonstration
-    except ImportError:
-        return set()
-    return set(session.execute(
-        sa.select(Demonstration.scenario_id).where(Demonstration.scenario_id.in_(ids))).scalars())
-
-
-@dataclass(frozen=True)
-class MilestoneFact:
-    """An overdue milestone: pending, due before today."""
-
-    id: int
-    title: str
-    due_on: date
-    days_overdue: int
-    scenario_id: int
-    scenario_title: str
-    district: str
-    firm: str
-
-
-def overdue_milestones(session: Session, district: District | None, today: date | None = None) -> list[MilestoneFact]:
-    """Pending milestones due before today (Asia/Shanghai), most overdue first."""
-    today = today or clock.local_today()
-    query = (
-        sa.select(Milestone.id, Milestone.title, Milestone.due_on, Scenario.id, Scenario.title, District.code,
-                  Organisation.name)
-        .join(Contract, Milestone.contract_id == Contract.id)
-        .join(Scenario, Contract.scenario_id == Scenario.id)
-        .join(District, Scenario.district_id == District.id)
-        .join(Application, Contract.application_id == Application.id)
-        .join(Organisation, Application.organisation_id == Organisation.id)
-        .where(Milestone.status == MilestoneStatus.PENDING, Milestone.due_on < today,
-               Scenario.status != ScenarioStatus.DRAFT)
-        .order_by(Milestone.due_on, Milestone.id)
-    )
-    if district is not None:
-        query = query.where(Scenario.district_id == district.id)
-    return [MilestoneFact(mid, title, due, (today - due).days, sid, stitle, code, firm)
-            for mid, title, due, sid, stitle, code, firm in session.execute(query)]
-
-
-@dataclass(frozen=True)
-class FirmFact:
-    """A firm that settled in its district in the year asked for (新入驻)."""
-
-    organisation_id: int
-    name: str
-    district: str
-    settled_year: int
-    verification: str
-
-
-def new_firms(session: Session, district: District | None, year: int) -> list[FirmFact]:
-    """Active firms whose profile says they settled in ``year``, in the district (or anywhere)."""
-    query = (
-        sa.select(Organisation.id, Organisation.name, District.code, EnterpriseProfile.settled_year,
-                  EnterpriseProfile.status)
-        .join(Organisation, EnterpriseProfile.organisation_id == Organisation.id)
-        .join(District, Organisation.district_id == District.id)
-        .where(EnterpriseProfile.settled_year == year, Organisation.active)
-        .order_by(Organisation.name)
-    )
-    if district is not None:
-        query = query.where(Organisation.district_id == district.id)
-    return [FirmFact(oid, name, code, settled, status.label)
-            for oid, name, code, settled, status in session.execute(query)]
-
-
-# ------------------------------------------------------------------ queries: the records behind a number
-
-
-def _text(args: Mapping[str, Any], name: str) -> str | None:
-    value = args.get(name)
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-def _choice(args: Mapping[str, Any], name: str, allowed: Iterable[str]) -> str | None:
-    value = _text(args, name)
-    if value is not None and value not in allowed:
-        raise _fail(name, _("未知的取值：%(v)s", v=value[:40]))
-    return value
-
-
-@dataclass(frozen=True)
-class ScenarioQuery:
-    """A list of scenarios: the records behind a scenario figure, as query-string arguments."""
-
-    kind: ClassVar[str] = "scenarios"
-
-    district: str | None = None
-    year: int | None = None
-    month: str | None = None
-    status: str | None = None
-    stage: str | None = None
-    domain: str | None = None
-    batch: int | None = None
-    winner: str | None = None
-    due_within: int | None = None
-
-    def but(self, **changes: Any) -> ScenarioQuery:
-        return dataclasses.replace(self, **changes)
-
-    def args(self) -> dict[str, Any]:
-        """Query-string arguments of the list page (and of this query's parser)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
-
-    def matches(self, fact: ScenarioFact, now: datetime) -> bool:
-        """Whether a scenario belongs to this list; every figure is a count or sum over these."""
-        if self.district is not None and fact.district != self.district:
-            return False
-        if self.year is not None and fact.year != self.year:
-            return False
-        if self.month is not None and fact.month != self.month:
-            return False
-        if self.status is not None and fact.status != self.status:
-            return False
-        if self.stage is not None and not fact.in_stage(self.stage):
-            return False
-        if self.domain is not None and fact.domain != self.domain:
-            return False
-        if self.batch is not None and self.batch not in fact.batches:
-            return False
-        if self.winner is not None and not fact.has_winner(self.winner):
-            return False
-        if self.due_within is not None:
-            return (fact.status == "open" and fact.deadline is not None
-                    and fact.deadline <= now + timedelta(days=self.due_within))
-        return True
-
-    def public_list_args(self, public_only: bool) -> dict[str, Any] | None:
-        """The same records as arguments of the public ``/scenarios`` list, or None when it cannot show them.
-
-        ``public_only`` says whether the records were read from public scenarios only (the
-        public statistics), in which case "every stage" already means "published".
-        """
-        if self.year is not None or self.month is not None or self.winner is not None or self.domain == NO_DOMAIN:
-            return None
-        status = self.status
-        if self.stage == "accepted":
-            if status not in (None, "accepted"):
-                return None
-            status = "accepted"
-        elif self.stage not in (None, "published"):
-            return None  # the public list has no filter for a cumulative stage
-        if self.stage is None and status is None and self.due_within is None and not public_only:
-            return None  # every stage: includes scenarios not yet public
-        if status is not None and status not in PUBLIC_STATUSES:
-            return None
-        args = {"district": [self.district] if self.district else None, "domain": self.domain, "status": status,
-                "batch": self.batch, "due_within": self.due_within}
-        return {k: v for k, v in args.items() if v is not None}
-
-    def describe(self) -> str:
-        """A one-line human description of the list ("渝中区 · 2025年 · 揭榜 · 人工智能")."""
-        parts = []
-        if self.year is not None:
-            parts.append(_("%(year)d年", year=self.year))
-        if self.month is not None:
-            parts.append(self.month)
-        if self.stage is not None:
-            parts.append(_("阶段：%(s)s", s=stage_label(self.stage)))
-        if self.status is not None:
-            parts.append(_("状态：%(s)s", s=status_label(self.status)))
-        if self.winner is not None:
-            parts.append(winner_label(self.winner))
-        if self.due_within is not None:
-            parts.append(_("%(n)d天内截止", n=self.due_within))
-        return " · ".join(parts)
-
-    @classmethod
-    def parse(cls, session: Session, args: Mapping[str, Any], *, public: bool) -> ScenarioQuery:
-        """Read a query from a query string; bad values raise :class:`InvalidParameters`.
-
-        The public variant accepts only what public statistics link to: public statuses, no
-        winners (nothing about applications) and no stages beyond what the public list shows.
-        """
-        district = parse_district(session, _text(args, "district"))
-        domain = _text(args, "domain")
-        if domain is not None and domain != NO_DOMAIN and session.execute(
-                sa.select(Domain.id).where(Domain.code == domain)).scalar_one_or_none() is None:
-            raise _fail("domain", _("未知的产业领域：%(v)s", v=domain[:40]))
-        month = _text(args, "month")
-        if month is not None and not _MONTH.match(month):
-            raise _fail("month", _("月份应写成 YYYY-MM。"))
-        return cls(
-            district=district.code if district is not None else None,
-            year=parse_year(args.get("year")),
-            month=month,
-            status=_choice(args, "status", PUBLIC_STATUSES if public else STAFF_STATUSES),
-            stage=_choice(args, "stage", ("published",) if public else STAGES),
-            domain=domain,
-            batch=parse_int(args.get("batch"), "batch", 1, MAX_INT),
-            winner=None if public else _choice(args, "winner", WINNERS),
-            due_within=parse_int(args.get("due_within"), "due_within", 1, 366),
-        )
-
-    def scope(self, session: Session) -> Scope:
-        district = parse_district(session, self.district)
-        return Scope(district, self.year)
-
-
-@dataclass(frozen=True)
-class MilestoneQuery:
-    """The overdue milestones of a district (or of every district)."""
-
-    kind: ClassVar[str] = "milestones"
-
-    district: str | None = None
-
-    def args(self) -> dict[str, Any]:
-        return {"district": self.district} if self.district else {}
-
-
-@dataclass(frozen=True)
-class FirmQuery:
-    """The firms newly settled in a district in a year."""
-
-    kind: ClassVar[str] = "firms"
-
-    district: str | None = None
-    year: int | None = None
-
-    def args(self) -> dict[str, Any]:
-        return {k: v for k, v in (("district", self.district), ("year", self.year)) if v is not None}
-
-
-RecordQuery = ScenarioQuery | MilestoneQuery | FirmQuery
-
-
-def staff_link(query: RecordQuery) -> tuple[str, dict[str, Any]]:
-    """(endpoint, arguments) of the staff list behind a dashboard number."""
-    endpoint = {"scenarios": "showcase.dashboard_records", "milestones": "showcase.dashboard_milestones",
-                "firms": "showcase.dashboard_firms"}[query.kind]
-    return endpoint, query.args()
-
-
-def public_link(query: ScenarioQuery) -> tuple[str, dict[str, Any]]:
-    """(endpoint, arguments) of the public list behind a public number.
-
-    The public scenario list when its filters can show exactly these records; otherwise the
-    public statistics' own list (by year, or scenarios without a domain).
-    """
-    args = query.public_list_args(public_only=True)
-    if args is not None:
-        return "scenarios.index", args
-    return "showcase.statistics_records", query.args()
-
-
-def scenario_records(facts: list[ScenarioFact], query: ScenarioQuery, now: datetime | None = None
-                     ) -> list[ScenarioFact]:
-    """The scenarios behind a figure (``facts`` loaded for the query's scope)."""
-    now = now or clock.now()
-    return [f for f in facts if query.matches(f, now)]
-
+from marketplace.statistics.queries import FirmQuery, MilestoneQuery, RecordQuery, ScenarioQuery
+from marketplace.statistics.scope import (
+    NEAR_DEADLINE_DAYS,
+    NO_DOMAIN,
+    PUBLIC_STATUSES,
+    STAFF_STATUSES,
+    STAGES,
+    YEAR_MIN,
+    Scope,
+    reference_name,
+    stage_label,
+    status_label,
+)
 
 # ------------------------------------------------------------------ tables
 
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a table: its key, heading and number format."""
+
     key: str
     label: str
     #: count | wan | percent
@@ -655,6 +58,8 @@ class Column:
 
 @dataclass
 class Cell:
+    """One number and the records behind it."""
+
     value: int | Decimal | None
     #: The records behind the number (None only for a total that is not a list).
     query: RecordQuery | None = None
@@ -662,6 +67,8 @@ class Cell:
 
 @dataclass
 class Row:
+    """One row of a table: its key, label and a cell per column."""
+
     key: str
     label: str
     cells: dict[str, Cell]
@@ -956,39 +363,3 @@ def reference_names(session: Session) -> dict[str, dict[str, str]]:
     """District and domain names by code, in the interface language (for lists of facts)."""
     return {"district": {d.code: reference_name(d) for d in _districts(session)},
             "domain": {**{d.code: reference_name(d) for d in _domains(session)}, NO_DOMAIN: reference_name(None)}}
-
-
-# ------------------------------------------------------------------ export
-
-
-def table_xlsx(table: Table, scope: Scope, generated: datetime | None = None) -> bytes:
-    """One table as an XLSX workbook: the numbers on the first sheet, what they mean on the second."""
-    import openpyxl
-    from openpyxl.styles import Font
-
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = re.sub(r"[\\/*?:\[\]]", " ", table.title)[:31] or "data"
-    sheet.append([_("项目"), *[c.label for c in table.columns]])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    formats = {"wan": "#,##0.00", "percent": "0.0%", "count": "0"}
-    for row in table.rows:
-        sheet.append([row.label, *[row.cells[c.key].value for c in table.columns]])
-        for index, column in enumerate(table.columns, start=2):
-            sheet.cell(row=sheet.max_row, column=index).number_format = formats[column.format]
-    sheet.column_dimensions["A"].width = 36
-    for index in range(2, len(table.columns) + 2):
-        sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].width = 16
-    sheet.freeze_panes = "B2"
-    about = workbook.create_sheet(_("说明"))
-    generated = generated or clock.now()
-    for line in ((_("表格"), table.title), (_("范围"), scope.describe()),
-                 (_("生成时间"), clock.to_local(generated).strftime("%Y-%m-%d %H:%M")), (_("说明"), table.note),
-                 (_("口径"), _("草稿不计入；“已截止”由截止时间推算；年份和月份按发布时间（尚未发布的按提交审核时间）。"))):
-        about.append(list(line))
-    about.column_dimensions["A"].width = 12
-    about.column_dimensions["B"].width = 90
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
