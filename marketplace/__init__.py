@@ -93,6 +93,7 @@ def configure_areas(app: Flask) -> None:
         admin,
         api,
         applications,
+        appraisal,
         auth,
         enterprises,
         main,
@@ -101,10 +102,11 @@ def configure_areas(app: Flask) -> None:
         scenarios,
         search_views,
         showcase,
+        statistics,
     )
 
-    for area in (main, auth, scenarios, applications, enterprises, matching, notifications, showcase, admin,
-                 search_views, api):
+    for area in (main, auth, scenarios, applications, enterprises, matching, notifications, showcase, statistics,
+                 appraisal, admin, search_views, api):
         area.init_app(app)
 
 

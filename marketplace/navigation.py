@@ -29,7 +29,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("batches", _l("发布批次"), "scenarios.batches"),
     NavEntry("enterprises", _l("企业能力"), "enterprises.index"),
     NavEntry("demonstrations", _l("示范项目"), "showcase.index"),
-    NavEntry("statistics", _l("数据统计"), "showcase.statistics"),
+    NavEntry("statistics", _l("数据统计"), "statistics.public"),
     NavEntry("dashboard", _l("工作台"), "main.dashboard"),
     NavEntry("my_scenarios", _l("我的场景"), "scenarios.mine"),
     NavEntry("evaluations", _l("评审与交付"), "applications.owner_evaluations"),
@@ -37,7 +37,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("my_applications", _l("我的揭榜"), "applications.mine"),
     NavEntry("my_profile", _l("企业信息"), "enterprises.my_profile"),
     NavEntry("review", _l("场景审核"), "scenarios.review"),
-    NavEntry("district_dashboard", _l("区县看板"), "showcase.dashboard"),
+    NavEntry("district_dashboard", _l("区县看板"), "statistics.dashboard"),
     NavEntry("verify", _l("企业核验"), "enterprises.review"),
     NavEntry("approvals", _l("注册审核"), "admin.approvals"),
     NavEntry("users", _l("用户管理"), "admin.users"),
@@ -45,7 +45,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("nominations", _l("示范推荐"), "showcase.nominations"),
     NavEntry("selection_rounds", _l("示范评选"), "showcase.rounds"),
     NavEntry("expert_reviews", _l("示范评审"), "showcase.reviews"),
-    NavEntry("appraisals", _l("年度考评"), "showcase.appraisals"),
+    NavEntry("appraisals", _l("年度考评"), "appraisal.index"),
 )
 
 

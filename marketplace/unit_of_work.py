@@ -56,6 +56,13 @@ def rollback() -> None:
         g.uow_discarded = True
 
 
+def _start() -> None:
+    """``before_request``: a fresh unit of work. ``g`` belongs to the app context, which outlives one
+    request wherever a caller holds an app context across requests (the test suite does)."""
+    for flag in ("uow_keep", "uow_discarded", "uow_flushed"):
+        g.pop(flag, None)
+
+
 def _finish(response: Response) -> Response:
     """``after_request``: commit a successful non-GET request's work, roll back anything else."""
     if request.method in SAFE_METHODS:
@@ -83,6 +90,7 @@ def _note_flush(session: Session, flush_context: Any) -> None:
 
 def init_app(app: Flask) -> None:
     """Install the request-end commit/rollback."""
+    app.before_request(_start)
     app.after_request(_finish)
     if not getattr(init_app, "_listening", False):
         sa.event.listen(db.session, "after_flush", _note_flush)

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from marketplace.showcase.appraisal import (
+from marketplace.appraisal.computation import (
     Period,
     allocate_rewards,
     competition_ranks,
@@ -198,16 +198,16 @@ def dataset(make_scenario, make_org, award):
 @pytest.fixture
 def make_appraisal(app, make_user):
     """``make_appraisal(year=2025, period='annual', pool=12_000_000, top_n=3, **weights)`` → draft Appraisal."""
+    from marketplace.appraisal import computation, services
     from marketplace.extensions import db
-    from marketplace.showcase import appraisal as service
 
     city = make_user("city_staff")
 
     def make(year=2025, period="annual", pool="12000000", cap="5000000", top_n=3, **weights):
         data = {"year": year, "period": period, "reward_pool_yuan": pool, "cap_yuan": cap, "top_n": top_n}
-        data.update({f"w_{i.code}": str(i.default_weight) for i in service.INDICATORS})
+        data.update({f"w_{i.code}": str(i.default_weight) for i in computation.INDICATORS})
         data.update({f"w_{k}": v for k, v in weights.items()})
-        appraisal = service.create_appraisal(db.session, city, data)
+        appraisal = services.create_appraisal(db.session, city, data)
         db.session.commit()
         return appraisal
 
@@ -220,10 +220,10 @@ def _line(outcome, code):
 
 
 def test_indicators_on_the_hand_built_data(dataset, make_appraisal):
+    from marketplace.appraisal import computation
     from marketplace.extensions import db
-    from marketplace.showcase import appraisal as service
 
-    outcome = service.compute(db.session, make_appraisal())
+    outcome = computation.compute(db.session, make_appraisal())
     yz, yb, jb = (_line(outcome, c) for c in ("yuzhong", "yubei", "jiangbei"))
     raw = {code: [line.indicators[code]["raw"] for line in (yz, yb, jb)] for code in yz.indicators}
     assert raw == {
@@ -252,10 +252,10 @@ def test_indicators_on_the_hand_built_data(dataset, make_appraisal):
 
 
 def test_evidence_names_the_scenarios_behind_each_number(dataset, make_appraisal):
+    from marketplace.appraisal import computation
     from marketplace.extensions import db
-    from marketplace.showcase import appraisal as service
 
-    outcome = service.compute(db.session, make_appraisal())
+    outcome = computation.compute(db.session, make_appraisal())
     yz, yb = _line(outcome, "yuzhong"), _line(outcome, "yubei")
 
     def ids(line, code, counted=True):
@@ -273,10 +273,10 @@ def test_evidence_names_the_scenarios_behind_each_number(dataset, make_appraisal
 
 
 def test_half_year_covers_january_to_june(dataset, make_appraisal):
+    from marketplace.appraisal import computation
     from marketplace.extensions import db
-    from marketplace.showcase import appraisal as service
 
-    outcome = service.compute(db.session, make_appraisal(period="half_year"))
+    outcome = computation.compute(db.session, make_appraisal(period="half_year"))
     yz, yb = _line(outcome, "yuzhong"), _line(outcome, "yubei")
     assert yz.indicators["published"]["raw"] == "3"
     assert yz.indicators["awarded"]["raw"] == "2"
@@ -286,13 +286,13 @@ def test_half_year_covers_january_to_june(dataset, make_appraisal):
 
 
 def test_weights_of_zero_leave_an_indicator_out(dataset, make_appraisal):
+    from marketplace.appraisal import computation
     from marketplace.extensions import db
-    from marketplace.showcase import appraisal as service
 
     appraisal = make_appraisal(published="50", awarded="50", funding="0", local_share="0", on_time="0",
                                demonstrations="0", reuse="0")
     assert [i.code for i in appraisal.indicators] == ["published", "awarded"]
-    outcome = service.compute(db.session, appraisal)
+    outcome = computation.compute(db.session, appraisal)
     # 渝中 50 + 50; 渝北 50×2/3 + 50×1/2 = 58.33; 江北 50×1/3 + 25 = 41.67
     assert [str(_line(outcome, c).score) for c in ("yuzhong", "yubei", "jiangbei")] == ["100.00", "58.33", "41.67"]
 
@@ -300,12 +300,12 @@ def test_weights_of_zero_leave_an_indicator_out(dataset, make_appraisal):
 # ====================================================================== freezing
 
 def test_publication_freezes_the_results(dataset, make_appraisal, make_scenario, client):
+    from marketplace.appraisal import computation, services
     from marketplace.extensions import db
     from marketplace.models import AppraisalResult
-    from marketplace.showcase import appraisal as service
 
     appraisal = make_appraisal()
-    published = service.publish_appraisal(db.session, make_appraisal.city, appraisal)
+    published = services.publish_appraisal(db.session, make_appraisal.city, appraisal)
     db.session.commit()
     before = [(r.district.code, r.indicators, r.score, r.rank, r.reward_yuan) for r in published.results]
     api_before = client.get("/api/v1/appraisals/2025").get_json()
@@ -317,39 +317,39 @@ def test_publication_freezes_the_results(dataset, make_appraisal, make_scenario,
     db.session.commit()
 
     db.session.expire_all()
-    frozen = service.outcome(db.session, appraisal)
+    frozen = computation.outcome(db.session, appraisal)
     assert frozen.frozen
     assert [(r.district.code, r.indicators, r.score, r.rank, r.reward_yuan) for r in frozen.results] == before
     assert client.get("/api/v1/appraisals/2025").get_json() == api_before
     # A live computation would now differ — proof that the stored figures are what is shown.
-    live = service.compute(db.session, appraisal)
+    live = computation.compute(db.session, appraisal)
     assert live.for_district("jiangbei").indicators["published"]["raw"] == "3"
     assert frozen.for_district("jiangbei").indicators["published"]["raw"] == "1"
     assert db.session.query(AppraisalResult).filter_by(appraisal_id=appraisal.id).count() == 11
 
 
 def test_a_published_appraisal_cannot_be_edited_or_published_again(dataset, make_appraisal):
+    from marketplace.appraisal import services
     from marketplace.errors import InvalidTransition
     from marketplace.extensions import db
-    from marketplace.showcase import appraisal as service
 
     appraisal = make_appraisal()
-    service.publish_appraisal(db.session, make_appraisal.city, appraisal)
+    services.publish_appraisal(db.session, make_appraisal.city, appraisal)
     db.session.commit()
     with pytest.raises(InvalidTransition):
-        service.publish_appraisal(db.session, make_appraisal.city, appraisal)
+        services.publish_appraisal(db.session, make_appraisal.city, appraisal)
     with pytest.raises(InvalidTransition):
-        service.update_appraisal(db.session, make_appraisal.city, appraisal, {"year": 2025, "top_n": 3,
+        services.update_appraisal(db.session, make_appraisal.city, appraisal, {"year": 2025, "top_n": 3,
                                                                               "reward_pool_yuan": "1"})
 
 
 def test_publication_is_audited(dataset, make_appraisal):
+    from marketplace.appraisal import services
     from marketplace.extensions import db
     from marketplace.models import AuditEvent
-    from marketplace.showcase import appraisal as service
 
     appraisal = make_appraisal()
-    service.publish_appraisal(db.session, make_appraisal.city, appraisal)
+    services.publish_appraisal(db.session, make_appraisal.city, appraisal)
     db.session.commit()
     actions = [e.action for e in db.session.query(AuditEvent).filter_by(object_type="appraisal")]
     assert actions == ["appraisal.create", "appraisal.publish"]
@@ -368,15 +368,15 @@ def test_publication_is_audited(dataset, make_appraisal):
     ({"year": 1999}, "year", "2000–2100"),
 ])
 def test_bad_settings_are_refused_with_field_messages(app, make_user, changes, field, message):
+    from marketplace.appraisal import computation, services
     from marketplace.errors import ValidationFailed
     from marketplace.extensions import db
-    from marketplace.showcase import appraisal as service
 
     data = {"year": 2025, "period": "annual", "reward_pool_yuan": "1000000", "cap_yuan": "5000000", "top_n": 3}
-    data.update({f"w_{i.code}": str(i.default_weight) for i in service.INDICATORS})
+    data.update({f"w_{i.code}": str(i.default_weight) for i in computation.INDICATORS})
     data.update(changes)
     with pytest.raises(ValidationFailed) as error:
-        service.create_appraisal(db.session, make_user("city_staff"), data)
+        services.create_appraisal(db.session, make_user("city_staff"), data)
     assert message in " ".join(error.value.field_errors[field])
 
 
@@ -393,7 +393,7 @@ def test_one_appraisal_per_year_and_period(make_appraisal):
 # ====================================================================== pages, export, API
 
 def _form(**changes):
-    from marketplace.showcase.appraisal import INDICATORS
+    from marketplace.appraisal.computation import INDICATORS
 
     data = {"year": "2025", "period": "annual", "name": "", "reward_pool_yuan": "12000000", "cap_yuan": "5000000",
             "top_n": "3", "note": ""}
@@ -410,7 +410,7 @@ def test_city_staff_create_publish_and_export_through_the_pages(dataset, client,
 
     login(make_user("city_staff"))
     response = client.post("/appraisals/new", data=_form(w_reuse="20"))
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "权重之和必须为 100（当前为 110）" in response.get_data(as_text=True)
     assert db.session.query(Appraisal).count() == 0
 
@@ -430,6 +430,9 @@ def test_city_staff_create_publish_and_export_through_the_pages(dataset, client,
     assert client.post(f"/appraisals/{appraisal.id}/publish").status_code == 302
     db.session.expire_all()
     assert db.session.get(Appraisal, appraisal.id).is_published
+    again = client.post(f"/appraisals/{appraisal.id}/publish")  # refused: 303 back, with the reason
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/appraisals/{appraisal.id}")
+    assert "考评已发布。" in client.get(again.headers["Location"]).get_data(as_text=True)
     page = client.get(f"/appraisals/{appraisal.id}").get_data(as_text=True)
     assert "已冻结" in page and "发布并冻结结果" not in page
     assert client.get(f"/appraisals/{appraisal.id}/edit").status_code == 302
@@ -467,8 +470,8 @@ def test_anonymous_visitors_are_sent_to_login(make_appraisal, client):
 
 
 def test_api_serves_only_published_annual_appraisals(dataset, make_appraisal, client):
+    from marketplace.appraisal import services
     from marketplace.extensions import db
-    from marketplace.showcase import appraisal as service
 
     annual = make_appraisal()
     response = client.get("/api/v1/appraisals/2025")
@@ -476,11 +479,11 @@ def test_api_serves_only_published_annual_appraisals(dataset, make_appraisal, cl
     assert response.get_json()["error"]["status"] == 404  # a draft is as absent as a missing one
 
     half = make_appraisal(period="half_year")
-    service.publish_appraisal(db.session, make_appraisal.city, half)
+    services.publish_appraisal(db.session, make_appraisal.city, half)
     db.session.commit()
     assert client.get("/api/v1/appraisals/2025").status_code == 404  # half-year results are not the annual
 
-    service.publish_appraisal(db.session, make_appraisal.city, annual)
+    services.publish_appraisal(db.session, make_appraisal.city, annual)
     db.session.commit()
     body = client.get("/api/v1/appraisals/2025").get_json()
     assert body["year"] == 2025 and body["period"] == "annual"

@@ -80,6 +80,20 @@ def services():
 
 
 @pytest.fixture
+def gallery():
+    from marketplace.showcase import gallery as module
+
+    return module
+
+
+def refused(response, client, message: str) -> None:
+    """A refused form POST: 303 back to a page that shows ``message``."""
+    assert response.status_code == 303, response.status_code
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200 and message in page.get_data(as_text=True), message
+
+
+@pytest.fixture
 def city(make_user):
     return make_user("city_staff")
 
@@ -163,7 +177,7 @@ def test_round_form_through_the_pages(client, make_user, login):
     data = {"year": "2025", "name": "2025年度评选", "description": "",
             "criteria-0-name": "创新性", "criteria-0-weight": "70", "criteria-1-name": "成效", "criteria-1-weight": "20"}
     response = client.post("/showcase/rounds/new", data=data)
-    assert response.status_code == 200 and "权重之和必须为 100（当前为 90）" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "权重之和必须为 100（当前为 90）" in response.get_data(as_text=True)
     assert db.session.query(SelectionRound).count() == 0
     data["criteria-1-weight"] = "30"
     response = client.post("/showcase/rounds/new", data=data)
@@ -176,7 +190,9 @@ def test_round_form_through_the_pages(client, make_user, login):
     db.session.expire_all()
     assert db.session.get(SelectionRound, rnd.id).status == RoundStatus.OPEN
     # Nominations are needed before scoring can start.
-    client.post(f"/showcase/rounds/{rnd.id}/start_scoring")
+    response = client.post(f"/showcase/rounds/{rnd.id}/start_scoring")
+    refused(response, client, "还没有推荐项目，不能开始评审。")
+    assert response.headers["Location"].endswith(f"/showcase/rounds/{rnd.id}")
     db.session.expire_all()
     assert db.session.get(SelectionRound, rnd.id).status == RoundStatus.OPEN
 
@@ -262,7 +278,7 @@ def test_nominate_through_the_page_with_a_photo(client, make_user, login, delive
     url = f"/showcase/rounds/{open_round.id}/nominate/{scenario.id}"
     bad = client.post(url, data={**WRITEUP, "outcomes": "很好很好很好很好很好", "media": (io.BytesIO(b"GIF89a"), "x.gif")},
                       content_type="multipart/form-data")
-    assert bad.status_code == 200
+    assert bad.status_code == 422
     text = bad.get_data(as_text=True)
     assert "不支持该文件类型" in text or "至少写出一项数据" in text
     assert db.session.query(Nomination).count() == 0
@@ -300,6 +316,10 @@ def test_nominator_edits_and_withdraws_while_the_round_is_open(client, make_user
     services.round_transition(db.session, city, open_round, "start_scoring")
     db.session.commit()
     assert client.get(url).status_code == 403  # nominations closed
+    response = client.post(f"/showcase/nominations/{nomination.id}/withdraw")
+    refused(response, client, "推荐征集已结束，不能再修改或撤回。")
+    db.session.expire_all()
+    assert nomination.status == NominationStatus.SUBMITTED
 
 
 # ====================================================================== experts and scores
@@ -427,6 +447,9 @@ def test_round_publication_through_the_page(publish_case, client, make_user, log
     login(city)
     page = client.get(f"/showcase/rounds/{rnd.id}").get_data(as_text=True)
     assert page.index("入选项目") < page.index("落选项目") and "92.00" in page
+    refused(client.post(f"/showcase/rounds/{rnd.id}/publish", data={"selected": ["x"]}), client,
+            "请至少选择一个入选项目。")
+    assert db.session.query(Demonstration).count() == 0
     response = client.post(f"/showcase/rounds/{rnd.id}/publish", data={"selected": [str(n1.id)]})
     assert response.status_code == 302
     db.session.expire_all()
@@ -589,7 +612,7 @@ def test_owner_records_reuse_of_a_demonstration(client, make_user, login, make_s
     assert "渝北复用场景" in page and "复用其架构" in page and f'action="/demonstrations/{demo.id}/reuse"' not in page
 
 
-def test_reuse_rules(app, make_user, make_scenario, three_demos, services):
+def test_reuse_rules(app, make_user, make_scenario, three_demos, gallery):
     from marketplace.errors import PermissionDenied, ValidationFailed
     from marketplace.extensions import db
 
@@ -597,15 +620,15 @@ def test_reuse_rules(app, make_user, make_scenario, three_demos, services):
     owner = make_user("owner")
     mine = make_scenario("published", owner=owner.organisation)
     with pytest.raises(PermissionDenied):
-        services.record_reuse(db.session, make_user("enterprise"), demo, mine, "")
+        gallery.record_reuse(db.session, make_user("enterprise"), demo, mine, "")
     with pytest.raises(PermissionDenied):
-        services.record_reuse(db.session, make_user("city_staff"), demo, mine, "")
+        gallery.record_reuse(db.session, make_user("city_staff"), demo, mine, "")
     with pytest.raises(ValidationFailed):  # the demonstration's own scenario
         demo_owner = make_user("owner", organisation=demo.scenario.owner)
-        services.record_reuse(db.session, demo_owner, demo, demo.scenario, "")
-    services.record_reuse(db.session, owner, demo, mine, "")
+        gallery.record_reuse(db.session, demo_owner, demo, demo.scenario, "")
+    gallery.record_reuse(db.session, owner, demo, mine, "")
     with pytest.raises(ValidationFailed):  # twice
-        services.record_reuse(db.session, owner, demo, mine, "")
+        gallery.record_reuse(db.session, owner, demo, mine, "")
 
 
 @pytest.mark.parametrize("role", ["enterprise", "district_staff", "city_staff", "expert"])

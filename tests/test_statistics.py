@@ -63,6 +63,7 @@ def data(app, make_org, make_scenario):
         Application,
         ApplicationStatus,
         Contract,
+        Demonstration,
         Domain,
         EnterpriseProfile,
         Milestone,
@@ -139,29 +140,16 @@ def data(app, make_org, make_scenario):
     firm("yuzhong", settled=today.year)
     firm("yuzhong", settled=today.year - 1)
     firm("jiangbei", settled=today.year)
-    s["demonstrations"] = _demonstration(s["s8"])
+    # s8 became a published demonstration project.
+    db.session.add(Demonstration(scenario_id=s["s8"].id, year=2025, title=s["s8"].title, published_at=now))
     db.session.commit()
     return s
-
-
-def _demonstration(scenario) -> bool:
-    """Publish the accepted scenario as a demonstration when the demonstration area is installed."""
-    try:
-        from marketplace.models.showcase import Demonstration
-    except ImportError:
-        return False
-    from marketplace import clock
-    from marketplace.extensions import db
-
-    db.session.add(Demonstration(scenario_id=scenario.id, year=2025, title=scenario.title, published_at=clock.now()))
-    db.session.commit()
-    return True
 
 
 def _scope(district=None, year=None):
     from marketplace.extensions import db
     from marketplace.models import District
-    from marketplace.showcase.statistics import Scope
+    from marketplace.statistics.scope import Scope
 
     row = db.session.query(District).filter_by(code=district).one() if district else None
     return Scope(row, year)
@@ -176,12 +164,11 @@ def _values(table, column="count") -> dict[str, object]:
 
 def test_district_funnel_status_and_domain_counts(data):
     from marketplace.extensions import db
-    from marketplace.showcase.statistics import dashboard
+    from marketplace.statistics.figures import dashboard
 
     board = dashboard(db.session, _scope("yuzhong"))
-    demonstrations = 1 if data["demonstrations"] else 0
     assert _values(board.table("funnel")) == {"collected": 10, "published": 7, "awarded": 3, "in_delivery": 2,
-                                              "accepted": 1, "demonstration": demonstrations}
+                                              "accepted": 1, "demonstration": 1}
     assert board.table("funnel").cell("awarded", "rate").value == Decimal(3) / 10
     assert _values(board.table("status")) == {"submitted": 1, "returned": 1, "open": 2, "closed": 1, "awarded": 1,
                                               "in_delivery": 1, "accepted": 1, "unsuccessful": 1, "withdrawn": 1}
@@ -195,7 +182,7 @@ def test_district_funnel_status_and_domain_counts(data):
 
 def test_funding_and_local_shares(data):
     from marketplace.extensions import db
-    from marketplace.showcase.statistics import dashboard
+    from marketplace.statistics.figures import dashboard
 
     funding = dashboard(db.session, _scope("yuzhong")).table("funding")
     # s6: quote 100 (no contract, yuzhong firm); s7: contract 200 (jiangbei firm); s8: contract 300 ("other" firm).
@@ -213,7 +200,7 @@ def test_funding_and_local_shares(data):
 def test_alerts_near_deadline_overdue_milestones_new_firms(data):
     from marketplace import clock
     from marketplace.extensions import db
-    from marketplace.showcase.statistics import dashboard
+    from marketplace.statistics.figures import dashboard
 
     board = dashboard(db.session, _scope("yuzhong"))
     assert _values(board.table("alerts")) == {"near_deadline": 1, "overdue": 1, "new_firms": 2}
@@ -226,7 +213,7 @@ def test_alerts_near_deadline_overdue_milestones_new_firms(data):
 
 def test_year_scope_is_a_cohort(data):
     from marketplace.extensions import db
-    from marketplace.showcase.statistics import dashboard
+    from marketplace.statistics.figures import dashboard
 
     board = dashboard(db.session, _scope("yuzhong", 2025))
     # 2025: s1, s2 (submitted), s3, s4, s5 (published), s6 (awarded), s10 (withdrawn).
@@ -243,7 +230,7 @@ def test_year_scope_is_a_cohort(data):
 
 def test_city_view_puts_every_district_side_by_side(data):
     from marketplace.extensions import db
-    from marketplace.showcase.statistics import dashboard
+    from marketplace.statistics.figures import dashboard
 
     board = dashboard(db.session, _scope())
     districts = board.table("districts")
@@ -264,7 +251,7 @@ def test_city_view_puts_every_district_side_by_side(data):
 def test_closed_is_derived_from_the_clock(data, monkeypatch):
     from marketplace import clock
     from marketplace.extensions import db
-    from marketplace.showcase.statistics import dashboard
+    from marketplace.statistics.figures import dashboard
 
     assert _values(dashboard(db.session, _scope("yuzhong")).table("status"))["closed"] == 1
     later = clock.now() + timedelta(days=25)
@@ -276,7 +263,7 @@ def test_closed_is_derived_from_the_clock(data, monkeypatch):
 def test_public_statistics_count_public_scenarios_only(data):
     from marketplace import clock
     from marketplace.extensions import db
-    from marketplace.showcase.statistics import public_statistics
+    from marketplace.statistics.figures import public_statistics
 
     figures = public_statistics(db.session, _scope())
     assert figures.total == 9  # 7 in yuzhong + j1, j3; no draft, submitted, returned or withdrawn
@@ -395,7 +382,10 @@ def test_anonymous_is_sent_to_login(client, path):
 @pytest.mark.parametrize("path", STAFF_PATHS)
 def test_other_roles_are_refused(client, make_user, login, role, path):
     login(make_user(role))
-    assert client.get(path).status_code == 403
+    response = client.get(path)
+    assert response.status_code == 403
+    if ".json" in path:  # chart data answers errors as JSON, like the API
+        assert response.json["error"]["status"] == 403
 
 
 @pytest.mark.parametrize("path", STAFF_PATHS)

@@ -11,7 +11,7 @@
    declarations and scores, and publishes them — at least 12 demonstrations with photos;
 3. opens this year's round in the scoring stage, with the demo expert assigned;
 4. records a few reuses (拓展一批);
-5. creates last year's annual appraisal, computed by :mod:`marketplace.showcase.appraisal` and
+5. creates last year's annual appraisal, computed by :mod:`marketplace.appraisal.computation` and
    published (frozen), and a draft for this year.
 """
 
@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace import clock
+from marketplace.appraisal import services as appraisals
 from marketplace.demo import corpus
 from marketplace.models import (
     Acceptance,
@@ -54,7 +55,6 @@ from marketplace.models import (
     SelectionRound,
     User,
 )
-from marketplace.showcase import appraisal as appraisals
 from marketplace.showcase.facts import add_months, delivery_facts, facts_for
 from marketplace.showcase.services import DEFAULT_CRITERIA, make_demonstration, weighted_total
 

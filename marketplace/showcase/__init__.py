@@ -1,7 +1,9 @@
-"""Demonstration projects (示范项目), their reuse, and the annual appraisal of districts (年度考评).
+"""Demonstration projects (示范项目): the selection rounds that choose them, the public gallery, and reuse.
 
 One blueprint, ``showcase``, mounted at the site root: the public gallery lives under
-``/demonstrations``; the selection workflow under ``/showcase``; the appraisal under ``/appraisals``.
+``/demonstrations``; the selection workflow under ``/showcase``. The statistics
+(:mod:`marketplace.statistics`) and the appraisal (:mod:`marketplace.appraisal`) read this area's
+models and delivery facts; this area reads neither.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ bp = Blueprint("showcase", __name__)
 
 from marketplace import attachments  # noqa: E402
 from marketplace.models import AttachmentPurpose  # noqa: E402
-from marketplace.showcase import appraisal_routes, policy, routes, statistics_routes  # noqa: E402,F401
+from marketplace.showcase import policy, routes  # noqa: E402,F401
 
 
 def init_app(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Forms for selection rounds, nominations, expert scoring, reuse and appraisals.
+"""Forms for selection rounds, nominations, expert scoring and reuse.
 
 Amounts and weights are text fields parsed by the services, so that every bad value gets
 the services' Chinese message against its field.
@@ -21,9 +21,6 @@ from wtforms import (
 )
 from wtforms.fields import FieldList
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-
-from marketplace.formfields import options
-from marketplace.models import AppraisalPeriod
 
 YEAR_RANGE = NumberRange(min=2000, max=2100, message=_l("请填写 2000–2100 之间的年份。"))
 
@@ -83,30 +80,3 @@ class ReuseForm(FlaskForm):
     note = TextAreaField(_l("复用说明"), validators=[Optional(), Length(max=1000)],
                          description=_l("例如：借鉴其数据中台架构，在本单位推广应用"))
     submit = SubmitField(_l("登记复用"))
-
-
-class AppraisalForm(FlaskForm):
-    year = IntegerField(_l("考评年度"), validators=[InputRequired(_l("请填写考评年度。")), YEAR_RANGE])
-    period = SelectField(_l("考评周期"), choices=options(AppraisalPeriod.choices()), default="annual")
-    name = StringField(_l("名称"), validators=[Optional(), Length(max=128)], description=_l("留空则自动生成"))
-    reward_pool_yuan = StringField(_l("奖励资金总额（元）"), validators=[DataRequired(_l("请填写奖励资金总额。")),
-                                                                 Length(max=20)])
-    cap_yuan = StringField(_l("单个区县奖励上限（元）"), default="5000000", validators=[Optional(), Length(max=20)],
-                           description=_l("默认 5,000,000 元（500万元）"))
-    top_n = IntegerField(_l("获奖区县数（前 N 名）"), default=5, validators=[
-        InputRequired(_l("请填写获奖区县数。")), NumberRange(min=1, max=11, message=_l("获奖区县数应在 1–11 之间。"))])
-    note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
-    submit = SubmitField(_l("保存"))
-
-
-def _add_weight_fields() -> None:
-    """One weight field per computable indicator (``w_published`` …), defaulting to its standard weight."""
-    from marketplace.showcase.appraisal import INDICATORS
-
-    for indicator in INDICATORS:
-        setattr(AppraisalForm, f"w_{indicator.code}", StringField(
-            indicator.name, default=str(indicator.default_weight), validators=[Optional(), Length(max=10)],
-            description=indicator.definition))
-
-
-_add_weight_fields()

@@ -29,6 +29,7 @@ def _signed_in(user: User | None) -> bool:
 
 
 def is_city_staff(user: User | None) -> bool:
+    """City staff run the selection rounds."""
     return _signed_in(user) and user.role == Role.CITY_STAFF
 
 
@@ -59,6 +60,7 @@ def nominable_clause(user: User) -> sa.ColumnElement[bool]:
 
 
 def is_assigned_expert(user: User | None, nomination: Nomination) -> bool:
+    """An expert assigned to review this nomination."""
     return (_signed_in(user) and user.role == Role.EXPERT
             and any(a.expert_id == user.id for a in nomination.experts))
 

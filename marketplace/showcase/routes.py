@@ -2,7 +2,8 @@
 
 Public: ``/demonstrations`` and ``/demonstrations/<id>``. City staff run rounds under
 ``/showcase/rounds``; owners and district staff nominate under ``/showcase/nominations``;
-experts declare and score under ``/showcase/reviews``.
+experts declare and score under ``/showcase/reviews``. A refused action is answered by
+:mod:`marketplace.errors`; views catch ``ValidationFailed`` only to re-render a form.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from marketplace import attachments
-from marketplace.errors import DomainError, ValidationFailed, attach_to_form
+from marketplace import attachments, clock
+from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import (
@@ -29,7 +30,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.permissions import roles_required
-from marketplace.showcase import bp, policy, services
+from marketplace.showcase import bp, gallery, policy, services
 from marketplace.showcase.facts import facts_for
 from marketplace.showcase.forms import (
     ActionForm,
@@ -44,18 +45,23 @@ from marketplace.showcase.forms import (
 NOMINATORS = (Role.OWNER, Role.DISTRICT_STAFF)
 
 
+def _ids(values: list[str]) -> list[int]:
+    """The integers among form values (checkbox ids); anything else is ignored."""
+    return [int(v) for v in values if v.strip().isdecimal()]
+
+
 # ====================================================================== public
 
 @bp.route("/demonstrations")
 def index():
     try:
-        filters = services.parse_filters(request.args)
-    except ValidationFailed as error:
+        filters = gallery.parse_filters(request.args)
+    except ValidationFailed as error:  # a page falls back to the unfiltered gallery and says why
         flash(error.message, "warning")
-        filters = services.DemonstrationFilters()
-    page = services.gallery_page(db.session, filters)
+        filters = gallery.DemonstrationFilters()
+    page = gallery.gallery_page(db.session, filters)
     return render_template("showcase/index.html", page=page, filters=filters,
-                           choices=services.gallery_choices(db.session))
+                           choices=gallery.gallery_choices(db.session))
 
 
 def _demonstration_or_404(demo_id: int) -> Demonstration:
@@ -66,7 +72,7 @@ def _demonstration_or_404(demo_id: int) -> Demonstration:
 
 
 def _reuse_form(demo: Demonstration) -> ReuseForm | None:
-    candidates = services.reuse_candidates(db.session, current_user, demo)
+    candidates = gallery.reuse_candidates(db.session, current_user, demo)
     if not candidates:
         return None
     form = ReuseForm()
@@ -91,18 +97,12 @@ def reuse(demo_id: int):
     if form is None:
         flash(_("本单位没有可登记复用的已发布场景。"), "warning")
         return redirect(url_for("showcase.detail", demo_id=demo.id))
-    if form.validate_on_submit():
-        try:
-            services.record_reuse(db.session, current_user, demo, db.session.get(Scenario, form.scenario_id.data),
-                                  form.note.data, request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("已登记复用。"), "success")
-    else:
+    if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors) or _("请选择本单位的场景。"), "danger")
+        return redirect(url_for("showcase.detail", demo_id=demo.id, _anchor="reuse"))
+    gallery.record_reuse(db.session, current_user, demo, db.session.get(Scenario, form.scenario_id.data),
+                         form.note.data, request.remote_addr)
+    flash(_("已登记复用。"), "success")
     return redirect(url_for("showcase.detail", demo_id=demo.id, _anchor="reuse"))
 
 
@@ -115,9 +115,7 @@ def _round_or_404(round_id: int) -> SelectionRound:
 @bp.route("/showcase/rounds")
 @roles_required(Role.CITY_STAFF)
 def rounds():
-    all_rounds = db.session.execute(
-        db.select(SelectionRound).order_by(SelectionRound.year.desc(), SelectionRound.id.desc())).scalars().all()
-    return render_template("showcase/rounds.html", rounds=all_rounds)
+    return render_template("showcase/rounds.html", rounds=services.all_rounds(db.session))
 
 
 def _round_data(form: RoundForm) -> dict:
@@ -125,10 +123,12 @@ def _round_data(form: RoundForm) -> dict:
             "criteria": [{"name": entry.form.name.data, "weight": entry.form.weight.data} for entry in form.criteria]}
 
 
-def _show_round_errors(form: RoundForm, error: ValidationFailed) -> None:
-    attach_to_form(form, error)
+def _rejected_round(form: RoundForm, error: ValidationFailed) -> int:
+    """Roll back and show the errors; those of the criteria as a whole (no single field) are flashed."""
+    status = rejected(form, error)
     for message in error.field_errors.get("criteria", []):
         flash(message, "danger")
+    return status
 
 
 @bp.route("/showcase/rounds/new", methods=["GET", "POST"])
@@ -136,8 +136,6 @@ def _show_round_errors(form: RoundForm, error: ValidationFailed) -> None:
 def new_round():
     form = RoundForm()
     if request.method == "GET":
-        from marketplace import clock
-
         year = clock.local_today().year
         form.year.data = year
         form.name.data = _("%(y)d年度重庆市本地优秀软件和应用示范项目评选", y=year)
@@ -147,12 +145,10 @@ def new_round():
         try:
             rnd = services.create_round(db.session, current_user, _round_data(form), request.remote_addr)
         except ValidationFailed as error:
-            db.session.rollback()
-            _show_round_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("评选已创建（草稿）。开放推荐后，业主单位和区县即可推荐项目。"), "success")
-            return redirect(url_for("showcase.round_detail", round_id=rnd.id))
+            status = _rejected_round(form, error)  # before rendering: it attaches the errors to the form
+            return render_template("showcase/round_form.html", form=form, rnd=None), status
+        flash(_("评选已创建（草稿）。开放推荐后，业主单位和区县即可推荐项目。"), "success")
+        return redirect(url_for("showcase.round_detail", round_id=rnd.id))
     return render_template("showcase/round_form.html", form=form, rnd=None)
 
 
@@ -172,16 +168,11 @@ def edit_round(round_id: int):
     if form.validate_on_submit():
         try:
             services.update_round(db.session, current_user, rnd, _round_data(form), request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            if isinstance(error, ValidationFailed):
-                _show_round_errors(form, error)
-            else:
-                flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("已保存。"), "success")
-            return redirect(url_for("showcase.round_detail", round_id=rnd.id))
+        except ValidationFailed as error:
+            status = _rejected_round(form, error)
+            return render_template("showcase/round_form.html", form=form, rnd=rnd), status
+        flash(_("已保存。"), "success")
+        return redirect(url_for("showcase.round_detail", round_id=rnd.id))
     return render_template("showcase/round_form.html", form=form, rnd=rnd)
 
 
@@ -201,14 +192,8 @@ def round_action(round_id: int, action: str):
     rnd = _round_or_404(round_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.round_transition(db.session, current_user, rnd, action, request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash({"open": _("已开放推荐。"), "start_scoring": _("推荐已截止，专家评审开始。")}[action], "success")
+    services.round_transition(db.session, current_user, rnd, action, request.remote_addr)
+    flash({"open": _("已开放推荐。"), "start_scoring": _("推荐已截止，专家评审开始。")}[action], "success")
     return redirect(url_for("showcase.round_detail", round_id=rnd.id))
 
 
@@ -221,15 +206,9 @@ def assign_expert(round_id: int):
     if not form.validate_on_submit():
         flash(_("请选择有效的评审专家。"), "danger")
         return redirect(url_for("showcase.round_detail", round_id=rnd.id))
-    try:
-        count = services.assign_expert(db.session, current_user, rnd, db.session.get(User, form.expert_id.data),
-                                       ip=request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("已指派到 %(n)d 个推荐项目。", n=count), "success")
+    count = services.assign_expert(db.session, current_user, rnd, db.session.get(User, form.expert_id.data),
+                                   ip=request.remote_addr)
+    flash(_("已指派到 %(n)d 个推荐项目。", n=count), "success")
     return redirect(url_for("showcase.round_detail", round_id=rnd.id))
 
 
@@ -239,19 +218,8 @@ def publish_round(round_id: int):
     rnd = _round_or_404(round_id)
     if not PublishRoundForm().validate_on_submit():
         abort(400)
-    selected = []
-    for raw in request.form.getlist("selected"):
-        try:
-            selected.append(int(raw))
-        except ValueError:
-            continue
-    try:
-        demos = services.publish_round(db.session, current_user, rnd, selected, request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for("showcase.round_detail", round_id=rnd.id))
-    db.session.commit()
+    demos = services.publish_round(db.session, current_user, rnd, _ids(request.form.getlist("selected")),
+                                   request.remote_addr)
     flash(_("评选结果已公布：%(n)d 个示范项目。", n=len(demos)), "success")
     return redirect(url_for("showcase.index", year=rnd.year))
 
@@ -261,10 +229,7 @@ def publish_round(round_id: int):
 @bp.route("/showcase/nominations")
 @roles_required(*NOMINATORS)
 def nominations():
-    open_rounds = db.session.execute(
-        db.select(SelectionRound).where(SelectionRound.status == RoundStatus.OPEN)
-        .order_by(SelectionRound.year.desc())).scalars().all()
-    return render_template("showcase/nominations.html", open_rounds=open_rounds,
+    return render_template("showcase/nominations.html", open_rounds=services.open_rounds(db.session),
                            candidates=services.nominable_scenarios(db.session, current_user),
                            mine=services.nominations_for(db.session, current_user))
 
@@ -297,15 +262,12 @@ def nominate(round_id: int, scenario_id: int):
         try:
             nomination = services.nominate(db.session, current_user, rnd, scenario, _writeup(form),
                                            _store_media(form), request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-            if not isinstance(error, ValidationFailed):
-                flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("已提交推荐。"), "success")
-            return redirect(url_for("showcase.nomination", nomination_id=nomination.id))
+        except ValidationFailed as error:  # a bad write-up or file: show it beside the field
+            status = rejected(form, error)
+            return render_template("showcase/nomination_form.html", form=form, rnd=rnd, scenario=scenario,
+                                   nomination=None), status
+        flash(_("已提交推荐。"), "success")
+        return redirect(url_for("showcase.nomination", nomination_id=nomination.id))
     return render_template("showcase/nomination_form.html", form=form, rnd=rnd, scenario=scenario, nomination=None)
 
 
@@ -335,24 +297,15 @@ def edit_nomination(nomination_id: int):
         abort(403)
     form = NominationForm(obj=found)
     if form.validate_on_submit():
-        remove = []
-        for raw in request.form.getlist("remove_media"):
-            try:
-                remove.append(int(raw))
-            except ValueError:
-                continue
         try:
-            services.update_nomination(db.session, current_user, found, _writeup(form), _store_media(form), remove,
-                                       request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-            if not isinstance(error, ValidationFailed):
-                flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("已保存。"), "success")
-            return redirect(url_for("showcase.nomination", nomination_id=found.id))
+            services.update_nomination(db.session, current_user, found, _writeup(form), _store_media(form),
+                                       _ids(request.form.getlist("remove_media")), request.remote_addr)
+        except ValidationFailed as error:
+            status = rejected(form, error)
+            return render_template("showcase/nomination_form.html", form=form, rnd=found.round,
+                                   scenario=found.scenario, nomination=found), status
+        flash(_("已保存。"), "success")
+        return redirect(url_for("showcase.nomination", nomination_id=found.id))
     return render_template("showcase/nomination_form.html", form=form, rnd=found.round, scenario=found.scenario,
                            nomination=found)
 
@@ -363,14 +316,8 @@ def withdraw_nomination(nomination_id: int):
     found = _nomination_or_404(nomination_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.withdraw_nomination(db.session, current_user, found, request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("推荐已撤回。"), "success")
+    services.withdraw_nomination(db.session, current_user, found, request.remote_addr)
+    flash(_("推荐已撤回。"), "success")
     return redirect(url_for("showcase.nominations"))
 
 
@@ -379,9 +326,8 @@ def withdraw_nomination(nomination_id: int):
 @bp.route("/showcase/reviews")
 @roles_required(Role.EXPERT)
 def reviews():
-    assignments = db.session.execute(
-        policy.expert_assignments_query(current_user).order_by(NominationExpert.invited_at.desc())).scalars().all()
-    return render_template("showcase/reviews.html", assignments=assignments, declaration_form=DeclarationForm())
+    return render_template("showcase/reviews.html", assignments=services.assignments_of(db.session, current_user),
+                           declaration_form=DeclarationForm())
 
 
 def _own_assignment_or_404(assignment_id: int) -> NominationExpert:
@@ -402,14 +348,8 @@ def declare(assignment_id: int):
     if no_conflict and not form.no_conflict.data:
         flash(_("请勾选无利益冲突声明，或选择申请回避。"), "danger")
         return redirect(url_for("showcase.nomination", nomination_id=assignment.nomination_id))
-    try:
-        services.declare(db.session, current_user, assignment, no_conflict, form.note.data, request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("已声明无利益冲突。") if no_conflict else _("已申请回避，该项目不再由您评分。"), "success")
+    services.declare(db.session, current_user, assignment, no_conflict, form.note.data, request.remote_addr)
+    flash(_("已声明无利益冲突。") if no_conflict else _("已申请回避，该项目不再由您评分。"), "success")
     return redirect(url_for("showcase.nomination", nomination_id=assignment.nomination_id))
 
 
@@ -424,24 +364,20 @@ def score(assignment_id: int):
               else _("该项目当前不能评分。"), "warning")
         return redirect(url_for("showcase.nomination", nomination_id=nomination.id))
     form = ActionForm()
-    errors: dict[str, list[str]] = {}
     values = {s.criterion_id: f"{s.value.normalize():f}" for s in assignment.scores}
     comment = next((s.comment for s in assignment.scores if s.comment), "") or ""
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        values = {c.id: request.form.get(f"score_{c.id}", "").strip() for c in assignment.nomination.round.criteria}
+        values = {c.id: request.form.get(f"score_{c.id}", "").strip() for c in nomination.round.criteria}
         comment = request.form.get("comment", "")[:2000]
         try:
             services.submit_scores(db.session, current_user, assignment, values, comment, request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            errors = error.field_errors
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("评分已保存。"), "success")
-            return redirect(url_for("showcase.reviews"))
-    status = 422 if errors else 200
-    return render_template("showcase/score.html", assignment=assignment, nomination=assignment.nomination,
-                           form=form, values=values, comment=comment, errors=errors), status
+        except ValidationFailed as error:  # the scores are not form fields: the message is flashed
+            status = rejected(form, error)
+            return render_template("showcase/score.html", assignment=assignment, nomination=nomination, form=form,
+                                   values=values, comment=comment, errors=error.field_errors), status
+        flash(_("评分已保存。"), "success")
+        return redirect(url_for("showcase.reviews"))
+    return render_template("showcase/score.html", assignment=assignment, nomination=nomination, form=form,
+                           values=values, comment=comment, errors={})

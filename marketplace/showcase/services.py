@@ -1,4 +1,4 @@
-"""Demonstration selection (示范项目评选), the public gallery and reuse (拓展一批).
+"""Demonstration selection (示范项目评选): rounds, nominations, expert scores and publication.
 
 A round goes ``draft → open → scoring → published``:
 
@@ -12,7 +12,8 @@ A round goes ``draft → open → scoring → published``:
 * city staff publish the selected list: each selected nomination becomes a public
   :class:`Demonstration`; the others are marked not selected.
 
-Services check permission and state, flush and audit; the view commits.
+Services check permission and state, flush and audit; the request's unit of work commits.
+The public gallery and reuse of published demonstrations are in :mod:`marketplace.showcase.gallery`.
 """
 
 from __future__ import annotations
@@ -26,18 +27,14 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
-from werkzeug.datastructures import MultiDict
 
-from marketplace import audit, clock, search
+from marketplace import audit, clock
 from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from marketplace.models import (
     ApprovalStatus,
     Attachment,
     AttachmentPurpose,
     Demonstration,
-    DemonstrationReuse,
-    District,
-    Domain,
     Nomination,
     NominationExpert,
     NominationScore,
@@ -50,7 +47,6 @@ from marketplace.models import (
     SelectionRound,
     User,
 )
-from marketplace.queryargs import int_arg, raise_if_errors
 from marketplace.showcase import policy
 from marketplace.showcase.facts import facts_for
 
@@ -165,6 +161,19 @@ def update_round(session: Session, actor: User, rnd: SelectionRound, data: dict[
     return rnd
 
 
+def all_rounds(session: Session) -> list[SelectionRound]:
+    """Every selection round, newest year first."""
+    return list(session.execute(
+        sa.select(SelectionRound).order_by(SelectionRound.year.desc(), SelectionRound.id.desc())).scalars())
+
+
+def open_rounds(session: Session) -> list[SelectionRound]:
+    """Rounds taking nominations now, newest year first."""
+    return list(session.execute(
+        sa.select(SelectionRound).where(SelectionRound.status == RoundStatus.OPEN)
+        .order_by(SelectionRound.year.desc())).scalars())
+
+
 #: action → (statuses it starts from, status it leads to)
 ROUND_TRANSITIONS: dict[str, tuple[tuple[RoundStatus, ...], RoundStatus]] = {
     "open": ((RoundStatus.DRAFT,), RoundStatus.OPEN),
@@ -265,6 +274,7 @@ def _editable_by(actor: User, nomination: Nomination) -> None:
 
 
 def can_edit_nomination(user: User | None, nomination: Nomination) -> bool:
+    """The nominating side may revise or withdraw a submitted nomination while its round is open."""
     return (policy.speaks_for(user, nomination.scenario) and nomination.round.status == RoundStatus.OPEN
             and nomination.status == NominationStatus.SUBMITTED)
 
@@ -353,6 +363,12 @@ def assign_expert(session: Session, actor: User, rnd: SelectionRound, expert: Us
         audit.record(session, actor=actor, action="selection_round.assign_expert", object_type="selection_round",
                      object_id=rnd.id, after={"expert": expert.id, "nominations": created}, ip=ip)
     return len(created)
+
+
+def assignments_of(session: Session, user: User) -> list[NominationExpert]:
+    """The user's review assignments (none for non-experts), newest invitation first."""
+    return list(session.execute(
+        policy.expert_assignments_query(user).order_by(NominationExpert.invited_at.desc())).scalars())
 
 
 def _own_assignment(actor: User, assignment: NominationExpert) -> None:
@@ -521,154 +537,3 @@ def publish_round(session: Session, actor: User, rnd: SelectionRound, selected_i
                  after={"status": "published", "selected": sorted(chosen),
                         "demonstrations": [d.id for d in demonstrations]}, ip=ip)
     return demonstrations
-
-
-# ====================================================================== the public gallery
-
-MAX_PER_PAGE = 100
-
-
-@dataclass
-class DemonstrationFilters:
-    """Parsed gallery parameters, shared by the page and the API."""
-
-    year: int | None = None
-    district: str | None = None
-    domain: str | None = None
-    q: str | None = None
-    page: int = 1
-    per_page: int = 12
-
-    def args(self, **changes: Any) -> dict[str, Any]:
-        data = {"year": self.year, "district": self.district, "domain": self.domain, "q": self.q}
-        data.update(changes)
-        return {k: v for k, v in data.items() if v not in (None, "")}
-
-
-def parse_filters(args: MultiDict, default_per_page: int = 12) -> DemonstrationFilters:
-    """Read gallery filters; bad values raise :class:`ValidationFailed` naming the parameter."""
-    errors: dict[str, list[str]] = {}
-
-    def integer(name: str, lo: int, hi: int) -> int | None:
-        return int_arg(args, name, errors, lo, hi)
-
-    filters = DemonstrationFilters(
-        year=integer("year", 2000, 2100),
-        district=(args.get("district") or "").strip() or None,
-        domain=(args.get("domain") or "").strip() or None,
-        q=(args.get("q") or "").strip()[:100] or None,
-        page=integer("page", 1, 100_000) or 1,
-        per_page=integer("per_page", 1, MAX_PER_PAGE) or default_per_page,
-    )
-    raise_if_errors(errors)
-    return filters
-
-
-def gallery_query(filters: DemonstrationFilters) -> sa.Select:
-    """SELECT of published demonstrations matching the filters (no ordering or paging)."""
-    query = sa.select(Demonstration).join(Demonstration.scenario).where(Demonstration.published_at.is_not(None))
-    if filters.year:
-        query = query.where(Demonstration.year == filters.year)
-    if filters.district:
-        query = query.where(Scenario.district_id.in_(sa.select(District.id).where(District.code == filters.district)))
-    if filters.domain:
-        query = query.where(Scenario.domain_id.in_(sa.select(Domain.id).where(Domain.code == filters.domain)))
-    if filters.q:
-        ids = search.keyword_ids("demonstration", filters.q)
-        if ids is not None:
-            query = query.where(Demonstration.id.in_(ids))
-        else:
-            for term in filters.q.split():
-                like = f"%{term}%"
-                query = query.where(sa.or_(Demonstration.title.ilike(like), Demonstration.problem.ilike(like),
-                                           Demonstration.solution.ilike(like), Demonstration.outcomes.ilike(like),
-                                           Demonstration.highlights.ilike(like)))
-    return query
-
-
-@dataclass
-class DemonstrationPage:
-    items: list[Demonstration]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def gallery_page(session: Session, filters: DemonstrationFilters) -> DemonstrationPage:
-    """One page of the gallery, newest selection year first."""
-    query = gallery_query(filters)
-    total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    items = session.execute(
-        query.options(selectinload(Demonstration.scenario).selectinload(Scenario.district),
-                      selectinload(Demonstration.scenario).selectinload(Scenario.domain),
-                      selectinload(Demonstration.scenario).selectinload(Scenario.owner),
-                      selectinload(Demonstration.firm), selectinload(Demonstration.media),
-                      selectinload(Demonstration.reuses))
-        .order_by(Demonstration.year.desc(), Demonstration.published_at.desc(), Demonstration.id.desc())
-        .limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
-    ).scalars().all()
-    return DemonstrationPage(list(items), total, filters.page, filters.per_page)
-
-
-def gallery_choices(session: Session) -> dict[str, list]:
-    """Years with demonstrations, districts and domains for the filter form."""
-    return {
-        "years": list(session.execute(
-            sa.select(Demonstration.year).distinct().order_by(Demonstration.year.desc())).scalars()),
-        "districts": list(session.execute(sa.select(District).order_by(District.sort_order)).scalars()),
-        "domains": list(session.execute(sa.select(Domain).order_by(Domain.sort_order)).scalars()),
-    }
-
-
-# ====================================================================== reuse (拓展一批)
-
-def can_record_reuse(user: User | None) -> bool:
-    return user is not None and user.is_authenticated and user.role == Role.OWNER and user.organisation_id is not None
-
-
-def reuse_candidates(session: Session, user: User | None, demo: Demonstration) -> list[Scenario]:
-    """The owner's public scenarios that could record adopting this demonstration."""
-    if not can_record_reuse(user):
-        return []
-    already = sa.select(DemonstrationReuse.scenario_id).where(DemonstrationReuse.demonstration_id == demo.id)
-    return list(session.execute(
-        sa.select(Scenario).where(Scenario.owner_id == user.organisation_id,
-                                  Scenario.status.in_(ScenarioStatus.public()), Scenario.id != demo.scenario_id,
-                                  Scenario.id.not_in(already))
-        .order_by(Scenario.published_at.desc(), Scenario.id.desc())
-    ).scalars())
-
-
-def record_reuse(session: Session, actor: User, demo: Demonstration, scenario: Scenario | None, note: str | None,
-                 ip: str | None = None) -> DemonstrationReuse:
-    """An owner records that its own published scenario adopted the demonstration."""
-    if not can_record_reuse(actor):
-        raise PermissionDenied(_("只有发榜单位可以登记复用示范项目。"))
-    if scenario is None:
-        raise ValidationFailed(_("请选择本单位的场景。"), {"scenario_id": [_("请选择本单位的场景。")]})
-    if scenario.owner_id != actor.organisation_id:
-        raise PermissionDenied(_("只能登记本单位的场景。"))
-    if scenario.status not in ScenarioStatus.public():
-        message = _("只有已发布的场景可以登记为复用（草稿和审核中的场景不公开）。")
-        raise ValidationFailed(message, {"scenario_id": [message]})
-    if scenario.id == demo.scenario_id:
-        message = _("不能登记示范项目自身的场景。")
-        raise ValidationFailed(message, {"scenario_id": [message]})
-    if session.execute(sa.select(DemonstrationReuse.id).where(
-            DemonstrationReuse.demonstration_id == demo.id, DemonstrationReuse.scenario_id == scenario.id)).first():
-        message = _("该场景已登记复用此示范项目。")
-        raise ValidationFailed(message, {"scenario_id": [message]})
-    note = (note or "").strip()
-    if len(note) > 1000:
-        raise ValidationFailed(_("说明不能超过 1000 个字。"), {"note": [_("说明不能超过 1000 个字。")]})
-    reuse = DemonstrationReuse(demonstration=demo, scenario=scenario, owner_id=scenario.owner_id, note=note,
-                               recorded_by=actor, created_at=clock.now())
-    session.add(reuse)
-    session.flush()
-    audit.record(session, actor=actor, action="demonstration.reuse", object_type="demonstration", object_id=demo.id,
-                 after={"scenario": scenario.id, "owner": scenario.owner_id, "note": note}, ip=ip)
-    return reuse

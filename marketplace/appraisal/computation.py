@@ -69,10 +69,9 @@ on only those rows are read, and the appraisal can no longer be edited.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -81,30 +80,22 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
-from marketplace import audit, clock
-from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from marketplace import clock
 from marketplace.models import (
     AcceptanceResult,
     Appraisal,
-    AppraisalIndicator,
     AppraisalPeriod,
     AppraisalResult,
-    AppraisalStatus,
     Demonstration,
     DemonstrationReuse,
     District,
-    Role,
     Scenario,
     ScenarioStatus,
-    User,
 )
-from marketplace.models.showcase import DEFAULT_CAP_YUAN
 from marketplace.showcase.facts import DeliveryFacts, add_months, delivery_facts
 
 #: Scenario statuses that mean "揭榜成功" (a winner was chosen).
 AWARDED_STATUSES = (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY, ScenarioStatus.ACCEPTED)
-#: Largest reward pool accepted (yuan): keeps values inside Numeric(14, 0).
-MAX_YUAN = 10**13 - 1
 
 
 @dataclass(frozen=True)
@@ -188,6 +179,8 @@ class EvidenceItem:
 
 @dataclass
 class Measure:
+    """One indicator's raw value for one district, and the scenarios behind it."""
+
     raw: Fraction = Fraction(0)
     evidence: list[EvidenceItem] = field(default_factory=list)
 
@@ -441,223 +434,6 @@ def evidence_rows(session: Session, appraisal: Appraisal, district_code: str, co
     if found is None:
         return None
     return found, found.evidence.get(code, [])
-
-
-# ====================================================================== creating, editing, publishing
-
-def can_manage(user: User | None) -> bool:
-    """Only city staff run appraisals."""
-    return user is not None and user.is_authenticated and user.role == Role.CITY_STAFF
-
-
-def default_name(year: int, period: AppraisalPeriod) -> str:
-    if period == AppraisalPeriod.HALF_YEAR:
-        return _("%(y)d年上半年中心城区应用场景建设评估", y=year)
-    return _("%(y)d年度中心城区应用场景建设考评", y=year)
-
-
-def _clean(session: Session, data: dict[str, Any], appraisal: Appraisal | None) -> dict[str, Any]:
-    """Validate form data; every problem is reported against its field."""
-    errors: dict[str, list[str]] = {}
-
-    def whole_yuan(name: str, value: Any, label: str) -> Decimal | None:
-        if value is None or value == "":
-            errors[name] = [_("请填写%(f)s。", f=label)]
-            return None
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            errors[name] = [_("%(f)s必须是数字。", f=label)]
-            return None
-        if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
-            errors[name] = [_("%(f)s必须是不小于 0 的整数（元）。", f=label)]
-            return None
-        if amount > MAX_YUAN:
-            errors[name] = [_("%(f)s过大。", f=label)]
-            return None
-        return amount
-
-    year = data.get("year")
-    if not isinstance(year, int) or not 2000 <= year <= 2100:
-        errors["year"] = [_("请填写 2000–2100 之间的年份。")]
-    try:
-        period = AppraisalPeriod(data.get("period") or "annual")
-    except ValueError:
-        errors["period"] = [_("请选择考评周期。")]
-        period = AppraisalPeriod.ANNUAL
-    pool = whole_yuan("reward_pool_yuan", data.get("reward_pool_yuan"), _("奖励资金总额"))
-    cap_raw = data.get("cap_yuan")
-    cap = whole_yuan("cap_yuan", DEFAULT_CAP_YUAN if cap_raw in (None, "") else cap_raw, _("单个区县奖励上限"))
-    if cap is not None and cap <= 0:
-        errors["cap_yuan"] = [_("单个区县奖励上限必须大于 0。")]
-    top_n = data.get("top_n")
-    if not isinstance(top_n, int) or not 1 <= top_n <= 11:
-        errors["top_n"] = [_("获奖区县数应在 1–11 之间。")]
-    weights: dict[str, Decimal] = {}
-    for indicator in INDICATORS:
-        raw = data.get(f"w_{indicator.code}")
-        try:
-            weight = Decimal(str(raw)) if raw not in (None, "") else Decimal(0)
-        except InvalidOperation:
-            errors[f"w_{indicator.code}"] = [_("权重必须是数字。")]
-            continue
-        if not weight.is_finite() or weight < 0 or weight > 100 or weight != weight.quantize(Decimal("0.01")):
-            errors[f"w_{indicator.code}"] = [_("权重应在 0–100 之间，最多两位小数。")]
-            continue
-        weights[indicator.code] = weight
-    if len(weights) == len(INDICATORS) and sum(weights.values()) != 100:
-        message = _("各指标权重之和必须为 100（当前为 %(s)s）。", s=f"{sum(weights.values()).normalize():f}")
-        errors["weights"] = [message]
-    name = (data.get("name") or "").strip()
-    if len(name) > 128:
-        errors["name"] = [_("名称不能超过 128 个字。")]
-    if not errors:
-        clash = session.execute(sa.select(Appraisal.id).where(Appraisal.year == year, Appraisal.period == period)
-                                ).scalar_one_or_none()
-        if clash is not None and (appraisal is None or clash != appraisal.id):
-            errors["year"] = [_("%(y)d 年已有同一周期的考评。", y=year)]
-    if errors:
-        detail = "；".join(m for messages in errors.values() for m in messages)
-        raise ValidationFailed(_("考评设置有误：%(d)s", d=detail), errors)
-    return {"year": year, "period": period, "name": name or default_name(year, period), "reward_pool_yuan": pool,
-            "cap_yuan": cap, "top_n": top_n, "weights": weights, "note": (data.get("note") or "").strip()}
-
-
-def _snapshot(appraisal: Appraisal) -> dict[str, Any]:
-    return {"year": appraisal.year, "period": appraisal.period.value, "name": appraisal.name,
-            "status": appraisal.status.value, "reward_pool_yuan": str(appraisal.reward_pool_yuan),
-            "cap_yuan": str(appraisal.cap_yuan), "top_n": appraisal.top_n,
-            "weights": {i.code: str(i.weight) for i in appraisal.indicators}}
-
-
-def _apply(appraisal: Appraisal, clean: dict[str, Any]) -> None:
-    for name in ("year", "period", "name", "reward_pool_yuan", "cap_yuan", "top_n", "note"):
-        setattr(appraisal, name, clean[name])
-    existing = {i.code: i for i in appraisal.indicators}
-    for order, indicator in enumerate(INDICATORS):
-        weight = clean["weights"][indicator.code]
-        row = existing.get(indicator.code)
-        if weight == 0:
-            if row is not None:
-                appraisal.indicators.remove(row)
-            continue
-        if row is None:
-            row = AppraisalIndicator(code=indicator.code)
-            appraisal.indicators.append(row)
-        row.name, row.weight, row.sort_order = str(indicator.name), weight, order
-
-
-def create_appraisal(session: Session, actor: User, data: dict[str, Any], ip: str | None = None) -> Appraisal:
-    """A draft appraisal for a year (or half-year) with its indicator weights, pool, cap and top N."""
-    if not can_manage(actor):
-        raise PermissionDenied(_("只有市级工作人员可以组织考评。"))
-    clean = _clean(session, data, None)
-    appraisal = Appraisal(status=AppraisalStatus.DRAFT, created_by=actor)
-    _apply(appraisal, clean)
-    session.add(appraisal)
-    session.flush()
-    audit.record(session, actor=actor, action="appraisal.create", object_type="appraisal", object_id=appraisal.id,
-                 after=_snapshot(appraisal), ip=ip)
-    return appraisal
-
-
-def update_appraisal(session: Session, actor: User, appraisal: Appraisal, data: dict[str, Any],
-                     ip: str | None = None) -> Appraisal:
-    """Change a draft's settings; a published appraisal is frozen."""
-    if not can_manage(actor):
-        raise PermissionDenied(_("只有市级工作人员可以组织考评。"))
-    if appraisal.is_published:
-        raise InvalidTransition(_("考评已发布，结果已冻结，不能再修改。"))
-    before = _snapshot(appraisal)
-    _apply(appraisal, _clean(session, data, appraisal))
-    session.flush()
-    audit.record(session, actor=actor, action="appraisal.update", object_type="appraisal", object_id=appraisal.id,
-                 before=before, after=_snapshot(appraisal), ip=ip)
-    return appraisal
-
-
-def publish_appraisal(session: Session, actor: User, appraisal: Appraisal, ip: str | None = None) -> Outcome:
-    """Compute once more, store every district's figures and evidence, and freeze the appraisal."""
-    if not can_manage(actor):
-        raise PermissionDenied(_("只有市级工作人员可以发布考评结果。"))
-    if appraisal.is_published:
-        raise InvalidTransition(_("考评已发布。"))
-    if not appraisal.indicators:
-        raise ValidationFailed(_("请先设置考评指标和权重。"))
-    result = compute(session, appraisal)
-    for line in result.results:
-        session.add(AppraisalResult(appraisal=appraisal, district_id=line.district.id, indicators=line.indicators,
-                                    score=line.score, rank=line.rank, reward_yuan=line.reward_yuan,
-                                    evidence=line.evidence))
-    appraisal.status = AppraisalStatus.PUBLISHED
-    appraisal.published_at = clock.now()
-    appraisal.published_by = actor
-    appraisal.unallocated_yuan = result.unallocated_yuan
-    session.flush()
-    audit.record(session, actor=actor, action="appraisal.publish", object_type="appraisal", object_id=appraisal.id,
-                 before={"status": "draft"},
-                 after={"status": "published", "unallocated_yuan": str(result.unallocated_yuan),
-                        "ranking": [{"district": r.district.code, "score": str(r.score), "rank": r.rank,
-                                     "reward_yuan": str(r.reward_yuan)} for r in result.results]}, ip=ip)
-    return Outcome(result.results, result.unallocated_yuan, frozen=True)
-
-
-def published_annual(session: Session, year: int) -> Appraisal | None:
-    """The published annual appraisal of a year (what the public API shows), if any."""
-    return session.execute(
-        sa.select(Appraisal).where(Appraisal.year == year, Appraisal.period == AppraisalPeriod.ANNUAL,
-                                   Appraisal.status == AppraisalStatus.PUBLISHED)
-    ).scalar_one_or_none()
-
-
-# ====================================================================== export
-
-def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
-    """The ranking, every indicator's evidence and the rules, as an XLSX workbook."""
-    import openpyxl
-    from openpyxl.styles import Font
-
-    result = outcome(session, appraisal)
-    indicators = list(appraisal.indicators)
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = _("排名")
-    sheet.append([appraisal.name])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([_("状态"), appraisal.status.label, _("奖励资金总额（元）"), int(appraisal.reward_pool_yuan),
-                  _("单个区县上限（元）"), int(appraisal.cap_yuan), _("获奖名次"), appraisal.top_n,
-                  _("未分配（元）"), int(result.unallocated_yuan)])
-    header = [_("排名"), _("区县")]
-    for i in indicators:
-        header += [f"{i.name}（{BY_CODE[i.code].unit if i.code in BY_CODE else ''}）", _("%(n)s 标准化", n=i.name)]
-    header += [_("得分"), _("奖励（元）")]
-    sheet.append(header)
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-    for line in result.results:
-        row: list[Any] = [line.rank, line.district.name]
-        for i in indicators:
-            values = line.indicators.get(i.code, {})
-            row += [Decimal(values.get("raw", "0")), Decimal(values.get("normalised", "0"))]
-        row += [line.score, int(line.reward_yuan)]
-        sheet.append(row)
-    weights = book.create_sheet(_("指标与权重"))
-    weights.append([_("代码"), _("指标"), _("权重（%）"), _("定义")])
-    for i in indicators:
-        weights.append([i.code, i.name, i.weight, str(BY_CODE[i.code].definition) if i.code in BY_CODE else ""])
-    evidence = book.create_sheet(_("证据"))
-    evidence.append([_("区县"), _("指标"), _("场景编号"), _("场景名称"), _("取值"), _("是否计入")])
-    for line in result.results:
-        for i in indicators:
-            for item in line.evidence.get(i.code, []):
-                evidence.append([line.district.name, i.name, item["scenario_id"], item["title"], item["value"],
-                                 _("是") if item["counted"] else _("否")])
-    rules = book.create_sheet(_("计算规则"))
-    for text in RULES_SUMMARY:
-        rules.append([str(text)])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 #: The rules in short, for the pages and the export (the module docstring has them in full).

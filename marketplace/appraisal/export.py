@@ -1,0 +1,60 @@
+"""An appraisal as an XLSX workbook: the ranking, the indicators and weights, every evidence row, the rules."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import openpyxl
+from flask_babel import gettext as _
+from openpyxl.styles import Font
+from sqlalchemy.orm import Session
+
+from marketplace.appraisal.computation import BY_CODE, RULES_SUMMARY, outcome
+from marketplace.models import Appraisal
+
+
+def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
+    """The ranking, every indicator's evidence and the rules, as an XLSX workbook."""
+    result = outcome(session, appraisal)
+    indicators = list(appraisal.indicators)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = _("排名")
+    sheet.append([appraisal.name])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([_("状态"), appraisal.status.label, _("奖励资金总额（元）"), int(appraisal.reward_pool_yuan),
+                  _("单个区县上限（元）"), int(appraisal.cap_yuan), _("获奖名次"), appraisal.top_n,
+                  _("未分配（元）"), int(result.unallocated_yuan)])
+    header = [_("排名"), _("区县")]
+    for i in indicators:
+        header += [f"{i.name}（{BY_CODE[i.code].unit if i.code in BY_CODE else ''}）", _("%(n)s 标准化", n=i.name)]
+    header += [_("得分"), _("奖励（元）")]
+    sheet.append(header)
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+    for line in result.results:
+        row: list[Any] = [line.rank, line.district.name]
+        for i in indicators:
+            values = line.indicators.get(i.code, {})
+            row += [Decimal(values.get("raw", "0")), Decimal(values.get("normalised", "0"))]
+        row += [line.score, int(line.reward_yuan)]
+        sheet.append(row)
+    weights = book.create_sheet(_("指标与权重"))
+    weights.append([_("代码"), _("指标"), _("权重（%）"), _("定义")])
+    for i in indicators:
+        weights.append([i.code, i.name, i.weight, str(BY_CODE[i.code].definition) if i.code in BY_CODE else ""])
+    evidence = book.create_sheet(_("证据"))
+    evidence.append([_("区县"), _("指标"), _("场景编号"), _("场景名称"), _("取值"), _("是否计入")])
+    for line in result.results:
+        for i in indicators:
+            for item in line.evidence.get(i.code, []):
+                evidence.append([line.district.name, i.name, item["scenario_id"], item["title"], item["value"],
+                                 _("是") if item["counted"] else _("否")])
+    rules = book.create_sheet(_("计算规则"))
+    for text in RULES_SUMMARY:
+        rules.append([str(text)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
