@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import secrets
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.datastructures import FileStorage
 
 from marketplace.errors import ValidationFailed
@@ -38,6 +41,10 @@ IMAGE_TYPES = {"image/png", "image/jpeg"}
 
 AccessRule = Callable[[User | None, Attachment, Session], bool]
 _RULES = "marketplace.attachment_rules"
+#: ``session.info`` key of the stored names to delete from disk when the session commits.
+_REMOVE_ON_COMMIT = "marketplace.attachments.remove_on_commit"
+
+log = logging.getLogger(__name__)
 
 
 def sniff(data: bytes) -> str | None:
@@ -123,3 +130,39 @@ def can_download(user: User | None, attachment: Attachment, session: Session) ->
     """True when the rule for the file's purpose allows this user (no rule: nobody)."""
     rule = current_app.extensions.get(_RULES, {}).get(attachment.purpose)
     return bool(rule and rule(user, attachment, session))
+
+
+# ------------------------------------------------------------------ deleting files with their rows
+
+def remove_on_commit(session: Session, stored_names: Iterable[str]) -> None:
+    """Delete these stored files from disk once *session* commits the deletion of their rows.
+
+    Nothing is deleted if the transaction rolls back, so a refused request never loses a file
+    whose row survives. Needs :func:`watch_session` on the session (done in the factory's areas).
+    """
+    session.connection()  # begins the transaction if none is open: its rollback must forget the removal
+    session.info.setdefault(_REMOVE_ON_COMMIT, []).extend(stored_names)
+
+
+def _remove_after_commit(session: Session) -> None:
+    names = session.info.pop(_REMOVE_ON_COMMIT, None)
+    if not names or not has_app_context():
+        return
+    folder = upload_dir()
+    for name in names:
+        try:
+            (folder / name).unlink(missing_ok=True)
+        except OSError:  # the rows are gone either way; a stray file is only disk space
+            log.warning("could not remove attachment file %s", name)
+
+
+def _forget_on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without a commit (after_commit ran first)
+        session.info.pop(_REMOVE_ON_COMMIT, None)
+
+
+def watch_session(target: Any) -> None:
+    """Listen to *target*'s commits (Flask-SQLAlchemy's ``db.session``) for :func:`remove_on_commit`; idempotent."""
+    if not event.contains(target, "after_commit", _remove_after_commit):
+        event.listen(target, "after_commit", _remove_after_commit)
+        event.listen(target, "after_transaction_end", _forget_on_transaction_end)

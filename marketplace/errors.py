@@ -162,7 +162,9 @@ def attach_to_form(form, error: DomainError) -> None:
 
 def rejected(form, error: DomainError) -> int:
     """A view re-renders *form* after a refused change: roll back now, show the errors beside the
-    fields, and return the status to answer with (``return render_template(...), rejected(form, e)``)."""
+    fields, and return the status to answer with. Call it *before* rendering (``status = rejected(form, e)``
+    then ``return render_template(...), status``): in ``return render_template(...), rejected(form, e)`` the
+    page would render first, without the messages and from the session not yet rolled back."""
     unit_of_work.discard()
     attach_to_form(form, error)
     return error.status_code

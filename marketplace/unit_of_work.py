@@ -56,25 +56,30 @@ def rollback() -> None:
         g.uow_discarded = True
 
 
-def _start() -> None:
-    """``before_request``: a fresh unit of work. ``g`` belongs to the app context, which outlives one
-    request wherever a caller holds an app context across requests (the test suite does)."""
-    for flag in ("uow_keep", "uow_discarded", "uow_flushed"):
+_FLAGS = ("uow_keep", "uow_discarded", "uow_flushed")
+
+
+def _begin() -> None:
+    """``before_request``: start with no flags. ``g`` lives as long as the app context, and a request
+    reuses an app context that is already pushed (the test suite pushes one around many requests),
+    so flags left by an earlier request must not decide this one's commit."""
+    for flag in _FLAGS:
         g.pop(flag, None)
 
 
 def _finish(response: Response) -> Response:
     """``after_request``: commit a successful non-GET request's work, roll back anything else."""
+    flushed, discarded, kept = (g.pop(flag, None) for flag in ("uow_flushed", "uow_discarded", "uow_keep"))
     if request.method in SAFE_METHODS:
-        if g.get("uow_flushed"):
+        if flushed:
             log.error("%s %s wrote %s; the change is rolled back (GET never writes)",
-                      request.method, request.path, ", ".join(g.uow_flushed) or "rows")
+                      request.method, request.path, ", ".join(flushed) or "rows")
         db.session.rollback()
         return response
-    if g.get("uow_discarded") and not g.get("uow_keep"):
+    if discarded and not kept:
         db.session.rollback()
         return response
-    if response.status_code < 400 or g.get("uow_keep"):
+    if response.status_code < 400 or kept:
         db.session.commit()
     else:
         db.session.rollback()
@@ -90,7 +95,7 @@ def _note_flush(session: Session, flush_context: Any) -> None:
 
 def init_app(app: Flask) -> None:
     """Install the request-end commit/rollback."""
-    app.before_request(_start)
+    app.before_request(_begin)
     app.after_request(_finish)
     if not getattr(init_app, "_listening", False):
         sa.event.listen(db.session, "after_flush", _note_flush)

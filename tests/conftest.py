@@ -140,7 +140,11 @@ def _valid_uscc(prefix: str = "91") -> str:
 
 @pytest.fixture
 def make_org(app):
-    """``make_org(kind='government', district='yuzhong', name=None)`` → Organisation."""
+    """``make_org(kind='government', district='yuzhong', name=None)`` → Organisation.
+
+    A software firm gets its empty profile at once, as registration and the admin pages give it.
+    """
+    from marketplace.enterprises.services import create_profile
     from marketplace.extensions import db
     from marketplace.models import District, Organisation, OrganisationKind
 
@@ -154,6 +158,8 @@ def make_org(app):
             district=db.session.query(District).filter_by(code=district).one() if district else None,
         )
         db.session.add(org)
+        if org.kind == OrganisationKind.SOFTWARE_ENTERPRISE:
+            create_profile(db.session, org, None)
         db.session.commit()
         return org
 

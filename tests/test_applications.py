@@ -63,10 +63,10 @@ def pdf(name: str = "技术方案.pdf"):
 
 def submit(firm_user, scenario, **overrides):
     """Submit an application through the service and commit (as the view would)."""
-    from marketplace.applications import services
+    from marketplace.applications import submission
 
     data = {**FULL, **overrides}
-    result = services.save(db.session, firm_user, scenario, data, submit=True)
+    result = submission.save(db.session, firm_user, scenario, data, submit=True)
     db.session.commit()
     return result.application
 
@@ -176,9 +176,9 @@ def build_world(make_scenario, make_user, make_org) -> World:
 
 
 def submit_draft(firm_user, scenario, **overrides):
-    from marketplace.applications import services
+    from marketplace.applications import submission
 
-    result = services.save(db.session, firm_user, scenario, {**FULL, "summary": "乙公司草稿DRAFTTOKEN内容", **overrides},
+    result = submission.save(db.session, firm_user, scenario, {**FULL, "summary": "乙公司草稿DRAFTTOKEN内容", **overrides},
                            submit=False)
     db.session.commit()
     return result.application
@@ -274,13 +274,13 @@ def test_bad_input_gets_a_clear_field_error_even_for_drafts(client, login, make_
     ("1,200.5万元", Decimal("1200.50")), (" 88 ", Decimal("88.00")), ("0.01", Decimal("0.01")), ("", None),
 ])
 def test_price_parsing(app, text, expected):
-    from marketplace.applications.services import parse_price
+    from marketplace.applications.submission import parse_price
 
     assert parse_price(text) == expected
 
 
 def test_milestones_accept_either_order_and_sort_by_month(app):
-    from marketplace.applications.services import parse_milestones
+    from marketplace.applications.submission import parse_milestones
 
     assert parse_milestones("第12个月｜验收\n3｜上线\n\n需求调研|1", 12) == [
         {"title": "需求调研", "month": 1}, {"title": "上线", "month": 3}, {"title": "验收", "month": 12}]
@@ -348,6 +348,24 @@ def test_removing_an_attachment(client, login, make_scenario, make_user, app):
     assert not path.exists()
 
 
+def test_files_of_removed_documents_leave_the_disk_only_when_the_removal_commits(app):
+    from marketplace import attachments
+
+    folder = Path(app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    kept, removed = folder / "kept-after-rollback", folder / "removed-after-commit"
+    kept.write_bytes(b"x")
+    removed.write_bytes(b"x")
+    attachments.remove_on_commit(db.session, [kept.name])
+    db.session.rollback()
+    db.session.commit()  # a later transaction does not inherit the rolled-back removal
+    assert kept.exists()
+    attachments.remove_on_commit(db.session, [removed.name])
+    assert removed.exists()  # nothing leaves the disk before the commit
+    db.session.commit()
+    assert not removed.exists() and kept.exists()
+
+
 def test_withdraw_then_apply_again(client, login, make_scenario, make_user):
     scenario = make_scenario()
     firm = make_user("enterprise")
@@ -371,22 +389,22 @@ def test_withdraw_then_apply_again(client, login, make_scenario, make_user):
 
 
 def test_one_live_application_per_firm_and_scenario(make_scenario, make_user, monkeypatch):
-    from marketplace.applications import services
+    from marketplace.applications import submission
 
     scenario = make_scenario()
     firm = make_user("enterprise")
     colleague = make_user("enterprise", organisation=firm.organisation)
     first = submit(firm, scenario)
     # A colleague's "apply" edits the same live application rather than creating a second one.
-    second = services.save(db.session, colleague, scenario, {**FULL, "price_wan": "250"}, submit=True).application
+    second = submission.save(db.session, colleague, scenario, {**FULL, "price_wan": "250"}, submit=True).application
     db.session.commit()
     assert second.id == first.id
     assert db.session.execute(sa.select(sa.func.count(Application.id))).scalar_one() == 1
 
     # Two requests racing past the service check: the partial unique index refuses the second, clearly.
-    monkeypatch.setattr(services, "live_application", lambda *args, **kwargs: None)
+    monkeypatch.setattr(submission, "live_application", lambda *args, **kwargs: None)
     with pytest.raises(InvalidTransition) as error:
-        services.save(db.session, colleague, scenario, FULL, submit=True)
+        submission.save(db.session, colleague, scenario, FULL, submit=True)
     db.session.rollback()
     assert "每家企业每个场景只能有一份" in error.value.message
     assert db.session.execute(sa.select(sa.func.count(Application.id))).scalar_one() == 1
@@ -410,33 +428,33 @@ def test_the_database_index_allows_one_live_row(make_scenario, make_user):
 
 @pytest.mark.parametrize("kind", ["government", "district_office"])
 def test_only_software_firms_apply(make_scenario, make_user, make_org, kind):
-    from marketplace.applications import services
+    from marketplace.applications import submission
 
     scenario = make_scenario()
     user = make_user("enterprise", organisation=make_org(kind))
     with pytest.raises(PermissionDenied):
-        services.save(db.session, user, scenario, FULL, submit=True)
+        submission.save(db.session, user, scenario, FULL, submit=True)
 
 
 def test_inactive_firm_cannot_apply(make_scenario, make_user):
-    from marketplace.applications import services
+    from marketplace.applications import submission
 
     scenario = make_scenario()
     firm = make_user("enterprise")
     firm.organisation.active = False
     db.session.commit()
     with pytest.raises(PermissionDenied):
-        services.save(db.session, firm, scenario, FULL, submit=True)
+        submission.save(db.session, firm, scenario, FULL, submit=True)
 
 
 @pytest.mark.parametrize("status", ["draft", "submitted", "withdrawn", "unsuccessful", "awarded"])
 def test_only_published_open_scenarios_take_applications(make_scenario, make_user, status):
-    from marketplace.applications import services
+    from marketplace.applications import submission
 
     scenario = make_scenario(status)
     firm = make_user("enterprise")
     with pytest.raises((InvalidTransition, NotFound)):
-        services.save(db.session, firm, scenario, FULL, submit=True)
+        submission.save(db.session, firm, scenario, FULL, submit=True)
     db.session.rollback()
     assert db.session.execute(sa.select(sa.func.count(Application.id))).scalar_one() == 0
 
@@ -591,7 +609,7 @@ def test_substantive_change_flags_applications_and_firm_reconfirms(client, login
 
 
 def test_revising_after_a_change_also_confirms(make_scenario, make_user):
-    from marketplace.applications import services
+    from marketplace.applications import submission
 
     scenario = make_scenario()
     firm = make_user("enterprise")
@@ -599,7 +617,7 @@ def test_revising_after_a_change_also_confirms(make_scenario, make_user):
     scenario.revision = 3
     db.session.commit()
     assert application.needs_reconfirmation
-    services.save(db.session, firm, scenario, FULL, submit=True)
+    submission.save(db.session, firm, scenario, FULL, submit=True)
     db.session.commit()
     assert application.confirmed_revision == 3 and not application.needs_reconfirmation
 
@@ -698,7 +716,10 @@ def _expect(route: str, role: str, opened: bool) -> int:
             return login_page
         if role not in ("firm", "other_firm"):
             return 403
-        return 302 if role == "firm" else 404
+        if role == "other_firm":
+            return 404
+        # Nothing to re-confirm, and no withdrawal after the deadline: refused, flashed, sent back (303).
+        return 302 if route == "withdraw" and not opened else 303
     if route == "list":
         if role == "anonymous":
             return login_page
@@ -780,14 +801,14 @@ def test_apply_post_matrix(client, login, world, role):
 
 
 def test_services_refuse_other_firms(world):
-    from marketplace.applications import services
+    from marketplace.applications import submission
 
     other = world.users["other_firm"]
     with pytest.raises(NotFound):
-        services.withdraw(db.session, other, world.application)
+        submission.withdraw(db.session, other, world.application)
     with pytest.raises(NotFound):
-        services.reconfirm(db.session, other, world.application)
+        submission.reconfirm(db.session, other, world.application)
     with pytest.raises(PermissionDenied):
-        services.withdraw(db.session, world.users["owner"], world.application)
+        submission.withdraw(db.session, world.users["owner"], world.application)
     with pytest.raises(ValidationFailed):
-        services.clean({"price_wan": "x"}, world.scenario, complete=False)
+        submission.clean({"price_wan": "x"}, world.scenario, complete=False)

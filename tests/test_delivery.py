@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 from marketplace import clock
-from marketplace.applications import delivery, evaluation
+from marketplace.applications import decisions, delivery
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -57,7 +57,7 @@ def awarded(closed_scenario):
 
     def make(n=2, **kwargs):
         scenario, owner, applications = closed_scenario(n=n, **kwargs)
-        evaluation.award(db.session, owner, scenario, applications[0].id)
+        decisions.award(db.session, owner, scenario, applications[0].id)
         db.session.commit()
         return scenario, owner, applications[0], applications[1:]
 
@@ -83,7 +83,7 @@ def test_contract_starts_delivery_and_plans_milestones(awarded):
     actions = db.session.execute(sa.select(AuditEvent.action)).scalars().all()
     assert "contract.record" in actions and "scenario.start_delivery" in actions
     # The public result now shows the contract amount.
-    assert evaluation.public_result(db.session, scenario)["winners"][0].amount_kind == "contract"
+    assert decisions.public_result(db.session, scenario)["winners"][0].amount_kind == "contract"
     # Correcting the contract keeps the scenario in delivery and is audited.
     delivery.record_contract(db.session, owner, scenario, winner.id, "290", today())
     assert contract.amount_wan == Decimal("290") and scenario.status == ScenarioStatus.IN_DELIVERY
@@ -230,10 +230,10 @@ def test_passed_acceptance_without_milestones(awarded):
 
 def test_horse_race_winners_each_get_a_contract(closed_scenario):
     scenario, owner, apps = closed_scenario(n=3, mode="horse_race", race_teams=3)
-    evaluation.start_race(db.session, owner, scenario, [a.id for a in apps])
+    decisions.start_race(db.session, owner, scenario, [a.id for a in apps])
     for application in apps:
-        evaluation.record_stage(db.session, owner, scenario, application.id, "第一阶段", "80", "达标")
-    evaluation.select_final(db.session, owner, scenario, [apps[0].id, apps[1].id])
+        decisions.record_stage(db.session, owner, scenario, application.id, "第一阶段", "80", "达标")
+    decisions.select_final(db.session, owner, scenario, [apps[0].id, apps[1].id])
     delivery.record_contract(db.session, owner, scenario, apps[0].id, "150", today())
     delivery.record_contract(db.session, owner, scenario, apps[1].id, "140", today())
     db.session.commit()
@@ -241,7 +241,7 @@ def test_horse_race_winners_each_get_a_contract(closed_scenario):
         delivery.record_contract(db.session, owner, scenario, apps[2].id, "100", today())
     db.session.rollback()
     assert len(delivery.contracts_of(db.session, scenario)) == 2
-    result = evaluation.public_result(db.session, scenario)
+    result = decisions.public_result(db.session, scenario)
     assert result["total_wan"] == Decimal("290.00")
 
 
@@ -272,7 +272,7 @@ def test_delivery_pages_through_the_forms(awarded, client, sign_in):
                            data={f"mr{m.id}-status": "met", f"mr{m.id}-note": "按期完成"}).status_code == 302
     assert client.post(f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/milestones",
                        data={f"ms{contract.id}-title": "运维培训", f"ms{contract.id}-due_on": "not a date"}
-                       ).status_code == 200
+                       ).status_code == 422
     assert client.post(f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/progress",
                        data={f"pg{contract.id}-text": "系统已上线试运行", f"pg{contract.id}-percent": "85"}
                        ).status_code == 302
@@ -311,6 +311,23 @@ def test_winning_firm_and_staff_read_without_forms(awarded, make_user, client, s
     sign_in(loser.created_by)
     assert client.get(f"/scenarios/{scenario.id}/delivery").status_code == 403
     assert f"/scenarios/{scenario.id}/delivery" not in client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+
+
+def test_a_refused_action_is_flashed_on_the_delivery_page(awarded, client, sign_in):
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today())
+    delivery.record_acceptance(db.session, owner, scenario, today(), "passed", upload(), "终验通过")
+    db.session.commit()
+    assert scenario.status == ScenarioStatus.ACCEPTED
+    sign_in(owner)
+    page = f"http://localhost/scenarios/{scenario.id}/delivery"
+    response = client.post(f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/progress",
+                           data={f"pg{contract.id}-text": "验收后补记的进度", f"pg{contract.id}-percent": "100"},
+                           headers={"Referer": page})
+    assert response.status_code == 303 and response.headers["Location"] == page
+    assert "不能执行该操作" in client.get(page).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(ProgressNote.id))) == 0
 
 
 def test_delivery_page_before_award(closed_scenario, client, sign_in):
@@ -368,7 +385,8 @@ def test_permission_matrix(awarded, make_user, client, sign_in, actor):
         before = snapshot()
         response = client.get(url) if method == "GET" else client.post(url, data=data)
         if actor in allowed:
-            assert response.status_code in (200, 302), (actor, url, response.status_code)
+            # Admitted: done (200/302), or refused by a rule of the delivery (303 + flash, 422 + messages).
+            assert response.status_code in (200, 302, 303, 422), (actor, url, response.status_code)
         else:
             assert response.status_code in (403, 404), (actor, url, response.status_code)
             assert snapshot() == before, (actor, url)

@@ -46,8 +46,12 @@ def create_evidence(organisation, filename: str = "证书.pdf"):
 def create_profile(organisation, status: str = "verified", *, domains=("software",), qualifications=(),
                    cases=(), capabilities: str = "政务数据治理和智慧城市平台建设，拥有自主知识产权的数据中台产品。",
                    tags: str = "数据中台、数字孪生", **fields):
-    """A profile built through the ORM. ``qualifications``: (kind, status[, detail]) tuples."""
+    """The organisation's profile filled in through the ORM (created if the organisation has none).
+
+    ``qualifications``: (kind, status[, detail]) tuples.
+    """
     from marketplace import clock
+    from marketplace.enterprises.services import profile_of
     from marketplace.extensions import db
     from marketplace.models import (
         Domain,
@@ -67,7 +71,9 @@ def create_profile(organisation, status: str = "verified", *, domains=("software
     if status == "verified":
         values["verified_at"] = clock.now()
     values.update(fields)
-    profile = EnterpriseProfile(**values)
+    profile = profile_of(db.session, organisation.id) or EnterpriseProfile(organisation=organisation)
+    for name, value in values.items():
+        setattr(profile, name, value)
     profile.domains = [db.session.query(Domain).filter_by(code=code).one() for code in domains]
     db.session.add(profile)
     for item in qualifications:
@@ -129,20 +135,22 @@ def firm_user(make_user):
 
 # ---------------------------------------------------------------- editing by the firm
 
-def test_first_visit_creates_the_profile_and_saving_edits_it(client, login, firm_user):
-    from marketplace.models import RevenueBand, VerificationStatus
+def test_registration_creates_the_profile_and_saving_edits_it(client):
+    from marketplace.extensions import db
+    from marketplace.models import AuditEvent, RevenueBand, User, VerificationStatus
+    from tests.test_auth import enterprise_form
 
-    login(firm_user)
-    assert _profile(firm_user.organisation_id) is None
-    response = client.get("/my/profile")
-    assert response.status_code == 200
-    profile = _profile(firm_user.organisation_id)
+    assert client.post("/auth/register/enterprise", data=enterprise_form()).status_code == 302
+    user = db.session.query(User).filter_by(email="wang.fang@firm.cq").one()
+    profile = _profile(user.organisation_id)
     assert profile is not None and profile.status == VerificationStatus.UNVERIFIED
-    assert profile.contact_email == firm_user.email  # the first user is the default contact
+    assert profile.contact_email == user.email and profile.contact_name == user.name  # the registrant is the contact
+    created = db.session.query(AuditEvent).filter_by(action="enterprise_profile.create").one()
+    assert created.actor_id == user.id and created.after == {"organisation": user.organisation_id}
     assert client.get("/my/profile").status_code == 200
     response = client.post("/my/profile", data={**FULL_FORM, "save": "y"})
     assert response.status_code == 302
-    profile = _profile(firm_user.organisation_id)
+    profile = _profile(user.organisation_id)
     assert profile.building == "星光时代广场" and profile.employees == 85
     assert profile.revenue_band == RevenueBand.FROM_20M
     assert profile.founded_on == date(2016, 5, 20)
@@ -152,6 +160,48 @@ def test_first_visit_creates_the_profile_and_saving_edits_it(client, login, firm
     assert profile.contact_email == "li@example-firm.cq"
     assert profile.status == VerificationStatus.UNVERIFIED
     assert _actions("enterprise_profile") == ["enterprise_profile.create", "enterprise_profile.update"]
+
+
+def _row_counts() -> dict[str, int]:
+    """Rows in every table, the audit log included."""
+    import sqlalchemy as sa
+
+    from marketplace.extensions import db
+
+    return {table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables}
+
+
+def test_the_profile_pages_of_a_newly_registered_firm_write_nothing(client):
+    from marketplace.extensions import db
+    from marketplace.models import User
+    from tests.test_auth import enterprise_form
+
+    assert client.post("/auth/register/enterprise", data=enterprise_form()).status_code == 302
+    user = db.session.query(User).filter_by(email="wang.fang@firm.cq").one()
+    before = _row_counts()
+    assert before["enterprise_profiles"] == 1 and before["audit_events"] >= 2
+    page = client.get("/my/profile")
+    assert page.status_code == 200 and user.organisation.name in page.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 200
+    db.session.expire_all()
+    assert _row_counts() == before
+
+
+def test_a_firm_without_a_profile_is_told_to_contact_staff_and_nothing_is_written(client, login, firm_user):
+    from marketplace.extensions import db
+    from marketplace.models import EnterpriseProfile
+
+    db.session.delete(_profile(firm_user.organisation_id))  # as before the backfill of existing firms
+    db.session.commit()
+    login(firm_user)
+    before = _row_counts()
+    response = client.get("/my/profile")
+    assert response.status_code == 404 and "请联系平台工作人员" in response.get_data(as_text=True)
+    response = client.post("/my/profile", data={**FULL_FORM, "save": "y"})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert _row_counts() == before and db.session.query(EnterpriseProfile).count() == 0
 
 
 def test_submitting_needs_scope_capabilities_and_a_domain_and_keeps_the_edits(client, login, firm_user):
@@ -185,8 +235,9 @@ def test_submitting_sets_pending_and_tells_district_staff(client, login, firm_us
     assert db.session.query(Notification).filter_by(user_id=other.id).count() == 0
     assert "enterprise_profile.submit" in _actions("enterprise_profile")
     # Submitting twice is refused with a message, nothing else changes.
-    response = client.post("/my/profile/submit", follow_redirects=True)
-    assert "已提交核验" in response.get_data(as_text=True)
+    response = client.post("/my/profile/submit")
+    assert response.status_code == 303 and response.headers["Location"] == "/my/profile"
+    assert "企业信息已提交核验，请等待区县工作人员处理" in client.get("/my/profile").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -215,28 +266,49 @@ def test_bad_profile_input_gives_field_errors_and_keeps_the_form(client, login, 
     assert _profile(firm_user.organisation_id).building == ""  # nothing half-saved
 
 
-def test_ensure_profile_creates_one_row_however_often_it_runs(app, firm_user, monkeypatch):
+def test_create_profile_once_per_firm_and_only_for_firms(app, make_org, make_user):
     from marketplace.enterprises import services
     from marketplace.extensions import db
     from marketplace.models import EnterpriseProfile
 
-    first = services.ensure_profile(db.session, firm_user)
-    db.session.commit()
-    assert services.ensure_profile(db.session, firm_user) is first
-    # A concurrent first visit whose SELECT saw no row finds it after the insert instead of failing.
-    real = services.profile_of
-    calls = []
-
-    def stale_then_real(session, organisation_id):
-        calls.append(organisation_id)
-        return None if len(calls) == 1 else real(session, organisation_id)
-
-    monkeypatch.setattr(services, "profile_of", stale_then_real)
-    assert services.ensure_profile(db.session, firm_user).id == first.id
+    firm = make_org("software_enterprise")  # the factory creates the profile as registration does
+    first = services.profile_of(db.session, firm.id)
+    assert first is not None and first.contact_name == ""  # nobody of the firm created it: no contact yet
+    staff = make_user("city_staff")
+    assert services.create_profile(db.session, firm, staff) is first
     db.session.commit()
     assert db.session.query(EnterpriseProfile).count() == 1
     assert _actions("enterprise_profile") == ["enterprise_profile.create"]
+    with pytest.raises(ValueError):
+        services.create_profile(db.session, make_org("government"), staff)
     assert services.normalise_tags("CI/CD、Spring Boot，大数据;大数据") == ["CI/CD", "Spring Boot", "大数据"]
+
+
+def test_city_staff_creating_a_firm_or_its_user_create_the_profile(app, make_org, make_user):
+    from marketplace.admin import services as admin
+    from marketplace.enterprises import services
+    from marketplace.extensions import db
+
+    staff = make_user("city_staff")
+    firm = admin.save_organisation(db.session, staff, None, {"name": "重庆新建软件有限公司",
+                                                              "kind": "software_enterprise", "district": "yubei"},
+                                   "127.0.0.1")
+    db.session.commit()
+    assert services.profile_of(db.session, firm.id) is not None
+    # An organisation made a software firm later gets its profile then.
+    other = make_org("other")
+    admin.save_organisation(db.session, staff, other, {"name": other.name, "kind": "software_enterprise"}, None)
+    db.session.commit()
+    assert services.profile_of(db.session, other.id) is not None
+    # A firm that has none (created before profiles came with firms) gets it with its next user.
+    legacy = make_org("software_enterprise")
+    db.session.delete(services.profile_of(db.session, legacy.id))
+    db.session.commit()
+    admin.save_user(db.session, staff, None, {"email": "new.user@firm.cq", "name": "新用户", "role": "enterprise",
+                                              "organisation_id": legacy.id, "password": "pw-12345678"}, None)
+    db.session.commit()
+    assert services.profile_of(db.session, legacy.id) is not None
+    assert _actions("enterprise_profile") == ["enterprise_profile.create"] * 4
 
 
 def test_tags_are_limited(client, login, firm_user):
@@ -490,8 +562,11 @@ def test_rejection_needs_a_reason_and_tells_the_firm(client, make_user, login, p
 
     member = make_user("enterprise", organisation=pending.organisation)
     login(make_user("district_staff", district="yuzhong"))
-    response = client.post(f"/enterprises/{pending.id}/reject", data={"reason": "  "}, follow_redirects=True)
-    assert "请写明原因" in response.get_data(as_text=True)
+    # Refused: flashed, and the browser is sent back to the page the form was on (303).
+    response = client.post(f"/enterprises/{pending.id}/reject", data={"reason": "  "},
+                           headers={"Referer": "http://localhost/enterprises/review"})
+    assert response.status_code == 303 and response.headers["Location"] == "http://localhost/enterprises/review"
+    assert "请写明原因" in client.get("/enterprises/review").get_data(as_text=True)
     assert _get(EnterpriseProfile, pending.id).status == VerificationStatus.PENDING
     response = client.post(f"/enterprises/{pending.id}/reject", data={"reason": "经营范围与营业执照不一致"})
     assert response.status_code == 302
@@ -500,8 +575,9 @@ def test_rejection_needs_a_reason_and_tells_the_firm(client, make_user, login, p
     [note] = db.session.query(Notification).filter_by(user_id=member.id).all()
     assert note.kind == "enterprise.reject" and "经营范围与营业执照不一致" in note.body
     # Verifying a rejected profile again is refused: the firm must resubmit first.
-    response = client.post(f"/enterprises/{pending.id}/verify", follow_redirects=True)
-    assert "企业提交核验后才能处理" in response.get_data(as_text=True)
+    response = client.post(f"/enterprises/{pending.id}/verify")  # no Referer: back to the firm's page
+    assert response.status_code == 303 and response.headers["Location"] == f"/enterprises/{pending.id}"
+    assert "企业提交核验后才能处理" in client.get(response.headers["Location"]).get_data(as_text=True)
     # The firm sees the reason and can resubmit.
     client.post("/auth/logout")
     login(member)
@@ -539,7 +615,10 @@ def test_qualification_rejection_reason_reaches_the_firm(client, make_user, logi
     member = make_user("enterprise", organisation=pending.organisation)
     qualification_id = pending.qualifications[0].id
     login(make_user("city_staff"))
-    client.post(f"/enterprises/qualifications/{qualification_id}/reject", data={"reason": ""})
+    response = client.post(f"/enterprises/qualifications/{qualification_id}/reject", data={"reason": ""},
+                           headers={"Referer": "http://localhost/enterprises/review#qualifications"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/enterprises/review#qualifications")
+    assert "不通过时请写明原因" in client.get("/enterprises/review").get_data(as_text=True)
     assert _get(Qualification, qualification_id).status == VerificationStatus.PENDING
     client.post(f"/enterprises/qualifications/{qualification_id}/reject", data={"reason": "证书已过有效期"})
     assert _get(Qualification, qualification_id).status == VerificationStatus.REJECTED

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace import audit, clock
-from marketplace.applications import evaluation
+from marketplace.applications import decisions, evaluation
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -129,16 +129,16 @@ def test_nothing_is_possible_before_the_deadline(make_scenario, make_user, make_
     for call in (
         lambda: evaluation.set_criteria(db.session, owner, scenario, CRITERIA),
         lambda: evaluation.invite_expert(db.session, owner, scenario, make_user("expert").id),
-        lambda: evaluation.shortlist(db.session, owner, scenario, application.id),
-        lambda: evaluation.award(db.session, owner, scenario, application.id),
-        lambda: evaluation.declare_unsuccessful(db.session, owner, scenario, "没有符合要求的申请"),
+        lambda: decisions.shortlist(db.session, owner, scenario, application.id),
+        lambda: decisions.award(db.session, owner, scenario, application.id),
+        lambda: decisions.declare_unsuccessful(db.session, owner, scenario, "没有符合要求的申请"),
         lambda: evaluation.declare(db.session, expert, assignment, True),
     ):
         with pytest.raises(InvalidTransition):
             call()
         db.session.rollback()
     assert evaluation.applications_for(db.session, owner, scenario) == []
-    assert evaluation.public_result(db.session, scenario) is None
+    assert decisions.public_result(db.session, scenario) is None
     sign_in(owner)
     response = client.get(f"/scenarios/{scenario.id}/evaluation")
     assert response.status_code == 409 and "密封" in response.get_data(as_text=True)
@@ -211,7 +211,7 @@ def test_criteria_form_shows_errors_and_keeps_the_input(closed_scenario, client,
             "criteria-rows-1-name": "团队能力", "criteria-rows-1-weight": "30"}
     response = client.post(f"/scenarios/{scenario.id}/evaluation/criteria", data=data)
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "权重之和必须等于 100（当前为 80）" in html and 'value="团队能力"' in html
+    assert response.status_code == 422 and "权重之和必须等于 100（当前为 80）" in html and 'value="团队能力"' in html
     assert evaluation.criteria_of(db.session, scenario) == []
     data["criteria-rows-1-weight"] = "50"
     assert client.post(f"/scenarios/{scenario.id}/evaluation/criteria", data=data).status_code == 302
@@ -254,6 +254,10 @@ def test_invited_expert_is_notified_and_must_declare_before_reading(closed_scena
     assert "请勾选承诺" in html
     assert client.post(f"/reviews/{assignment.id}/declare", data={"confirm": "y", "declare": "y"}).status_code == 302
     assert assignment.declared_at is not None
+    # Declaring again is refused: flashed, and the expert is sent back to the assignment (303).
+    again = client.post(f"/reviews/{assignment.id}/declare", data={"confirm": "y", "declare": "y"})
+    assert again.status_code == 303 and again.headers["Location"] == f"/reviews/{assignment.id}"
+    assert "不能重复声明" in client.get(again.headers["Location"]).get_data(as_text=True)
     assert applications[0].approach in client.get(url).get_data(as_text=True)
     # Out-of-range and missing scores are refused field by field; nothing is saved.
     data = {f"c_{c.id}": "80" for c in criteria}
@@ -353,11 +357,11 @@ def test_open_call_has_exactly_one_winner(closed_scenario, make_application, cli
     withdrawn = make_application(scenario, status="withdrawn")
     draft = make_application(scenario, status="draft")
     with pytest.raises(ValidationFailed):
-        evaluation.award(db.session, owner, scenario, [winner.id, loser.id])
+        decisions.award(db.session, owner, scenario, [winner.id, loser.id])
     with pytest.raises(ValidationFailed):
-        evaluation.award(db.session, owner, scenario, withdrawn.id)
+        decisions.award(db.session, owner, scenario, withdrawn.id)
     with pytest.raises(InvalidTransition):
-        evaluation.start_race(db.session, owner, scenario, [winner.id, loser.id])
+        decisions.start_race(db.session, owner, scenario, [winner.id, loser.id])
     db.session.rollback()
     sign_in(owner)
     assert client.post(f"/scenarios/{scenario.id}/evaluation/applications/{other.id}/shortlist",
@@ -382,7 +386,7 @@ def test_open_call_has_exactly_one_winner(closed_scenario, make_application, cli
     assert "scenario.award" in actions and actions.count("application.not_select") == 2
     # A second decision is refused.
     with pytest.raises(InvalidTransition):
-        evaluation.award(db.session, owner, scenario, loser.id)
+        decisions.award(db.session, owner, scenario, loser.id)
     # Everyone sees the result: winner and quoted price (no contract yet).
     client.post("/auth/logout")
     html = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
@@ -397,10 +401,10 @@ def test_stale_application_cannot_win(closed_scenario):
     fresh.confirmed_revision = 2
     db.session.commit()
     with pytest.raises(ValidationFailed) as error:
-        evaluation.award(db.session, owner, scenario, stale.id)
+        decisions.award(db.session, owner, scenario, stale.id)
     assert "重新确认" in error.value.message
     db.session.rollback()
-    evaluation.award(db.session, owner, scenario, fresh.id)
+    decisions.award(db.session, owner, scenario, fresh.id)
     assert fresh.status == ApplicationStatus.SELECTED
 
 
@@ -408,7 +412,7 @@ def test_scoring_closes_after_the_award(closed_scenario, make_user):
     scenario, owner, (a, b) = closed_scenario(n=2)
     criteria = set_criteria(scenario, owner)
     expert, assignment = declared_expert(make_user, scenario, owner)
-    evaluation.award(db.session, owner, scenario, a.id)
+    decisions.award(db.session, owner, scenario, a.id)
     db.session.commit()
     with pytest.raises(InvalidTransition):
         evaluation.submit_scores(db.session, expert, assignment, b, {c.id: 50 for c in criteria})
@@ -423,12 +427,12 @@ def test_horse_race_with_several_teams(closed_scenario, make_user, client, sign_
     criteria = set_criteria(scenario, owner)
     expert, assignment = declared_expert(make_user, scenario, owner)
     with pytest.raises(InvalidTransition):
-        evaluation.award(db.session, owner, scenario, apps[0].id)
+        decisions.award(db.session, owner, scenario, apps[0].id)
     with pytest.raises(ValidationFailed) as error:
-        evaluation.start_race(db.session, owner, scenario, [a.id for a in apps])
+        decisions.start_race(db.session, owner, scenario, [a.id for a in apps])
     assert "最多 3 支" in error.value.message
     with pytest.raises(ValidationFailed):
-        evaluation.start_race(db.session, owner, scenario, [apps[0].id])
+        decisions.start_race(db.session, owner, scenario, [apps[0].id])
     db.session.rollback()
     sign_in(owner)
     response = client.post(f"/scenarios/{scenario.id}/evaluation/race",
@@ -438,17 +442,17 @@ def test_horse_race_with_several_teams(closed_scenario, make_user, client, sign_
     assert [a.status for a in apps] == [ApplicationStatus.RACING] * 3 + [ApplicationStatus.NOT_SELECTED]
     # The race is not an award: the scenario stays published (closed) and shows no public result.
     assert scenario.status == ScenarioStatus.PUBLISHED and evaluation.phase(db.session, scenario) == "racing"
-    assert evaluation.public_result(db.session, scenario) is None
+    assert decisions.public_result(db.session, scenario) is None
     assert notifications_for(apps[0].created_by, "application.racing")
     assert notifications_for(apps[3].created_by, "application.not_selected")
     # Expert scoring and the shortlist are closed once the race starts.
     with pytest.raises(InvalidTransition):
         evaluation.submit_scores(db.session, expert, assignment, apps[0], {c.id: 50 for c in criteria})
     with pytest.raises(InvalidTransition):
-        evaluation.start_race(db.session, owner, scenario, [apps[0].id, apps[1].id])
+        decisions.start_race(db.session, owner, scenario, [apps[0].id, apps[1].id])
     # Final winners need a stage assessment for every racing team.
     with pytest.raises(ValidationFailed) as error:
-        evaluation.select_final(db.session, owner, scenario, [apps[0].id])
+        decisions.select_final(db.session, owner, scenario, [apps[0].id])
     assert "阶段评估" in error.value.message
     db.session.rollback()
     html = client.post(f"/scenarios/{scenario.id}/evaluation/applications/{apps[0].id}/stage",
@@ -461,7 +465,7 @@ def test_horse_race_with_several_teams(closed_scenario, make_user, client, sign_
                            data={f"{prefix}-stage": "第一阶段：原型验证", f"{prefix}-score": score,
                                  f"{prefix}-result": "原型功能完整，性能达标"}).status_code == 302
     with pytest.raises(InvalidTransition):
-        evaluation.record_stage(db.session, owner, scenario, apps[3].id, "第一阶段", "80", "已出局")
+        decisions.record_stage(db.session, owner, scenario, apps[3].id, "第一阶段", "80", "已出局")
     db.session.rollback()
     assert notifications_for(apps[1].created_by, "application.stage_assessed")
     response = client.post(f"/scenarios/{scenario.id}/evaluation/final",
@@ -475,16 +479,16 @@ def test_horse_race_with_several_teams(closed_scenario, make_user, client, sign_
     assert len(apps[0].stage_assessments) == 1 and apps[0].stage_assessments[0].score == Decimal("91.50")
     assert notifications_for(apps[2].created_by, "application.selected")
     assert notifications_for(apps[1].created_by, "application.not_selected")
-    result = evaluation.public_result(db.session, scenario)
+    result = decisions.public_result(db.session, scenario)
     assert {w.firm for w in result["winners"]} == {apps[0].organisation.name, apps[2].organisation.name}
     assert result["total_wan"] == Decimal("630.00")
 
 
 def test_a_single_candidate_may_race_alone(closed_scenario):
     scenario, owner, (only,) = closed_scenario(n=1, mode="horse_race", race_teams=2)
-    evaluation.start_race(db.session, owner, scenario, [only.id])
-    evaluation.record_stage(db.session, owner, scenario, only.id, "第一阶段", None, "原型通过")
-    evaluation.select_final(db.session, owner, scenario, [only.id])
+    decisions.start_race(db.session, owner, scenario, [only.id])
+    decisions.record_stage(db.session, owner, scenario, only.id, "第一阶段", None, "原型通过")
+    decisions.select_final(db.session, owner, scenario, [only.id])
     assert only.status == ApplicationStatus.SELECTED and scenario.status == ScenarioStatus.AWARDED
 
 
@@ -492,7 +496,7 @@ def test_a_single_candidate_may_race_alone(closed_scenario):
 
 def test_unsuccessful_needs_a_reason_and_tells_every_candidate(closed_scenario, client, sign_in):
     scenario, owner, apps = closed_scenario(n=3)
-    evaluation.shortlist(db.session, owner, scenario, apps[0].id)
+    decisions.shortlist(db.session, owner, scenario, apps[0].id)
     db.session.commit()
     sign_in(owner)
     html = client.post(f"/scenarios/{scenario.id}/evaluation/unsuccessful",
@@ -517,15 +521,15 @@ def test_unsuccessful_without_any_application(make_scenario, make_user, travel):
     scenario = make_scenario("published")
     owner = make_user("owner", organisation=scenario.owner)
     travel(scenario.deadline + timedelta(days=1))
-    assert evaluation.declare_unsuccessful(db.session, owner, scenario, "截止时无企业揭榜") == []
+    assert decisions.declare_unsuccessful(db.session, owner, scenario, "截止时无企业揭榜") == []
     assert scenario.status == ScenarioStatus.UNSUCCESSFUL
-    assert evaluation.public_result(db.session, scenario)["reason"] == "截止时无企业揭榜"
+    assert decisions.public_result(db.session, scenario)["reason"] == "截止时无企业揭榜"
 
 
 def test_unsuccessful_during_a_race(closed_scenario):
     scenario, owner, apps = closed_scenario(n=3, mode="horse_race", race_teams=2)
-    evaluation.start_race(db.session, owner, scenario, [apps[0].id, apps[1].id])
-    evaluation.declare_unsuccessful(db.session, owner, scenario, "两支团队原型均未达到验收指标")
+    decisions.start_race(db.session, owner, scenario, [apps[0].id, apps[1].id])
+    decisions.declare_unsuccessful(db.session, owner, scenario, "两支团队原型均未达到验收指标")
     assert {a.status for a in apps} == {ApplicationStatus.NOT_SELECTED}
     assert scenario.status == ScenarioStatus.UNSUCCESSFUL
 
@@ -631,7 +635,8 @@ def test_permission_matrix(closed_scenario, make_user, client, sign_in, actor):
         before = snapshot()
         response = client.get(url) if method == "GET" else client.post(url, data=data)
         if actor in roles:
-            assert response.status_code in (200, 302), (actor, method, url, response.status_code)
+            # Admitted: done (200/302), or refused by a rule of the evaluation (303 + flash, 422 + messages).
+            assert response.status_code in (200, 302, 303, 422), (actor, method, url, response.status_code)
         else:
             assert response.status_code in (403, 404), (actor, method, url, response.status_code)
             assert snapshot() == before, (actor, url)
@@ -655,12 +660,12 @@ def test_services_refuse_every_other_role(closed_scenario, make_user):
         for call in (
             lambda actor=actor: evaluation.set_criteria(db.session, actor, scenario, CRITERIA),
             lambda actor=actor: evaluation.invite_expert(db.session, actor, scenario, None),
-            lambda actor=actor: evaluation.shortlist(db.session, actor, scenario, application.id),
-            lambda actor=actor: evaluation.award(db.session, actor, scenario, application.id),
-            lambda actor=actor: evaluation.start_race(db.session, actor, scenario, [application.id]),
-            lambda actor=actor: evaluation.record_stage(db.session, actor, scenario, application.id, "一", None, "好"),
-            lambda actor=actor: evaluation.select_final(db.session, actor, scenario, [application.id]),
-            lambda actor=actor: evaluation.declare_unsuccessful(db.session, actor, scenario, "没有合格申请"),
+            lambda actor=actor: decisions.shortlist(db.session, actor, scenario, application.id),
+            lambda actor=actor: decisions.award(db.session, actor, scenario, application.id),
+            lambda actor=actor: decisions.start_race(db.session, actor, scenario, [application.id]),
+            lambda actor=actor: decisions.record_stage(db.session, actor, scenario, application.id, "一", None, "好"),
+            lambda actor=actor: decisions.select_final(db.session, actor, scenario, [application.id]),
+            lambda actor=actor: decisions.declare_unsuccessful(db.session, actor, scenario, "没有合格申请"),
         ):
             with pytest.raises(PermissionDenied):
                 call()

@@ -61,9 +61,12 @@ def make_firm(app, make_org, make_user):
 
     def make(fields: dict, district: str = "yuzhong", status: str = "verified", domains=("ai",), quals: int = 0,
              cases=(), name: str | None = None, with_user: bool = True):
-        org = make_org("software_enterprise", district=district, name=name)
-        profile = EnterpriseProfile(organisation=org, status=VerificationStatus(status),
-                                    verified_at=clock.now() if status == "verified" else None, **fields)
+        org = make_org("software_enterprise", district=district, name=name)  # with its empty profile
+        profile = db.session.query(EnterpriseProfile).filter_by(organisation_id=org.id).one()
+        profile.status = VerificationStatus(status)
+        profile.verified_at = clock.now() if status == "verified" else None
+        for name_, value in fields.items():
+            setattr(profile, name_, value)
         profile.domains = [db.session.query(Domain).filter_by(code=c).one() for c in domains]
         db.session.add(profile)
         for _ in range(quals):
@@ -286,9 +289,10 @@ def test_stale_model_is_served_while_a_background_rebuild_runs(app, make_scenari
     # Stale by one version committed just now: the request is answered from the old model at once ...
     assert [r.profile.id for r in _suggest(scenario)] == [first.id]
     matching_config.wait()
-    # ... and the background thread has refitted it (and saved it for the other workers).
+    # ... and the background thread has refitted it (and saved it for the other workers). The new firm moved
+    # the stamp twice: its empty profile came with its organisation, then the profile was verified.
     fresh = matching_config.entries["firms"]
-    assert fresh is not old and fresh.stamp.version == old.stamp.version + 1
+    assert fresh is not old and fresh.stamp.version == old.stamp.version + 2
     assert {r.profile.id for r in _suggest(scenario)} == {first.id, second.id}
     assert list(matching_config.model_dir.glob("firms-*.pkl"))
 
@@ -463,11 +467,11 @@ def test_firm_without_verified_profile_is_prompted(client, login, make_scenario,
     login(user)
     dashboard = client.get("/dashboard").get_data(as_text=True)
     assert 'id="match-prompt"' in dashboard and "核验中" in dashboard
-    lonely = make_user("enterprise")
+    lonely = make_user("enterprise")  # its profile came with the firm, empty and unverified
     client.post("/auth/logout")
     login(lonely)
     page = client.get("/my/recommendations").get_data(as_text=True)
-    assert 'id="match-prompt"' in page and "填写企业能力清单" in page
+    assert 'id="match-prompt"' in page and "完善企业能力清单" in page
 
 
 def test_recommendations_page_is_for_enterprises_only(client, login, make_user):

@@ -201,12 +201,12 @@ def test_others_never_read_even_after_the_deadline(client, login, world, role):
 
 @pytest.mark.parametrize("role", READERS_AFTER)
 def test_drafts_and_withdrawn_applications_stay_private_after_the_deadline(client, login, world, make_user, role):
-    from marketplace.applications import services
+    from marketplace.applications import services, submission
 
     draft_document = attach_pdf(world.draft, "乙公司草稿附件.pdf")
     leaver = make_user("enterprise")
     withdrawn = submit(leaver, world.scenario, summary="WITHDRAWNTOKEN 的方案内容，已经撤回。")
-    services.withdraw(db.session, leaver, withdrawn)
+    submission.withdraw(db.session, leaver, withdrawn)
     db.session.commit()
     close(world.scenario)
     as_role(client, login, world, role)

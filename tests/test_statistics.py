@@ -81,9 +81,9 @@ def data(app, make_org, make_scenario):
         return make_scenario(status, district=district, **fields)
 
     def firm(district, name=None, settled=None):
-        organisation = make_org("software_enterprise", district=district, name=name)
+        organisation = make_org("software_enterprise", district=district, name=name)  # with its empty profile
         if settled is not None:
-            db.session.add(EnterpriseProfile(organisation=organisation, settled_year=settled))
+            db.session.query(EnterpriseProfile).filter_by(organisation_id=organisation.id).one().settled_year = settled
             db.session.commit()
         return organisation
 

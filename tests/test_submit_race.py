@@ -59,7 +59,7 @@ def test_two_transactions_racing_for_one_live_application(app, make_scenario, ma
     """Both pass the service check at once; the partial unique index lets exactly one through, cleanly."""
     from sqlalchemy.orm import Session
 
-    from marketplace.applications import services
+    from marketplace.applications import submission
     from marketplace.errors import InvalidTransition
     from marketplace.extensions import db
     from marketplace.models import Application, Scenario, User
@@ -71,7 +71,7 @@ def test_two_transactions_racing_for_one_live_application(app, make_scenario, ma
     ids = (scenario.id, firm.id, colleague.id)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
-    real_live = services.live_application
+    real_live = submission.live_application
 
     def racing_live(*args, **kwargs):
         found = real_live(*args, **kwargs)
@@ -82,14 +82,14 @@ def test_two_transactions_racing_for_one_live_application(app, make_scenario, ma
         with app.app_context(), Session(db.engine) as session:
             user = session.get(User, user_id)
             try:
-                services.save(session, user, session.get(Scenario, ids[0]), FULL, submit=True)
+                submission.save(session, user, session.get(Scenario, ids[0]), FULL, submit=True)
                 session.commit()
                 outcomes.append("accepted")
             except InvalidTransition as error:
                 session.rollback()
                 outcomes.append("refused: " + error.message)
 
-    services.live_application = racing_live
+    submission.live_application = racing_live
     try:
         threads = [threading.Thread(target=attempt, args=(uid,)) for uid in ids[1:]]
         for t in threads:
@@ -97,7 +97,7 @@ def test_two_transactions_racing_for_one_live_application(app, make_scenario, ma
         for t in threads:
             t.join(timeout=30)
     finally:
-        services.live_application = real_live
+        submission.live_application = real_live
     assert sorted(o.split(":")[0] for o in outcomes) == ["accepted", "refused"], outcomes
     assert "只能有一份" in next(o for o in outcomes if o.startswith("refused"))
     assert db.session.query(Application).count() == 1

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import audit, clock, mail
 from marketplace.auth.services import hash_password, normalise_email
+from marketplace.enterprises.services import create_profile
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import ApprovalStatus, District, Organisation, OrganisationKind, Role, User
 
@@ -83,7 +84,7 @@ def _check_role_organisation(role: Role, organisation: Organisation | None) -> N
 
 
 def save_user(session: Session, actor: User, user: User | None, data: dict[str, Any], ip: str | None) -> User:
-    """Create or update a user (city staff only)."""
+    """Create or update a user (city staff only); an enterprise user's firm gets its profile if it had none."""
     _require_city(actor)
     email = normalise_email(data["email"])
     clash = session.execute(sa.select(User.id).where(User.email == email)).scalar_one_or_none()
@@ -116,12 +117,14 @@ def save_user(session: Session, actor: User, user: User | None, data: dict[str, 
                  object_id=user.id, before=before,
                  after={"email": user.email, "role": user.role.value, "active": user.active,
                         "organisation_id": user.organisation_id}, ip=ip)
+    if role == Role.ENTERPRISE and organisation is not None:
+        create_profile(session, organisation, actor, ip)  # the firm's profile, unless it has one already
     return user
 
 
 def save_organisation(session: Session, actor: User, organisation: Organisation | None, data: dict[str, Any],
                       ip: str | None) -> Organisation:
-    """Create or update an organisation (city staff only)."""
+    """Create or update an organisation (city staff only); a software firm gets its empty profile."""
     _require_city(actor)
     name = data["name"].strip()
     uscc = data.get("uscc") or None
@@ -155,4 +158,6 @@ def save_organisation(session: Session, actor: User, organisation: Organisation 
                  object_type="organisation", object_id=organisation.id, before=before,
                  after={"name": organisation.name, "kind": organisation.kind.value, "uscc": organisation.uscc,
                         "active": organisation.active}, ip=ip)
+    if kind == OrganisationKind.SOFTWARE_ENTERPRISE:
+        create_profile(session, organisation, actor, ip)  # a new firm, or an organisation that became one
     return organisation

@@ -12,7 +12,9 @@ from marketplace.applications import (  # noqa: E402  (route modules register on
     panels,
     routes,  # noqa: F401
     services,
+    submission,
 )
+from marketplace.extensions import db  # noqa: E402
 from marketplace.main.panels import add_panel  # noqa: E402
 from marketplace.models import AttachmentPurpose, Role  # noqa: E402
 
@@ -20,9 +22,10 @@ from marketplace.models import AttachmentPurpose, Role  # noqa: E402
 def init_app(app: Flask) -> None:
     """Routes, file rules, workspace panels, and re-confirmation when a scenario changes."""
     app.register_blueprint(bp)
+    attachments.watch_session(db.session)  # removed application documents leave the disk on commit
     attachments.add_access_rule(app, AttachmentPurpose.APPLICATION_DOCUMENT, services.document_rule)
     attachments.add_access_rule(app, AttachmentPurpose.ACCEPTANCE_REPORT, delivery.report_rule)
-    signals.scenario_changed.connect(services.flag_for_reconfirmation)
+    signals.scenario_changed.connect(submission.flag_for_reconfirmation)
     add_panel(app, (Role.ENTERPRISE,), "applications/_panel_enterprise.html", panels.enterprise_panel)
     add_panel(app, (Role.ENTERPRISE,), "applications/delivery/_panel_firm.html", panels.delivery_panel)
     add_panel(app, (Role.OWNER,), "applications/_panel_owner.html", panels.owner_panel)

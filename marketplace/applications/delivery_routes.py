@@ -1,13 +1,15 @@
 """Delivery views: contract, milestones, progress and acceptance of an awarded scenario.
 
-The owner writes; the winning firm and reviewing staff read the same page without forms.
+The owner writes; the winning firm and reviewing staff read the same page without forms. A
+refused input re-renders the page with the messages beside the fields; a refused action (the
+scenario's state) is flashed by :mod:`marketplace.errors` and the browser sent back.
 """
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from marketplace.applications import bp, delivery
 from marketplace.applications.evaluation_forms import (
@@ -17,11 +19,11 @@ from marketplace.applications.evaluation_forms import (
     MilestoneRecordForm,
     ProgressForm,
 )
-from marketplace.errors import InvalidTransition, ValidationFailed, attach_to_form
+from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import MilestoneStatus, Role, Scenario, ScenarioStatus
-from marketplace.permissions import roles_required
+from marketplace.permissions import roles_required, signed_in
 from marketplace.scenarios import policy as scenario_policy
 
 
@@ -71,26 +73,20 @@ def _render(scenario: Scenario, **given):
 
 
 def _submit(scenario: Scenario, form, given_key: str, given_value, call, success: str):
-    """Validate → service → commit → flash → redirect; errors re-render with the typed input kept."""
-    if form.validate_on_submit():
-        try:
-            call(form)
-        except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        except InvalidTransition as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-            return redirect(url_for("applications.delivery", scenario_id=scenario.id))
-        else:
-            db.session.commit()
-            flash(success, "success")
-            return redirect(url_for("applications.delivery", scenario_id=scenario.id))
-    return _render(scenario, **{given_key: given_value})
+    """Validate → service → flash → redirect; field errors re-render with the typed input kept."""
+    if not form.validate_on_submit():
+        return _render(scenario, **{given_key: given_value}), 422
+    try:
+        call(form)
+    except ValidationFailed as error:
+        status = rejected(form, error)  # roll back and attach the messages before the page renders
+        return _render(scenario, **{given_key: given_value}), status
+    flash(success, "success")
+    return redirect(url_for("applications.delivery", scenario_id=scenario.id))
 
 
 @bp.route("/scenarios/<int:scenario_id>/delivery", endpoint="delivery")
-@login_required
+@signed_in
 def delivery_page(scenario_id: int):
     return _render(_scenario_or_404(scenario_id))
 

@@ -1,8 +1,10 @@
 """Evaluation views: the owner's evaluation page and decisions, the experts' review tasks, the public result.
 
-Views parse the form, call one service in :mod:`marketplace.applications.evaluation`, commit
-once, and flash and redirect; a refused input re-renders the page with the messages beside
-the fields and everything typed kept.
+Views parse the form, call one service in :mod:`marketplace.applications.evaluation` or
+:mod:`marketplace.applications.decisions`, and flash and redirect; the request's unit of work
+commits. A refused input re-renders the page with the messages beside the fields and
+everything typed kept; a refused action (the scenario's state) is flashed by
+:mod:`marketplace.errors` and the browser sent back.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.applications import bp, delivery, evaluation
+from marketplace import unit_of_work
+from marketplace.applications import bp, decisions, delivery, evaluation
 from marketplace.applications import policy as app_policy
 from marketplace.applications.evaluation_forms import (
     ActionForm,
@@ -27,7 +30,7 @@ from marketplace.applications.evaluation_forms import (
     UnsuccessfulForm,
     score_form_class,
 )
-from marketplace.errors import InvalidTransition, ValidationFailed, attach_to_form
+from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import ApplicationStatus, Role, Scenario, ScenarioMode
@@ -71,7 +74,7 @@ def _render(scenario: Scenario, **given):
         "progress": evaluation.expert_progress(session, scenario),
         "criteria_editable": manage and evaluation.criteria_editable(session, scenario),
         "criteria_errors": given.pop("criteria_errors", None),
-        "unsuccessful_reason": evaluation.unsuccessful_reason(session, scenario)
+        "unsuccessful_reason": decisions.unsuccessful_reason(session, scenario)
         if scenario.status.value == "unsuccessful" else None,
         "list_url": url_for("applications.scenario_applications", scenario_id=scenario.id),
         "delivery_url": url_for("applications.delivery", scenario_id=scenario.id)
@@ -129,23 +132,15 @@ def evaluation_page(scenario_id: int):
     return _render(_scenario_or_404(scenario_id))
 
 
-def _decide(scenario: Scenario, form, form_key: str, call, success: str):
-    """Validate → service → commit → flash → redirect; field errors re-render, state errors flash."""
+def _decide(scenario: Scenario, form, given: dict, call, success: str):
+    """Validate → service → flash → redirect; field errors re-render the page with *given* forms."""
     if not form.validate_on_submit():
-        return _render(scenario, **{form_key: form})
+        return _render(scenario, **given), 422
     try:
         call(form)
     except ValidationFailed as error:
-        db.session.rollback()
-        attach_to_form(form, error)
-        return _render(scenario, **{form_key: form})
-    except InvalidTransition as error:
-        db.session.rollback()
-        if evaluation.phase(db.session, scenario) == "sealed":
-            raise
-        flash(error.message, "danger")
-        return _back(scenario)
-    db.session.commit()
+        status = rejected(form, error)  # roll back and attach the messages before the page renders
+        return _render(scenario, **given), status
     flash(success, "success")
     return _back(scenario)
 
@@ -155,31 +150,25 @@ def _decide(scenario: Scenario, form, form_key: str, call, success: str):
 def evaluation_criteria(scenario_id: int):
     scenario = _scenario_or_404(scenario_id)
     form = CriteriaForm(prefix="criteria")
-    if form.validate_on_submit():
-        rows = [(entry.form["name"].data, entry.form["weight"].data) for entry in form.rows.entries]
-        try:
-            evaluation.set_criteria(db.session, current_user, scenario, rows, ip=request.remote_addr)
-        except ValidationFailed as error:
-            db.session.rollback()
-            return _render(scenario, criteria_form=form,
-                           criteria_errors=error.field_errors.get("criteria") or [error.message])
-        except InvalidTransition as error:
-            db.session.rollback()
-            if evaluation.phase(db.session, scenario) == "sealed":
-                raise
-            flash(error.message, "danger")
-            return _back(scenario)
-        db.session.commit()
-        flash(_("评分标准已保存。"), "success")
-        return _back(scenario)
-    return _render(scenario, criteria_form=form, criteria_errors=[_("请检查评分标准的填写。")])
+    if not form.validate_on_submit():
+        return _render(scenario, criteria_form=form, criteria_errors=[_("请检查评分标准的填写。")]), 422
+    rows = [(entry.form["name"].data, entry.form["weight"].data) for entry in form.rows.entries]
+    try:
+        evaluation.set_criteria(db.session, current_user, scenario, rows, ip=request.remote_addr)
+    except ValidationFailed as error:
+        unit_of_work.discard()  # the messages belong to the table of rows, not to one field
+        return _render(scenario, criteria_form=form,
+                       criteria_errors=error.field_errors.get("criteria") or [error.message]), error.status_code
+    flash(_("评分标准已保存。"), "success")
+    return _back(scenario)
 
 
 @bp.route("/scenarios/<int:scenario_id>/evaluation/experts", methods=["POST"])
 @roles_required(Role.OWNER)
 def evaluation_invite(scenario_id: int):
     scenario = _scenario_or_404(scenario_id)
-    return _decide(scenario, InviteForm(prefix="invite"), "invite_form",
+    form = InviteForm(prefix="invite")
+    return _decide(scenario, form, {"invite_form": form},
                    lambda f: evaluation.invite_expert(db.session, current_user, scenario,
                                                       _int(f.expert_id.data), ip=request.remote_addr),
                    _("已邀请专家，专家将收到评审通知。"))
@@ -198,9 +187,10 @@ def _int(value: object) -> int | None:
 def evaluation_shortlist(scenario_id: int, application_id: int):
     scenario = _scenario_or_404(scenario_id)
     on = request.form.get("on", "1") != "0"
-    return _decide(scenario, ActionForm(prefix="act"), "action_form",
-                   lambda f: evaluation.shortlist(db.session, current_user, scenario, application_id, on,
-                                                  ip=request.remote_addr),
+    form = ActionForm(prefix="act")
+    return _decide(scenario, form, {"action_form": form},
+                   lambda f: decisions.shortlist(db.session, current_user, scenario, application_id, on,
+                                                 ip=request.remote_addr),
                    _("已加入入围名单。") if on else _("已移出入围名单。"))
 
 
@@ -208,9 +198,10 @@ def evaluation_shortlist(scenario_id: int, application_id: int):
 @roles_required(Role.OWNER)
 def evaluation_award(scenario_id: int):
     scenario = _scenario_or_404(scenario_id)
-    return _decide(scenario, AwardForm(prefix="award"), "award_form",
-                   lambda f: evaluation.award(db.session, current_user, scenario, f.application_id.data or "",
-                                              f.note.data, ip=request.remote_addr),
+    form = AwardForm(prefix="award")
+    return _decide(scenario, form, {"award_form": form},
+                   lambda f: decisions.award(db.session, current_user, scenario, f.application_id.data or "",
+                                             f.note.data, ip=request.remote_addr),
                    _("已确定揭榜单位，结果已在场景页面公布并通知各揭榜企业。"))
 
 
@@ -218,9 +209,10 @@ def evaluation_award(scenario_id: int):
 @roles_required(Role.OWNER)
 def evaluation_race(scenario_id: int):
     scenario = _scenario_or_404(scenario_id)
-    return _decide(scenario, RaceForm(prefix="race"), "race_form",
-                   lambda f: evaluation.start_race(db.session, current_user, scenario, f.application_ids.data or [],
-                                                   ip=request.remote_addr),
+    form = RaceForm(prefix="race")
+    return _decide(scenario, form, {"race_form": form},
+                   lambda f: decisions.start_race(db.session, current_user, scenario, f.application_ids.data or [],
+                                                  ip=request.remote_addr),
                    _("赛马阶段已开始，已通知参赛团队和未入选企业。"))
 
 
@@ -229,34 +221,21 @@ def evaluation_race(scenario_id: int):
 def evaluation_stage(scenario_id: int, application_id: int):
     scenario = _scenario_or_404(scenario_id)
     form = StageForm(prefix=f"stage{application_id}")
-    if not form.validate_on_submit():
-        return _render(scenario, stage_forms={application_id: form})
-    try:
-        evaluation.record_stage(db.session, current_user, scenario, application_id, form.stage.data,
-                                form.score.data, form.result.data, ip=request.remote_addr)
-    except ValidationFailed as error:
-        db.session.rollback()
-        attach_to_form(form, error)
-        return _render(scenario, stage_forms={application_id: form})
-    except InvalidTransition as error:
-        db.session.rollback()
-        if evaluation.phase(db.session, scenario) == "sealed":
-            raise
-        flash(error.message, "danger")
-        return _back(scenario)
-    db.session.commit()
-    flash(_("阶段评估已记录。"), "success")
-    return _back(scenario)
+    return _decide(scenario, form, {"stage_forms": {application_id: form}},
+                   lambda f: decisions.record_stage(db.session, current_user, scenario, application_id, f.stage.data,
+                                                    f.score.data, f.result.data, ip=request.remote_addr),
+                   _("阶段评估已记录。"))
 
 
 @bp.route("/scenarios/<int:scenario_id>/evaluation/final", methods=["POST"])
 @roles_required(Role.OWNER)
 def evaluation_final(scenario_id: int):
     scenario = _scenario_or_404(scenario_id)
-    return _decide(scenario, FinalForm(prefix="final"), "final_form",
-                   lambda f: evaluation.select_final(db.session, current_user, scenario,
-                                                     f.application_ids.data or [], f.note.data,
-                                                     ip=request.remote_addr),
+    form = FinalForm(prefix="final")
+    return _decide(scenario, form, {"final_form": form},
+                   lambda f: decisions.select_final(db.session, current_user, scenario,
+                                                    f.application_ids.data or [], f.note.data,
+                                                    ip=request.remote_addr),
                    _("已确定最终揭榜单位，结果已在场景页面公布并通知各参赛团队。"))
 
 
@@ -264,9 +243,10 @@ def evaluation_final(scenario_id: int):
 @roles_required(Role.OWNER)
 def evaluation_unsuccessful(scenario_id: int):
     scenario = _scenario_or_404(scenario_id)
-    return _decide(scenario, UnsuccessfulForm(prefix="unsuccessful"), "unsuccessful_form",
-                   lambda f: evaluation.declare_unsuccessful(db.session, current_user, scenario, f.reason.data,
-                                                             ip=request.remote_addr),
+    form = UnsuccessfulForm(prefix="unsuccessful")
+    return _decide(scenario, form, {"unsuccessful_form": form},
+                   lambda f: decisions.declare_unsuccessful(db.session, current_user, scenario, f.reason.data,
+                                                            ip=request.remote_addr),
                    _("场景已流榜，已通知各揭榜企业。"))
 
 
@@ -325,13 +305,7 @@ def review_declare(assignment_id: int):
     if no_conflict and not form.confirm.data:
         form.confirm.errors = [_("声明无利益冲突前，请勾选承诺。")]
         return review(assignment_id, form)
-    try:
-        evaluation.declare(db.session, current_user, assignment, no_conflict, ip=request.remote_addr)
-    except InvalidTransition as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for("applications.review", assignment_id=assignment.id))
-    db.session.commit()
+    evaluation.declare(db.session, current_user, assignment, no_conflict, ip=request.remote_addr)
     flash(_("已声明无利益冲突，现在可以查看申请并评分。") if no_conflict else _("已申请回避，业主单位将另行邀请专家。"),
           "success" if no_conflict else "info")
     return redirect(url_for("applications.review", assignment_id=assignment.id))
@@ -347,6 +321,7 @@ def review_application(assignment_id: int, application_id: int):
     existing = evaluation.scores_by(db.session, assignment).get(application.id, {})
     form_class = score_form_class(criteria)
     form = form_class() if request.method == "POST" else form_class(formdata=None)
+    status = 200
     if request.method == "GET":
         for criterion in criteria:
             if criterion.id in existing:
@@ -359,21 +334,18 @@ def review_application(assignment_id: int, application_id: int):
                 {c.id: form[f"c_{c.id}"].data for c in criteria},
                 {c.id: form[f"comment_{c.id}"].data for c in criteria}, ip=request.remote_addr)
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-            flash(error.message, "danger")
-        except InvalidTransition as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-            return redirect(url_for("applications.review", assignment_id=assignment.id))
+            status = rejected(form, error)
+            if error.field_errors:  # the summary above the form, the details beside the scores
+                flash(error.message, "danger")
         else:
-            db.session.commit()
             flash(_("评分已保存。"), "success")
             return redirect(url_for("applications.review", assignment_id=assignment.id))
+    else:
+        status = 422
     return render_template("applications/evaluation/score.html", assignment=assignment, scenario=scenario,
                            application=application, criteria=criteria, form=form,
                            scoring_open=evaluation.scoring_open(db.session, scenario) and bool(criteria)
-                           and application.status in evaluation.CANDIDATE)
+                           and application.status in evaluation.CANDIDATE), status
 
 
 # ------------------------------------------------------------------ the public result and workspace panels
@@ -387,7 +359,7 @@ def scenario_outcome(scenario: Scenario) -> dict:
         links.append((_("评审与揭榜结果"), url_for("applications.evaluation", scenario_id=scenario.id)))
     if scenario.status in delivery.DELIVERY_STATUSES and delivery.can_view(db.session, user, scenario):
         links.append((_("合同、交付与验收"), url_for("applications.delivery", scenario_id=scenario.id)))
-    return {"result": evaluation.public_result(db.session, scenario), "links": links}
+    return {"result": decisions.public_result(db.session, scenario), "links": links}
 
 
 @bp.app_template_filter("plain")

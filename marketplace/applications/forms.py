@@ -1,7 +1,7 @@
 """Forms for applying (揭榜), withdrawing and re-confirming.
 
 The form only carries text; the rules (team and milestone lines, the price, what a
-submission needs) live in :mod:`marketplace.applications.services`.
+submission needs) live in :mod:`marketplace.applications.submission`.
 """
 
 from __future__ import annotations

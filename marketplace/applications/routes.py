@@ -1,7 +1,8 @@
 """揭榜 views: apply / revise / withdraw / re-confirm, the firm's list, the sealed owner list, CSV export.
 
-Thin: parse, call one service, commit once. Every read goes through
-``services.readable_*`` (sealed in SQL); the scenario page's 揭榜 box is rendered from
+Thin: parse, call one service, flash and redirect; the request's unit of work commits, and a
+refused withdrawal or re-confirmation is flashed by :mod:`marketplace.errors`. Every read goes
+through ``services.readable_*`` (sealed in SQL); the scenario page's 揭榜 box is rendered from
 ``application_panel(scenario)``, a template global.
 """
 
@@ -12,16 +13,16 @@ import io
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from marketplace import clock
-from marketplace.applications import bp, policy, services
+from marketplace.applications import bp, policy, services, submission
 from marketplace.applications.forms import ApplicationForm, ReconfirmForm, WithdrawForm
-from marketplace.errors import DomainError, PermissionDenied, attach_to_form
+from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import Application, Role, Scenario
-from marketplace.permissions import roles_required
+from marketplace.permissions import roles_required, signed_in
 from marketplace.scenarios import policy as scenario_policy
 
 #: Roles that may open a scenario's application list (object rules in ``services.can_list``).
@@ -62,7 +63,7 @@ def apply(scenario_id: int):
     """Create or edit the firm's one live application for a scenario."""
     scenario = _scenario_or_404(scenario_id)
     application = services.live_application(db.session, current_user.organisation_id, scenario.id)
-    if application is not None and application.status not in services.EDITABLE:
+    if application is not None and application.status not in submission.EDITABLE:
         flash(_("该申请已进入评审（%(status)s），不能再修改。", status=application.status.label), "info")
         return redirect(url_for("applications.detail", application_id=application.id))
     form = ApplicationForm()
@@ -82,18 +83,16 @@ def apply(scenario_id: int):
             _fill(form, application)
     elif form.validate_on_submit():
         try:
-            result = services.save(db.session, current_user, scenario, form.data_for_service(),
-                                   request.files.getlist(form.documents.name), submit=bool(form.submit.data),
-                                   remove_document_ids=form.remove_documents.data or [], ip=request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
+            result = submission.save(db.session, current_user, scenario, form.data_for_service(),
+                                     request.files.getlist(form.documents.name), submit=bool(form.submit.data),
+                                     remove_document_ids=form.remove_documents.data or [], ip=request.remote_addr)
+        except (ValidationFailed, InvalidTransition) as error:
+            # Re-rendered even when the scenario refuses (deadline passed, back in review): the firm
+            # keeps what it typed, which may be long, instead of being sent back to an empty form.
+            status = rejected(form, error)
             if error.field_errors:
                 flash(_("申请未保存：请按提示修改标出的内容。"), "danger")
-            status = error.status_code
         else:
-            db.session.commit()
-            services.delete_files(result.removed_files)
             submitted_at = clock.to_local(result.application.submitted_at).strftime("%Y-%m-%d %H:%M:%S") \
                 if result.application.submitted_at else ""
             flash({
@@ -122,7 +121,7 @@ def mine():
 
 
 @bp.route("/applications/<int:application_id>")
-@login_required
+@signed_in
 def detail(application_id: int):
     """One application, for those who may read it (404 for everyone else, sealed or not)."""
     application = services.get_readable(db.session, current_user, application_id)
@@ -130,7 +129,7 @@ def detail(application_id: int):
     is_applicant = policy.is_applicant(current_user, application)
     return render_template(
         "applications/detail.html", application=application, scenario=scenario, is_applicant=is_applicant,
-        can_edit=is_applicant and application.status in services.EDITABLE and scenario.is_open(),
+        can_edit=is_applicant and application.status in submission.EDITABLE and scenario.is_open(),
         withdraw_form=WithdrawForm(), reconfirm_form=ReconfirmForm(),
         deadline=services.deadline_text(scenario), receipt=services.fingerprint(application)[:16])
 
@@ -142,14 +141,8 @@ def withdraw(application_id: int):
     form = WithdrawForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.withdraw(db.session, current_user, application, ip=request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("申请已撤回。截止前可以重新提交新的申请。"), "success")
+    submission.withdraw(db.session, current_user, application, ip=request.remote_addr)
+    flash(_("申请已撤回。截止前可以重新提交新的申请。"), "success")
     return redirect(url_for("applications.detail", application_id=application_id))
 
 
@@ -161,14 +154,8 @@ def reconfirm(application_id: int):
     if not form.validate_on_submit():
         flash(" ".join(str(e) for e in form.confirm.errors) or _("请勾选确认。"), "danger")
         return redirect(url_for("applications.detail", application_id=application_id))
-    try:
-        services.reconfirm(db.session, current_user, application, ip=request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("已按场景最新内容重新确认申请。"), "success")
+    submission.reconfirm(db.session, current_user, application, ip=request.remote_addr)
+    flash(_("已按场景最新内容重新确认申请。"), "success")
     return redirect(url_for("applications.detail", application_id=application_id))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace import audit, clock, mail
+from marketplace.enterprises.services import create_profile
 from marketplace.errors import DomainError, ValidationFailed
 from marketplace.models import (
     ApprovalStatus,
@@ -107,7 +108,7 @@ class Registration:
 def register_enterprise(
     session: Session, person: Registration, organisation_name: str, uscc: str, district_code: str, ip: str | None
 ) -> User:
-    """Register a software firm and its first user (active at once)."""
+    """Register a software firm, its first user (active at once) and the firm's empty profile."""
     email = normalise_email(person.email)
     _ensure_email_free(session, email)
     district = _district(session, district_code)
@@ -129,6 +130,7 @@ def register_enterprise(
     session.flush()
     audit.record(session, actor=user, action="user.register", object_type="user", object_id=user.id,
                  after={"role": user.role.value, "organisation": organisation.name}, ip=ip)
+    create_profile(session, organisation, user, ip)
     return user
 
 

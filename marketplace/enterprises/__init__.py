@@ -5,7 +5,7 @@ from flask import Blueprint, Flask
 bp = Blueprint("enterprises", __name__)
 
 from marketplace import attachments  # noqa: E402
-from marketplace.enterprises import policy, routes, services  # noqa: E402,F401
+from marketplace.enterprises import policy, routes, services, verification  # noqa: E402,F401
 from marketplace.main.panels import add_panel  # noqa: E402
 from marketplace.models import AttachmentPurpose, Role  # noqa: E402
 
@@ -15,4 +15,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     attachments.add_access_rule(app, AttachmentPurpose.QUALIFICATION_EVIDENCE, policy.can_download_evidence)
     add_panel(app, (Role.ENTERPRISE,), "enterprises/_panel.html", services.firm_panel)
-    add_panel(app, (Role.DISTRICT_STAFF, Role.CITY_STAFF), "enterprises/_review_panel.html", services.staff_panel)
+    add_panel(app, (Role.DISTRICT_STAFF, Role.CITY_STAFF), "enterprises/_review_panel.html", verification.staff_panel)

@@ -1,4 +1,9 @@
-"""Enterprise views: the public directory and profile pages, the firm's own profile, staff verification."""
+"""Enterprise views: the public directory and profile pages, the firm's own profile, staff verification.
+
+Views parse, call one service and redirect; the request's unit of work commits. A refused
+decision (409/422) is flashed and the browser sent back by :mod:`marketplace.errors`; only the
+forms of the firm's own profile page re-render with the messages beside the fields.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.enterprises import bp, directory, policy, services
+from marketplace import unit_of_work
+from marketplace.enterprises import bp, directory, policy, services, verification
 from marketplace.enterprises.forms import CaseForm, DeleteForm, ProfileForm, QualificationForm, ReviewForm
-from marketplace.errors import DomainError, InvalidTransition, ValidationFailed, attach_to_form
+from marketplace.errors import InvalidTransition, ValidationFailed, attach_to_form, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import EnterpriseProfile, Role, VerificationStatus
@@ -68,7 +74,7 @@ def _profile_form(profile: EnterpriseProfile, formdata=None) -> ProfileForm:
 def _render_mine(profile: EnterpriseProfile, profile_form: ProfileForm | None = None,
                  qualification_form: QualificationForm | None = None, case_form: CaseForm | None = None,
                  status: int = 200):
-    rejected = [q.id for q in profile.qualifications if q.status == VerificationStatus.REJECTED]
+    rejected_ids = [q.id for q in profile.qualifications if q.status == VerificationStatus.REJECTED]
     return render_template(
         "enterprises/mine.html", profile=profile,
         form=profile_form or _profile_form(profile),
@@ -76,12 +82,12 @@ def _render_mine(profile: EnterpriseProfile, profile_form: ProfileForm | None = 
         case_form=case_form or CaseForm(prefix="case", formdata=None),
         delete_form=DeleteForm(formdata=None),
         completeness=services.completeness(profile), problems=services.submission_problems(profile),
-        rejection_reasons=services.rejection_reasons(db.session, rejected),
+        rejection_reasons=verification.rejection_reasons(db.session, rejected_ids),
     ), status
 
 
 def _mine() -> EnterpriseProfile:
-    return services.ensure_profile(db.session, current_user, request.remote_addr)
+    return services.own_profile(db.session, current_user)
 
 
 @bp.route("/my/profile", methods=["GET", "POST"])
@@ -89,7 +95,6 @@ def _mine() -> EnterpriseProfile:
 def my_profile():
     profile = _mine()
     if request.method == "GET":
-        db.session.commit()  # keeps the profile row created on the first visit
         return _render_mine(profile)
     form = _profile_form(profile, formdata=request.form)
     if not form.validate_on_submit():
@@ -97,23 +102,20 @@ def my_profile():
     data = {name: form[name].data for name in services.PROFILE_FIELDS}
     try:
         changed = services.update_profile(db.session, current_user, profile, data, request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        if error.field_errors:
-            attach_to_form(form, error)
-        flash(error.message, "danger")
-        return _render_mine(_mine(), profile_form=form, status=error.status_code)
+    except ValidationFailed as error:
+        status = rejected(form, error)
+        if error.field_errors:  # the summary above the form, the details beside the fields
+            flash(error.message, "danger")
+        return _render_mine(profile, profile_form=form, status=status)
     if form.submit_for_verification.data:
         try:
             services.submit(db.session, current_user, profile, request.remote_addr)
-        except DomainError as error:
-            db.session.commit()  # the edits themselves are kept; only the submission waits
+        except (ValidationFailed, InvalidTransition) as error:
+            unit_of_work.keep()  # the edits themselves are saved; only the submission waits
             if error.field_errors:
                 attach_to_form(form, error)
             flash(_("已保存，但还不能提交核验：%(reason)s", reason=error.message), "warning")
             return _render_mine(profile, profile_form=form, status=error.status_code)
-    db.session.commit()
-    if form.submit_for_verification.data:
         flash(_("已保存并提交核验，区县工作人员核验通过后将在企业能力目录公开。"), "success")
     elif changed and profile.status == VerificationStatus.VERIFIED:
         flash(_("已保存。企业信息保持公开；区县工作人员可能复核本次修改。"), "success")
@@ -128,14 +130,8 @@ def submit():
     profile = _mine()
     if not DeleteForm().validate_on_submit():
         abort(400)
-    try:
-        services.submit(db.session, current_user, profile, request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("已提交核验，区县工作人员核验通过后将在企业能力目录公开。"), "success")
+    services.submit(db.session, current_user, profile, request.remote_addr)
+    flash(_("已提交核验，区县工作人员核验通过后将在企业能力目录公开。"), "success")
     return redirect(url_for("enterprises.my_profile"))
 
 
@@ -144,22 +140,17 @@ def submit():
 def add_qualification():
     profile = _mine()
     form = QualificationForm(prefix="qualification")
+    status = 422
     if form.validate_on_submit():
         data = {"kind": form.kind.data, "detail": form.detail.data, "year": form.year.data}
         try:
             services.add_qualification(db.session, current_user, profile, data, form.evidence.data,
                                        request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-            status = error.status_code
-            profile = _mine()
+        except ValidationFailed as error:
+            status = rejected(form, error)
         else:
-            db.session.commit()
             flash(_("资质已添加，等待区县工作人员核验证明文件。"), "success")
             return redirect(url_for("enterprises.my_profile", _anchor="qualifications"))
-    else:
-        status = 422
     # Browsers never send a chosen file twice: say so beside the file field.
     if getattr(form.evidence.data, "filename", None) and not form.evidence.errors:
         form.evidence.errors = [_("请重新选择证明文件。")]
@@ -173,9 +164,11 @@ def remove_qualification(qualification_id: int):
     if not DeleteForm().validate_on_submit():
         abort(400)
     services.remove_qualification(db.session, current_user, qualification_id, request.remote_addr)
-    db.session.commit()
     flash(_("资质已删除。"), "success")
     return redirect(url_for("enterprises.my_profile", _anchor="qualifications"))
+
+
+CASE_FIELDS = ("title", "client", "year", "amount_wan", "description")
 
 
 @bp.route("/my/profile/cases", methods=["POST"])
@@ -185,16 +178,12 @@ def add_case():
     form = CaseForm(prefix="case")
     status = 422
     if form.validate_on_submit():
-        data = {name: form[name].data for name in ("title", "client", "year", "amount_wan", "description")}
         try:
-            services.add_case(db.session, current_user, profile, data, request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-            status = error.status_code
-            profile = _mine()
+            services.add_case(db.session, current_user, profile, {name: form[name].data for name in CASE_FIELDS},
+                              request.remote_addr)
+        except ValidationFailed as error:
+            status = rejected(form, error)
         else:
-            db.session.commit()
             flash(_("项目案例已添加。"), "success")
             return redirect(url_for("enterprises.my_profile", _anchor="cases"))
     flash(_("项目案例未添加，请按“添加项目案例”中的提示修改。"), "danger")
@@ -208,15 +197,12 @@ def edit_case(case_id: int):
     form = CaseForm(obj=case)
     status = 200
     if form.validate_on_submit():
-        data = {name: form[name].data for name in ("title", "client", "year", "amount_wan", "description")}
         try:
-            services.update_case(db.session, current_user, case_id, data, request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-            status = error.status_code
+            services.update_case(db.session, current_user, case_id, {name: form[name].data for name in CASE_FIELDS},
+                                 request.remote_addr)
+        except ValidationFailed as error:
+            status = rejected(form, error)
         else:
-            db.session.commit()
             flash(_("项目案例已保存。"), "success")
             return redirect(url_for("enterprises.my_profile", _anchor="cases"))
     elif request.method == "POST":
@@ -230,7 +216,6 @@ def remove_case(case_id: int):
     if not DeleteForm().validate_on_submit():
         abort(400)
     services.remove_case(db.session, current_user, case_id, request.remote_addr)
-    db.session.commit()
     flash(_("项目案例已删除。"), "success")
     return redirect(url_for("enterprises.my_profile", _anchor="cases"))
 
@@ -240,55 +225,41 @@ def remove_case(case_id: int):
 @bp.route("/enterprises/review")
 @roles_required(*STAFF)
 def review():
-    return render_template("enterprises/review.html", queue=services.review_queue(db.session, current_user),
+    return render_template("enterprises/review.html", queue=verification.review_queue(db.session, current_user),
                            form=ReviewForm())
 
 
-def _back(profile_id: int):
-    if request.form.get("back") == "detail":
-        return redirect(url_for("enterprises.detail", profile_id=profile_id))
-    return redirect(url_for("enterprises.review"))
+def _review_form() -> ReviewForm:
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return form
 
 
 @bp.route("/enterprises/<int:profile_id>/<decision>", methods=["POST"])
 @roles_required(*STAFF)
 def review_profile(profile_id: int, decision: str):
-    if decision not in services.REVIEW_DECISIONS:
+    if decision not in verification.REVIEW_DECISIONS:
         abort(404)
-    form = ReviewForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        profile = services.review_profile(db.session, current_user, profile_id, decision, form.reason.data,
+    form = _review_form()
+    profile = verification.review_profile(db.session, current_user, profile_id, decision, form.reason.data,
                                           request.remote_addr)
-    except (ValidationFailed, InvalidTransition) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return _back(profile_id)
-    db.session.commit()
     flash(_("已核验通过：%(name)s。", name=profile.organisation.name) if decision == "verify"
           else _("已退回：%(name)s。", name=profile.organisation.name), "success")
-    return _back(profile_id)
+    if request.form.get("back") == "detail":
+        return redirect(url_for("enterprises.detail", profile_id=profile_id))
+    return redirect(url_for("enterprises.review"))
 
 
 @bp.route("/enterprises/qualifications/<int:qualification_id>/<decision>", methods=["POST"])
 @roles_required(*STAFF)
 def review_qualification(qualification_id: int, decision: str):
-    if decision not in services.REVIEW_DECISIONS:
+    if decision not in verification.REVIEW_DECISIONS:
         abort(404)
-    form = ReviewForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        qualification = services.review_qualification(db.session, current_user, qualification_id, decision,
-                                                       form.reason.data, request.remote_addr)
-    except (ValidationFailed, InvalidTransition) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for("enterprises.review", _anchor="qualifications"))
-    db.session.commit()
+    form = _review_form()
+    qualification = verification.review_qualification(db.session, current_user, qualification_id, decision,
+                                                      form.reason.data, request.remote_addr)
     flash(_("资质已核验通过。") if decision == "verify" else _("资质已退回。"), "success")
     if request.form.get("back") == "detail":
         return redirect(url_for("enterprises.detail", profile_id=qualification.profile_id))
     return redirect(url_for("enterprises.review", _anchor="qualifications"))
-

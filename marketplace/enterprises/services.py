@@ -1,8 +1,9 @@
-"""Enterprise capability profiles (企业能力清单): editing by the firm, verification by district staff.
+"""Enterprise capability profiles (企业能力清单): the firm keeps its profile, qualifications and cases.
 
-Rules live here; views parse, call one function, commit once. Every function
-validates all of its input before changing anything, so a refused request leaves
-the session clean, and every state change is written to the audit log.
+Verification by district staff lives in :mod:`marketplace.enterprises.verification`. Rules live
+here; views parse and call one function, and the request's unit of work commits. Every function
+validates all of its input before changing anything, and every state change is written to the
+audit log. A firm's profile is created with the firm (:func:`create_profile`); pages only read it.
 
 **Edits to a verified profile.** A verified profile stays verified and public when
 the firm edits it: taking a firm out of the directory for correcting its head count
@@ -26,16 +27,13 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from marketplace import attachments, audit, clock
 from marketplace.enterprises import policy
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import (
     AttachmentPurpose,
-    AuditEvent,
     Domain,
     EnterpriseProfile,
     Organisation,
@@ -48,7 +46,7 @@ from marketplace.models import (
     User,
     VerificationStatus,
 )
-from marketplace.notifications.services import notify, organisation_users
+from marketplace.notifications.services import notify
 
 #: Profile fields the firm edits (``domains`` is a list of domain codes).
 PROFILE_FIELDS = ("address", "building", "founded_on", "settled_year", "employees", "revenue_band",
@@ -118,35 +116,40 @@ def profile_of(session: Session, organisation_id: int) -> EnterpriseProfile | No
     ).scalar_one_or_none()
 
 
-def ensure_profile(session: Session, actor: User, ip: str | None = None) -> EnterpriseProfile:
-    """The actor's firm's profile, created (empty, with the actor as contact) on first use."""
+def create_profile(session: Session, organisation: Organisation, actor: User | None,
+                   ip: str | None = None) -> EnterpriseProfile:
+    """Give a software firm its (empty, unverified) profile, in the request that creates the firm.
+
+    Called when a firm registers, when city staff create a software-enterprise organisation (or
+    make an organisation one) and when they add an enterprise user; page views never create it.
+    Returns the existing profile when the firm already has one. The actor becomes the business
+    contact when the actor works for the firm (a registering user), never when staff create it.
+    """
+    if organisation.kind != OrganisationKind.SOFTWARE_ENTERPRISE:
+        raise ValueError(f"organisation {organisation.id} is not a software enterprise")
+    session.flush()  # the organisation needs its id
+    existing = profile_of(session, organisation.id)
+    if existing is not None:
+        return existing
+    member = actor is not None and actor.organisation_id == organisation.id
+    profile = EnterpriseProfile(organisation=organisation, status=VerificationStatus.UNVERIFIED,
+                                contact_name=(actor.name or "") if member else "",
+                                contact_phone=(actor.phone or "") if member else "",
+                                contact_email=(actor.email or "") if member else "")
+    session.add(profile)
+    session.flush()
+    audit.record(session, actor=actor, action="enterprise_profile.create", object_type="enterprise_profile",
+                 object_id=profile.id, after={"organisation": organisation.id}, ip=ip)
+    return profile
+
+
+def own_profile(session: Session, actor: User) -> EnterpriseProfile:
+    """The actor's firm's profile, read only (it was created with the firm)."""
     if not can_edit(actor):
         raise PermissionDenied(_("只有软件企业的用户可以维护本企业的能力信息。"))
     profile = profile_of(session, actor.organisation_id)
-    if profile is not None:
-        return profile
-    values = {"organisation_id": actor.organisation_id, "status": VerificationStatus.UNVERIFIED,
-              "contact_name": actor.name or "", "contact_phone": actor.phone or "",
-              "contact_email": actor.email or ""}
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        # Two first visits of the same firm at once must not fail on the unique organisation_id:
-        # INSERT … ON CONFLICT DO NOTHING is atomic on both databases and needs no savepoint.
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        table = EnterpriseProfile.__table__
-        statement = insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=["organisation_id"]).returning(table.c.id)
-        created = session.execute(statement).scalar_one_or_none() is not None
-        profile = profile_of(session, actor.organisation_id)
-    else:  # pragma: no cover - the platform runs on SQLite or PostgreSQL
-        profile = EnterpriseProfile(**values)
-        session.add(profile)
-        session.flush()
-        created = True
-    if not created:
-        return profile
-    audit.record(session, actor=actor, action="enterprise_profile.create", object_type="enterprise_profile",
-                 object_id=profile.id, after={"organisation": actor.organisation_id}, ip=ip)
+    if profile is None:
+        raise NotFound(_("本企业的能力信息尚未建立，请联系平台工作人员。"))
     return profile
 
 
@@ -348,7 +351,7 @@ def submit(session: Session, actor: User, profile: EnterpriseProfile, ip: str | 
                  object_id=profile.id, before={"status": before}, after={"status": profile.status.value}, ip=ip)
     notify(session, _reviewers_of(session, profile), "enterprise.submitted",
            _("%(name)s提交了企业信息核验", name=profile.organisation.name)[:200],
-           _("请在“企业核验”中核对其经营范围、能力介绍和资质证明。"), _path("enterprises.review"))
+           _("请在“企业核验”中核对其经营范围、能力介绍和资质证明。"), path_for("enterprises.review"))
 
 
 def _reviewers_of(session: Session, profile: EnterpriseProfile) -> list[User]:
@@ -365,7 +368,7 @@ def _reviewers_of(session: Session, profile: EnterpriseProfile) -> list[User]:
     return staff
 
 
-def _path(endpoint: str, **values: Any) -> str:
+def path_for(endpoint: str, **values: Any) -> str:
     """A site-relative URL that works with or without a request (notifications store paths)."""
     return current_app.url_map.bind("localhost").build(endpoint, values)
 
@@ -566,190 +569,6 @@ def remove_case(session: Session, actor: User, case_id: int, ip: str | None = No
                  before=before, ip=ip)
 
 
-# ------------------------------------------------------------------ verification by staff
-
-REVIEW_DECISIONS = ("verify", "reject")
-
-
-def _reason(decision: str, reason: str | None) -> str | None:
-    reason = (reason or "").strip()
-    if decision == "reject" and not reason:
-        raise ValidationFailed(_("不通过时请写明原因，企业将看到这条说明。"),
-                               {"reason": [_("不通过时请写明原因。")]})
-    if len(reason) > 2000:
-        raise ValidationFailed(_("原因不能超过 2000 个字。"), {"reason": [_("原因不能超过 2000 个字。")]})
-    return reason or None
-
-
-def review_profile(session: Session, actor: User, profile_id: int, decision: str, reason: str | None = None,
-                   ip: str | None = None) -> EnterpriseProfile:
-    """Verify or reject a submitted profile; also re-confirm or revoke a verified one. Tells the firm."""
-    profile = session.get(EnterpriseProfile, profile_id)
-    if profile is None or not (policy.is_reviewer(actor, profile) or policy.can_view(actor, profile)):
-        raise NotFound(_("找不到该企业。"))
-    if decision not in REVIEW_DECISIONS:
-        raise InvalidTransition(_("未知的操作。"))
-    if not policy.is_reviewer(actor, profile):
-        raise PermissionDenied(_("只有企业所在区县的工作人员或市级工作人员可以核验企业信息。"))
-    if profile.status not in (VerificationStatus.PENDING, VerificationStatus.VERIFIED):
-        raise InvalidTransition(_("该企业信息当前为“%(status)s”，企业提交核验后才能处理。",
-                                  status=profile.status.label))
-    reason = _reason(decision, reason)
-    before = {"status": profile.status.value,
-              "verified_at": profile.verified_at.isoformat() if profile.verified_at else None}
-    now = clock.now()
-    if decision == "verify":
-        action = "enterprise_profile.verify" if profile.status == VerificationStatus.PENDING \
-            else "enterprise_profile.reconfirm"
-        profile.status = VerificationStatus.VERIFIED
-        profile.verified_at = now
-        profile.verified_by = actor
-        profile.review_note = reason
-        title = _("企业信息已通过核验")
-        body = _("%(name)s的企业能力信息已通过核验，现已在企业能力目录公开。", name=profile.organisation.name)
-    else:
-        action = "enterprise_profile.reject" if profile.status == VerificationStatus.PENDING \
-            else "enterprise_profile.revoke"
-        profile.status = VerificationStatus.REJECTED
-        profile.verified_at = None
-        profile.verified_by = None
-        profile.review_note = reason
-        title = _("企业信息核验未通过")
-        body = _("%(name)s的企业能力信息未通过核验，暂不在企业能力目录公开。原因：%(reason)s。请修改后重新提交核验。",
-                 name=profile.organisation.name, reason=reason)
-    session.flush()
-    audit.record(session, actor=actor, action=action, object_type="enterprise_profile", object_id=profile.id,
-                 before=before, after={"status": profile.status.value, "reason": reason}, ip=ip)
-    notify(session, organisation_users(session, profile.organisation_id, Role.ENTERPRISE),
-           f"enterprise.{decision}", title, body, _path("enterprises.my_profile"))
-    return profile
-
-
-def review_qualification(session: Session, actor: User, qualification_id: int, decision: str,
-                         reason: str | None = None, ip: str | None = None) -> Qualification:
-    """Verify or reject a pending qualification's evidence (or revoke a verified one). Tells the firm."""
-    qualification = session.get(Qualification, qualification_id)
-    if qualification is None or not (policy.is_reviewer(actor, qualification.profile)
-                                     or policy.is_member(actor, qualification.profile)):
-        raise NotFound(_("找不到该资质。"))
-    if decision not in REVIEW_DECISIONS:
-        raise InvalidTransition(_("未知的操作。"))
-    if not policy.is_reviewer(actor, qualification.profile):
-        raise PermissionDenied(_("只有企业所在区县的工作人员或市级工作人员可以核验资质。"))
-    allowed = (VerificationStatus.PENDING,) if decision == "verify" else (
-        VerificationStatus.PENDING, VerificationStatus.VERIFIED)
-    if qualification.status not in allowed:
-        raise InvalidTransition(_("该资质当前为“%(status)s”，不能执行该操作。", status=qualification.status.label))
-    reason = _reason(decision, reason)
-    before = {"status": qualification.status.value}
-    if decision == "verify":
-        qualification.status = VerificationStatus.VERIFIED
-        qualification.verified_at = clock.now()
-        qualification.verified_by = actor
-        title = _("资质“%(label)s”已通过核验", label=qualification.label)
-        body = _("资质“%(label)s”已通过核验。企业信息公开后，该资质将显示在企业能力目录中。", label=qualification.label)
-    else:
-        qualification.status = VerificationStatus.REJECTED
-        qualification.verified_at = None
-        qualification.verified_by = None
-        title = _("资质“%(label)s”核验未通过", label=qualification.label)
-        body = _("资质“%(label)s”未通过核验，原因：%(reason)s。可以删除后重新上传证明文件。",
-                 label=qualification.label, reason=reason)
-    session.flush()
-    # The qualification table has no note column: the reason lives in the audit log and the notification.
-    audit.record(session, actor=actor, action=f"qualification.{decision}", object_type="qualification",
-                 object_id=qualification.id, before=before,
-                 after={"status": qualification.status.value, "reason": reason,
-                        "profile": qualification.profile_id}, ip=ip)
-    notify(session, organisation_users(session, qualification.profile.organisation_id, Role.ENTERPRISE),
-           f"qualification.{decision}", title[:200], body, _path("enterprises.my_profile"))
-    return qualification
-
-
-def rejection_reasons(session: Session, qualification_ids: list[int]) -> dict[int, str]:
-    """The latest rejection reason of each rejected qualification, read from the audit log."""
-    if not qualification_ids:
-        return {}
-    rows = session.execute(
-        sa.select(AuditEvent.object_id, AuditEvent.after)
-        .where(AuditEvent.object_type == "qualification", AuditEvent.action == "qualification.reject",
-               AuditEvent.object_id.in_([str(i) for i in qualification_ids]))
-        .order_by(AuditEvent.id)
-    ).all()
-    reasons: dict[int, str] = {}
-    for object_id, after in rows:
-        if after and after.get("reason"):
-            reasons[int(object_id)] = after["reason"]
-    return reasons
-
-
-# ------------------------------------------------------------------ the staff review queue
-
-@dataclass
-class ReviewQueue:
-    """What a staff user has to look at: submitted profiles, pending evidence, revised verified profiles."""
-
-    profiles: list[EnterpriseProfile]
-    qualifications: list[Qualification]
-    revised: list[EnterpriseProfile]
-
-
-def _pending_qualifications_query(user: User) -> sa.Select:
-    return (
-        sa.select(Qualification).join(Qualification.profile)
-        .where(Qualification.status == VerificationStatus.PENDING,
-               EnterpriseProfile.status.in_((VerificationStatus.PENDING, VerificationStatus.VERIFIED)),
-               policy.reviewable_clause(user))
-    )
-
-
-def _revised_query(user: User) -> sa.Select:
-    revised_after_check = (
-        sa.select(AuditEvent.id)
-        .where(AuditEvent.object_type == "enterprise_profile", AuditEvent.action == "enterprise_profile.revise",
-               AuditEvent.object_id == sa.cast(EnterpriseProfile.id, sa.String),
-               AuditEvent.created_at > EnterpriseProfile.verified_at)
-        .correlate(EnterpriseProfile)
-    )
-    return sa.select(EnterpriseProfile).where(EnterpriseProfile.status == VerificationStatus.VERIFIED,
-                                              policy.reviewable_clause(user), revised_after_check.exists())
-
-
-def review_queue(session: Session, user: User) -> ReviewQueue:
-    """The review page's three lists for a district (or city) staff user."""
-    profiles = session.execute(
-        sa.select(EnterpriseProfile)
-        .where(EnterpriseProfile.status == VerificationStatus.PENDING, policy.reviewable_clause(user))
-        .options(selectinload(EnterpriseProfile.organisation).selectinload(Organisation.district),
-                 selectinload(EnterpriseProfile.domains), selectinload(EnterpriseProfile.qualifications))
-        .order_by(EnterpriseProfile.updated_at, EnterpriseProfile.id)
-    ).scalars().all()
-    qualifications = session.execute(
-        _pending_qualifications_query(user)
-        .options(selectinload(Qualification.evidence),
-                 selectinload(Qualification.profile).selectinload(EnterpriseProfile.organisation))
-        .order_by(Qualification.id)
-    ).scalars().all()
-    revised = session.execute(
-        _revised_query(user).options(selectinload(EnterpriseProfile.organisation))
-        .order_by(EnterpriseProfile.updated_at.desc()).limit(100)
-    ).scalars().all()
-    return ReviewQueue(list(profiles), list(qualifications), list(revised))
-
-
-def pending_counts(session: Session, user: User) -> dict[str, int]:
-    """Counts for the staff workspace panel and the review page heading."""
-    def count(query: sa.Select) -> int:
-        return session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-
-    return {
-        "profiles": count(sa.select(EnterpriseProfile.id).where(
-            EnterpriseProfile.status == VerificationStatus.PENDING, policy.reviewable_clause(user))),
-        "qualifications": count(_pending_qualifications_query(user).with_only_columns(Qualification.id)),
-        "revised": count(_revised_query(user).with_only_columns(EnterpriseProfile.id)),
-    }
-
-
 # ------------------------------------------------------------------ workspace panels
 
 def firm_panel(session: Session, user: User) -> dict[str, Any]:
@@ -761,6 +580,3 @@ def firm_panel(session: Session, user: User) -> dict[str, Any]:
             "pending_qualifications": pending, "public": bool(profile and policy.is_public(profile))}
 
 
-def staff_panel(session: Session, user: User) -> dict[str, int]:
-    """Data of the staff workspace panel: what waits for verification."""
-    return pending_counts(session, user)
