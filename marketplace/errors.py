@@ -161,7 +161,13 @@ def attach_to_form(form, error: DomainError) -> None:
 
 def rejected(form, error: DomainError) -> int:
     """A view re-renders *form* after a refused change: roll back now, show the errors beside the
-    fields, and return the status to answer with (``return render_template(...), rejected(form, e)``)."""
+    fields, and return the status to answer with. Call it *before* rendering::
+
+        status = rejected(form, error)
+        return render_template(...), status
+
+    (``return render_template(...), rejected(form, error)`` would render first: without the field
+    errors, and reading the session before the rollback.)"""
     unit_of_work.discard()
     attach_to_form(form, error)
     return error.status_code

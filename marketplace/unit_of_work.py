@@ -56,6 +56,17 @@ def rollback() -> None:
         g.uow_discarded = True
 
 
+_FLAGS = ("uow_keep", "uow_discarded", "uow_flushed")
+
+
+def _begin() -> None:
+    """``before_request``: start with clean flags. ``g`` belongs to the application context, which a
+    request shares with whatever context was already pushed (the test suite pushes one per test), so a
+    previous request's "discarded" must not roll back this one's work."""
+    for flag in _FLAGS:
+        g.pop(flag, None)
+
+
 def _finish(response: Response) -> Response:
     """``after_request``: commit a successful non-GET request's work, roll back anything else."""
     if request.method in SAFE_METHODS:
@@ -83,6 +94,7 @@ def _note_flush(session: Session, flush_context: Any) -> None:
 
 def init_app(app: Flask) -> None:
     """Install the request-end commit/rollback."""
+    app.before_request(_begin)
     app.after_request(_finish)
     if not getattr(init_app, "_listening", False):
         sa.event.listen(db.session, "after_flush", _note_flush)
