@@ -1,4 +1,6 @@
-"""``flask`` sub-commands (thin: they call services and commit)."""
+"""``flask`` sub-commands (thin: they call services). A command that writes is one unit of work
+(:func:`marketplace.unit_of_work.transactional`): committed once when it returns, rolled back when
+it fails; commands never commit themselves."""
 
 from __future__ import annotations
 
@@ -6,7 +8,16 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from marketplace import search, unit_of_work
+from marketplace.audit import verify_chain
 from marketplace.extensions import db
+from marketplace.indexing import count_public
+from marketplace.mail import send_pending
+from marketplace.matching import evaluation, freshness
+from marketplace.models import User
+from marketplace.notifications import jobs
+from marketplace.reference_data import ensure_reference_data
+from marketplace.search import sync
 
 
 def register_cli(app: Flask) -> None:
@@ -25,12 +36,10 @@ def seed_cli() -> None:
 
 
 @seed_cli.command("reference")
+@unit_of_work.transactional
 def seed_reference() -> None:
     """Insert or refresh districts, domains and themes (idempotent)."""
-    from marketplace.reference_data import ensure_reference_data
-
     ensure_reference_data(db.session.connection())
-    db.session.commit()
     click.echo("reference data loaded")
 
 
@@ -39,21 +48,28 @@ def seed_reference() -> None:
 @click.option("--seed", default=2025, show_default=True, help="Random seed (the data set is deterministic).")
 def seed_demo(if_empty: bool, seed: int) -> None:
     """Create the demo data set and the demo accounts (never in production)."""
-    from marketplace.demo.seed import load_demo
-    from marketplace.models import User
-
     if current_app.config["MARKETPLACE_ENV"] == "production":
         raise click.ClickException("refusing to load demo data when MARKETPLACE_ENV=production")
+    summary = _load_demo(if_empty, seed)
+    if summary is None:
+        return
+    for name, count in summary.items():
+        click.echo(f"{name}: {count}")
+    _reindex()  # from the committed data
+
+
+@unit_of_work.transactional
+def _load_demo(if_empty: bool, seed: int) -> dict[str, int] | None:
+    """Load the demo data set as one unit of work; ``None`` when ``--if-empty`` finds users already."""
+    # Imported here: the demo corpus modules take ~90 ms to import and only this command needs them.
+    from marketplace.demo.seed import load_demo
+
     if db.session.execute(sa.select(User.id).limit(1)).first():
         if if_empty:
             click.echo("database already has data; demo data not loaded")
-            return
+            return None
         raise click.ClickException("the database already has users; demo data goes into an empty database only")
-    summary = load_demo(db.session, seed=seed, progress=click.echo)
-    db.session.commit()
-    for name, count in summary.items():
-        click.echo(f"{name}: {count}")
-    _reindex()
+    return load_demo(db.session, seed=seed, progress=click.echo)
 
 
 @click.group("audit")
@@ -64,8 +80,6 @@ def audit_cli() -> None:
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check every link and hash of the audit chain; exit 1 when it is broken."""
-    from marketplace.audit import verify_chain
-
     report = verify_chain(db.session)
     if report.ok:
         click.echo(f"audit chain intact: {report.count} events")
@@ -80,15 +94,13 @@ def outbox_cli() -> None:
 
 
 @outbox_cli.command("send")
+@unit_of_work.transactional
 def outbox_send() -> None:
     """Send pending e-mail over the configured SMTP server."""
-    from marketplace.mail import send_pending
-
     if not current_app.config.get("MAIL_SERVER"):
         click.echo("MAIL_SERVER is not set: messages are written to the log and kept in the outbox table")
         return
     sent, failed = send_pending(db.session)
-    db.session.commit()
     click.echo(f"sent {sent}, failed {failed}")
 
 
@@ -100,23 +112,19 @@ def notifications_cli() -> None:
 @notifications_cli.command("scan")
 @click.option("--hours", type=click.IntRange(1, 24 * 90), default=None,
               help="Remind followers this many hours before the deadline (default: REMINDER_HOURS, 48).")
+@unit_of_work.transactional
 def notifications_scan(hours: int | None) -> None:
     """Deadline reminders for followed scenarios, and new scenarios matching saved searches."""
-    from marketplace.notifications.jobs import scan
-
-    report = scan(db.session, hours=hours)
-    db.session.commit()
+    report = jobs.scan(db.session, hours=hours)
     click.echo(f"deadline reminders: {report.reminders}; saved searches checked: {report.searches_checked}, "
                f"notifications: {report.search_notifications} ({report.matched_scenarios} new scenarios)")
 
 
 @notifications_cli.command("digest")
+@unit_of_work.transactional
 def notifications_digest() -> None:
     """E-mail each "daily digest" user their un-e-mailed notifications of the last day (once per local day)."""
-    from marketplace.notifications.jobs import send_daily_digests
-
-    report = send_daily_digests(db.session)
-    db.session.commit()
+    report = jobs.send_daily_digests(db.session)
     click.echo(f"digests sent: {report.users} ({report.notifications} notifications); "
                f"already sent today: {report.skipped_today}")
 
@@ -127,11 +135,8 @@ def search_cli() -> None:
 
 
 def _reindex() -> int:
-    """Rebuild the search index from the database with a progress bar; returns the document count."""
-    from marketplace import search
-    from marketplace.indexing import count_public
-    from marketplace.search import sync
-
+    """Rebuild the search index from the database with a progress bar; returns the document count.
+    Reads only: nothing to commit."""
     backend = search.get_backend()
     if isinstance(backend, search.NullBackend):
         click.echo("search is off (SEARCH_BACKEND=none): nothing to index")
@@ -148,7 +153,6 @@ def _reindex() -> int:
             count = sync.reindex(db.session, backend, progress)
         except search.SearchUnavailable as error:
             raise click.ClickException(f"search index could not be rebuilt: {error}") from None
-    db.session.rollback()  # the reindex only read
     click.echo(f"search index rebuilt: {count} documents")
     return count
 
@@ -163,16 +167,12 @@ def search_reindex() -> None:
 @click.option("--limit", default=20, show_default=True, help="Keys listed per kind of problem.")
 def search_check(limit: int) -> None:
     """Report records missing from the index, stale in it, or indexed but no longer public; exit 1 if any."""
-    from marketplace import search
-    from marketplace.search import sync
-
     backend = search.get_backend()
     try:
         report = sync.check(db.session, backend)
     except Exception as error:  # missing or corrupt index
         click.echo(f"search index unreadable: {error}; run `flask search reindex`", err=True)
         raise SystemExit(1) from None
-    db.session.rollback()
     if report.ok:
         click.echo(f"search index up to date ({backend.name})")
         return
@@ -195,30 +195,31 @@ def match_cli() -> None:
               help="Tokeniser processes for large corpora (-1: all CPUs).")
 def match_rebuild(n_jobs: int) -> None:
     """Bump the model version and refit every matching model; web workers load the saved files."""
-    from marketplace.matching import freshness
-
-    freshness.bump(db.session, [freshness.FIRMS, freshness.SCENARIOS])
-    db.session.commit()
+    _bump_models()
     cache = freshness.get_cache()
     names = list(freshness.MODEL_KEYS)
     built = []
     with click.progressbar(names, label="fitting matching models", show_pos=True,
                            item_show_func=lambda n: n or "") as bar:
         for name in bar:
-            built.append(cache.rebuild(db.session, name, n_jobs=n_jobs))
-    db.session.rollback()  # only read
+            built.append(cache.rebuild(db.session, name, n_jobs=n_jobs))  # reads only
     for entry in built:
         click.echo(f"{entry.name}: {entry.meta.get('documents', 0)} documents, {entry.stamp.token}, "
                    f"{entry.meta.get('seconds', 0.0):.2f} s")
     click.echo(f"saved to {cache.model_dir}")
 
 
+@unit_of_work.transactional
+def _bump_models() -> None:
+    """Bump the firm and scenario model versions, committed before the models are refitted (so web
+    workers see that their loaded models are stale)."""
+    freshness.bump(db.session, [freshness.FIRMS, freshness.SCENARIOS])
+
+
 @match_cli.command("evaluate")
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
 def match_evaluate(path: str) -> None:
     """Offline nDCG@10 / recall@10 / MRR of TF-IDF vs BM25 on DIR (firms.jsonl, scenarios.jsonl, qrels.tsv)."""
-    from marketplace.matching.evaluation import main
-
-    status = main([path])
+    status = evaluation.main([path])
     if status:
         raise SystemExit(status)

@@ -4,8 +4,7 @@ Services raise a :class:`DomainError` subclass carrying its HTTP status; views d
 unless they re-render a form with field errors (:func:`rejected`). The handlers here:
 
 * roll the unit of work back first (:mod:`marketplace.unit_of_work`), then render;
-* under ``/api/``, and for ``.json`` resources (chart data), answer the JSON error envelope
-  ``{"error": {"status", "message"[, "fields"]}}``;
+* under ``/api/`` answer the JSON error envelope ``{"error": {"status", "message"[, "fields"]}}``;
 * for pages: 401/403/404 (and any error of a ``GET``) render the error page with that status; a
   refused form submission (400/409/422 on ``POST``) flashes the message and redirects (303) back to
   the page the form was on;
@@ -76,8 +75,8 @@ _BARE_500 = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title
 
 
 def wants_json() -> bool:
-    """Errors under ``/api/``, and of any ``.json`` resource (the charts' data), are answered as JSON."""
-    return request.path.startswith("/api/") or request.path.endswith(".json")
+    """Errors under ``/api/`` are answered as JSON."""
+    return request.path.startswith("/api/")
 
 
 def error_response(status: int, message: str | None = None, fields: dict[str, list[str]] | None = None):
@@ -162,9 +161,13 @@ def attach_to_form(form, error: DomainError) -> None:
 
 def rejected(form, error: DomainError) -> int:
     """A view re-renders *form* after a refused change: roll back now, show the errors beside the
-    fields, and return the status to answer with. Call it *before* rendering (``status = rejected(form, e)``
-    then ``return render_template(...), status``): in ``return render_template(...), rejected(form, e)`` the
-    page would render first, without the messages and from the session not yet rolled back."""
+    fields, and return the status to answer with. Call it *before* rendering::
+
+        status = rejected(form, error)
+        return render_template(...), status
+
+    (``return render_template(...), rejected(form, error)`` would render first: without the field
+    errors, and reading the session before the rollback.)"""
     unit_of_work.discard()
     attach_to_form(form, error)
     return error.status_code

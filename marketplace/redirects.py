@@ -33,7 +33,10 @@ def is_safe_redirect(target: str | None) -> bool:
     """True when *target* stays on this site (a local path, or exactly this scheme, host and port)."""
     if not target or any(c in target for c in "\\\r\n\t\x00"):
         return False
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. an unclosed IPv6 bracket ("http://[::1/")
+        return False
     if not parts.scheme and not parts.netloc:
         return target.startswith("/") and not target.startswith("//")
     own = _origin(request.host_url)

@@ -1,8 +1,9 @@
-"""The site search page ``/search`` (blueprint ``search_ui``) and the parameters it shares with the API.
+"""The site search page ``/search`` (blueprint ``search_ui``) and what it shares with the API.
 
 Views stay thin: :func:`parse_search` turns the query string into :class:`SearchParams` (bad values
 raise :class:`~marketplace.errors.ValidationFailed` naming the parameter), :func:`marketplace.search.search`
-answers, and :func:`facet_labels` names the facet values for display.
+answers, :func:`facet_labels` names the facet values for display, and :func:`results_record` shapes
+the answer as ``/api/v1/search`` returns it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -197,6 +199,30 @@ def facet_labels(session: Session, facets: dict[str, dict[str, int]], params: Se
         for value in values:
             labels[name].setdefault(value, value)
     return labels
+
+
+def results_record(results: search.SearchResults, labels: dict[str, dict[str, str]], root: str) -> dict[str, Any]:
+    """The API's envelope of a search answer: hits (with absolute ``url``s under *root*), totals,
+    facet counts with their labels, and the notice."""
+    return {
+        "items": [{
+            "type": hit.doc_type,
+            "id": hit.doc_id,
+            "title": Markup(hit.title_html).striptags(),
+            "title_html": hit.title_html,
+            "snippet_html": hit.snippet_html,
+            "status": hit.status,
+            "score": round(hit.score, 4),
+            "url": f"{root}{hit.url}" if hit.url.startswith("/") else hit.url,
+        } for hit in results.hits],
+        "total": results.total,
+        "page": results.page,
+        "per_page": results.per_page,
+        "facets": {name: [{"value": value, "label": labels.get(name, {}).get(value, value), "count": count}
+                          for value, count in counts.items()]
+                   for name, counts in results.facets.items()},
+        "notice": results.notice,
+    }
 
 
 def _split_compound(q: str) -> str | None:

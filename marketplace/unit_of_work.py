@@ -60,26 +60,25 @@ _FLAGS = ("uow_keep", "uow_discarded", "uow_flushed")
 
 
 def _begin() -> None:
-    """``before_request``: start with no flags. ``g`` lives as long as the app context, and a request
-    reuses an app context that is already pushed (the test suite pushes one around many requests),
-    so flags left by an earlier request must not decide this one's commit."""
+    """``before_request``: start with clean flags. ``g`` belongs to the application context, which a
+    request shares with whatever context was already pushed (the test suite pushes one per test), so a
+    previous request's "discarded" must not roll back this one's work."""
     for flag in _FLAGS:
         g.pop(flag, None)
 
 
 def _finish(response: Response) -> Response:
     """``after_request``: commit a successful non-GET request's work, roll back anything else."""
-    flushed, discarded, kept = (g.pop(flag, None) for flag in ("uow_flushed", "uow_discarded", "uow_keep"))
     if request.method in SAFE_METHODS:
-        if flushed:
+        if g.get("uow_flushed"):
             log.error("%s %s wrote %s; the change is rolled back (GET never writes)",
-                      request.method, request.path, ", ".join(flushed) or "rows")
+                      request.method, request.path, ", ".join(g.uow_flushed) or "rows")
         db.session.rollback()
         return response
-    if discarded and not kept:
+    if g.get("uow_discarded") and not g.get("uow_keep"):
         db.session.rollback()
         return response
-    if response.status_code < 400 or kept:
+    if response.status_code < 400 or g.get("uow_keep"):
         db.session.commit()
     else:
         db.session.rollback()

@@ -1,3 +1,4 @@
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
@@ -33,6 +34,23 @@ def test_login_and_logout(client, make_user):
     assert client.get("/dashboard").status_code == 302
 
 
+def test_logout_is_post_only(client, make_user, login):
+    login(make_user("owner"))
+    response = client.get("/auth/logout")
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]
+    assert client.get("/dashboard").status_code == 200  # still signed in: a link or an <img> cannot sign out
+    response = client.post("/auth/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_the_menu_signs_out_with_a_form(client, make_user, login):
+    login(make_user("owner"))
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert '<form method="post" action="/auth/logout">' in html
+    assert 'href="/auth/logout"' not in html
+
+
 def test_wrong_password_gets_a_clear_message(client, make_user):
     user = make_user("owner")
     response = client.post("/auth/login", data={"email": user.email, "password": "wrong"})
@@ -51,10 +69,21 @@ def test_login_is_throttled_after_repeated_failures(client, make_user, app):
     assert db.session.scalar(sa.select(sa.func.count(LoginAttempt.id))) == app.config["LOGIN_MAX_FAILURES"]
 
 
-def test_next_parameter_only_redirects_locally(client, make_user):
+@pytest.mark.parametrize("target", ["https://evil.example/x", "//evil.example", "//evil.example/x", "/\\evil.example",
+                                    "http://localhost@evil.example/", "http://localhost.evil.example/",
+                                    "javascript:alert(1)"])
+def test_next_parameter_only_redirects_locally(client, make_user, target):
     user = make_user("owner")
-    response = client.post("/auth/login?next=https://evil.example/x", data={"email": user.email, "password": PASSWORD})
-    assert response.headers["Location"].endswith("/dashboard")
+    response = client.post("/auth/login", query_string={"next": target},
+                           data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+
+
+def test_next_parameter_on_this_site_is_followed(client, make_user):
+    user = make_user("owner")
+    response = client.post("/auth/login", query_string={"next": "/scenarios?q=1"},
+                           data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/scenarios?q=1"
 
 
 def test_enterprise_registration(client):

@@ -51,7 +51,7 @@ def add_notification(user, title="测试通知", url="/scenarios", kind="applica
 #: (method, path) of every route; ids are filled in by the test.
 ROUTES = [
     ("GET", "/notifications"),
-    ("GET", "/notifications/1"),
+    ("POST", "/notifications/1/open"),
     ("POST", "/notifications/1/read"),
     ("POST", "/notifications/read-all"),
     ("GET", "/notifications/settings"),
@@ -132,11 +132,28 @@ def test_opening_marks_read_and_redirects_to_the_local_url(client, make_user, lo
     user = make_user("enterprise")
     notification = add_notification(user, url="/scenarios/42#qa")
     login(user)
-    response = client.get(f"/notifications/{notification.id}")
-    assert response.status_code == 302 and response.headers["Location"] == "/scenarios/42#qa"
+    response = client.post(f"/notifications/{notification.id}/open")
+    assert response.status_code == 303 and response.headers["Location"] == "/scenarios/42#qa"
     db.session.refresh(notification)
     assert notification.read_at is not None
     assert services.unread_count(db.session, user) == 0
+
+
+def test_reading_the_centre_and_the_panel_writes_nothing(client, make_user, login):
+    user = make_user("enterprise")
+    notification = add_notification(user, "一条未读通知")
+    login(user)
+    for path in ("/notifications", "/notifications?filter=unread", "/dashboard", f"/notifications/{notification.id}"):
+        client.get(path)
+    db.session.refresh(notification)
+    assert notification.read_at is None
+    # Opening is a small form (POST) in the centre and in the workspace panel, never a link.
+    action = f'action="/notifications/{notification.id}/open"'
+    for path in ("/notifications", "/dashboard"):
+        html = client.get(path).get_data(as_text=True)
+        assert f'<form method="post" {action}' in html, path
+        assert f'href="/notifications/{notification.id}' not in html
+    assert client.get(f"/notifications/{notification.id}/open").status_code == 405
 
 
 @pytest.mark.parametrize("url", ["https://evil.example/phish", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
@@ -145,8 +162,8 @@ def test_opening_never_redirects_off_site(client, make_user, login, url):
     user = make_user("enterprise")
     notification = add_notification(user, url=url)
     login(user)
-    response = client.get(f"/notifications/{notification.id}")
-    assert response.status_code == 302 and response.headers["Location"] == "/notifications"
+    response = client.post(f"/notifications/{notification.id}/open")
+    assert response.status_code == 303 and response.headers["Location"] == "/notifications"
 
 
 def test_mark_one_and_mark_all_read(client, make_user, login):
@@ -169,9 +186,9 @@ def test_another_users_notification_is_not_found(client, make_user, login):
     owner_of_it = make_user("enterprise")
     notification = add_notification(owner_of_it, "私密通知")
     login(make_user("enterprise"))
-    assert client.get(f"/notifications/{notification.id}").status_code == 404
+    assert client.post(f"/notifications/{notification.id}/open").status_code == 404
     assert client.post(f"/notifications/{notification.id}/read").status_code == 404
-    assert client.get("/notifications/999999").status_code == 404
+    assert client.post("/notifications/999999/open").status_code == 404
     assert "私密通知" not in client.get("/notifications").get_data(as_text=True)
     db.session.refresh(notification)
     assert notification.read_at is None
@@ -222,7 +239,7 @@ def test_settings_change_the_mode(client, make_user, login):
     db.session.refresh(user)
     assert user.notification_mode == "daily"
     response = client.post("/notifications/settings", data={"mode": "weekly"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "请选择有效的邮件通知方式" in response.get_data(as_text=True)
     db.session.refresh(user)
     assert user.notification_mode == "daily"
@@ -271,6 +288,10 @@ def test_only_public_scenarios_can_be_followed(client, make_user, login, make_sc
     assert client.post("/notifications/follows/999999/delete").status_code == 404
     # The owner sees its submitted scenario but cannot follow it until it is published.
     switch_to(client, owner)
+    page = f"http://localhost/scenarios/{submitted.id}"
+    response = client.post(f"/notifications/follows/{submitted.id}", headers={"Referer": page})
+    assert response.status_code == 303 and response.headers["Location"] == page  # refused: back, with a message
+    assert "只能关注已发布的场景" in client.get(page).get_data(as_text=True)
     response = client.post(f"/notifications/follows/{submitted.id}", follow_redirects=True)
     assert "只能关注已发布的场景" in response.get_data(as_text=True)
     assert not services.is_following(db.session, owner, submitted.id)

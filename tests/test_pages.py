@@ -36,6 +36,34 @@ def test_language_switch_to_english(client):
     assert "应用场景揭榜平台" in client.get("/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("referer", [
+    "http://localhost@evil.example/",  # user info: the host is evil.example
+    "http://localhost:50000/",  # another port
+    "http://localhost.evil.example/",  # a longer host name
+    "https://localhost/",  # another scheme
+    "//evil.example/",
+    "http://localhost:abc/",  # not a port at all: refused, not a 500
+    "http://[::1/",  # unparsable
+])
+def test_language_switch_never_leaves_the_site(client, referer):
+    response = client.get("/lang/en", headers={"Referer": referer})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    from flask_babel import refresh
+
+    client.get("/lang/zh_CN")
+    refresh()
+
+
+def test_language_switch_returns_to_the_page_it_was_on(client):
+    response = client.get("/lang/en", headers={"Referer": "http://localhost/scenarios?q=1"})
+    assert response.status_code == 302 and response.headers["Location"] == "http://localhost/scenarios?q=1"
+    response = client.get("/lang/zh_CN")  # no Referer: the home page
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    from flask_babel import refresh
+
+    refresh()
+
+
 def test_404_page_in_chinese(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)

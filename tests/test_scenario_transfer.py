@@ -198,7 +198,7 @@ def test_one_bad_row_saves_nothing_and_lists_errors(client, district_staff):
     ]
     response = upload(client, xlsx(rows))
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "没有导入任何场景" in html
     assert 'data-row="3"' in html and "第 3 行" in html and "预算（万元）" in html and "必须是大于 0 的数字" in html
     assert 'data-row="2"' not in html and 'data-row="4"' not in html
@@ -289,7 +289,7 @@ def test_non_owner_organisations_are_refused(client, district_staff, make_org):
 ])
 def test_non_xlsx_uploads_are_refused(client, district_staff, content, filename, message):
     response = upload(client, content, filename)
-    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert scenario_count() == 0
 
 
@@ -317,7 +317,7 @@ def test_missing_columns_and_empty_files_are_refused(client, district_staff):
 
 
 def test_row_limit(client, district_staff):
-    from marketplace.scenarios.transfer import MAX_ROWS
+    from marketplace.scenarios.importer import MAX_ROWS
 
     owner = create_owner("yuzhong")
     rows = [row(owner.name, 场景名称=f"场景{i:04d}号") for i in range(MAX_ROWS + 1)]
@@ -374,7 +374,7 @@ def test_csv_export_has_bom_columns_and_respects_filters(client, listed):
 
 
 def test_xlsx_export_respects_filters_and_hides_unpublished(client, listed):
-    from marketplace.scenarios.transfer import EXPORT_COLUMNS
+    from marketplace.scenarios.exports import EXPORT_COLUMNS
 
     response = client.get("/scenarios/export.xlsx?status=closed")
     assert response.status_code == 200

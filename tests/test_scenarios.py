@@ -263,10 +263,14 @@ def test_owner_drafts_is_told_what_is_missing_then_submits(make_user, client, lo
     login(owner)
     response = client.post("/scenarios/new", data={"title": "城市内涝监测预警系统", "submit_for_review": "1",
                                                    "mode": "open_call"})
-    assert response.status_code == 302 and "/edit" in response.headers["Location"]
+    # The draft is kept (committed) and the owner is sent back to the form with what is missing.
+    assert response.status_code == 303 and "/edit" in response.headers["Location"]
+    db.session.rollback()  # what follows was committed by the request
     scenario = db.session.execute(sa.select(Scenario)).scalar_one()
     assert scenario.status == ScenarioStatus.DRAFT
+    assert not db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "scenario.submit"))
     html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "发布条件" in html  # the warning flash
     assert 'data-gate-field="boundary"' in html and 'data-gate-field="funding_evidence"' in html
     deadline = clock.to_local(clock.now() + timedelta(days=15)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(f"/scenarios/{scenario.id}/edit", data={
@@ -291,7 +295,7 @@ def test_bad_upload_keeps_the_form(make_user, client, login):
         "funding_evidence": (BytesIO(b"MZ\x90\x00 not a pdf"), "证明.pdf"),
     }, content_type="multipart/form-data")
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "文件内容与扩展名不符" in html and "保留我填写的描述内容" in html
     assert db.session.scalar(sa.select(sa.func.count(Scenario.id))) == 0
 
@@ -330,6 +334,39 @@ def test_district_staff_publish_through_the_page(make_scenario, make_user, clien
     assert batch.level.value == "district" and batch.district.code == "yuzhong"
     assert scenario.title in client.get(f"/batches/{batch.id}").get_data(as_text=True)
     assert "2025年渝中区第4批" in client.get("/batches").get_data(as_text=True)
+
+
+def test_refused_return_goes_back_with_the_message(make_scenario, make_user, client, login):
+    scenario = make_scenario("submitted")
+    login(make_user("district_staff"))
+    response = client.post(f"/scenarios/{scenario.id}/return", data={"reason": " "})
+    assert response.status_code == 303 and response.headers["Location"] == f"/scenarios/{scenario.id}"
+    assert "退回时请写明原因" in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.refresh(scenario)
+    assert scenario.status == ScenarioStatus.SUBMITTED
+
+
+def test_refused_publish_keeps_nothing_it_wrote(make_scenario, make_user, client, login):
+    """The new batch is flushed before the publish gate refuses: the request rolls both back."""
+    scenario = make_scenario("submitted", complete=False)
+    login(make_user("district_staff"))
+    page = f"http://localhost/scenarios/{scenario.id}"
+    response = client.post(f"/scenarios/{scenario.id}/publish", headers={"Referer": page},
+                           data={"batch_id": "0", "new_batch_name": "不应留下的批次", "new_batch_stage": "collect"})
+    assert response.status_code == 303 and response.headers["Location"] == page
+    assert "发布条件" in client.get(page).get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Batch.id))) == 0
+    assert db.session.get(Scenario, scenario.id).status == ScenarioStatus.SUBMITTED
+    assert not db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "batch.create"))
+
+
+def test_refused_question_goes_back_with_the_message(make_scenario, make_user, client, login):
+    scenario = make_scenario("published")
+    login(make_user("enterprise"))
+    response = client.post(f"/scenarios/{scenario.id}/questions", data={"text": "短"})
+    assert response.status_code == 303 and response.headers["Location"] == f"/scenarios/{scenario.id}"
+    assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 0
 
 
 @pytest.mark.parametrize("role", ["enterprise", "expert", "owner"])

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from marketplace.admin import bp, services
 from marketplace.admin.forms import DecisionForm, OrganisationForm, UserForm
-from marketplace.errors import ValidationFailed, attach_to_form
+from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.main.services import pending_approvals_query
@@ -34,14 +34,8 @@ def decide(user_id: int, decision: str):
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        user = services.decide_registration(db.session, current_user, user_id, decision == "approve",
-                                            form.reason.data, request.remote_addr)
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for("admin.approvals"))
-    db.session.commit()
+    user = services.decide_registration(db.session, current_user, user_id, decision == "approve",
+                                        form.reason.data, request.remote_addr)
     flash(_("已审核通过 %(name)s 的注册申请。", name=user.name) if decision == "approve"
           else _("已退回 %(name)s 的注册申请。", name=user.name), "success")
     return redirect(url_for("admin.approvals"))
@@ -81,12 +75,10 @@ def edit_user(user_id: int | None = None):
         try:
             services.save_user(db.session, current_user, user, form.data, request.remote_addr)
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash(_("用户已保存。"), "success")
-            return redirect(url_for("admin.users"))
+            status = rejected(form, error)
+            return render_template("admin/user_form.html", form=form, user=user), status
+        flash(_("用户已保存。"), "success")
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)
 
 
@@ -119,10 +111,8 @@ def edit_organisation(organisation_id: int | None = None):
         try:
             services.save_organisation(db.session, current_user, organisation, form.data, request.remote_addr)
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash(_("单位已保存。"), "success")
-            return redirect(url_for("admin.organisations"))
+            status = rejected(form, error)
+            return render_template("admin/organisation_form.html", form=form, organisation=organisation), status
+        flash(_("单位已保存。"), "success")
+        return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, organisation=organisation)

@@ -7,33 +7,18 @@ users and for everyone while the applications are sealed (the body says how many
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import abort, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.api import bp
 from marketplace.applications import policy, services
+from marketplace.applications.serializers import application_item
 from marketplace.clock import iso_local
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.extensions import db
-from marketplace.formats import money
-from marketplace.models import Application, Scenario
+from marketplace.models import Scenario
 from marketplace.scenarios import policy as scenario_policy
-
-
-def application_item(application: Application) -> dict[str, Any]:
-    """One opened application in the list (amounts as decimal strings, times with +08:00)."""
-    return {
-        "id": application.id,
-        "firm": application.organisation.name,
-        "price_wan": money(application.price_wan),
-        "submitted_at": iso_local(application.submitted_at),
-        "status": application.status.value,
-        "status_label": application.status.label,
-        "needs_reconfirmation": application.needs_reconfirmation,
-    }
 
 
 @bp.route("/scenarios/<int:scenario_id>/applications")

@@ -9,12 +9,11 @@ its ``type``, ``id``, ``url`` and derived ``status``. ``facets`` maps each facet
 from __future__ import annotations
 
 from flask import jsonify, request, url_for
-from markupsafe import Markup
 
 from marketplace.api import bp
 from marketplace.errors import BadParameters, ValidationFailed
 from marketplace.extensions import db
-from marketplace.search_views import facet_labels, parse_search, run_search
+from marketplace.search_views import facet_labels, parse_search, results_record, run_search
 
 
 @bp.route("/search")
@@ -23,26 +22,7 @@ def search_records():
     try:
         params = parse_search(request.args)
     except ValidationFailed as error:
-        raise BadParameters(error.message, error.field_errors)
+        raise BadParameters(error.message, error.field_errors) from None
     results = run_search(params)
     labels = facet_labels(db.session, results.facets, params)
-    root = url_for("main.index", _external=True).rstrip("/")
-    return jsonify({
-        "items": [{
-            "type": hit.doc_type,
-            "id": hit.doc_id,
-            "title": Markup(hit.title_html).striptags(),
-            "title_html": hit.title_html,
-            "snippet_html": hit.snippet_html,
-            "status": hit.status,
-            "score": round(hit.score, 4),
-            "url": f"{root}{hit.url}" if hit.url.startswith("/") else hit.url,
-        } for hit in results.hits],
-        "total": results.total,
-        "page": results.page,
-        "per_page": results.per_page,
-        "facets": {name: [{"value": value, "label": labels.get(name, {}).get(value, value), "count": count}
-                          for value, count in counts.items()]
-                   for name, counts in results.facets.items()},
-        "notice": results.notice,
-    })
+    return jsonify(results_record(results, labels, url_for("main.index", _external=True).rstrip("/")))

@@ -1,13 +1,12 @@
-"""Sign-in, sign-out, registration and password views (thin: parse, call a service, commit)."""
+"""Sign-in, sign-out, registration and password views (thin: parse, call a service, flash, redirect;
+the request's unit of work commits)."""
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from marketplace.auth import bp, services
 from marketplace.auth.forms import (
@@ -18,19 +17,12 @@ from marketplace.auth.forms import (
     ResetPasswordForm,
     ResetRequestForm,
 )
-from marketplace.errors import DomainError, ValidationFailed, attach_to_form
+from marketplace.errors import DomainError, ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import District, Organisation, OrganisationKind
-
-
-def _safe_next(target: str | None) -> str:
-    """Only follow local redirect targets."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("main.dashboard")
+from marketplace.permissions import signed_in
+from marketplace.redirects import safe_target
 
 
 def _district_choices() -> list[tuple[str, str]]:
@@ -47,17 +39,17 @@ def login():
         try:
             user = services.authenticate(db.session, form.email.data, form.password.data, request.remote_addr or "-")
         except DomainError as error:
-            db.session.commit()  # keep the failed attempt for throttling
+            # Answered with 200 on purpose: the unit of work then commits the recorded failed attempt,
+            # which the throttle counts.
             form.password.errors = [error.message]
         else:
-            db.session.commit()
             login_user(user)
             flash(_("欢迎回来，%(name)s。", name=user.name), "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_target(request.args.get("next"), url_for("main.dashboard")))
     return render_template("auth/login.html", form=form)
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.route("/logout", methods=["POST"])
 def logout():
     logout_user()
     flash(_("您已退出登录。"), "info")
@@ -81,13 +73,11 @@ def register_enterprise():
                 request.remote_addr,
             )
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            login_user(user)
-            flash(_("注册成功。请完善企业能力信息，以便获得场景推荐。"), "success")
-            return redirect(url_for("main.dashboard"))
+            status = rejected(form, error)
+            return render_template("auth/register_enterprise.html", form=form), status
+        login_user(user)
+        flash(_("注册成功。请完善企业能力信息，以便获得场景推荐。"), "success")
+        return redirect(url_for("main.dashboard"))
     return render_template("auth/register_enterprise.html", form=form)
 
 
@@ -113,17 +103,15 @@ def register_owner():
                 ip=request.remote_addr,
             )
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash(_("注册申请已提交，区县或市级工作人员审核通过后即可登录。"), "success")
-            return redirect(url_for("auth.login"))
+            status = rejected(form, error)
+            return render_template("auth/register_owner.html", form=form), status
+        flash(_("注册申请已提交，区县或市级工作人员审核通过后即可登录。"), "success")
+        return redirect(url_for("auth.login"))
     return render_template("auth/register_owner.html", form=form)
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@login_required
+@signed_in
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -131,12 +119,10 @@ def change_password():
             services.change_password(db.session, current_user, form.current_password.data, form.password.data,
                                      request.remote_addr)
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash(_("密码已修改。"), "success")
-            return redirect(url_for("main.dashboard"))
+            status = rejected(form, error)
+            return render_template("auth/change_password.html", form=form), status
+        flash(_("密码已修改。"), "success")
+        return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form)
 
 
@@ -145,7 +131,6 @@ def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
         services.request_password_reset(db.session, form.email.data)
-        db.session.commit()
         flash(_("如果该邮箱已注册，重置密码的链接已发送到该邮箱，1 小时内有效。"), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_request.html", form=form)
@@ -155,13 +140,12 @@ def request_reset():
 def reset_password(token: str):
     try:
         services.user_for_reset_token(db.session, token)
-    except DomainError as error:
+    except DomainError as error:  # an expired or spent link: offer a new one rather than an error page
         flash(error.message, "danger")
         return redirect(url_for("auth.request_reset"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
         services.reset_password(db.session, token, form.password.data, request.remote_addr)
-        db.session.commit()
         flash(_("新密码已设置，请登录。"), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)

@@ -1,13 +1,18 @@
-"""Public home page, the signed-in workspace, health check and language switch."""
+"""Public home page, the signed-in workspace, health check, language switch and file downloads."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, session, url_for
+from flask_login import current_user
 
+from marketplace import attachments
 from marketplace.extensions import db
 from marketplace.main import bp, services
+from marketplace.main.panels import panels_for
+from marketplace.models import Attachment
+from marketplace.permissions import signed_in
+from marketplace.redirects import safe_target
 
 
 @bp.route("/")
@@ -16,10 +21,8 @@ def index():
 
 
 @bp.route("/dashboard")
-@login_required
+@signed_in
 def dashboard():
-    from marketplace.main.panels import panels_for
-
     return render_template("main/dashboard.html", data=services.workspace(db.session, current_user),
                            panels=panels_for(db.session, current_user))
 
@@ -36,24 +39,15 @@ def healthz():
 
 @bp.route("/lang/<code>")
 def set_language(code: str):
+    """Remember the interface language in the session and go back to the page the link was on (on this site only)."""
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.referrer or url_for("main.index")
-    host = request.host_url.rstrip("/")
-    if not target.startswith(host):
-        target = url_for("main.index")
-    return redirect(target)
+    return redirect(safe_target(request.referrer, url_for("main.index")))
 
 
 @bp.route("/files/<int:attachment_id>")
 def download(attachment_id: int):
     """Serve an attachment to those its purpose's rule allows (404 for everyone else)."""
-    from flask import abort, send_file
-    from flask_login import current_user
-
-    from marketplace import attachments
-    from marketplace.models import Attachment
-
     attachment = db.session.get(Attachment, attachment_id)
     user = current_user if current_user.is_authenticated else None
     if attachment is None or not attachments.can_download(user, attachment, db.session):

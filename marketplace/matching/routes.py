@@ -10,13 +10,12 @@ import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.matching import services
 from marketplace.models import Role, Scenario
-from marketplace.permissions import roles_required
+from marketplace.permissions import roles_required, signed_in
 from marketplace.scenarios import policy as scenario_policy
 
 log = logging.getLogger("marketplace.matching")
@@ -36,18 +35,13 @@ def matching_panel(scenario: Scenario) -> dict | None:
 
 
 @bp.route("/scenarios/<int:scenario_id>/invite/<int:profile_id>", methods=["POST"])
-@login_required
+@signed_in
 def invite(scenario_id: int, profile_id: int):
     """邀请揭榜: notify the firm's users once (a second click only says so)."""
     scenario = db.session.get(Scenario, scenario_id)
     if scenario is None or not scenario_policy.can_view(current_user, scenario):
         abort(404)
-    try:
-        sent = services.invite(db.session, current_user, scenario, profile_id, request.remote_addr)
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    sent = services.invite(db.session, current_user, scenario, profile_id, request.remote_addr)
     if sent:
         flash(_("已向该企业发送揭榜邀请。"), "success")
     else:

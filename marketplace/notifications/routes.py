@@ -1,4 +1,6 @@
-"""Notification centre, e-mail settings, follows and saved searches (thin views: one commit per request)."""
+"""Notification centre, e-mail settings, follows and saved searches (thin views; the request's unit
+of work commits). Reading the centre never writes: opening a notification is a POST that marks it
+read and redirects to what it points at."""
 
 from __future__ import annotations
 
@@ -6,14 +8,15 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from marketplace.errors import InvalidTransition, ValidationFailed, attach_to_form
+from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.models import Role
 from marketplace.notifications import bp, services
 from marketplace.notifications.forms import ActionForm, SavedSearchForm, SettingsForm
-from marketplace.permissions import roles_required
+from marketplace.permissions import roles_required, signed_in
+from marketplace.redirects import safe_target
 
 PER_PAGE = 20
 
@@ -32,14 +35,14 @@ def notification_helpers() -> dict[str, Any]:
 
 
 def _back(default: str) -> str:
-    """The form's local ``next`` target, else ``default``."""
-    return services.safe_local_url(request.form.get("next")) or default
+    """The form's ``next`` target when it is on this site, else ``default``."""
+    return safe_target(request.form.get("next"), default)
 
 
 # ------------------------------------------------------------------ the centre
 
 @bp.route("/notifications")
-@login_required
+@signed_in
 def index():
     unread_only = request.args.get("filter") == "unread"
     page = db.paginate(services.inbox_query(current_user, unread_only), per_page=PER_PAGE, max_per_page=PER_PAGE,
@@ -48,27 +51,25 @@ def index():
                            unread=services.unread_count(db.session, current_user), form=ActionForm())
 
 
-@bp.route("/notifications/<int:notification_id>", endpoint="open")
-@login_required
+@bp.route("/notifications/<int:notification_id>/open", methods=["POST"], endpoint="open")
+@signed_in
 def open_notification(notification_id: int):
+    """Mark the notification read and go to what it points at (a local path only), else back to the centre."""
     target = services.open_notification(db.session, current_user, notification_id)
-    db.session.commit()
-    return redirect(target or url_for("notifications.index"))
+    return redirect(target or url_for("notifications.index"), 303)
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
-@login_required
+@signed_in
 def mark_read(notification_id: int):
     services.mark_read(db.session, current_user, notification_id)
-    db.session.commit()
     return redirect(_back(url_for("notifications.index")))
 
 
 @bp.route("/notifications/read-all", methods=["POST"])
-@login_required
+@signed_in
 def mark_all_read():
     count = services.mark_all_read(db.session, current_user)
-    db.session.commit()
     flash(_("已将 %(n)d 条通知标为已读。", n=count) if count else _("没有未读通知。"), "success")
     return redirect(_back(url_for("notifications.index")))
 
@@ -76,48 +77,39 @@ def mark_all_read():
 # ------------------------------------------------------------------ settings
 
 @bp.route("/notifications/settings", methods=["GET", "POST"])
-@login_required
+@signed_in
 def settings():
+    status = 200
     form = SettingsForm() if request.method == "POST" else SettingsForm(mode=current_user.notification_mode)
     if form.validate_on_submit():
         try:
             services.set_mode(db.session, current_user, form.mode.data)
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
+            status = rejected(form, error)
         else:
-            db.session.commit()
             flash(_("通知设置已保存。"), "success")
             return redirect(url_for("notifications.settings"))
     searches = services.saved_searches(db.session, current_user) if current_user.role == Role.ENTERPRISE else []
     return render_template(
         "notifications/settings.html", form=form, action_form=ActionForm(), follows=services.followed(db.session, current_user),
         searches=[(s, services.describe_query(db.session, s.query or {})) for s in searches],
-        list_url_args=services.list_url_args, max_searches=services.MAX_SAVED_SEARCHES)
+        list_url_args=services.list_url_args, max_searches=services.MAX_SAVED_SEARCHES), status
 
 
 # ------------------------------------------------------------------ follows
 
 @bp.route("/notifications/follows/<int:scenario_id>", methods=["POST"])
-@login_required
+@signed_in
 def follow(scenario_id: int):
-    back = _back(url_for("scenarios.detail", scenario_id=scenario_id))
-    try:
-        created = services.follow(db.session, current_user, scenario_id)
-    except InvalidTransition as error:
-        db.session.rollback()
-        flash(error.message, "warning")
-        return redirect(back)
-    db.session.commit()
+    created = services.follow(db.session, current_user, scenario_id)
     flash(_("已关注。截止前、场景修改或有新答疑时将通知您。") if created else _("您已关注此场景。"), "success")
-    return redirect(back)
+    return redirect(_back(url_for("scenarios.detail", scenario_id=scenario_id)))
 
 
 @bp.route("/notifications/follows/<int:scenario_id>/delete", methods=["POST"])
-@login_required
+@signed_in
 def unfollow(scenario_id: int):
     removed = services.unfollow(db.session, current_user, scenario_id)
-    db.session.commit()
     flash(_("已取消关注。") if removed else _("您没有关注此场景。"), "success" if removed else "info")
     return redirect(_back(url_for("scenarios.detail", scenario_id=scenario_id)))
 
@@ -134,37 +126,24 @@ def _list_args_from_form() -> dict[str, list[str]]:
 @roles_required(Role.ENTERPRISE)
 def save_search():
     form = SavedSearchForm()
-    try:
-        search = services.save_search(db.session, current_user, form.name.data, request.form)
-    except (ValidationFailed, InvalidTransition) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for("scenarios.index", **_list_args_from_form()))
-    db.session.commit()
+    search = services.save_search(db.session, current_user, form.name.data, request.form)
     flash(_("已保存订阅“%(name)s”。有新发布的场景符合条件时将通知您，可在“通知设置”中管理订阅。", name=search.name),
           "success")
     return redirect(url_for("scenarios.index", **_list_args_from_form()))
 
 
 @bp.route("/notifications/searches/<int:search_id>/rename", methods=["POST"])
-@login_required
+@signed_in
 def rename_search(search_id: int):
     form = SavedSearchForm()
-    try:
-        services.rename_search(db.session, current_user, search_id, form.name.data)
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("订阅已重命名。"), "success")
+    services.rename_search(db.session, current_user, search_id, form.name.data)
+    flash(_("订阅已重命名。"), "success")
     return redirect(url_for("notifications.settings", _anchor="searches"))
 
 
 @bp.route("/notifications/searches/<int:search_id>/delete", methods=["POST"])
-@login_required
+@signed_in
 def delete_search(search_id: int):
     services.delete_search(db.session, current_user, search_id)
-    db.session.commit()
     flash(_("订阅已删除。"), "success")
     return redirect(url_for("notifications.settings", _anchor="searches"))

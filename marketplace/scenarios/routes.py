@@ -5,15 +5,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from marketplace import attachments, clock
-from marketplace.errors import DomainError, ValidationFailed, attach_to_form
+from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import AttachmentPurpose, Batch, Role, Scenario, ScenarioStatus
-from marketplace.permissions import roles_required
+from marketplace.permissions import roles_required, signed_in
 from marketplace.scenarios import bp, listing, policy, services
 from marketplace.scenarios.forms import (
     AnswerForm,
@@ -135,18 +135,18 @@ def _evidence(form: ScenarioForm):
 
 
 def _save_and_maybe_submit(form: ScenarioForm, scenario: Scenario, saved_message: str):
-    """Commit the saved draft; when asked, also submit it. A failed publish gate keeps the draft and lists what is missing."""
+    """Keep the saved draft; when asked, also submit it. A failed publish gate keeps the draft (the
+    submission alone is undone, in a savepoint) and sends the owner back to the form, which lists
+    what is missing; the redirect is not an error, so the request's unit of work commits the draft."""
     if form.submit_for_review.data and scenario.status in ScenarioStatus.editable():
         try:
-            services.transition(db.session, current_user, scenario, "submit", ip=request.remote_addr)
+            with db.session.begin_nested():
+                services.transition(db.session, current_user, scenario, "submit", ip=request.remote_addr)
         except ValidationFailed as error:
-            db.session.commit()  # the draft itself is kept
             flash(error.message, "warning")
-            return redirect(url_for("scenarios.edit", scenario_id=scenario.id))
-        db.session.commit()
+            return redirect(url_for("scenarios.edit", scenario_id=scenario.id), 303)
         flash(_("已提交审核。"), "success")
     else:
-        db.session.commit()
         flash(saved_message, "success")
     return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
 
@@ -167,10 +167,9 @@ def create():
             scenario = services.create_draft(db.session, current_user, _form_data(form), _evidence(form),
                                              request.remote_addr)
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            return _save_and_maybe_submit(form, scenario, _("草稿已保存。"))
+            status = rejected(form, error)
+            return render_template("scenarios/form.html", form=form, scenario=None, gate=[]), status
+        return _save_and_maybe_submit(form, scenario, _("草稿已保存。"))
     return render_template("scenarios/form.html", form=form, scenario=None, gate=[])
 
 
@@ -188,26 +187,26 @@ def edit(scenario_id: int):
         form.funding_source.data = scenario.funding_source.value if scenario.funding_source else ""
         form.mode.data = scenario.mode.value
         form.deadline.data = clock.to_local(scenario.deadline).replace(tzinfo=None) if scenario.deadline else None
+    status = 200
     if form.validate_on_submit():
         try:
             reopened = services.update(db.session, current_user, scenario, _form_data(form), _evidence(form),
                                        request.remote_addr)
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-            flash(error.message, "danger")
+            status = rejected(form, error)
+            if any(name in form for name in error.field_errors):  # else rejected() flashed it already
+                flash(error.message, "danger")  # the summary (e.g. every gate problem) above the form
         else:
             if reopened:
-                db.session.commit()
                 flash(_("修改涉及实质内容，场景已重新提交审核；已提交的揭榜申请需要企业重新确认。"), "warning")
                 return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
             return _save_and_maybe_submit(form, scenario, _("已保存。"))
     gate = services.gate_problems(scenario) if scenario.status in ScenarioStatus.editable() else []
-    return render_template("scenarios/form.html", form=form, scenario=scenario, gate=gate)
+    return render_template("scenarios/form.html", form=form, scenario=scenario, gate=gate), status
 
 
 @bp.route("/scenarios/<int:scenario_id>/<action>", methods=["POST"])
-@login_required
+@signed_in
 def act(scenario_id: int, action: str):
     if action not in services.BUTTON_ACTIONS:
         abort(404)
@@ -215,16 +214,9 @@ def act(scenario_id: int, action: str):
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.transition(db.session, current_user, scenario, action, reason=form.reason.data,
-                            ip=request.remote_addr)
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash({"submit": _("已提交审核。"), "return": _("已退回业主单位修改。"),
-               "withdraw": _("场景已撤回。")}[action], "success")
+    services.transition(db.session, current_user, scenario, action, reason=form.reason.data, ip=request.remote_addr)
+    flash({"submit": _("已提交审核。"), "return": _("已退回业主单位修改。"),
+           "withdraw": _("场景已撤回。")}[action], "success")
     return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
 
 
@@ -248,23 +240,16 @@ def publish(scenario_id: int):
     form = PublishForm()
     form.batch_id.choices = options([(0, "")] + [(b.id, b.name) for b in services.batches_for(db.session, current_user)])
     if not form.validate_on_submit():
-        flash(_("请选择有效的批次。"), "danger")
-        return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
-    try:
-        if form.batch_id.data:
-            batch = db.session.get(Batch, form.batch_id.data)
-        elif form.new_batch_name.data or not scenario.batches:
-            batch = services.create_batch(db.session, current_user, form.new_batch_name.data,
-                                          form.new_batch_stage.data, None, ip=request.remote_addr)
-        else:
-            batch = None  # re-review of an already listed scenario
-        services.transition(db.session, current_user, scenario, "publish", batch=batch, ip=request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        raise ValidationFailed(_("请选择有效的批次。"), {"batch_id": [_("请选择有效的批次。")]})
+    if form.batch_id.data:
+        batch = db.session.get(Batch, form.batch_id.data)
+    elif form.new_batch_name.data or not scenario.batches:
+        batch = services.create_batch(db.session, current_user, form.new_batch_name.data,
+                                      form.new_batch_stage.data, None, ip=request.remote_addr)
     else:
-        db.session.commit()
-        flash(_("场景已发布。"), "success")
+        batch = None  # re-review of an already listed scenario
+    services.transition(db.session, current_user, scenario, "publish", batch=batch, ip=request.remote_addr)
+    flash(_("场景已发布。"), "success")
     return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
 
 
@@ -276,15 +261,9 @@ def city_list(scenario_id: int):
     form.batch_id.choices = options((b.id, b.name) for b in services.batches_for(db.session, current_user))
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.take_into_city_batch(db.session, current_user, scenario, db.session.get(Batch, form.batch_id.data),
-                                      request.remote_addr)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("已纳入市级清单。"), "success")
+    services.take_into_city_batch(db.session, current_user, scenario, db.session.get(Batch, form.batch_id.data),
+                                  request.remote_addr)
+    flash(_("已纳入市级清单。"), "success")
     return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
 
 
@@ -297,12 +276,10 @@ def new_batch():
             batch = services.create_batch(db.session, current_user, form.name.data, form.stage.data,
                                           form.published_on.data, form.description.data, request.remote_addr)
         except ValidationFailed as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash(_("批次已创建。"), "success")
-            return redirect(url_for("scenarios.batch", batch_id=batch.id))
+            status = rejected(form, error)
+            return render_template("scenarios/batch_form.html", form=form), status
+        flash(_("批次已创建。"), "success")
+        return redirect(url_for("scenarios.batch", batch_id=batch.id))
     return render_template("scenarios/batch_form.html", form=form)
 
 
@@ -313,17 +290,11 @@ def new_batch():
 def ask(scenario_id: int):
     scenario = _visible_or_404(scenario_id)
     form = QuestionForm()
-    if form.validate_on_submit():
-        try:
-            services.ask(db.session, current_user, scenario, form.text.data, request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("问题已提交，业主单位答复后将在本页公开（不显示提问企业）。"), "success")
-    else:
-        flash(" ".join(form.text.errors) or _("请填写问题。"), "danger")
+    if not form.validate_on_submit():
+        message = " ".join(form.text.errors) or _("请填写问题。")
+        raise ValidationFailed(message, {"text": [message]})
+    services.ask(db.session, current_user, scenario, form.text.data, request.remote_addr)
+    flash(_("问题已提交，业主单位答复后将在本页公开（不显示提问企业）。"), "success")
     return redirect(url_for("scenarios.detail", scenario_id=scenario.id, _anchor="qa"))
 
 
@@ -332,13 +303,9 @@ def ask(scenario_id: int):
 def answer(scenario_id: int, question_id: int):
     scenario = _visible_or_404(scenario_id)
     form = AnswerForm()
-    if form.validate_on_submit():
-        try:
-            services.answer(db.session, current_user, question_id, form.answer.data, request.remote_addr)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("答复已发布。"), "success")
+    if not form.validate_on_submit():
+        message = " ".join(form.answer.errors) or _("请填写答复内容。")
+        raise ValidationFailed(message, {"answer": [message]})
+    services.answer(db.session, current_user, question_id, form.answer.data, request.remote_addr)
+    flash(_("答复已发布。"), "success")
     return redirect(url_for("scenarios.detail", scenario_id=scenario.id, _anchor="qa"))

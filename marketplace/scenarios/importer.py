@@ -1,4 +1,5 @@
-"""Excel import of scenario drafts by district and city staff, and open-data exports of the public lists.
+"""Excel import of scenario drafts by district and city staff (the open-data exports are in
+:mod:`marketplace.scenarios.exports`).
 
 Import is all-or-nothing: every row is parsed and checked — value by value, then
 against the same publish-gate rules as the drafting form (except the funding
@@ -12,14 +13,12 @@ format that staff exchange, not interface text, so they are not translated.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -29,12 +28,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from marketplace import attachments, audit, clock
@@ -52,8 +47,7 @@ from marketplace.models import (
     Theme,
     User,
 )
-from marketplace.scenarios import listing, services
-from marketplace.scenarios.serializers import scenario_summary
+from marketplace.scenarios import services
 
 #: Most data rows one file may hold.
 MAX_ROWS = 500
@@ -69,8 +63,6 @@ MONTHS_RANGE = (1, 120)
 TEAMS_RANGE = (2, 10)
 #: Limit for the long text columns.
 LONG_TEXT = 10000
-
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -138,126 +130,6 @@ def importable_owners(session: Session, actor: User) -> list[Organisation]:
     if actor.role == Role.DISTRICT_STAFF:
         query = query.where(Organisation.district_id == actor.district_id)
     return list(session.execute(query).scalars())
-
-
-# ------------------------------------------------------------------ the template
-
-def _allowed_values(session: Session) -> dict[str, list[str]]:
-    """Chinese names accepted in the coded columns, as listed in the template."""
-    with force_locale("zh_CN"):
-        return {
-            "domain": list(session.execute(sa.select(Domain.name).order_by(Domain.sort_order)).scalars()),
-            "theme": list(session.execute(sa.select(Theme.name).order_by(Theme.sort_order)).scalars()),
-            "funding_source": [m.label for m in FundingSource],
-            "mode": [m.label for m in ScenarioMode],
-        }
-
-
-def build_template(session: Session, actor: User) -> bytes:
-    """The XLSX import template: Chinese headers, an example row, and a "填写说明" sheet with allowed values."""
-    if not can_import(actor):
-        raise PermissionDenied(_("只有区县或市级工作人员可以批量导入场景。"))
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = DATA_SHEET
-    sheet.append([c.header for c in COLUMNS])
-    header_fill = PatternFill("solid", fgColor="DDEBF7")
-    for index, column in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(row=1, column=index)
-        cell.font = Font(bold=True, color="C00000" if column.required else "000000")
-        cell.fill = header_fill
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-
-    owners = importable_owners(session, actor)
-    allowed = _allowed_values(session)
-    deadline = datetime.combine(clock.local_today() + timedelta(days=30), time(17, 0))
-    example = {
-        "title": EXAMPLE_MARK + "智慧社区综合治理平台建设",
-        "summary": "整合社区网格、物业和政务数据，实现事件一网统管。",
-        "description": "社区治理数据分散在多个系统，事件流转慢。建设综合治理平台，实现事件发现、派单、处置和评价闭环。",
-        "boundary": "包括平台软件开发、与现有网格系统的接口对接；不包括前端感知设备采购和机房建设。",
-        "requirements": "支持国产操作系统和数据库，满足等保二级要求。",
-        "acceptance": "事件平均处置时长缩短 30%，系统可用性不低于 99.5%，通过第三方安全测评。",
-        "outcomes": "覆盖辖区 20 个社区，年处置事件 5 万件以上。",
-        "domain": allowed["domain"][0] if allowed["domain"] else "",
-        "theme": allowed["theme"][-1] if allowed["theme"] else "",
-        "owner": owners[0].name if owners else "（平台已登记的业主单位全称）",
-        "contact_name": "张三",
-        "contact_phone": "023-63891234",
-        "contact_email": "zhangsan@example.gov.cn",
-        "funding_source": allowed["funding_source"][0],
-        "budget_wan": Decimal("350.00"),
-        "deadline": deadline,
-        "delivery_months": 12,
-        "mode": allowed["mode"][0],
-        "race_teams": None,
-    }
-    sheet.append([example[c.key] for c in COLUMNS])
-    last_row = MAX_ROWS + 1
-    for key, fmt in (("budget_wan", "0.00"), ("deadline", "yyyy-mm-dd hh:mm"), ("contact_phone", "@")):
-        letter = get_column_letter(_position(key))
-        for row in range(2, last_row + 1):
-            sheet[f"{letter}{row}"].number_format = fmt
-
-    help_sheet = workbook.create_sheet(HELP_SHEET)
-    _fill_help_sheet(help_sheet, allowed, [o.name for o in owners])
-    lists = {"domain": "E", "theme": "F", "funding_source": "G", "mode": "H", "owner": "I"}
-    sizes = {**{k: len(v) for k, v in allowed.items()}, "owner": len(owners)}
-    for key, help_column in lists.items():
-        if not sizes[key]:
-            continue
-        source = f"'{HELP_SHEET}'!${help_column}${HELP_LIST_ROW + 1}:${help_column}${HELP_LIST_ROW + sizes[key]}"
-        validation = DataValidation(type="list", formula1=source, allow_blank=True, showErrorMessage=True,
-                                    errorTitle=_("取值无效"),
-                                    error=_("请从下拉列表中选择“%(name)s”。", name=COLUMN_BY_KEY[key].header))
-        letter = get_column_letter(_position(key))
-        validation.add(f"{letter}2:{letter}{last_row}")
-        sheet.add_data_validation(validation)
-
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-#: Row of the "填写说明" sheet holding the headers of the column table and of the value lists.
-HELP_LIST_ROW = 8
-
-
-def _position(key: str) -> int:
-    return next(i for i, c in enumerate(COLUMNS, start=1) if c.key == key)
-
-
-def _fill_help_sheet(sheet, allowed: dict[str, list[str]], owners: list[str]) -> None:
-    notes = [
-        _("1. 在“场景清单”工作表中每行填写一个场景，从第 2 行开始；场景名称以“%(mark)s”开头的行不会导入。",
-          mark=EXAMPLE_MARK),
-        _("2. 红色列名为必填列；请勿修改第 1 行的列名。"),
-        _("3. 全部行都通过校验才会导入；任何一行有错，整个文件都不会保存，页面会按行号和列名列出错误。"),
-        _("4. 导入的场景是业主单位的草稿：业主单位登录后须上传资金落实证明，再提交审核。"),
-        _("5. 一个文件最多 %(n)d 行。", n=MAX_ROWS),
-    ]
-    sheet["A1"] = HELP_SHEET
-    sheet["A1"].font = Font(bold=True, size=14)
-    for offset, note in enumerate(notes, start=2):
-        sheet.cell(row=offset, column=1, value=note)
-    bold = Font(bold=True)
-    for col, title in enumerate((_("列名"), _("是否必填"), _("填写要求")), start=1):
-        sheet.cell(row=HELP_LIST_ROW, column=col, value=title).font = bold
-    for offset, column in enumerate(COLUMNS, start=1):
-        sheet.cell(row=HELP_LIST_ROW + offset, column=1, value=column.header)
-        sheet.cell(row=HELP_LIST_ROW + offset, column=2, value=_("必填") if column.required else _("选填"))
-        sheet.cell(row=HELP_LIST_ROW + offset, column=3, value=str(column.help))
-    value_lists = (("产业领域", allowed["domain"]), ("应用主题", allowed["theme"]),
-                   ("资金来源", allowed["funding_source"]), ("揭榜方式", allowed["mode"]),
-                   ("业主单位", owners))
-    for col, (title, values) in enumerate(value_lists, start=5):
-        sheet.cell(row=HELP_LIST_ROW, column=col, value=title).font = bold
-        for offset, value in enumerate(values, start=1):
-            sheet.cell(row=HELP_LIST_ROW + offset, column=col, value=value)
-    for letter, width in (("A", 16), ("B", 10), ("C", 60), ("E", 20), ("F", 12), ("G", 18), ("H", 12), ("I", 32)):
-        sheet.column_dimensions[letter].width = width
 
 
 # ------------------------------------------------------------------ reading a file
@@ -649,95 +521,3 @@ def import_scenarios(session: Session, actor: User, filename: str, data: bytes,
                      after={"title": draft.title, "owner": draft.owner_id, "district": draft.district_id,
                             "status": draft.status.value, "source": filename, "row": row.row}, ip=ip)
     return ImportResult([(row.row, draft) for row, draft in zip(rows, drafts, strict=True)])
-
-
-# ------------------------------------------------------------------ exports
-
-#: Columns of the CSV and XLSX exports (the JSON export has the API's item shape).
-EXPORT_COLUMNS = ("id", "title", "owner", "district", "district_code", "domain", "domain_code", "theme",
-                  "budget_wan", "funding_source", "funding_source_label", "deadline", "status", "status_label",
-                  "batches", "url")
-EXPORT_FORMATS = ("xlsx", "csv", "json")
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    """A built export, ready to send."""
-
-    content: bytes
-    mimetype: str
-    filename: str
-
-
-def export_records(scenarios: Iterable[Scenario]) -> list[dict[str, Any]]:
-    """Public records of the scenarios, as the API lists them."""
-    now = clock.now()
-    return [scenario_summary(s, now) for s in scenarios]
-
-
-def _flat(record: dict[str, Any]) -> dict[str, Any]:
-    return {**record, "batches": "；".join(record["batch"])}
-
-
-def _csv_safe(value: Any) -> Any:
-    """Keep spreadsheet programs from running text as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def export_csv(records: list[dict[str, Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for record in records:
-        flat = _flat(record)
-        writer.writerow([_csv_safe(flat[name]) if flat[name] is not None else "" for name in EXPORT_COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def export_json(records: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"items": records, "total": len(records)}, ensure_ascii=False).encode("utf-8")
-
-
-def export_xlsx(records: list[dict[str, Any]]) -> bytes:
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(DATA_SHEET)
-    widths = {"title": 40, "owner": 28, "url": 40, "deadline": 26, "batches": 30}
-    for index, name in enumerate(EXPORT_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 14)
-    sheet.append(EXPORT_COLUMNS)
-    for record in records:
-        flat = _flat(record)
-        cells = []
-        for name in EXPORT_COLUMNS:
-            value = flat[name]
-            if name == "budget_wan" and value is not None:
-                cell = WriteOnlyCell(sheet, value=Decimal(value))
-                cell.number_format = "0.00"
-            else:
-                cell = WriteOnlyCell(sheet, value=_text(value) if isinstance(value, str) else value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-_EXPORTERS = {
-    "xlsx": (export_xlsx, XLSX_MIMETYPE),
-    "csv": (export_csv, "text/csv; charset=utf-8"),
-    "json": (export_json, "application/json"),
-}
-
-
-def export_public(session: Session, filters: listing.ScenarioFilters, fmt: str) -> ExportFile:
-    """Every public scenario matching the list filters, as an XLSX, CSV or JSON file."""
-    if fmt not in _EXPORTERS:
-        raise ValidationFailed(_("不支持的导出格式：%(fmt)s", fmt=fmt), {"fmt": [_("可选 xlsx、csv 或 json。")]})
-    builder, mimetype = _EXPORTERS[fmt]
-    records = export_records(listing.all_matching(session, filters))
-    return ExportFile(builder(records), mimetype, f"scenarios-{clock.local_today().isoformat()}.{fmt}")

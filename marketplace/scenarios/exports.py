@@ -1,0 +1,126 @@
+"""Open-data exports of the public scenario list: XLSX, CSV (UTF-8 with BOM) and JSON.
+
+Every format carries the records the API lists (:func:`marketplace.scenarios.serializers.scenario_summary`);
+text never becomes a spreadsheet formula (CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import openpyxl
+from flask_babel import gettext as _
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session
+
+from marketplace import clock
+from marketplace.errors import ValidationFailed
+from marketplace.models import Scenario
+from marketplace.scenarios import listing
+from marketplace.scenarios.serializers import scenario_summary
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Name of the exported sheet (the same as the import template's data sheet).
+SHEET_TITLE = "场景清单"
+
+#: Columns of the CSV and XLSX exports (the JSON export has the API's item shape).
+EXPORT_COLUMNS = ("id", "title", "owner", "district", "district_code", "domain", "domain_code", "theme",
+                  "budget_wan", "funding_source", "funding_source_label", "deadline", "status", "status_label",
+                  "batches", "url")
+EXPORT_FORMATS = ("xlsx", "csv", "json")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A built export, ready to send."""
+
+    content: bytes
+    mimetype: str
+    filename: str
+
+
+def export_records(scenarios: Iterable[Scenario]) -> list[dict[str, Any]]:
+    """Public records of the scenarios, as the API lists them."""
+    now = clock.now()
+    return [scenario_summary(s, now) for s in scenarios]
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "batches": "；".join(record["batch"])}
+
+
+def _csv_safe(value: Any) -> Any:
+    """Keep spreadsheet programs from running text as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _cell_text(value: str) -> str:
+    """Text without the control characters an XLSX cell cannot hold."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value).strip()
+
+
+def export_csv(records: list[dict[str, Any]]) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for record in records:
+        flat = _flat(record)
+        writer.writerow([_csv_safe(flat[name]) if flat[name] is not None else "" for name in EXPORT_COLUMNS])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def export_json(records: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"items": records, "total": len(records)}, ensure_ascii=False).encode("utf-8")
+
+
+def export_xlsx(records: list[dict[str, Any]]) -> bytes:
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET_TITLE)
+    widths = {"title": 40, "owner": 28, "url": 40, "deadline": 26, "batches": 30}
+    for index, name in enumerate(EXPORT_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 14)
+    sheet.append(EXPORT_COLUMNS)
+    for record in records:
+        flat = _flat(record)
+        cells = []
+        for name in EXPORT_COLUMNS:
+            value = flat[name]
+            if name == "budget_wan" and value is not None:
+                cell = WriteOnlyCell(sheet, value=Decimal(value))
+                cell.number_format = "0.00"
+            else:
+                cell = WriteOnlyCell(sheet, value=_cell_text(value) if isinstance(value, str) else value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text starts with
+            cells.append(cell)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+_EXPORTERS = {
+    "xlsx": (export_xlsx, XLSX_MIMETYPE),
+    "csv": (export_csv, "text/csv; charset=utf-8"),
+    "json": (export_json, "application/json"),
+}
+
+
+def export_public(session: Session, filters: listing.ScenarioFilters, fmt: str) -> ExportFile:
+    """Every public scenario matching the list filters, as an XLSX, CSV or JSON file."""
+    if fmt not in _EXPORTERS:
+        raise ValidationFailed(_("不支持的导出格式：%(fmt)s", fmt=fmt), {"fmt": [_("可选 xlsx、csv 或 json。")]})
+    builder, mimetype = _EXPORTERS[fmt]
+    records = export_records(listing.all_matching(session, filters))
+    return ExportFile(builder(records), mimetype, f"scenarios-{clock.local_today().isoformat()}.{fmt}")
