@@ -4,7 +4,8 @@ Services raise a :class:`DomainError` subclass carrying its HTTP status; views d
 unless they re-render a form with field errors (:func:`rejected`). The handlers here:
 
 * roll the unit of work back first (:mod:`marketplace.unit_of_work`), then render;
-* under ``/api/`` answer the JSON error envelope ``{"error": {"status", "message"[, "fields"]}}``;
+* under ``/api/``, and for ``.json`` resources (chart data), answer the JSON error envelope
+  ``{"error": {"status", "message"[, "fields"]}}``;
 * for pages: 401/403/404 (and any error of a ``GET``) render the error page with that status; a
   refused form submission (400/409/422 on ``POST``) flashes the message and redirects (303) back to
   the page the form was on;
@@ -75,8 +76,8 @@ _BARE_500 = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title
 
 
 def wants_json() -> bool:
-    """Errors under ``/api/`` are answered as JSON."""
-    return request.path.startswith("/api/")
+    """Errors under ``/api/``, and of any ``.json`` resource (the charts' data), are answered as JSON."""
+    return request.path.startswith("/api/") or request.path.endswith(".json")
 
 
 def error_response(status: int, message: str | None = None, fields: dict[str, list[str]] | None = None):

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -147,6 +148,16 @@ def test_every_module_imports_on_its_own():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+ROUTE_MODULES = sorted({*PACKAGE.glob("*/routes*.py"), *PACKAGE.glob("*/*_routes.py"), *PACKAGE.glob("api/*.py"),
+                        PACKAGE / "search_views.py"})
+
+
+@pytest.mark.parametrize("path", ROUTE_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_views_never_commit(path):
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"db\.session\.(commit|rollback)\(\)", text)
 
 
 def test_templates_have_no_endpoint_guards():

@@ -7,7 +7,7 @@ users and for everyone while the applications are sealed (the body says how many
 
 from __future__ import annotations
 
-from flask import abort, jsonify
+from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,14 +17,14 @@ from marketplace.applications.serializers import application_item
 from marketplace.clock import iso_local
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.extensions import db
-from marketplace.models import Scenario
+from marketplace.models import Role, Scenario
+from marketplace.permissions import roles_required
 from marketplace.scenarios import policy as scenario_policy
 
 
 @bp.route("/scenarios/<int:scenario_id>/applications")
+@roles_required(Role.OWNER, Role.DISTRICT_STAFF, Role.CITY_STAFF)
 def scenario_applications(scenario_id: int):
-    if not current_user.is_authenticated:
-        abort(401)
     scenario = db.session.get(Scenario, scenario_id)
     if scenario is None or scenario.published_at is None or not scenario_policy.can_view(current_user, scenario):
         raise NotFound(_("找不到该场景，或该场景尚未公开发布。"))
