@@ -26,8 +26,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace import attachments, audit, clock
@@ -48,6 +46,7 @@ from marketplace.models import (
     User,
     VerificationStatus,
 )
+from marketplace.models.base import insert_or_ignore
 from marketplace.notifications.services import notify, organisation_users
 
 #: Profile fields the firm edits (``domains`` is a list of domain codes).
@@ -128,21 +127,9 @@ def ensure_profile(session: Session, actor: User, ip: str | None = None) -> Ente
     values = {"organisation_id": actor.organisation_id, "status": VerificationStatus.UNVERIFIED,
               "contact_name": actor.name or "", "contact_phone": actor.phone or "",
               "contact_email": actor.email or ""}
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        # Two first visits of the same firm at once must not fail on the unique organisation_id:
-        # INSERT … ON CONFLICT DO NOTHING is atomic on both databases and needs no savepoint.
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        table = EnterpriseProfile.__table__
-        statement = insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=["organisation_id"]).returning(table.c.id)
-        created = session.execute(statement).scalar_one_or_none() is not None
-        profile = profile_of(session, actor.organisation_id)
-    else:  # pragma: no cover - the platform runs on SQLite or PostgreSQL
-        profile = EnterpriseProfile(**values)
-        session.add(profile)
-        session.flush()
-        created = True
+    # Two first visits of the same firm at once must not fail on the unique organisation_id.
+    created = insert_or_ignore(session, EnterpriseProfile, values, ("organisation_id",)) == 1
+    profile = profile_of(session, actor.organisation_id)
     if not created:
         return profile
     audit.record(session, actor=actor, action="enterprise_profile.create", object_type="enterprise_profile",
@@ -641,7 +628,8 @@ def review_qualification(session: Session, actor: User, qualification_id: int, d
     if qualification.status not in allowed:
         raise InvalidTransition(_("该资质当前为“%(status)s”，不能执行该操作。", status=qualification.status.label))
     reason = _reason(decision, reason)
-    before = {"status": qualification.status.value}
+    before = {"status": qualification.status.value, "reason": qualification.review_note}
+    qualification.review_note = reason
     if decision == "verify":
         qualification.status = VerificationStatus.VERIFIED
         qualification.verified_at = clock.now()
@@ -656,7 +644,6 @@ def review_qualification(session: Session, actor: User, qualification_id: int, d
         body = _("资质“%(label)s”未通过核验，原因：%(reason)s。可以删除后重新上传证明文件。",
                  label=qualification.label, reason=reason)
     session.flush()
-    # The qualification table has no note column: the reason lives in the audit log and the notification.
     audit.record(session, actor=actor, action=f"qualification.{decision}", object_type="qualification",
                  object_id=qualification.id, before=before,
                  after={"status": qualification.status.value, "reason": reason,
@@ -667,20 +654,17 @@ def review_qualification(session: Session, actor: User, qualification_id: int, d
 
 
 def rejection_reasons(session: Session, qualification_ids: list[int]) -> dict[int, str]:
-    """The latest rejection reason of each rejected qualification, read from the audit log."""
+    """The review note of each of these qualifications that has one (``Qualification.review_note``).
+
+    Templates read ``qualification.review_note`` directly; this remains for callers that still
+    pass the reasons separately.
+    """
     if not qualification_ids:
         return {}
-    rows = session.execute(
-        sa.select(AuditEvent.object_id, AuditEvent.after)
-        .where(AuditEvent.object_type == "qualification", AuditEvent.action == "qualification.reject",
-               AuditEvent.object_id.in_([str(i) for i in qualification_ids]))
-        .order_by(AuditEvent.id)
-    ).all()
-    reasons: dict[int, str] = {}
-    for object_id, after in rows:
-        if after and after.get("reason"):
-            reasons[int(object_id)] = after["reason"]
-    return reasons
+    return dict(session.execute(
+        sa.select(Qualification.id, Qualification.review_note)
+        .where(Qualification.id.in_(qualification_ids), Qualification.review_note.is_not(None))
+    ).all())
 
 
 # ------------------------------------------------------------------ the staff review queue
