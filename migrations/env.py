@@ -83,11 +83,43 @@ def run_migrations_online():
 
     connectable = target_db.engine
     with connectable.connect() as connection:
-        conf_args["render_as_batch"] = connection.dialect.name == "sqlite"
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-        with context.begin_transaction(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_EXPRESSION_INDEX_WARNING, category=UserWarning)
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        conf_args["render_as_batch"] = sqlite
+        if sqlite:
+            _sqlite_foreign_keys(connection, enforce=False)
+            conf_args["on_version_apply"] = _sqlite_check_foreign_keys
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+            with context.begin_transaction(), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_EXPRESSION_INDEX_WARNING, category=UserWarning)
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.rollback()  # nothing is left to roll back after a successful run
+                _sqlite_foreign_keys(connection, enforce=True)
+
+
+def _sqlite_foreign_keys(connection, enforce):
+    """Switch SQLite's foreign-key enforcement for this connection (the app turns it on at connect).
+
+    Batch migrations rebuild a table as copy → drop → rename; with enforcement on, dropping a table that
+    others refer to deletes their rows (``ON DELETE CASCADE``) or fails. So, as SQLite's own procedure for
+    table changes says, enforcement is off while migrating and the result is checked before the commit.
+    The pragma is ignored inside a transaction, hence the commit around it and the check that it took.
+    """
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if enforce else 'OFF'}")
+    connection.commit()
+    if connection.exec_driver_sql("PRAGMA foreign_keys").scalar() != int(enforce):
+        raise RuntimeError("could not switch SQLite foreign-key enforcement for the migration")
+    connection.commit()
+
+
+def _sqlite_check_foreign_keys(ctx, step, heads, run_args):
+    """After each migration step, before its commit: refuse one that left rows pointing at nothing."""
+    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration {step.up_revision_id} left {len(broken)} broken foreign key(s), "
+                           f"e.g. {tuple(broken[0])}")
 
 
 if context.is_offline_mode():

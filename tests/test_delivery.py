@@ -2,6 +2,7 @@
 read-only views for the winning firm and staff, report downloads, and the permission matrix."""
 
 import io
+import re
 import zipfile
 from datetime import timedelta
 from decimal import Decimal
@@ -197,10 +198,14 @@ def test_milestones_progress_and_acceptance(awarded, make_user, client, sign_in)
     db.session.commit()
     assert scenario.status == ScenarioStatus.ACCEPTED
     assert acceptance.result == AcceptanceResult.PASSED and acceptance.report.filename == "验收报告.pdf"
-    assert db.session.scalar(sa.select(sa.func.count(Acceptance.id))) == 1
+    # Both acceptances are kept: the failed one with its report, then the passed one, which is the scenario's.
+    assert [(a.result, a.report_id) for a in acceptance.attempts] == [
+        (AcceptanceResult.PASSED, acceptance.report_id), (AcceptanceResult.FAILED, failed_report)]
+    assert delivery.acceptance_of(db.session, scenario) is acceptance
+    assert all(a.recorded_by == owner for a in acceptance.attempts)
     event = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "acceptance.record")
                                .order_by(AuditEvent.id.desc())).scalars().first()
-    assert event.before["report"] == failed_report and event.after["result"] == "passed"
+    assert event.object_id == str(acceptance.id) and event.after["result"] == "passed"
     assert notifications_for(winner.created_by, "delivery.accepted")
     # Nothing more can be written after acceptance.
     with pytest.raises(InvalidTransition):
@@ -216,6 +221,13 @@ def test_milestones_progress_and_acceptance(awarded, make_user, client, sign_in)
             assert response.status_code == status, user.role
             if status == 200:
                 assert response.data == PDF
+    # The delivery page lists the acceptance history, latest first; the failed one's report stays readable.
+    sign_in(winner.created_by)
+    html = client.get(f"/scenarios/{scenario.id}/delivery").get_data(as_text=True)
+    assert re.findall(r'data-acceptance-attempt="(\w+)"', html) == ["passed", "failed"]
+    assert "预警准确率未达到95%，限期一个月整改" in html and f"/files/{failed_report}" in html
+    with client.get(f"/files/{failed_report}") as response:
+        assert response.status_code == 200
     client.post("/auth/logout")
     with client.get(url) as response:
         assert response.status_code == 404

@@ -623,9 +623,27 @@ def test_qualification_rejection_reason_reaches_the_firm(client, make_user, logi
     client.post(f"/enterprises/qualifications/{qualification_id}/reject", data={"reason": "证书已过有效期"})
     assert _get(Qualification, qualification_id).status == VerificationStatus.REJECTED
     assert db.session.query(Notification).filter_by(user_id=member.id, kind="qualification.reject").count() == 1
+    assert _get(Qualification, qualification_id).review_note == "证书已过有效期"
     client.post("/auth/logout")
     login(member)
     assert "证书已过有效期" in client.get("/my/profile").get_data(as_text=True)
+    # The page reads the qualification's note, not the audit log.
+    db.session.get(Qualification, qualification_id).review_note = "请上传复审后的证书"
+    db.session.commit()
+    html = client.get("/my/profile").get_data(as_text=True)
+    assert "请上传复审后的证书" in html and "证书已过有效期" not in html
+
+
+def test_a_verification_note_is_kept_and_replaced_by_the_next_decision(make_user, pending):
+    from marketplace.enterprises import verification
+    from marketplace.extensions import db
+
+    staff = make_user("city_staff")
+    qualification = pending.qualifications[0]
+    verification.review_qualification(db.session, staff, qualification.id, "verify", "已与发证机关核对")
+    assert qualification.review_note == "已与发证机关核对"
+    verification.review_qualification(db.session, staff, qualification.id, "reject", "证书已被发证机关撤销")
+    assert qualification.review_note == "证书已被发证机关撤销"
 
 
 # ---------------------------------------------------------------- verified profiles stay public when edited

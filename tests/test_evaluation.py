@@ -507,7 +507,7 @@ def test_unsuccessful_needs_a_reason_and_tells_every_candidate(closed_scenario, 
     assert client.post(f"/scenarios/{scenario.id}/evaluation/unsuccessful",
                        data={"unsuccessful-reason": reason}).status_code == 302
     db.session.expire_all()
-    assert scenario.status == ScenarioStatus.UNSUCCESSFUL
+    assert scenario.status == ScenarioStatus.UNSUCCESSFUL and scenario.unsuccessful_reason == reason
     assert all(a.status == ApplicationStatus.NOT_SELECTED and a.decision_note == reason for a in apps)
     for application in apps:
         note = notifications_for(application.created_by, "application.not_selected")[0]
@@ -515,6 +515,11 @@ def test_unsuccessful_needs_a_reason_and_tells_every_candidate(closed_scenario, 
     client.post("/auth/logout")
     html = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
     assert 'data-result="unsuccessful"' in html and reason in html
+    # The pages read the column (not the audit log, not the applications' notes).
+    scenario.unsuccessful_reason = "更正后的流榜原因"
+    db.session.commit()
+    html = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+    assert "更正后的流榜原因" in html and reason not in html
 
 
 def test_unsuccessful_without_any_application(make_scenario, make_user, travel):

@@ -64,7 +64,6 @@ def _candidates(session) -> dict[str, list]:
         ExpertAssignment,
         Nomination,
         NominationExpert,
-        Organisation,
         ProfileCase,
         Scenario,
         SelectionRound,

@@ -38,7 +38,6 @@ from marketplace.errors import InvalidTransition, ValidationFailed
 from marketplace.models import (
     Application,
     ApplicationStatus,
-    AuditEvent,
     Contract,
     Role,
     Scenario,
@@ -282,6 +281,7 @@ def declare_unsuccessful(session: Session, actor: User, scenario: Scenario, reas
     candidates = _candidates(session, scenario, IN_RUNNING)
     for application in candidates:
         _set_status(session, actor, application, ApplicationStatus.NOT_SELECTED, "not_select", reason, ip)
+    scenario.unsuccessful_reason = reason
     scenario_services.transition(session, actor, scenario, "unsuccessful", reason=reason, ip=ip)
     _tell_not_selected(session, scenario, candidates, reason)
     return candidates
@@ -299,19 +299,8 @@ class Winner:
 
 
 def unsuccessful_reason(session: Session, scenario: Scenario) -> str | None:
-    """The 流榜 reason as recorded with the transition (or on the applications)."""
-    after = session.execute(
-        sa.select(AuditEvent.after).where(AuditEvent.object_type == "scenario",
-                                          AuditEvent.object_id == str(scenario.id),
-                                          AuditEvent.action == "scenario.unsuccessful")
-        .order_by(AuditEvent.id.desc()).limit(1)).scalar_one_or_none()
-    if after and after.get("reason"):
-        return after["reason"]
-    return session.execute(
-        sa.select(Application.decision_note).where(Application.scenario_id == scenario.id,
-                                                   Application.status == ApplicationStatus.NOT_SELECTED,
-                                                   Application.decision_note.is_not(None))
-        .order_by(Application.id).limit(1)).scalar_one_or_none()
+    """The public 流榜 reason (``Scenario.unsuccessful_reason``, set by :func:`declare_unsuccessful`)."""
+    return scenario.unsuccessful_reason
 
 
 def public_result(session: Session, scenario: Scenario) -> dict | None:

@@ -115,7 +115,10 @@ def contracts_of(session: Session, scenario: Scenario) -> list[Contract]:
 
 
 def acceptance_of(session: Session, scenario: Scenario) -> Acceptance | None:
-    return session.execute(sa.select(Acceptance).where(Acceptance.scenario_id == scenario.id)).scalar_one_or_none()
+    """The scenario's latest acceptance (its earlier ones: ``acceptance.attempts``)."""
+    return session.execute(
+        sa.select(Acceptance).where(Acceptance.scenario_id == scenario.id)
+        .order_by(Acceptance.created_at.desc(), Acceptance.id.desc()).limit(1)).scalar_one_or_none()
 
 
 def _contract(session: Session, scenario: Scenario, contract_id: int) -> Contract:
@@ -317,8 +320,7 @@ def record_acceptance(session: Session, actor: User, scenario: Scenario, accepte
                       report: FileStorage | None, note: str | None, ip: str | None = None) -> Acceptance:
     """验收. Passed: the scenario is accepted. Failed: it stays in delivery and may be accepted again later.
 
-    A scenario has one acceptance record; a later acceptance after a failed one replaces it, and the
-    audit log keeps the earlier result and report.
+    Every acceptance is a new row: a failed one followed by a passed one keeps both, with their reports.
     """
     _require_manage(actor, scenario, ScenarioStatus.IN_DELIVERY)
     errors: dict[str, list[str]] = {}
@@ -355,23 +357,14 @@ def record_acceptance(session: Session, actor: User, scenario: Scenario, accepte
     if has_file:
         stored = attachments.store(session, report, AttachmentPurpose.ACCEPTANCE_REPORT, actor, field="report",
                                    allowed=REPORT_TYPES)
-    acceptance = acceptance_of(session, scenario)
-    before = None
-    if acceptance is None:
-        acceptance = Acceptance(scenario_id=scenario.id, accepted_on=accepted_on, result=outcome)
-        session.add(acceptance)
-    else:
-        before = {"accepted_on": acceptance.accepted_on.isoformat(), "result": acceptance.result.value,
-                  "report": acceptance.report_id, "note": acceptance.note}
-    acceptance.accepted_on, acceptance.result, acceptance.note = accepted_on, outcome, note
-    acceptance.created_at = clock.now()
-    if stored is not None:
-        acceptance.report = stored
+    acceptance = Acceptance(scenario_id=scenario.id, accepted_on=accepted_on, result=outcome, note=note,
+                            report=stored, recorded_by=actor, created_at=clock.now())
+    session.add(acceptance)
     session.flush()
     audit.record(session, actor=actor, action="acceptance.record", object_type="acceptance", object_id=acceptance.id,
-                 before=before, after={"scenario": scenario.id, "accepted_on": accepted_on.isoformat(),
-                                       "result": outcome.value, "report": acceptance.report_id,
-                                       "report_sha256": stored.sha256 if stored else None, "note": note}, ip=ip)
+                 after={"scenario": scenario.id, "accepted_on": accepted_on.isoformat(),
+                        "result": outcome.value, "report": acceptance.report_id,
+                        "report_sha256": stored.sha256 if stored else None, "note": note}, ip=ip)
     if outcome == AcceptanceResult.PASSED:
         scenario_services.transition(session, actor, scenario, "accept", ip=ip)
         _tell_winners(session, scenario, "delivery.accepted", _("验收通过：%(title)s", title=scenario.title),

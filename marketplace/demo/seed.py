@@ -299,10 +299,10 @@ class DemoLoader:
                     "title": scenario.title, "domain": scenario.domain.code}, self.rng.randint(1, 3)):
                 asked = scenario.published_at + timedelta(days=self.rng.randint(1, 8), hours=self.rng.randint(1, 9))
                 question = Question(scenario=scenario, asked_by=self.rng.choice(firm_users), text=question_text,
-                                    created_at=asked)
+                                    created_at=asked, updated_at=asked)
                 if scenario.display_status(self.now) != ScenarioStatus.PUBLISHED or self.rng.random() < 0.8:
                     question.answer = answer_text
-                    question.answered_at = asked + timedelta(days=self.rng.randint(1, 3))
+                    question.answered_at = question.updated_at = asked + timedelta(days=self.rng.randint(1, 3))
                 self.session.add(question)
                 count += 1
         self.summary["questions"] = count

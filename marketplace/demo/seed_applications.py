@@ -80,7 +80,11 @@ FAIL_REASONS = (
     "各申请报价均明显超出预算且技术方案未覆盖验收标准中的关键指标，经专家评审一致认为无可接受的申请。",
     "申请企业未能提供与场景规模相当的类似项目业绩，评审未通过，场景流榜。",
 )
+#: 流榜 when nobody applied.
+NO_APPLICATIONS_REASON = "截止时无企业提交揭榜申请，本场景流榜，业主单位将调整需求后重新发布。"
 REPORT_NOTE = "系统功能、性能和安全测评均达到验收标准，文档齐全，同意通过验收。"
+#: The first acceptance of some accepted scenarios failed (kept in the acceptance history).
+FAILED_FIRST_NOTE = "性能测试中高峰并发响应时间未达到验收标准，请完成优化后申请复验。"
 
 
 def _between(start: datetime, end: datetime, share: float) -> datetime:
@@ -236,7 +240,8 @@ class ApplicationLoader:
 
     def _criteria(self, scenario: Scenario) -> list[EvaluationCriterion]:
         rows = self.rng.choice(CRITERIA_SETS)
-        criteria = [EvaluationCriterion(scenario_id=scenario.id, name=name, weight=Decimal(weight), sort_order=i)
+        criteria = [EvaluationCriterion(scenario_id=scenario.id, name=name, weight=Decimal(weight), sort_order=i,
+                                        created_at=scenario.deadline)  # set as the call closes
                     for i, (name, weight) in enumerate(rows)]
         self.session.add_all(criteria)
         self.session.flush()
@@ -244,7 +249,8 @@ class ApplicationLoader:
 
     def _assign(self, scenario: Scenario, expert: User, invited: datetime, declared: datetime | None) -> ExpertAssignment:
         assignment = ExpertAssignment(scenario_id=scenario.id, expert=expert, invited_by=self._owner_user(scenario),
-                                      invited_at=invited, declared_at=declared)
+                                      invited_at=invited, declared_at=declared, created_at=invited,
+                                      updated_at=declared or invited)
         self.session.add(assignment)
         self.summary["expert assignments"] += 1
         return assignment
@@ -261,7 +267,7 @@ class ApplicationLoader:
             band = "high" if value >= 85 else "mid" if value >= 70 else "low"
             comment = self.rng.choice(COMMENTS[band]) if self.rng.random() < 0.45 else None
             self.session.add(Score(assignment=assignment, application_id=application.id, criterion_id=criterion.id,
-                                   value=value, comment=comment, scored_at=when))
+                                   value=value, comment=comment, scored_at=when, created_at=when, updated_at=when))
             values[criterion.id] = value
             self.summary["scores"] += 1
         return values
@@ -271,8 +277,9 @@ class ApplicationLoader:
         for user in users:
             if user is None:
                 continue
+            read_at = when + timedelta(hours=5) if read else None
             self.session.add(Notification(user=user, kind=kind, title=title[:200], body=body, url=url,
-                                          created_at=when, read_at=when + timedelta(hours=5) if read else None))
+                                          created_at=when, read_at=read_at, updated_at=read_at or when))
 
     # -------------------------------------------------------------- by status
 
@@ -397,6 +404,7 @@ class ApplicationLoader:
             ranked.insert(0, applications[0])
         if scenario.status == ScenarioStatus.UNSUCCESSFUL:
             reason = self.rng.choice(FAIL_REASONS)
+            scenario.unsuccessful_reason = reason
             for application in applications:
                 self._decide(application, ApplicationStatus.NOT_SELECTED, decided, reason)
             return []
@@ -434,10 +442,12 @@ class ApplicationLoader:
         accepted = scenario.status == ScenarioStatus.ACCEPTED
         last_ok = self.today - timedelta(days=2)
         months = scenario.delivery_months or 6
+        latest_signed: date | None = None
         for application in winners:
             decided_day = clock.to_local(application.decided_at).date()
             signed = min(decided_day + timedelta(days=self.rng.randint(5, 20)), last_ok)
             signed = max(signed, decided_day)
+            latest_signed = max(latest_signed or signed, signed)
             amount = (application.price_wan * Decimal(str(self.rng.choice((1, 1, 0.99, 0.98, 0.96))))).quantize(
                 CENT, ROUND_HALF_UP)
             contract = Contract(scenario=scenario, application=application, amount_wan=amount, signed_on=signed,
@@ -454,7 +464,8 @@ class ApplicationLoader:
             top = max(m for _t, m in plan) or 1
             for n, (title, month) in enumerate(plan):
                 day = signed + (span_end - signed) * month // top if accepted else add_months(signed, month)
-                milestone = Milestone(contract=contract, title=title, due_on=day)
+                milestone = Milestone(contract=contract, title=title, due_on=day, created_at=contract.created_at,
+                                      updated_at=contract.created_at)
                 final_pending = not accepted and n == len(plan) - 1  # 终验 waits for the acceptance
                 if day <= self.today - timedelta(days=1) and not final_pending:
                     met = accepted or self.rng.random() < 0.82
@@ -464,6 +475,7 @@ class ApplicationLoader:
                         "等保测评排期顺延，整改后重新提交。"))
                     milestone.recorded_at = min(_at(day + timedelta(days=self.rng.randint(0, 6)), 17),
                                                 self.now - timedelta(hours=1))
+                    milestone.updated_at = max(milestone.recorded_at, milestone.created_at)
                 self.session.add(milestone)
                 self.summary["milestones"] += 1
             self._progress(contract, signed, accept_day or min(due, self.today), accepted)
@@ -472,14 +484,14 @@ class ApplicationLoader:
                              f"业主单位已登记合同：金额 {amount:,.2f} 万元，签订日期 {signed.isoformat()}。",
                              f"/scenarios/{scenario.id}/delivery", _at(signed, 17))
         if accepted:
-            self._acceptance(scenario, accept_day or last_ok, winners)
+            self._acceptance(scenario, accept_day or last_ok, winners, latest_signed)
         elif scenario.status == ScenarioStatus.IN_DELIVERY and self.rng.random() < 0.15:
             failed_day = min(self.today - timedelta(days=self.rng.randint(3, 20)), last_ok)
             if winners and failed_day > clock.to_local(winners[0].decided_at).date() + timedelta(days=30):
                 self.session.add(Acceptance(
                     scenario=scenario, accepted_on=failed_day, result=AcceptanceResult.FAILED,
                     note="预警准确率等两项指标未达到验收标准，请在30日内完成整改后申请复验。",
-                    created_at=_at(failed_day, 16)))
+                    recorded_by=self._owner_user(scenario), created_at=_at(failed_day, 16)))
                 self.summary["acceptances"] += 1
 
     def _progress(self, contract: Contract, start: date, end: date, accepted: bool) -> None:
@@ -496,7 +508,14 @@ class ApplicationLoader:
                                           created_at=_at(day, 15)))
             self.summary["progress notes"] += 1
 
-    def _acceptance(self, scenario: Scenario, day: date, winners: list[Application]) -> None:
+    def _acceptance(self, scenario: Scenario, day: date, winners: list[Application], signed: date | None) -> None:
+        owner = self._owner_user(scenario)
+        retry = day - timedelta(days=21)
+        if scenario.id % 4 == 0 and signed is not None and retry > signed:
+            # A failed first acceptance three weeks earlier, kept in the scenario's acceptance history.
+            self.session.add(Acceptance(scenario=scenario, accepted_on=retry, result=AcceptanceResult.FAILED,
+                                        note=FAILED_FIRST_NOTE, recorded_by=owner, created_at=_at(retry, 16)))
+            self.summary["acceptances"] += 1
         firms = "、".join(a.organisation.name for a in winners)
         pdf = acceptance_pdf([
             f"{scenario.title}", "项目验收报告",
@@ -509,16 +528,16 @@ class ApplicationLoader:
         (folder / stored).write_bytes(pdf)
         report = Attachment(purpose=AttachmentPurpose.ACCEPTANCE_REPORT, filename="项目验收报告.pdf", stored_name=stored,
                             content_type="application/pdf", size=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(),
-                            organisation=scenario.owner, uploaded_by=self._owner_user(scenario),
-                            created_at=_at(day, 16))
+                            organisation=scenario.owner, uploaded_by=owner, created_at=_at(day, 16))
         self.session.add(report)
         self.session.add(Acceptance(scenario=scenario, accepted_on=day, result=AcceptanceResult.PASSED,
-                                    report=report, note=REPORT_NOTE, created_at=_at(day, 16)))
+                                    report=report, note=REPORT_NOTE, recorded_by=owner, created_at=_at(day, 16)))
         self.summary["acceptances"] += 1
 
     def unsuccessful_scenario(self, scenario: Scenario, include_demo: bool) -> None:
         if not include_demo and self.rng.random() < 0.35:
-            return  # nobody applied
+            scenario.unsuccessful_reason = NO_APPLICATIONS_REASON  # nobody applied
+            return
         if self.rng.random() < 0.5 or include_demo:
             self.decided_scenario(scenario, include_demo, demo_wins=False)
             return
@@ -526,6 +545,7 @@ class ApplicationLoader:
         decided = max(min(deadline + timedelta(days=self.rng.randint(7, 20)), self.now - timedelta(days=2)),
                       deadline + timedelta(hours=6))
         reason = self.rng.choice(FAIL_REASONS)
+        scenario.unsuccessful_reason = reason
         for application in self._submissions(scenario, self.rng.randint(1, 2)):
             self._decide(application, ApplicationStatus.NOT_SELECTED, decided, reason)
 

@@ -48,6 +48,12 @@ VERIFIED_SHARE = 0.85
 PENDING_SHARE = 0.10
 #: Pending profiles kept in the demo district (yuzhong) so its reviewer always has a queue.
 DEMO_DISTRICT_PENDING = 3
+#: Why a reviewer rejected a qualification's evidence (``Qualification.review_note``).
+REJECTION_NOTES = (
+    "证书扫描件不清晰，无法核对证书编号，请重新上传清晰的扫描件。",
+    "证书已过有效期，请上传复审后的有效证书。",
+    "证书上的单位名称与企业名称不一致，请补充更名证明。",
+)
 
 _KIND_EN = {
     "key_software": "National key software enterprise",
@@ -209,7 +215,8 @@ def load_profiles(loader: Any) -> int:
             detail = _detail(q)
             year = min(q["year"], this_year) if q.get("year") else None
             qualification = Qualification(profile=profile, kind=kind, detail=detail, year=year,
-                                          status=VerificationStatus.PENDING)
+                                          status=VerificationStatus.PENDING, created_at=created,
+                                          updated_at=profile.updated_at)
             qualification.evidence = qualification_evidence(org, kind, detail, year, qualification.label)
             if demo:
                 verified = i < 2
@@ -219,12 +226,17 @@ def load_profiles(loader: Any) -> int:
                 qualification.status = VerificationStatus.VERIFIED
                 qualification.verified_at = profile.verified_at
                 qualification.verified_by = profile.verified_by
+            elif status == VerificationStatus.VERIFIED and not demo and i % 2:
+                # Some evidence the reviewer did not accept, with the reason the firm reads.
+                qualification.status = VerificationStatus.REJECTED
+                qualification.review_note = REJECTION_NOTES[i % len(REJECTION_NOTES)]
             session.add(qualification)
             qualification_count += 1
 
         for case in row["cases"]:
             session.add(ProfileCase(profile=profile, title=case["title"], client=case["client"], year=case["year"],
-                                    amount_wan=Decimal(case["amount_wan"]), description=case["description"]))
+                                    amount_wan=Decimal(case["amount_wan"]), description=case["description"],
+                                    created_at=created, updated_at=created))
     session.flush()
     total = sum(counts.values())
     if hasattr(loader, "summary"):

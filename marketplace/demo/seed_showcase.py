@@ -174,7 +174,11 @@ class ShowcaseLoader:
                 accepted = due + timedelta(days=self.rng.choice((-40, -25, -12, -5, 0, 8, 30)))
                 accepted = max(min(accepted, last_ok), min(signed + timedelta(days=30), last_ok))
                 self.session.add(Acceptance(scenario=s, accepted_on=accepted, result=AcceptanceResult.PASSED,
-                                            note="各项验收指标均已达到，验收通过。", created_at=_at(accepted, 16)))
+                                            note="各项验收指标均已达到，验收通过。", created_at=_at(accepted, 16),
+                                            recorded_by=self.session.execute(
+                                                sa.select(User).where(User.organisation_id == s.owner_id,
+                                                                      User.role == Role.OWNER).limit(1)
+                                            ).scalar_one_or_none()))
             created += 1
         self.session.flush()
         self.summary["delivery records filled"] = created
@@ -218,7 +222,8 @@ class ShowcaseLoader:
             opened_by=self.city, opened_at=_at(opened), created_at=_at(opened - timedelta(days=7)),
             updated_at=_at(opened))
         for order, (name, weight) in enumerate(DEFAULT_CRITERIA):
-            rnd.criteria.append(SelectionCriterion(name=name, weight=weight, sort_order=order))
+            rnd.criteria.append(SelectionCriterion(name=name, weight=weight, sort_order=order,
+                                                   created_at=rnd.created_at, updated_at=rnd.created_at))
         self.session.add(rnd)
         return rnd
 
@@ -242,17 +247,18 @@ class ShowcaseLoader:
                quality: int) -> None:
         for k, expert in enumerate(experts):
             assignment = NominationExpert(nomination=nomination, expert=expert, invited_by=self.city,
-                                          invited_at=_at(when))
+                                          invited_at=_at(when), created_at=_at(when), updated_at=_at(when))
             self.session.add(assignment)
             if k == 2 and self.rng.random() < 0.15:
                 assignment.recused = True
                 assignment.recusal_note = "本人曾为该项目揭榜企业提供技术咨询，申请回避。"
                 continue
-            assignment.declared_at = _at(when + timedelta(days=1))
+            assignment.declared_at = assignment.updated_at = _at(when + timedelta(days=1))
+            scored = _at(when + timedelta(days=3))
             for criterion in rnd.criteria:
                 value = Decimal(max(55, min(98, quality + self.rng.randint(-8, 8))))
-                assignment.scores.append(NominationScore(criterion=criterion, value=value,
-                                                         scored_at=_at(when + timedelta(days=3))))
+                assignment.scores.append(NominationScore(criterion=criterion, value=value, scored_at=scored,
+                                                         created_at=scored, updated_at=scored))
 
     def published_round(self, year: int, name: str, candidates: list[Scenario], select: int,
                         opened: date, published: date) -> list[Demonstration]:
@@ -296,10 +302,11 @@ class ShowcaseLoader:
             if nomination is None:
                 continue
             self._score(rnd, nomination, others, self.today - timedelta(days=6), self.rng.randint(72, 90))
+            invited = _at(self.today - timedelta(days=7))
             mine = NominationExpert(nomination=nomination, expert=demo_expert, invited_by=self.city,
-                                    invited_at=_at(self.today - timedelta(days=7)))
+                                    invited_at=invited, created_at=invited, updated_at=invited)
             if count == 0:
-                mine.declared_at = _at(self.today - timedelta(days=4))
+                mine.declared_at = mine.updated_at = _at(self.today - timedelta(days=4))
             self.session.add(mine)
             count += 1
         self.session.flush()

@@ -74,7 +74,6 @@ def _profile_form(profile: EnterpriseProfile, formdata=None) -> ProfileForm:
 def _render_mine(profile: EnterpriseProfile, profile_form: ProfileForm | None = None,
                  qualification_form: QualificationForm | None = None, case_form: CaseForm | None = None,
                  status: int = 200):
-    rejected_ids = [q.id for q in profile.qualifications if q.status == VerificationStatus.REJECTED]
     return render_template(
         "enterprises/mine.html", profile=profile,
         form=profile_form or _profile_form(profile),
@@ -82,7 +81,6 @@ def _render_mine(profile: EnterpriseProfile, profile_form: ProfileForm | None = 
         case_form=case_form or CaseForm(prefix="case", formdata=None),
         delete_form=DeleteForm(formdata=None),
         completeness=services.completeness(profile), problems=services.submission_problems(profile),
-        rejection_reasons=verification.rejection_reasons(db.session, rejected_ids),
     ), status
 
 

@@ -104,7 +104,8 @@ def review_qualification(session: Session, actor: User, qualification_id: int, d
     if qualification.status not in allowed:
         raise InvalidTransition(_("该资质当前为“%(status)s”，不能执行该操作。", status=qualification.status.label))
     reason = _reason(decision, reason)
-    before = {"status": qualification.status.value}
+    before = {"status": qualification.status.value, "reason": qualification.review_note}
+    qualification.review_note = reason
     if decision == "verify":
         qualification.status = VerificationStatus.VERIFIED
         qualification.verified_at = clock.now()
@@ -119,7 +120,6 @@ def review_qualification(session: Session, actor: User, qualification_id: int, d
         body = _("资质“%(label)s”未通过核验，原因：%(reason)s。可以删除后重新上传证明文件。",
                  label=qualification.label, reason=reason)
     session.flush()
-    # The qualification table has no note column: the reason lives in the audit log and the notification.
     audit.record(session, actor=actor, action=f"qualification.{decision}", object_type="qualification",
                  object_id=qualification.id, before=before,
                  after={"status": qualification.status.value, "reason": reason,
@@ -127,23 +127,6 @@ def review_qualification(session: Session, actor: User, qualification_id: int, d
     notify(session, organisation_users(session, qualification.profile.organisation_id, Role.ENTERPRISE),
            f"qualification.{decision}", title[:200], body, path_for("enterprises.my_profile"))
     return qualification
-
-
-def rejection_reasons(session: Session, qualification_ids: list[int]) -> dict[int, str]:
-    """The latest rejection reason of each rejected qualification, read from the audit log."""
-    if not qualification_ids:
-        return {}
-    rows = session.execute(
-        sa.select(AuditEvent.object_id, AuditEvent.after)
-        .where(AuditEvent.object_type == "qualification", AuditEvent.action == "qualification.reject",
-               AuditEvent.object_id.in_([str(i) for i in qualification_ids]))
-        .order_by(AuditEvent.id)
-    ).all()
-    reasons: dict[int, str] = {}
-    for object_id, after in rows:
-        if after and after.get("reason"):
-            reasons[int(object_id)] = after["reason"]
-    return reasons
 
 
 # ------------------------------------------------------------------ the staff review queue and panel

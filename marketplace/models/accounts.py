@@ -9,7 +9,14 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, LabelledEnum, StrEnumType, TimestampMixin, UTCDateTime, utcnow
+from marketplace.models.base import (
+    Base,
+    CreatedAtMixin,
+    LabelledEnum,
+    StrEnumType,
+    TimestampMixin,
+    UTCDateTime,
+)
 from marketplace.models.reference import District
 
 
@@ -142,8 +149,8 @@ class User(UserMixin, TimestampMixin, Base):
         return f"{self.name} <{self.email}>"
 
 
-class LoginAttempt(Base):
-    """One sign-in attempt, kept for throttling repeated failures across processes."""
+class LoginAttempt(CreatedAtMixin, Base):
+    """One sign-in attempt, kept for throttling repeated failures across processes (written once)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -152,7 +159,8 @@ class LoginAttempt(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The e-mail typed in (lower-cased), whether or not an account has it.
     email: Mapped[str] = mapped_column(String(254), nullable=False)
+    #: The client's address as the app sees it (behind the proxy).
     ip: Mapped[str] = mapped_column(String(45), nullable=False)
     success: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

@@ -13,7 +13,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.models.accounts import Organisation, User
 from marketplace.models.attachments import Attachment
-from marketplace.models.base import Base, LabelledEnum, StrEnumType, TimestampMixin, UTCDateTime, utcnow
+from marketplace.models.base import (
+    Base,
+    CreatedAtMixin,
+    LabelledEnum,
+    StrEnumType,
+    TimestampMixin,
+    UTCDateTime,
+    utcnow,
+)
 from marketplace.models.scenarios import Scenario
 
 
@@ -61,16 +69,21 @@ class Application(TimestampMixin, Base):
     approach: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: [{"name", "role", "specialty"}, …]
     team: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    #: The firm's quoted price in 万元.
     price_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    #: 实施计划 (free text).
     plan: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: [{"title", "month"}, …]
     milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    #: The firm's declarations, required to submit.
     declares_meets_requirements: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     declares_no_conflict: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The scenario revision the firm last confirmed; lower than the scenario's means "re-confirm".
     confirmed_revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: When the application was shortlisted, selected or not selected.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The owner's note with the decision (e.g. the 流榜 reason told to the firm).
     decision_note: Mapped[str | None] = mapped_column(Text)
 
     scenario: Mapped[Scenario] = relationship()
@@ -88,7 +101,7 @@ class Application(TimestampMixin, Base):
 
 
 class ApplicationDocument(Base):
-    """An attachment of an application (sealed like the application)."""
+    """An attachment of an application (sealed like the application); a link row, timed by its attachment."""
 
     __tablename__ = "application_documents"
 
@@ -101,8 +114,8 @@ class ApplicationDocument(Base):
     attachment: Mapped[Attachment] = relationship()
 
 
-class EvaluationCriterion(Base):
-    """A weighted scoring criterion set by the owner for one scenario."""
+class EvaluationCriterion(CreatedAtMixin, Base):
+    """A weighted scoring criterion set by the owner for one scenario (a new set replaces the old rows)."""
 
     __tablename__ = "evaluation_criteria"
 
@@ -112,10 +125,11 @@ class EvaluationCriterion(Base):
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     #: Weight in percent; a scenario's weights add up to 100.
     weight: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
+    #: Position on the scoring form.
     sort_order: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
-class ExpertAssignment(Base):
+class ExpertAssignment(TimestampMixin, Base):
     """An expert invited to score a scenario's applications; scores only after declaring no conflict."""
 
     __tablename__ = "expert_assignments"
@@ -124,6 +138,7 @@ class ExpertAssignment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), nullable=False)
     expert_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    #: The owner user who invited the expert.
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     invited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     #: When the expert declared no conflict of interest (None: not yet; scoring refused).
@@ -136,8 +151,8 @@ class ExpertAssignment(Base):
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
 
-class Score(Base):
-    """One expert's score (0–100) of one application on one criterion."""
+class Score(TimestampMixin, Base):
+    """One expert's score (0–100) of one application on one criterion; scoring again overwrites it."""
 
     __tablename__ = "scores"
     __table_args__ = (sa.UniqueConstraint("assignment_id", "application_id", "criterion_id",
@@ -150,8 +165,10 @@ class Score(Base):
                                                 index=True)
     criterion_id: Mapped[int] = mapped_column(ForeignKey("evaluation_criteria.id", ondelete="CASCADE"),
                                               nullable=False)
+    #: 0–100.
     value: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
     comment: Mapped[str | None] = mapped_column(Text)
+    #: When the expert last submitted this score.
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     assignment: Mapped[ExpertAssignment] = relationship()
@@ -159,15 +176,18 @@ class Score(Base):
 
 
 class StageAssessment(Base):
-    """A 赛马 stage result recorded by the owner for one racing application."""
+    """A 赛马 stage result recorded by the owner for one racing application (written once: ``recorded_at``)."""
 
     __tablename__ = "stage_assessments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), nullable=False,
                                                 index=True)
+    #: The stage's name as the owner wrote it (e.g. "第一阶段：原型").
     stage: Mapped[str] = mapped_column(String(100), nullable=False)
+    #: 0–100, optional.
     score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    #: The owner's assessment text.
     result: Mapped[str] = mapped_column(Text, nullable=False, default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.models.accounts import Organisation, User
-from marketplace.models.base import Base, LabelledEnum, StrEnumType, UTCDateTime, utcnow
+from marketplace.models.base import Base, CreatedAtMixin, LabelledEnum, StrEnumType
 
 
 class AttachmentPurpose(LabelledEnum):
@@ -34,13 +32,12 @@ class AttachmentPurpose(LabelledEnum):
         }
 
 
-class Attachment(Base):
-    """One uploaded file. The bytes live in ``UPLOAD_DIR/<stored_name>``; access is checked per purpose."""
+class Attachment(CreatedAtMixin, Base):
+    """One uploaded file, never changed. The bytes live in ``UPLOAD_DIR/<stored_name>``; access is checked per purpose."""
 
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     purpose: Mapped[AttachmentPurpose] = mapped_column(StrEnumType(AttachmentPurpose), nullable=False)
     #: The name the user's file had (shown and used for downloads, never for storage).
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -48,7 +45,9 @@ class Attachment(Base):
     stored_name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     #: MIME type established from the content, not from the name.
     content_type: Mapped[str] = mapped_column(String(128), nullable=False)
+    #: Bytes.
     size: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: Hex digest of the content, recorded in the audit log where the file decides something.
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The organisation on whose behalf it was uploaded (owner or firm).

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.models.accounts import User
-from marketplace.models.base import Base, UTCDateTime, utcnow
+from marketplace.models.base import Base, CreatedAtMixin
 
 
-class AuditEvent(Base):
+class AuditEvent(CreatedAtMixin, Base):
     """One state change: who did what to which object, before and after.
 
     Each row stores the hash of the previous row (``prev_hash``) and its own
@@ -25,17 +24,21 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The actor's e-mail at the time (kept even if the account changes).
     actor_label: Mapped[str] = mapped_column(String(254), nullable=False, default="system")
+    #: ``<object type>.<verb>``, e.g. ``scenario.publish``, ``qualification.reject``.
     action: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: The changed object's table in singular (``scenario``, ``acceptance`` …) and its id as text.
     object_type: Mapped[str] = mapped_column(String(32), nullable=False)
     object_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: The fields that changed, before and after (JSON; None when there was no "before").
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(45))
+    #: ``hash`` of the previous row (``audit.GENESIS_HASH`` for the first).
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    #: SHA-256 over this row's content and ``prev_hash`` (see ``marketplace.audit.compute_hash``).
     hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
 
     actor: Mapped[User | None] = relationship()

@@ -1,17 +1,25 @@
-"""Declarative base, column types and mixins shared by every model.
+"""Declarative base, column types and mixins shared by every model, and the one dialect-aware insert.
 
 The metadata carries a constraint naming convention so that Alembic diffs are
 stable across SQLite and PostgreSQL.
+
+Timestamps: a row that changes after it is written carries :class:`TimestampMixin`
+(``created_at`` and ``updated_at``); a row that is only ever added (audit events, login
+attempts, invitations, acceptance attempts …) carries :class:`CreatedAtMixin`. Pure link
+rows (a scenario's documents, a profile's domains) and reference data loaded by migrations
+carry none: the rows they link hold the times.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -106,10 +114,43 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class TimestampMixin:
-    """``created_at`` and ``updated_at`` in UTC, maintained by SQLAlchemy."""
+class CreatedAtMixin:
+    """``created_at`` in UTC, for rows that are written once and never changed."""
 
+    #: When the row was written.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class TimestampMixin(CreatedAtMixin):
+    """``created_at`` and ``updated_at`` in UTC, maintained by SQLAlchemy (``onupdate``)."""
+
+    #: When the row last changed (set again by every ORM or Core UPDATE of the row).
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+def insert_or_ignore(session: Session, table_or_model: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+                     conflict_columns: Iterable[str]) -> int:
+    """``INSERT … ON CONFLICT (conflict_columns) DO NOTHING`` on SQLite and PostgreSQL; the number of rows inserted.
+
+    For inserts that may race a concurrent identical insert (a double click, two first visits):
+    the unique key named by *conflict_columns* decides, atomically and without a savepoint, and the
+    loser inserts nothing instead of failing at commit. Any other constraint still raises. Column
+    defaults (``created_at`` …) apply as for any Core insert. The statement bypasses the ORM: read
+    the row back with a query if you need the object.
+    """
+    table: sa.Table = getattr(table_or_model, "__table__", table_or_model)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        insert = postgresql.insert
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+    else:  # the platform runs on SQLite or PostgreSQL only
+        raise NotImplementedError(f"insert_or_ignore does not support {dialect}")
+    rows = [dict(values)] if isinstance(values, Mapping) else [dict(v) for v in values]
+    if not rows:
+        return 0
+    statement = (insert(table).values(rows).on_conflict_do_nothing(index_elements=list(conflict_columns))
+                 .returning(*table.primary_key.columns))  # counted from RETURNING: rowcount is not reliable here
+    return len(session.execute(statement).all())

@@ -69,6 +69,7 @@ class RevenueBand(LabelledEnum):
                 "1y_5y": _l("1亿–5亿元"), "gt_5y": _l("5亿元以上")}
 
 
+#: A profile's industry domains (a link table without times: the profile's ``updated_at`` moves with it).
 profile_domains = sa.Table(
     "profile_domains",
     Base.metadata,
@@ -83,6 +84,7 @@ class EnterpriseProfile(TimestampMixin, Base):
     __tablename__ = "enterprise_profiles"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The firm (an organisation of kind ``software_enterprise``); one profile each, created with it.
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True, nullable=False)
     address: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     #: 楼宇: the office building or park, used by district building-economy statistics.
@@ -90,21 +92,26 @@ class EnterpriseProfile(TimestampMixin, Base):
     founded_on: Mapped[date | None] = mapped_column(Date)
     #: Year the firm settled in its district (新入驻) when recent; None for long-established firms.
     settled_year: Mapped[int | None] = mapped_column(Integer)
+    #: Head count.
     employees: Mapped[int | None] = mapped_column(Integer)
     revenue_band: Mapped[RevenueBand | None] = mapped_column(StrEnumType(RevenueBand))
     #: 经营范围 as registered.
     business_scope: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: 核心能力: what the firm says it does well (free text; searched and matched).
     capabilities: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: Technology tags separated by "、".
     tags: Mapped[str] = mapped_column(Text, nullable=False, default="")
     website: Mapped[str | None] = mapped_column(String(255))
+    #: The firm's contact for scenario owners.
     contact_name: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     contact_phone: Mapped[str] = mapped_column(String(32), nullable=False, default="")
     contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    #: ``unverified`` (draft) → ``pending`` (submitted) → ``verified`` (public) or ``rejected``.
     status: Mapped[VerificationStatus] = mapped_column(StrEnumType(VerificationStatus), nullable=False,
                                                       default=VerificationStatus.UNVERIFIED, index=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The reviewing staff's reason with the last decision, shown to the firm.
     review_note: Mapped[str | None] = mapped_column(Text)
 
     organisation: Mapped[Organisation] = relationship()
@@ -128,7 +135,7 @@ class EnterpriseProfile(TimestampMixin, Base):
         return self.organisation.name
 
 
-class Qualification(Base):
+class Qualification(TimestampMixin, Base):
     """One qualification with its evidence file, verified by district staff."""
 
     __tablename__ = "qualifications"
@@ -139,12 +146,17 @@ class Qualification(Base):
     kind: Mapped[QualificationKind] = mapped_column(StrEnumType(QualificationKind), nullable=False)
     #: CMMI level or the name of an "other" qualification.
     detail: Mapped[str | None] = mapped_column(String(128))
+    #: Year awarded.
     year: Mapped[int | None] = mapped_column(Integer)
+    #: Scan or photo of the certificate (seen by the firm and reviewing staff only).
     evidence_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    #: ``pending`` until staff verify or reject it; only ``verified`` ones are ever public.
     status: Mapped[VerificationStatus] = mapped_column(StrEnumType(VerificationStatus), nullable=False,
                                                       default=VerificationStatus.PENDING)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The reviewing staff's reason with the last decision (required to reject), shown to the firm.
+    review_note: Mapped[str | None] = mapped_column(Text)
 
     profile: Mapped[EnterpriseProfile] = relationship(back_populates="qualifications")
     evidence: Mapped[Attachment | None] = relationship()
@@ -159,7 +171,7 @@ class Qualification(Base):
         return self.kind.label
 
 
-class ProfileCase(Base):
+class ProfileCase(TimestampMixin, Base):
     """A past project of the firm (title, client, year, amount, description)."""
 
     __tablename__ = "profile_cases"
@@ -168,8 +180,11 @@ class ProfileCase(Base):
     profile_id: Mapped[int] = mapped_column(ForeignKey("enterprise_profiles.id", ondelete="CASCADE"),
                                             nullable=False, index=True)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: The client organisation, as the firm names it.
     client: Mapped[str] = mapped_column(String(128), nullable=False, default="")
+    #: Year delivered.
     year: Mapped[int | None] = mapped_column(Integer)
+    #: Contract amount in 万元 (optional).
     amount_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
 

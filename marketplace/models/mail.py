@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.models.base import Base, LabelledEnum, StrEnumType, UTCDateTime, utcnow
+from marketplace.models.base import Base, LabelledEnum, StrEnumType, TimestampMixin, UTCDateTime
 
 
 class OutboxStatus(LabelledEnum):
@@ -25,18 +25,23 @@ class OutboxStatus(LabelledEnum):
                 "failed": _l("发送失败")}
 
 
-class OutboxMessage(Base):
-    """An e-mail. Without an SMTP server it is written to the log and kept here."""
+class OutboxMessage(TimestampMixin, Base):
+    """An e-mail. Without an SMTP server it is written to the log and kept here.
+
+    Not append-only: its status moves on when it is sent or fails, and ``updated_at`` says when
+    that last happened (the time of the latest failed attempt, for instance).
+    """
 
     __tablename__ = "outbox_messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     to_address: Mapped[str] = mapped_column(String(254), nullable=False)
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[OutboxStatus] = mapped_column(
         StrEnumType(OutboxStatus), nullable=False, default=OutboxStatus.PENDING, index=True
     )
+    #: When the SMTP server took it (None: pending, logged or failed).
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The last delivery error.
     error: Mapped[str | None] = mapped_column(Text)

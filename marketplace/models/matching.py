@@ -16,7 +16,7 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.models.accounts import User
-from marketplace.models.base import Base, UTCDateTime, utcnow
+from marketplace.models.base import Base, CreatedAtMixin, UTCDateTime, utcnow
 from marketplace.models.enterprises import EnterpriseProfile
 from marketplace.models.scenarios import Scenario
 
@@ -24,17 +24,24 @@ __all__ = ["MatchInvitation", "MatchState"]
 
 
 class MatchState(Base):
-    """The version stamp of one family of fitted matching models."""
+    """The version stamp of one family of fitted matching models.
+
+    Bookkeeping, not a record: ``updated_at`` is part of the stamp and is written explicitly by
+    :func:`marketplace.matching.freshness.bump`, so the row has no ``created_at`` and no ``onupdate``.
+    """
 
     __tablename__ = "match_state"
 
+    #: ``firms`` or ``scenarios``.
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Bumped with every change a fitted model of this family depends on.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: When ``version`` was last bumped.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
-class MatchInvitation(Base):
-    """A firm invited to apply for a scenario from its "推荐企业" list (once per pair)."""
+class MatchInvitation(CreatedAtMixin, Base):
+    """A firm invited to apply for a scenario from its "推荐企业" list (once per pair; written once)."""
 
     __tablename__ = "match_invitations"
     __table_args__ = (sa.UniqueConstraint("scenario_id", "profile_id"),)
@@ -44,8 +51,8 @@ class MatchInvitation(Base):
                                              index=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("enterprise_profiles.id", ondelete="CASCADE"),
                                             nullable=False, index=True)
+    #: The owner or reviewing staff user who sent the invitation.
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     scenario: Mapped[Scenario] = relationship()
     profile: Mapped[EnterpriseProfile] = relationship()

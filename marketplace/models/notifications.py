@@ -10,11 +10,11 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.models.accounts import User
-from marketplace.models.base import Base, UTCDateTime, utcnow
+from marketplace.models.base import Base, TimestampMixin, UTCDateTime, utcnow
 from marketplace.models.scenarios import Scenario
 
 
-class Notification(Base):
+class Notification(TimestampMixin, Base):
     """One message in a user's notification centre (and, per the user's choice, an e-mail)."""
 
     __tablename__ = "notifications"
@@ -28,7 +28,6 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: Site-relative link to the object.
     url: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the notification went into the e-mail outbox (immediately, or in a daily digest).
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -36,14 +35,13 @@ class Notification(Base):
     user: Mapped[User] = relationship()
 
 
-class Follow(Base):
+class Follow(TimestampMixin, Base):
     """A user follows a scenario (deadline reminders, changes, answers)."""
 
     __tablename__ = "follows"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     #: When the "deadline approaching" reminder was sent (once per follow).
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -51,17 +49,17 @@ class Follow(Base):
     scenario: Mapped[Scenario] = relationship()
 
 
-class SavedSearch(Base):
+class SavedSearch(TimestampMixin, Base):
     """A firm's saved scenario filters; new matching scenarios are notified."""
 
     __tablename__ = "saved_searches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    #: The user's name for it (renamable).
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     #: The list page's query arguments (see ``scenarios.listing.ScenarioFilters.args``).
     query: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     #: Scenarios published after this time are "new" for this search.
     last_checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 

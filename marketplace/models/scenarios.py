@@ -115,6 +115,7 @@ batch_scenarios = sa.Table(
     Base.metadata,
     sa.Column("batch_id", ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("scenario_id", ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True),
+    #: When the scenario was put into the batch (its ``created_at``; link rows are never changed).
     sa.Column("added_at", UTCDateTime(), nullable=False, default=utcnow),
 )
 
@@ -130,6 +131,7 @@ class Batch(TimestampMixin, Base):
     #: Set for district batches; None for city batches.
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
     stage: Mapped[BatchStage] = mapped_column(StrEnumType(BatchStage), nullable=False)
+    #: The list's publication date (local), as printed on it.
     published_on: Mapped[date] = mapped_column(Date, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -168,16 +170,20 @@ class Scenario(TimestampMixin, Base):
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id"))
     #: 业主单位.
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    #: The owner's named contact for this scenario (业主明确).
     contact_name: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     contact_phone: Mapped[str] = mapped_column(String(32), nullable=False, default="")
     contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    #: Where the scenario is built; decides which district staff review it.
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), nullable=False, index=True)
     funding_source: Mapped[FundingSource | None] = mapped_column(StrEnumType(FundingSource))
     #: Budget in 万元 (ten thousand yuan), exact decimal.
     budget_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    #: Proof that the money is secured (资金落实), e.g. a budget approval.
     funding_evidence_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
     #: Application deadline, stored in UTC (entered and shown in Asia/Shanghai).
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Delivery period in months from the contract's signing (the appraisal's "on time").
     delivery_months: Mapped[int | None] = mapped_column(Integer)
     mode: Mapped[ScenarioMode] = mapped_column(StrEnumType(ScenarioMode), nullable=False,
                                                default=ScenarioMode.OPEN_CALL)
@@ -188,8 +194,12 @@ class Scenario(TimestampMixin, Base):
                                                    default=ScenarioStatus.DRAFT)
     #: Bumped by every substantive edit after publication; applications confirm a revision.
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: Why the reviewer returned it (cleared when it is submitted again).
     return_reason: Mapped[str | None] = mapped_column(Text)
+    #: 流榜: why no application was acceptable; public on the scenario page.
+    unsuccessful_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: First publication (kept when a revised scenario is published again).
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -226,7 +236,7 @@ class Scenario(TimestampMixin, Base):
 
 
 class ScenarioDocument(Base):
-    """A public document attached to a scenario (drawings, interface specs …)."""
+    """A public document attached to a scenario (drawings, interface specs …); a link row, timed by its attachment."""
 
     __tablename__ = "scenario_documents"
 
@@ -239,7 +249,7 @@ class ScenarioDocument(Base):
     attachment: Mapped[Attachment] = relationship()
 
 
-class Question(Base):
+class Question(TimestampMixin, Base):
     """A clarification question from a firm; the owner's answer is public, the asker never shown."""
 
     __tablename__ = "questions"
@@ -247,9 +257,10 @@ class Question(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), nullable=False,
                                              index=True)
+    #: The asking user (never shown to anyone but staff).
     asked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    #: The owner's public answer (None: not answered yet).
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -19,7 +19,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.models.accounts import Organisation, User
 from marketplace.models.attachments import Attachment
-from marketplace.models.base import Base, LabelledEnum, StrEnumType, TimestampMixin, UTCDateTime, utcnow
+from marketplace.models.base import (
+    Base,
+    CreatedAtMixin,
+    LabelledEnum,
+    StrEnumType,
+    TimestampMixin,
+    UTCDateTime,
+    utcnow,
+)
 from marketplace.models.reference import District
 from marketplace.models.scenarios import Scenario
 
@@ -83,7 +91,7 @@ class SelectionRound(TimestampMixin, Base):
         return self.name
 
 
-class SelectionCriterion(Base):
+class SelectionCriterion(TimestampMixin, Base):
     """A weighted criterion experts score nominations on (0–100); a round's weights add up to 100."""
 
     __tablename__ = "selection_criteria"
@@ -94,6 +102,7 @@ class SelectionCriterion(Base):
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     #: Weight in percent.
     weight: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
+    #: Position on the scoring form.
     sort_order: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
     round: Mapped[SelectionRound] = relationship(back_populates="criteria")
@@ -139,7 +148,7 @@ class Nomination(TimestampMixin, Base):
                                                            order_by="NominationExpert.id")
 
 
-class NominationExpert(Base):
+class NominationExpert(TimestampMixin, Base):
     """An expert assigned to score one nomination; scores only after declaring no conflict of interest."""
 
     __tablename__ = "nomination_experts"
@@ -154,6 +163,7 @@ class NominationExpert(Base):
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: True when the expert declared a conflict and stepped back.
     recused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: The conflict the expert declared when stepping back.
     recusal_note: Mapped[str | None] = mapped_column(Text)
 
     nomination: Mapped[Nomination] = relationship(back_populates="experts")
@@ -166,8 +176,8 @@ class NominationExpert(Base):
         return self.declared_at is not None and not self.recused
 
 
-class NominationScore(Base):
-    """One expert's score (0–100) of one nomination on one criterion."""
+class NominationScore(TimestampMixin, Base):
+    """One expert's score (0–100) of one nomination on one criterion; scoring again overwrites it."""
 
     __tablename__ = "nomination_scores"
     __table_args__ = (sa.UniqueConstraint("assignment_id", "criterion_id",
@@ -178,8 +188,10 @@ class NominationScore(Base):
                                                nullable=False)
     criterion_id: Mapped[int] = mapped_column(ForeignKey("selection_criteria.id", ondelete="CASCADE"),
                                               nullable=False)
+    #: 0–100.
     value: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
     comment: Mapped[str | None] = mapped_column(Text)
+    #: When the expert last submitted this score.
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     assignment: Mapped[NominationExpert] = relationship(back_populates="scores")
@@ -230,8 +242,8 @@ class Demonstration(TimestampMixin, Base):
         return self.title
 
 
-class DemonstrationReuse(Base):
-    """拓展一批: an owner records that one of its own (public) scenarios adopted a demonstration."""
+class DemonstrationReuse(CreatedAtMixin, Base):
+    """拓展一批: an owner records that one of its own (public) scenarios adopted a demonstration (written once)."""
 
     __tablename__ = "demonstration_reuses"
     __table_args__ = (sa.UniqueConstraint("demonstration_id", "scenario_id",
@@ -244,9 +256,9 @@ class DemonstrationReuse(Base):
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), nullable=False, index=True)
     #: The adopting owner organisation (the adopting scenario's owner when recorded).
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    #: What was reused and how.
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     demonstration: Mapped[Demonstration] = relationship(back_populates="reuses")
     scenario: Mapped[Scenario] = relationship()
@@ -327,7 +339,7 @@ class Appraisal(TimestampMixin, Base):
         return self.name
 
 
-class AppraisalIndicator(Base):
+class AppraisalIndicator(TimestampMixin, Base):
     """One weighted indicator of an appraisal; ``code`` names its computation in ``showcase.appraisal``."""
 
     __tablename__ = "appraisal_indicators"
@@ -341,13 +353,14 @@ class AppraisalIndicator(Base):
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     #: Weight in percent; an appraisal's weights add up to 100.
     weight: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
+    #: Position in the ranking table.
     sort_order: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
     appraisal: Mapped[Appraisal] = relationship(back_populates="indicators")
 
 
-class AppraisalResult(Base):
-    """One district's frozen result in a published appraisal."""
+class AppraisalResult(CreatedAtMixin, Base):
+    """One district's frozen result in a published appraisal (written once, at publication)."""
 
     __tablename__ = "appraisal_results"
     __table_args__ = (sa.UniqueConstraint("appraisal_id", "district_id", name="uq_appraisal_results_appraisal_district"),)
@@ -361,6 +374,7 @@ class AppraisalResult(Base):
     score: Mapped[Decimal] = mapped_column(Numeric(6, 2), nullable=False)
     #: 1 = best; equal scores share a rank (1, 2, 2, 4).
     rank: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The district's share of the reward pool, whole yuan (capped at the appraisal's ``cap_yuan``).
     reward_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 0), nullable=False, default=Decimal(0))
     #: ``{code: [{"scenario_id", "title", "value", "counted"}, …]}`` — the scenarios behind each number.
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

@@ -37,6 +37,7 @@ from marketplace.models import (
     Theme,
     User,
 )
+from marketplace.models.base import insert_or_ignore
 from marketplace.scenarios import listing, policy
 
 #: ``User.notification_mode`` values and what they mean to the user.
@@ -251,18 +252,9 @@ def follow(session: Session, user: User, scenario_id: int) -> bool:
         return False
     # A double click may race a second request: the primary key decides and the loser inserts nothing,
     # instead of failing at commit time.
-    values = {"user_id": user.id, "scenario_id": scenario.id, "created_at": clock.now()}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the platform runs on SQLite or PostgreSQL
-        session.add(Follow(**values))
-        session.flush()
-        return True
-    result = session.execute(insert(Follow).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    now = clock.now()
+    values = {"user_id": user.id, "scenario_id": scenario.id, "created_at": now, "updated_at": now}
+    return insert_or_ignore(session, Follow, values, ("user_id", "scenario_id")) == 1
 
 
 def unfollow(session: Session, user: User, scenario_id: int) -> bool:

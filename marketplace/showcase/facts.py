@@ -40,6 +40,7 @@ class DeliveryFacts:
     scenario_id: int
     contracts: list[Contract] = field(default_factory=list)
     selected: list[Application] = field(default_factory=list)
+    #: The latest acceptance (the earlier ones: ``acceptance.attempts``).
     acceptance: Acceptance | None = None
 
     @property
@@ -94,7 +95,10 @@ def delivery_facts(session: Session, scenario_ids: Iterable[int]) -> dict[int, D
         .order_by(Application.decided_at.is_(None), Application.decided_at, Application.id)
     ).scalars():
         facts[application.scenario_id].selected.append(application)
-    for acceptance in session.execute(sa.select(Acceptance).where(Acceptance.scenario_id.in_(ids))).scalars():
+    for acceptance in session.execute(  # in order, so that each scenario keeps its latest acceptance
+        sa.select(Acceptance).where(Acceptance.scenario_id.in_(ids))
+        .order_by(Acceptance.created_at, Acceptance.id)
+    ).scalars():
         facts[acceptance.scenario_id].acceptance = acceptance
     return facts
 
