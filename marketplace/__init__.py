@@ -10,8 +10,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from marketplace.config import PROJECT_ROOT, load_config
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` limited to 0 … 2³¹−1 unless a rule says otherwise (ids are 32-bit INTEGER columns)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=2**31 - 1 if max is None else max,
+                         signed=signed)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -25,6 +34,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
+    # Before any route exists: ``<int:…>`` in a URL stops at the 32-bit ids the database holds, so a
+    # larger number is a 404 from routing instead of an out-of-range error from PostgreSQL.
+    app.url_map.converters["int"] = BoundedInt
 
     configure_extensions(app)
     configure_requests(app)
@@ -86,13 +98,14 @@ def configure_areas(app: Flask) -> None:
         main,
         matching,
         notifications,
+        opendata,
         scenarios,
         search_views,
         showcase,
     )
 
     for area in (main, auth, scenarios, applications, enterprises, matching, notifications, showcase, admin,
-                 search_views, api):
+                 search_views, api, opendata):
         area.init_app(app)
 
 

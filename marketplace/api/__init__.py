@@ -12,6 +12,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from marketplace.api import (  # noqa: E402,F401  (route modules register on bp)
     applications,
     enterprises,
+    ocds,
+    openapi,
     routes,
     search,
     showcase,

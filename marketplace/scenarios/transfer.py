@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import attachments, audit, clock
 from marketplace.errors import PermissionDenied, ValidationFailed
+from marketplace.formats import csv_safe
 from marketplace.models import (
     District,
     Domain,
@@ -679,13 +680,6 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "batches": "；".join(record["batch"])}
 
 
-def _csv_safe(value: Any) -> Any:
-    """Keep spreadsheet programs from running text as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def export_csv(records: list[dict[str, Any]]) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
     buffer = io.StringIO()
@@ -693,7 +687,7 @@ def export_csv(records: list[dict[str, Any]]) -> bytes:
     writer.writerow(EXPORT_COLUMNS)
     for record in records:
         flat = _flat(record)
-        writer.writerow([_csv_safe(flat[name]) if flat[name] is not None else "" for name in EXPORT_COLUMNS])
+        writer.writerow([csv_safe(flat[name]) if flat[name] is not None else "" for name in EXPORT_COLUMNS])
     return buffer.getvalue().encode("utf-8-sig")
 
 
