@@ -49,11 +49,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
+    from flask import request
+
     from marketplace import unit_of_work
     from marketplace.errors import register_error_handlers
+    from marketplace.queryargs import refuse_nul_characters
 
     unit_of_work.init_app(app)
     register_error_handlers(app)
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        refuse_nul_characters(request.args)
 
 
 def configure_extensions(app: Flask) -> None:

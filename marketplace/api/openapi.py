@@ -23,7 +23,7 @@ from marketplace import reference_data, search
 from marketplace.api import bp
 from marketplace.enterprises.directory import MAX_PER_PAGE as ENTERPRISES_PER_PAGE
 from marketplace.enterprises.directory import SORTS as ENTERPRISE_SORTS
-from marketplace.models import AppraisalPeriod, QualificationKind, RevenueBand, ScenarioMode
+from marketplace.models import AppraisalPeriod, QualificationKind, RevenueBand, ScenarioMode, ScenarioStatus
 from marketplace.opendata import query as release_query
 from marketplace.scenarios import listing
 from marketplace.search_views import MAX_QUERY_CHARS
@@ -32,7 +32,11 @@ from marketplace.showcase import statistics
 from marketplace.showcase.services import MAX_PER_PAGE as DEMONSTRATIONS_PER_PAGE
 
 API_VERSION = "1.0.0"
+#: Text parameters never contain a NUL character (every request with one is a 400).
+NO_NUL = r"^[^\x00]*$"
 INT32 = 2**31 - 1
+#: The displayed status of a public scenario (``Scenario.display_status``).
+SCENARIO_STATUSES = [s.value for s in (*ScenarioStatus.public(), ScenarioStatus.CLOSED)]
 DISTRICT_CODES = [code for code, *_rest in reference_data.DISTRICTS]
 DOMAIN_CODES = [code for code, *_rest in reference_data.DOMAINS]
 THEME_CODES = [code for code, *_rest in reference_data.THEMES]
@@ -50,14 +54,21 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in schema:
         return {"anyOf": [schema, {"type": "null"}]}
     kind = schema.get("type", "string")
-    return {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
+    widened = {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
+    if "enum" in schema:
+        widened["enum"] = [*schema["enum"], None]
+    return widened
 
 
 def query(name: str, description: str, schema: dict[str, Any], *, multiple: bool = False) -> dict[str, Any]:
     """An optional query parameter; ``multiple`` repeats it (``?district=a&district=b``)."""
+    if schema.get("type") == "string" and "enum" not in schema and "format" not in schema:
+        schema = {**schema, "pattern": NO_NUL}  # refused with a 400 by marketplace.queryargs
     if multiple:
-        schema = {"type": "array", "items": schema, "maxItems": 20}
-    parameter = {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+        schema = {"type": "array", "items": schema}
+    # An empty value (``?status=``) means "not given", as when a form's select is left on "all".
+    parameter = {"name": name, "in": "query", "required": False, "description": description, "schema": schema,
+                 "allowEmptyValue": True}
     if multiple:
         parameter.update({"style": "form", "explode": True})
     return parameter
@@ -137,7 +148,9 @@ SCENARIO_SUMMARY = obj(
     domain=nullable(STR), domain_code=nullable({"type": "string", "enum": DOMAIN_CODES}),
     theme=nullable(STR), theme_code=nullable({"type": "string", "enum": THEME_CODES}),
     budget_wan=nullable(WAN), funding_source=nullable(STR), funding_source_label=nullable(STR),
-    deadline=nullable(TIME), status={"type": "string", "enum": list(listing.STATUS_FILTERS)}, status_label=STR,
+    deadline=nullable(TIME), status={"type": "string", "enum": SCENARIO_STATUSES,
+                                     "description": "published = 征集中（截止前），closed = 已截止（由截止时间推出）"},
+    status_label=STR,
     batch={"type": "array", "items": STR}, url=URL,
 )
 
@@ -241,11 +254,11 @@ PATHS: dict[str, dict[str, Any]] = {
             codes("domain", DOMAIN_CODES, "产业领域代码"),
             codes("theme", THEME_CODES, "应用主题代码"),
             codes("status", listing.STATUS_FILTERS, "状态（open = 征集中，closed = 已截止）"),
-            query("budget_min", "预算下限（万元）", {"type": "number", "minimum": 0, "maximum": 1e12}),
-            query("budget_max", "预算上限（万元）", {"type": "number", "minimum": 0, "maximum": 1e12}),
+            query("budget_min", "预算下限（万元）", {"type": "number", "minimum": 0}),
+            query("budget_max", "预算上限（万元）", {"type": "number", "minimum": 0}),
             query("due_within", "多少天内截止", integer(1, 3650)),
             query("batch", "批次 id", integer(1, INT32)),
-            query("q", "关键词", {"type": "string", "maxLength": 100}),
+            query("q", "关键词（只用前 100 个字）", {"type": "string"}),
             codes("sort", listing.SORTS, "排序"),
             *page_params(listing.MAX_PER_PAGE, 20)],
         ok=list_of("ScenarioSummary"))},
@@ -262,7 +275,7 @@ PATHS: dict[str, dict[str, Any]] = {
             codes("district", DISTRICT_CODES, "区县代码，可重复", multiple=True),
             codes("domain", DOMAIN_CODES, "产业领域代码"),
             codes("qualification", [k.value for k in QualificationKind], "资质类型"),
-            query("q", "关键词", {"type": "string", "maxLength": 100}),
+            query("q", "关键词（只用前 100 个字）", {"type": "string"}),
             codes("sort", ENTERPRISE_SORTS, "排序"),
             *page_params(ENTERPRISES_PER_PAGE, 20)],
         ok=list_of("EnterpriseSummary"))},
@@ -287,9 +300,9 @@ PATHS: dict[str, dict[str, Any]] = {
         "已发布的示范项目", "按年份、区县、领域和关键词筛选。", tag="showcase", operation_id="listDemonstrations",
         parameters=[
             query("year", "评选年份", integer(2000, 2100)),
-            query("district", "区县代码", {"type": "string", "maxLength": 32}),
-            query("domain", "产业领域代码", {"type": "string", "maxLength": 32}),
-            query("q", "关键词", {"type": "string", "maxLength": 100}),
+            query("district", "区县代码（未知的代码得到空列表）", {"type": "string"}),
+            query("domain", "产业领域代码（未知的代码得到空列表）", {"type": "string"}),
+            query("q", "关键词（只用前 100 个字）", {"type": "string"}),
             *page_params(DEMONSTRATIONS_PER_PAGE, 20)],
         ok=list_of("Demonstration"))},
     "/appraisals/{year}": {"get": operation(
@@ -319,7 +332,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "一个合同过程的 OCDS record package", "全部 release（最早在前）与 compiledRelease。",
         tag="open data", operation_id="getOcdsRecord",
         parameters=[{"name": "ocid", "in": "path", "required": True, "description": "ocds-<前缀>-<场景 id>",
-                     "schema": {"type": "string", "maxLength": 100}}],
+                     "schema": {"type": "string", "maxLength": 100, "pattern": NO_NUL}}],
         ok=ref("OcdsRecordPackage"), errors=(404,))},
     "/ocds/bulk": {"get": operation(
         "按年份的批量下载文件", "有公开场景的年份（按首次发布的北京时间年份）。", tag="open data",
