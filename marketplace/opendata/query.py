@@ -19,7 +19,7 @@ MAX_PAGE = 100_000
 
 @dataclass(frozen=True)
 class ReleaseQuery:
-    """A validated window and page (times in UTC; both ends included)."""
+    """A validated window and page (times in UTC; both ends included; ``until`` before ``since`` is empty)."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -61,8 +61,6 @@ def parse_release_query(args: MultiDict) -> ReleaseQuery:
         window[name] = parse_time(raw, end_of_day) if raw else None
         if raw and window[name] is None:
             errors[name] = [_("时间格式应为 ISO 8601，例如 2025-06-30 或 2025-06-30T08:00:00+08:00。")]
-    if window["since"] and window["until"] and window["since"] > window["until"]:
-        errors["until"] = [_("结束时间不能早于开始时间。")]
     page = int_arg(args, "page", errors, 1, MAX_PAGE) or 1
     per_page = int_arg(args, "per_page", errors, 1, MAX_PER_PAGE) or MAX_PER_PAGE
     if errors:
