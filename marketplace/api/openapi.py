@@ -383,6 +383,11 @@ def spec() -> dict[str, Any]:
     }
 
 
+# The /api/docs page (area ``opendata``) renders the same document; it finds it here, per app, without
+# importing the api package (which imports opendata).
+bp.record_once(lambda state: state.app.extensions.setdefault("openapi_spec", spec))
+
+
 @bp.route("/openapi.json")
 def openapi_json():
     """This API's OpenAPI 3.1 description."""

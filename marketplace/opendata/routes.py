@@ -7,7 +7,6 @@ import json
 
 from flask import current_app, render_template
 
-from marketplace.api import openapi
 from marketplace.extensions import db
 from marketplace.opendata import bp, bulk, ocds
 
@@ -23,7 +22,7 @@ def index():
 
 @bp.route("/api/docs")
 def api_docs():
-    document = openapi.spec()
+    document = current_app.extensions["openapi_spec"]()  # marketplace.api.openapi.spec
     texts = {name: json.dumps(schema, ensure_ascii=False, indent=2)
              for name, schema in document["components"]["schemas"].items()}
     return render_template("opendata/api_docs.html", spec=document, schema_texts=texts)
