@@ -157,6 +157,8 @@ def test_known_codes_still_filter(client, make_process):
     assert client.get(f"{API}/scenarios?district=jiangbei").get_json()["total"] == 0
     assert client.get(f"{API}/search?district=yuzhong&domain=ai&theme=smart_city").status_code == 200
     assert client.get(f"{API}/search?district=atlantis").status_code == 400
+    page = client.get("/search?q=平台&district=atlantis")
+    assert page.status_code == 200 and "atlantis" in page.get_data(as_text=True)  # flashed, as on the list page
 
 
 def test_nul_characters_and_huge_ids_are_client_errors(client):
