@@ -12,8 +12,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from marketplace.config import PROJECT_ROOT, load_config
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` limited to 0 … 2³¹−1 unless a rule says otherwise (ids are 32-bit INTEGER columns)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=2**31 - 1 if max is None else max,
+                         signed=signed)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -27,6 +36,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
+    # Before any route exists: ``<int:…>`` in a URL stops at the 32-bit ids the database holds, so a
+    # larger number is a 404 from routing instead of an out-of-range error from PostgreSQL.
+    app.url_map.converters["int"] = BoundedInt
 
     configure_extensions(app)
     configure_requests(app)
@@ -39,11 +51,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
+    from flask import request
+
     from marketplace import unit_of_work
     from marketplace.errors import register_error_handlers
+    from marketplace.queryargs import refuse_nul_characters
 
     unit_of_work.init_app(app)
     register_error_handlers(app)
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        refuse_nul_characters(request.args)
 
 
 def configure_extensions(app: Flask) -> None:
@@ -99,6 +118,7 @@ def configure_areas(app: Flask) -> None:
         main,
         matching,
         notifications,
+        opendata,
         scenarios,
         search_views,
         showcase,
@@ -106,7 +126,7 @@ def configure_areas(app: Flask) -> None:
     )
 
     for area in (main, auth, scenarios, applications, enterprises, matching, notifications, showcase, statistics,
-                 appraisal, admin, search_views, api):
+                 appraisal, admin, search_views, api, opendata):
         area.init_app(app)
 
 

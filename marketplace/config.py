@@ -70,6 +70,16 @@ def _match_weights(value: str | None) -> dict[str, float]:
     return weights
 
 
+#: Stand-in ocid prefix until the publisher registers its own with the Open Contracting Partnership.
+OCDS_PLACEHOLDER_PREFIX = "placeholder"
+
+
+def normalise_ocds_prefix(value: str) -> str:
+    """``OCDS_PREFIX`` without a leading ``ocds-`` (both ``213czf`` and ``ocds-213czf`` are accepted)."""
+    value = value.strip()
+    return value[len("ocds-"):] if value.lower().startswith("ocds-") else value
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from the environment."""
     env = os.environ if env is None else env
@@ -128,6 +138,13 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REMINDER_HOURS": int(env.get("REMINDER_HOURS", "48")),
         # Saved searches look only at scenarios published at least this long ago (commit lag).
         "SAVED_SEARCH_LAG_SECONDS": int(env.get("SAVED_SEARCH_LAG_SECONDS", "120")),
+        # Open data (marketplace.opendata). OCDS_PREFIX is the ocid prefix the Open Contracting Partnership
+        # registers for this publisher (ocids read "ocds-<prefix>-<scenario id>"). PLACEHOLDER: the default
+        # below is not registered; set the real one before publishing (the /open-data page warns meanwhile).
+        "OCDS_PREFIX": normalise_ocds_prefix(env.get("OCDS_PREFIX", OCDS_PLACEHOLDER_PREFIX)),
+        "OCDS_PUBLISHER": env.get("OCDS_PUBLISHER", "重庆市应用场景揭榜平台"),
+        # Licence of the published data (a canonical licence URL); CC BY 4.0 unless the city decides otherwise.
+        "OPEN_DATA_LICENSE": env.get("OPEN_DATA_LICENSE", "https://creativecommons.org/licenses/by/4.0/"),
     }
 
 

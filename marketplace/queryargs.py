@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from marketplace.errors import ValidationFailed
+from marketplace.errors import BadParameters, ValidationFailed
 
 
 def int_arg(args: MultiDict, name: str, errors: dict[str, list[str]], minimum: int = 1,
@@ -23,12 +23,27 @@ def int_arg(args: MultiDict, name: str, errors: dict[str, list[str]], minimum: i
     try:
         value = int(raw)
     except ValueError:
-        errors[name] = [_("必须是整数。")]
-        return None
+        value = _integral(raw)
+        if value is None:
+            errors[name] = [_("必须是整数。")]
+            return None
     if value < minimum or (maximum is not None and value > maximum):
         errors[name] = [_("取值超出范围（%(lo)d–%(hi)s）。", lo=minimum, hi=maximum if maximum else "∞")]
         return None
     return value
+
+
+def _integral(raw: str) -> int | None:
+    """``10.0`` or ``1e1`` as the integer it denotes (JSON Schema counts them as integers); else None."""
+    if len(raw) > 40:
+        return None
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value() or abs(number) > 10**18:
+        return None
+    return int(number)
 
 
 def decimal_arg(args: MultiDict, name: str, errors: dict[str, list[str]]) -> Decimal | None:
@@ -52,3 +67,13 @@ def raise_if_errors(errors: dict[str, list[str]]) -> None:
     if errors:
         detail = "；".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
         raise ValidationFailed(_("参数有误：%(detail)s", detail=detail), errors)
+
+
+def refuse_nul_characters(args: MultiDict) -> None:
+    """A query string with a NUL character is refused (400) before any view sees it: PostgreSQL text
+    cannot hold one, so it would otherwise fail deep inside a query as a server error."""
+    bad = sorted({name for name, value in args.items(multi=True) if "\x00" in name or "\x00" in value})
+    if bad:
+        message = _("参数不能包含空字符（NUL）。")
+        raise BadParameters(_("参数有误：%(detail)s", detail=message),
+                            {name.replace("\x00", "\\0"): [message] for name in bad})

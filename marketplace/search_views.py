@@ -132,6 +132,11 @@ class SearchParams:
         return bool(self.active_filters)
 
 
+def _codes(model) -> tuple[str, ...]:
+    """The codes of a reference list (districts, domains, themes): filters take codes, never names."""
+    return tuple(db.session.execute(sa.select(model.code).order_by(model.sort_order)).scalars())
+
+
 def parse_search(args: MultiDict, default_per_page: int = 20) -> SearchParams:
     """Read search parameters; bad values raise :class:`ValidationFailed` naming each parameter."""
     errors: dict[str, list[str]] = {}
@@ -144,7 +149,8 @@ def parse_search(args: MultiDict, default_per_page: int = 20) -> SearchParams:
         if allowed is not None:
             unknown = [v for v in found if v not in allowed]
             if unknown:
-                errors[name] = [_("未知的取值：%(v)s", v="、".join(unknown))]
+                errors[name] = [_("未知的取值：%(v)s。可用的取值：%(values)s", v="、".join(u[:40] for u in unknown),
+                                  values="、".join(allowed))]
                 return [v for v in found if v in allowed]
         if any(len(v) > 64 for v in found):
             errors[name] = [_("取值过长。")]
@@ -166,10 +172,10 @@ def parse_search(args: MultiDict, default_per_page: int = 20) -> SearchParams:
     params = SearchParams(
         q=q,
         types=values("type", search.DOC_TYPES),
-        districts=values("district"),
-        domains=values("domain"),
+        districts=values("district", _codes(District)),
+        domains=values("domain", _codes(Domain)),
         statuses=values("status", STATUS_VALUES),
-        themes=values("theme"),
+        themes=values("theme", _codes(Theme)),
         batch=integer("batch", MAX_INT),
         budget=budget,
         sort=sort,

@@ -219,4 +219,5 @@ def login(client):
     return do_login
 
 
+from tests.ocds_factory import make_process  # noqa: E402,F401
 from tests.scenario_factory import make_evidence, make_scenario  # noqa: E402,F401

@@ -13,6 +13,8 @@ from marketplace.api import (  # noqa: E402,F401  (route modules register on bp)
     applications,
     appraisal,
     enterprises,
+    ocds,
+    openapi,
     routes,
     search,
     showcase,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
 from marketplace import clock, search
+from marketplace.extensions import db
 from marketplace.models import Batch, District, Domain, Scenario, ScenarioStatus, Theme, batch_scenarios
 from marketplace.queryargs import decimal_arg, int_arg, raise_if_errors
 from marketplace.scenarios.policy import public_clause
@@ -49,8 +50,29 @@ class ScenarioFilters:
         return {k: v for k, v in data.items() if v not in (None, "", [])}
 
 
-def parse_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilters:
-    """Read filters from a query string; bad values raise :class:`ValidationFailed` naming the parameter."""
+def _unknown_codes(session: Session, model, name: str, values: list[str], label: str,
+                   errors: dict[str, list[str]]) -> None:
+    """Record an error naming every unknown code and listing the accepted ones (a name gets a hint)."""
+    rows = session.execute(sa.select(model.code, model.name).order_by(model.sort_order)).all()
+    codes = {code for code, _name in rows}
+    unknown = [v for v in values if v not in codes]
+    if not unknown:
+        return
+    by_name = {row_name: code for code, row_name in rows}
+    hints = [_("“%(v)s”是名称，请使用代码 %(code)s", v=v, code=by_name[v]) for v in unknown if v in by_name]
+    accepted = "、".join(f"{code}（{row_name}）" for code, row_name in rows)
+    message = _("未知的%(what)s：%(v)s。", what=label, v="、".join(v[:40] for v in unknown))
+    errors[name] = [message + "".join(f"{h}。" for h in hints) + _("可用的代码：%(codes)s", codes=accepted)]
+
+
+def parse_filters(args: MultiDict, default_per_page: int = 20, session: Session | None = None) -> ScenarioFilters:
+    """Read filters from a query string; bad values raise :class:`ValidationFailed` naming the parameter.
+
+    ``district``, ``domain`` and ``theme`` take the reference lists' codes (``yuzhong``, ``ai``,
+    ``smart_city``), never their names; an unknown value is refused with the list of accepted codes,
+    like an unknown ``status`` or ``sort``.
+    """
+    session = session or db.session
     errors: dict[str, list[str]] = {}
 
     def integer(name: str, minimum: int, maximum: int | None = None) -> int | None:
@@ -60,23 +82,31 @@ def parse_filters(args: MultiDict, default_per_page: int = 20) -> ScenarioFilter
         return decimal_arg(args, name, errors)
 
     filters = ScenarioFilters(
-        districts=[d for d in args.getlist("district") if d],
-        domain=args.get("domain") or None,
-        theme=args.get("theme") or None,
-        status=args.get("status") or None,
+        districts=list(dict.fromkeys(d.strip() for d in args.getlist("district") if d and d.strip())),
+        domain=(args.get("domain") or "").strip() or None,
+        theme=(args.get("theme") or "").strip() or None,
+        status=(args.get("status") or "").strip() or None,
         budget_min=decimal("budget_min"),
         budget_max=decimal("budget_max"),
         due_within=integer("due_within", 1, 3650),
         batch=integer("batch", 1, 2_147_483_647),
         q=(args.get("q") or "").strip()[:100] or None,
-        sort=args.get("sort") or "newest",
+        sort=(args.get("sort") or "").strip() or "newest",
         page=integer("page", 1, 100_000) or 1,
         per_page=integer("per_page", 1, MAX_PER_PAGE) or default_per_page,
     )
+    if filters.districts:
+        _unknown_codes(session, District, "district", filters.districts, _("区县"), errors)
+    if filters.domain:
+        _unknown_codes(session, Domain, "domain", [filters.domain], _("产业领域"), errors)
+    if filters.theme:
+        _unknown_codes(session, Theme, "theme", [filters.theme], _("应用主题"), errors)
     if filters.status and filters.status not in STATUS_FILTERS:
-        errors["status"] = [_("未知的状态：%(v)s", v=filters.status)]
+        errors["status"] = [_("未知的状态：%(v)s。可用的取值：%(values)s", v=filters.status[:40],
+                              values="、".join(STATUS_FILTERS))]
     if filters.sort not in SORTS:
-        errors["sort"] = [_("未知的排序方式：%(v)s", v=filters.sort)]
+        errors["sort"] = [_("未知的排序方式：%(v)s。可用的取值：%(values)s", v=filters.sort[:40],
+                            values="、".join(SORTS))]
     raise_if_errors(errors)
     return filters
 

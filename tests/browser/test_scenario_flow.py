@@ -79,5 +79,6 @@ def test_owner_district_public_path(live_server, page, make_user, tmp_path):
     page.goto(f"{live_server}/scenarios?district=yuzhong&sort=deadline")
     assert "轨道交通客流智能预测平台" in page.content()
     page.click("text=轨道交通客流智能预测平台")
-    assert page.locator(".countdown").inner_text() != "—"
+    # countdown.js fills the deadline in once the page has loaded (fails after the default timeout if never).
+    page.wait_for_function("document.querySelector('.countdown').textContent !== '—'")
     assert "2025年渝中区第5批应用场景清单" in page.content()

@@ -1,0 +1,250 @@
+"""When each release of a contracting process happens: the facts (times) of a scenario's events, read
+with light column queries, and the release events derived from them (see :mod:`.ocds` for the mapping).
+
+Times come from the rows themselves (``published_at``, ``answered_at``, ``decided_at``, contracts'
+``created_at``, milestones' ``recorded_at``, the acceptance's ``created_at``) and, for re-publication and
+流榜, from the audit log — the only place that keeps them. Everything is derived from the clock: the
+deadline release appears the moment the deadline passes, no job needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from marketplace.models import (
+    Acceptance,
+    AcceptanceResult,
+    Application,
+    ApplicationStatus,
+    AuditEvent,
+    Contract,
+    Milestone,
+    MilestoneStatus,
+    Question,
+    Scenario,
+    ScenarioStatus,
+)
+from marketplace.scenarios.policy import public_clause
+
+#: Stored statuses whose award has been decided (winners chosen).
+AWARDED_STATUSES = (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY, ScenarioStatus.ACCEPTED)
+#: Scenario audit actions the mapping reads (the only record of re-publication and 流榜 times).
+AUDIT_ACTIONS = ("scenario.publish", "scenario.reopen", "scenario.award", "scenario.unsuccessful")
+
+
+# ------------------------------------------------------------------ facts: the times of each event
+
+@dataclass
+class Facts:
+    """The times of one process's events, read with light column queries (enough to list releases)."""
+
+    scenario_id: int
+    status: ScenarioStatus
+    published_at: datetime
+    deadline: datetime | None
+    #: Times of ``scenario.publish`` audit entries, oldest first (the first is the original publication).
+    publications: list[datetime] = field(default_factory=list)
+    #: ``scenario.reopen`` audit entries: (time, changed field names).
+    reopenings: list[tuple[datetime, list[str]]] = field(default_factory=list)
+    #: Answered questions: (question id, answered_at).
+    answers: list[tuple[int, datetime]] = field(default_factory=list)
+    #: Latest ``decided_at`` of selected / not-selected applications.
+    selected_at: datetime | None = None
+    not_selected_at: datetime | None = None
+    award_logged_at: datetime | None = None
+    unsuccessful_logged_at: datetime | None = None
+    #: Contracts: (contract id, created_at).
+    contracts: list[tuple[int, datetime]] = field(default_factory=list)
+    #: Recorded milestone outcomes: (milestone id, recorded_at).
+    milestone_records: list[tuple[int, datetime]] = field(default_factory=list)
+    #: Acceptance: (created_at, passed?).
+    acceptance: tuple[datetime, bool] | None = None
+
+    def unsealed(self, now: datetime) -> bool:
+        """Twin of :func:`marketplace.applications.policy.is_sealed` on these columns (negated)."""
+        return self.status in ScenarioStatus.public() and self.deadline is not None and self.deadline <= now
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A re-publication after a substantive change."""
+
+    number: int
+    date: datetime
+    changed: tuple[str, ...]
+
+
+def amendments_of(facts: Facts) -> list[Amendment]:
+    """Each publication after the first, with the fields changed since the one before."""
+    found = []
+    for number, (previous, published) in enumerate(zip(facts.publications, facts.publications[1:],
+                                                       strict=False), start=1):
+        changed: list[str] = []
+        for when, names in facts.reopenings:
+            if previous <= when <= published:
+                changed.extend(n for n in names if n not in changed)
+        found.append(Amendment(number, published, tuple(changed)))
+    return found
+
+
+def award_date(facts: Facts) -> datetime | None:
+    """When the award was decided (None before an award)."""
+    if facts.status not in AWARDED_STATUSES:
+        return None
+    return facts.selected_at or facts.award_logged_at or facts.deadline or facts.published_at
+
+
+def unsuccessful_date(facts: Facts) -> datetime | None:
+    """When 流榜 was declared (None unless the scenario is unsuccessful)."""
+    if facts.status != ScenarioStatus.UNSUCCESSFUL:
+        return None
+    return facts.unsuccessful_logged_at or facts.not_selected_at or facts.deadline or facts.published_at
+
+
+def award_status(facts: Facts, as_of: datetime, now: datetime) -> str | None:
+    """The OCDS ``awards[].status`` of the process's award(s) as of ``as_of``; None while there is none.
+
+    ``pending`` (proposed, not yet final), ``active`` (in force), ``cancelled`` (withdrawn) or
+    ``unsuccessful``. Today an award is final the moment it is decided, so it is ``active`` from its
+    decision on. The award-integrity work (公示, issue 11) makes it ``pending`` from the notice's start
+    until the notice has ended with no undecided objection, then ``active``; ``cancelled`` once the notice
+    is withdrawn after an upheld objection — all derived from the clock like deadlines.
+    """
+    decided = award_date(facts)
+    if decided is None or as_of < decided:
+        return None
+    return "active"
+
+
+@dataclass(frozen=True)
+class ReleaseEvent:
+    """One release of one process: its date, id suffix and tags."""
+
+    date: datetime
+    scenario_id: int
+    key: str
+    tags: tuple[str, ...]
+
+
+def events_of(facts: Facts, now: datetime) -> list[ReleaseEvent]:
+    """The releases of one process up to ``now``, oldest first (see the table in the module docstring)."""
+    sid = facts.scenario_id
+    events = [ReleaseEvent(facts.published_at, sid, "tender", ("tender",))]
+    events += [ReleaseEvent(a.date, sid, f"amendment-{a.number}", ("tenderAmendment",)) for a in amendments_of(facts)]
+    events += [ReleaseEvent(when, sid, f"qa-{qid}", ("tenderUpdate",)) for qid, when in facts.answers]
+    if facts.unsealed(now):
+        events.append(ReleaseEvent(facts.deadline, sid, "closed", ("tenderUpdate",)))  # type: ignore[arg-type]
+    events += award_events(facts, now)
+    failed = unsuccessful_date(facts)
+    if failed is not None:
+        events.append(ReleaseEvent(failed, sid, "unsuccessful", ("tenderUpdate",)))
+    events += [ReleaseEvent(created, sid, f"contract-{cid}", ("contract",)) for cid, created in facts.contracts]
+    implementation = [(when, f"milestone-{mid}", ()) for mid, when in facts.milestone_records]
+    if facts.acceptance is not None:
+        when, passed = facts.acceptance
+        implementation.append((when, "acceptance", ("contractTermination",) if passed else ()))
+    for index, (when, key, extra) in enumerate(sorted(implementation)):
+        first = "implementation" if index == 0 else "implementationUpdate"
+        events.append(ReleaseEvent(when, sid, key, (first, *extra)))
+    return sorted(events, key=lambda e: (e.date, _TAG_ORDER.get(e.tags[0], 99), e.key))
+
+
+def award_events(facts: Facts, now: datetime) -> list[ReleaseEvent]:
+    """The award releases: one ``award`` at the decision. (Issue 11 adds ``awardUpdate`` when a notice
+    becomes final and ``awardCancellation`` when it is withdrawn.)"""
+    decided = award_date(facts)
+    return [] if decided is None else [ReleaseEvent(decided, facts.scenario_id, "award", ("award",))]
+
+
+#: Same-second events keep the lifecycle's order.
+_TAG_ORDER = {"tender": 0, "tenderAmendment": 1, "tenderUpdate": 2, "award": 3, "contract": 4,
+              "implementation": 5, "implementationUpdate": 6}
+
+
+def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> dict[int, Facts]:
+    """Facts of every public scenario (or of the given ones that are public), by scenario id."""
+    ids = None if scenario_ids is None else sorted(set(scenario_ids))
+    if ids is not None and not ids:
+        return {}
+
+    def only(column):
+        return column.in_(ids) if ids is not None else sa.true()
+
+    rows = session.execute(sa.select(Scenario.id, Scenario.status, Scenario.published_at, Scenario.deadline)
+                           .where(public_clause(), Scenario.published_at.is_not(None), only(Scenario.id))).all()
+    facts = {r.id: Facts(r.id, r.status, r.published_at, r.deadline) for r in rows}
+    if not facts:
+        return {}
+    public = sa.select(Scenario.id).where(public_clause())
+
+    def scoped(column):
+        return column.in_(ids) if ids is not None else column.in_(public)
+
+    for sid, qid, answered in session.execute(
+            sa.select(Question.scenario_id, Question.id, Question.answered_at)
+            .where(scoped(Question.scenario_id), Question.answer.is_not(None), Question.answered_at.is_not(None))):
+        if sid in facts:
+            facts[sid].answers.append((qid, answered))
+    for sid, status, decided in session.execute(
+            sa.select(Application.scenario_id, Application.status, sa.func.max(Application.decided_at))
+            .where(scoped(Application.scenario_id),
+                   Application.status.in_((ApplicationStatus.SELECTED, ApplicationStatus.NOT_SELECTED)))
+            .group_by(Application.scenario_id, Application.status)):
+        if sid in facts:
+            if status == ApplicationStatus.SELECTED:
+                facts[sid].selected_at = decided
+            else:
+                facts[sid].not_selected_at = decided
+    for sid, cid, created in session.execute(
+            sa.select(Contract.scenario_id, Contract.id, Contract.created_at)
+            .where(scoped(Contract.scenario_id)).order_by(Contract.id)):
+        if sid in facts:
+            facts[sid].contracts.append((cid, created))
+    for sid, mid, recorded in session.execute(
+            sa.select(Contract.scenario_id, Milestone.id, Milestone.recorded_at).join(Milestone.contract)
+            .where(scoped(Contract.scenario_id), Milestone.recorded_at.is_not(None),
+                   Milestone.status != MilestoneStatus.PENDING).order_by(Milestone.id)):
+        if sid in facts:
+            facts[sid].milestone_records.append((mid, recorded))
+    for sid, created, result in session.execute(
+            sa.select(Acceptance.scenario_id, Acceptance.created_at, Acceptance.result)
+            .where(scoped(Acceptance.scenario_id))):
+        if sid in facts:
+            facts[sid].acceptance = (created, result == AcceptanceResult.PASSED)
+    audit_ids = [str(i) for i in facts] if ids is not None else None
+    query = (sa.select(AuditEvent.object_id, AuditEvent.action, AuditEvent.created_at, AuditEvent.after)
+             .where(AuditEvent.object_type == "scenario", AuditEvent.action.in_(AUDIT_ACTIONS))
+             .order_by(AuditEvent.id))
+    if audit_ids is not None:
+        query = query.where(AuditEvent.object_id.in_(audit_ids))
+    for object_id, action, created, after in session.execute(query):
+        try:
+            item = facts.get(int(object_id))
+        except ValueError:
+            continue
+        if item is None:
+            continue
+        if action == "scenario.publish":
+            item.publications.append(created)
+        elif action == "scenario.reopen":
+            changed = (after or {}).get("changed") or []
+            item.reopenings.append((created, [str(n) for n in changed]))
+        elif action == "scenario.award":
+            item.award_logged_at = created
+        else:
+            item.unsuccessful_logged_at = created
+    for item in facts.values():
+        item.answers.sort(key=lambda a: (a[1], a[0]))
+        item.publications.sort()
+    return facts
+
+
+def all_events(session: Session, now: datetime) -> list[ReleaseEvent]:
+    """Every release of every public process, newest first."""
+    events = [e for facts in load_facts(session).values() for e in events_of(facts, now)]
+    return sorted(events, key=lambda e: (e.date, e.scenario_id, e.key), reverse=True)
