@@ -31,6 +31,8 @@ PUBLIC = {
     "search_ui.index",
     "api.scenarios", "api.scenario", "api.enterprises", "api.enterprise", "api.search_records", "api.statistics",
     "api.demonstrations", "api.appraisal",
+    "api.ocds_releases", "api.ocds_record", "api.ocds_bulk_index", "api.ocds_bulk_jsonl", "api.ocds_bulk_csv",
+    "api.openapi_json", "opendata.index", "opendata.api_docs",
 }
 
 #: Sample values for string arguments (the guard runs before the view reads them).

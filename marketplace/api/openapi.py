@@ -28,8 +28,8 @@ from marketplace.opendata import query as release_query
 from marketplace.scenarios import listing
 from marketplace.search_views import MAX_QUERY_CHARS
 from marketplace.search_views import STATUS_VALUES as SEARCH_STATUSES
-from marketplace.showcase import statistics
-from marketplace.showcase.services import MAX_PER_PAGE as DEMONSTRATIONS_PER_PAGE
+from marketplace.showcase.gallery import MAX_PER_PAGE as DEMONSTRATIONS_PER_PAGE
+from marketplace.statistics import scope as statistics
 
 API_VERSION = "1.0.0"
 #: Text parameters never contain a NUL character (every request with one is a 400).

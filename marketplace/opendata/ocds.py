@@ -92,7 +92,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from marketplace import clock
 from marketplace.applications import policy as app_policy
-from marketplace.applications.evaluation import unsuccessful_reason
+from marketplace.applications.decisions import unsuccessful_reason
 from marketplace.config import OCDS_PLACEHOLDER_PREFIX
 from marketplace.models import (
     Acceptance,
