@@ -215,10 +215,23 @@ def match_rebuild(n_jobs: int) -> None:
 
 @match_cli.command("evaluate")
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
-def match_evaluate(path: str) -> None:
+@click.option("--variants", default="", help="Also on restructured copies: 'all' or a comma-separated list.")
+def match_evaluate(path: str, variants: str) -> None:
     """Offline nDCG@10 / recall@10 / MRR of TF-IDF vs BM25 on DIR (firms.jsonl, scenarios.jsonl, qrels.tsv)."""
     from marketplace.matching.evaluation import main
 
-    status = main([path])
+    status = main([path, "--variants", variants])
     if status:
         raise SystemExit(status)
+
+
+@match_cli.command("report")
+@click.option("--weakest", default=10, show_default=True, help="Weakest scenarios listed with their suggestions.")
+def match_report(weakest: int) -> None:
+    """Self-check over the open scenarios: domain fit, noise and exclusion terms shown, "not relevant" marks,
+    the weakest scenarios; the last line is one JSON object."""
+    from marketplace.matching.report import format_report, quality_report
+
+    report = quality_report(db.session, weakest=weakest)
+    db.session.rollback()  # only read
+    click.echo(format_report(report))

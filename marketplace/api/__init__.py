@@ -12,6 +12,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from marketplace.api import (  # noqa: E402,F401  (route modules register on bp)
     applications,
     enterprises,
+    matching,
     routes,
     search,
     showcase,
