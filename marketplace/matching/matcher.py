@@ -14,7 +14,7 @@ Two TF-IDF spaces are built, both with sublinear tf, smoothed idf (scikit-learn'
   boilerplate list), number, date, unit or single character
   (:func:`marketplace.matching.terms.is_meaningful`), and no word found in more than half of the
   fitted documents or of the query-side corpus (the other side's documents, when given):
-  data-derived boilerplate (``boilerplate_df``);
+  data-derived boilerplate (``boilerplate_df`` = 0.8);
 * **characters**: Chinese character 1–2-grams, which catch what segmentation misses (unknown
   words, different splits of the same compound), encoded as integers with NumPy
   (:mod:`marketplace.matching.sparse`).  They count for recall but are never shown as reasons.
@@ -29,8 +29,9 @@ Paragraphs shorter than 20 words weigh less (× sqrt(n/20)).  Queries are built 
 documents, then expanded once by **pseudo-relevance feedback** (Rocchio): the score-weighted
 centroid of the top 5 documents (their 40 strongest terms) is added with weight 0.5.
 
-**Topic factor.**  Latent topics (LSA: a 64-dimensional truncated SVD of the document vectors,
-fitted on a sample of at most 4,000 documents) re-rank the 100 best documents by words:
+**Topic factor.**  Latent topics (LSA: a truncated SVD of the document vectors, 64 dimensions or
+one per 16 documents if fewer, fitted on a sample of at most 4,000 documents) re-rank the 100
+best documents by words:
 ``text score = word score × (1 + β·cos⁺²) / (1 + β)`` with β = 8, where cos is the cosine of the
 query's and the document's topic vectors.  Shared words decide who is considered; the topic
 factor prefers, among them, those about the same kind of work.  Corpora under 200 documents
@@ -102,6 +103,7 @@ __all__ = [
     "DEFAULT_FIRM_FIELD_WEIGHTS",
     "DEFAULT_SCENARIO_FIELD_WEIGHTS",
     "DEFAULT_WEIGHTS",
+    "MODEL_FORMAT",
     "SIGNAL_LABELS",
     "FirmProfile",
     "Matcher",
@@ -109,6 +111,10 @@ __all__ = [
     "ScenarioDoc",
     "Suggestion",
 ]
+
+#: Version of what a fitted model holds; bump it when that changes, so that model files saved by
+#: older code are refitted instead of loaded (:mod:`marketplace.matching.freshness`).
+MODEL_FORMAT = 2
 
 #: Signal weights (boost factors) and caps; override any key through ``weights=``.
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -320,17 +326,20 @@ class MatcherOptions:
     meaningful_terms: bool = True
     #: Words found in more than this share of the fitted documents, or of the query-side corpus
     #: given to ``fit_*(query_corpus=...)``, are boilerplate and not features (each corpus counts
-    #: only with at least ``boilerplate_min_docs`` documents).
-    boilerplate_df: float = 0.5
+    #: only with at least ``boilerplate_min_docs`` documents).  Lower shares drop words that still
+    #: tell domains apart (数据 in a city whose scenarios are mostly about data).
+    boilerplate_df: float = 0.8
     boilerplate_min_docs: int = 50
     #: Features found in fewer documents than this are dropped (they cannot relate two documents).
     min_df: int = 1
     #: Remove exclusion clauses (不包括 / 不含 / … 除外) from scenario texts before analysis.
     strip_exclusions: bool = True
-    #: Topic agreement (latent semantic analysis): dimensions (0 disables), the least number of
-    #: fitted documents, the documents sampled to find the topics, the candidates (best by words)
-    #: it re-ranks, and the factor's weight β and power p: text = words × (1 + β·cos⁺ᵖ) / (1 + β).
+    #: Topic agreement (latent semantic analysis): dimensions (0 disables; at most one per
+    #: ``topic_docs_per_dim`` documents), the least number of fitted documents, the documents
+    #: sampled to find the topics, the candidates (best by words) it re-ranks, and the factor's
+    #: weight β and power p: text = words × (1 + β·cos⁺ᵖ) / (1 + β).
     topic_dims: int = 64
+    topic_docs_per_dim: int = 16
     topic_min_docs: int = 200
     topic_sample: int = 4000
     topic_candidates: int = 100
@@ -631,7 +640,7 @@ class Matcher:
         # Features of at least two sampled documents: a feature of one document relates nothing.
         df = np.bincount(sample.indices, minlength=sample.shape[1])
         cols = np.flatnonzero(df >= 2)
-        dims = min(opts.topic_dims, n // 4, cols.size - 1)
+        dims = min(opts.topic_dims, n // max(opts.topic_docs_per_dim, 1), cols.size - 1)
         if dims < 2:
             return
         _u, _s, vt = randomized_svd(sample[:, cols], dims, n_iter=4, random_state=0)

@@ -18,9 +18,9 @@ skew scores.  So this module decides, on the matching side only:
 * a single character (one Chinese character or one Latin letter says nothing on its own).
 
 On top of these fixed lists, the matcher drops words that the data itself shows to be boilerplate:
-those found in more than a share of the fitted documents or of the query-side corpus (see
-``MatcherOptions.boilerplate_df``), so that 平台 in a city where every profile says 平台 stops
-counting, whatever the city writes.
+those found in more than 80 % of the fitted documents or of the query-side corpus (see
+``MatcherOptions.boilerplate_df``), so that 技术 in a city where nearly every profile says 技术
+stops counting, whatever the city writes.
 
 **Exclusion clauses** (:func:`strip_exclusions`).  A scenario's 建设边界 often says what is *not*
 wanted ("不包括：摄像头等硬件采购"); those words are removed from the scenario before it is
