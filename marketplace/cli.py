@@ -14,6 +14,7 @@ from marketplace.extensions import db
 from marketplace.indexing import count_public
 from marketplace.mail import send_pending
 from marketplace.matching import evaluation, freshness
+from marketplace.matching.report import format_report, quality_report
 from marketplace.models import User
 from marketplace.notifications import jobs
 from marketplace.reference_data import ensure_reference_data
@@ -218,8 +219,18 @@ def _bump_models() -> None:
 
 @match_cli.command("evaluate")
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
-def match_evaluate(path: str) -> None:
+@click.option("--variants", default="", help="Also on restructured copies: 'all' or a comma-separated list.")
+def match_evaluate(path: str, variants: str) -> None:
     """Offline nDCG@10 / recall@10 / MRR of TF-IDF vs BM25 on DIR (firms.jsonl, scenarios.jsonl, qrels.tsv)."""
-    status = evaluation.main([path])
+    status = evaluation.main([path, "--variants", variants])
     if status:
         raise SystemExit(status)
+
+
+@match_cli.command("report")
+@click.option("--weakest", default=10, show_default=True, help="Weakest scenarios listed with their suggestions.")
+def match_report(weakest: int) -> None:
+    """Self-check over the open scenarios: domain fit, noise and exclusion terms shown, "not relevant" marks,
+    the weakest scenarios; the last line is one JSON object."""
+    report = quality_report(db.session, weakest=weakest)
+    click.echo(format_report(report))

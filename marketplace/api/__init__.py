@@ -13,6 +13,7 @@ from marketplace.api import (  # noqa: E402,F401  (route modules register on bp)
     applications,
     appraisal,
     enterprises,
+    matching,
     ocds,
     openapi,
     routes,

@@ -14,9 +14,21 @@ same tokens (firm text; scenario title + text).  Metrics, averaged over scenario
 * ``recall@10`` — share of the relevant firms found in the top 10;
 * ``mrr`` — reciprocal rank of the first relevant firm in the full ranking (0 if none scored).
 
-Firm names are not used as text (in evaluation sets they are placeholders).
+Firm names are not used as text (in evaluation sets they are placeholders).  Rows may carry the
+matcher's named fields instead of (or besides) ``text``: a firm's ``business_scope``,
+``capabilities``, ``case_descriptions`` …, a scenario's ``summary``, ``requirements``, ``boundary`` …
+(BM25 reads all of them joined).  The scenarios also serve as the matcher's query-side corpus
+(boilerplate words, no labels involved).
 
-Run ``python -m marketplace.matching.evaluation DIR``: a table, then the JSON object as last line.
+Restructured copies (:func:`restructure`) check that what is tuned on one data set does not
+depend on its layout: firm texts cut into one paragraph per sentence (``sentences``) or flattened
+into one (``flat``); texts spread over named fields (``fields``); scenario titles dropped
+(``no_title``); sentences shuffled (``shuffled``); and an exclusion clause listing another
+scenario's sentences appended to every scenario (``exclusions``: what a scenario says it does
+not want must not attract firms).
+
+Run ``python -m marketplace.matching.evaluation DIR [--variants all]``: a table, then the JSON
+object as last line.
 """
 
 from __future__ import annotations
@@ -24,6 +36,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -46,6 +60,8 @@ __all__ = [
     "mrr",
     "ndcg_at_k",
     "recall_at_k",
+    "restructure",
+    "VARIANTS",
 ]
 
 Qrels = dict[str, dict[str, float]]
@@ -127,8 +143,33 @@ def _metrics(rankings: Mapping[str, list[str]], qrels: Qrels, k: int = 10) -> di
     }
 
 
+_FIRM_FIELDS = ("business_scope", "capabilities", "case_titles", "case_descriptions", "tags", "text")
+_SCENARIO_FIELDS = ("title", "summary", "text", "description", "boundary", "requirements", "acceptance", "outcomes")
+
+
+def _field_text(row: Mapping[str, Any], fields: Sequence[str]) -> str:
+    parts = []
+    for name in fields:
+        value = row.get(name)
+        if isinstance(value, list | tuple):
+            parts.extend(str(v) for v in value if v)
+        elif value:
+            parts.append(str(value))
+    return "\n".join(parts)
+
+
 def _scenario_query_text(s: Mapping[str, Any]) -> str:
-    return "\n".join(part for part in (str(s.get("title") or ""), str(s.get("text") or "")) if part)
+    return _field_text(s, _SCENARIO_FIELDS)
+
+
+def _firm_doc(row: Mapping[str, Any]) -> FirmProfile:
+    data = {k: v for k, v in row.items() if k in _FIRM_FIELDS}
+    return FirmProfile.from_mapping({**data, "id": str(row["id"])})
+
+
+def _scenario_doc(row: Mapping[str, Any]) -> ScenarioDoc:
+    data = {k: v for k, v in row.items() if k in _SCENARIO_FIELDS}
+    return ScenarioDoc.from_mapping({**data, "id": str(row["id"])})
 
 
 def evaluate(
@@ -141,33 +182,103 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """Metrics of the matcher's text component (``"tfidf"``) and of BM25 (``"bm25"``)."""
     firm_ids = [str(f["id"]) for f in firms]
-    matcher = Matcher.fit_firms(
-        [FirmProfile(id=str(f["id"]), text=str(f.get("text") or "")) for f in firms], options
-    )
-    bm25 = BM25().fit([analyzer(str(f.get("text") or "")) for f in firms])
-    judged = [s for s in scenarios if str(s["id"]) in qrels]
+    queries = [_scenario_doc(s) for s in scenarios]
+    matcher = Matcher.fit_firms([_firm_doc(f) for f in firms], options, query_corpus=queries)
+    bm25 = BM25().fit([analyzer(_field_text(f, _FIRM_FIELDS)) for f in firms])
     tfidf_rank: dict[str, list[str]] = {}
     bm25_rank: dict[str, list[str]] = {}
-    for s in judged:
+    for s, query in zip(scenarios, queries, strict=True):
         sid = str(s["id"])
-        query = ScenarioDoc(id=sid, title=str(s.get("title") or ""), text=str(s.get("text") or ""))
+        if sid not in qrels:
+            continue
         tfidf_rank[sid] = _ranking(matcher.text_scores(query), matcher.ids)
         bm25_rank[sid] = _ranking(bm25.get_scores(analyzer(_scenario_query_text(s))), firm_ids)
     return {"tfidf": _metrics(tfidf_rank, qrels, k), "bm25": _metrics(bm25_rank, qrels, k)}
 
 
-def evaluate_dir(path: str | Path, options: MatcherOptions | None = None) -> dict[str, dict[str, float]]:
-    """Evaluate on the data set in directory *path*; see the module docstring."""
+# ------------------------------------------------------------------ restructured copies
+
+_SENTENCE_RE = re.compile(r"(?<=[。！？!?；;])|\n")
+
+Rows = list[dict[str, Any]]
+
+
+def _sentences(text: str) -> list[str]:
+    return [p for p in (s.strip() for s in _SENTENCE_RE.split(text or "")) if p]
+
+
+def _cases(row: Mapping[str, Any]) -> list[str]:
+    return [c for c in (str(row.get("text") or "")).split("\n") if c.strip()]
+
+
+def restructure(firms: Rows, scenarios: Rows, qrels: Qrels, how: str, seed: int = 7) -> tuple[Rows, Rows]:
+    """A copy of the data set with the same labels and a different layout (see the module docstring)."""
+    rng = random.Random(seed)
+    if how == "sentences":
+        return [{**f, "text": "\n".join(_sentences(f.get("text", "")))} for f in firms], scenarios
+    if how == "flat":
+        return [{**f, "text": "。".join(_cases(f))} for f in firms], scenarios
+    if how == "fields":
+        new_firms = []
+        for f in firms:
+            cases = _cases(f)
+            new_firms.append({"id": f["id"], "capabilities": cases[0] if cases else "",
+                              "case_descriptions": cases[1:]})
+        new_scenarios = []
+        for s in scenarios:
+            sents = _sentences(s.get("text", ""))
+            half = 1 + (len(sents) - 1) // 2
+            new_scenarios.append({"id": s["id"], "title": s.get("title", ""), "summary": "".join(sents[:1]),
+                                  "description": "".join(sents[1:half]), "requirements": "".join(sents[half:])})
+        return new_firms, new_scenarios
+    if how == "no_title":
+        return firms, [{**s, "title": ""} for s in scenarios]
+    if how == "shuffled":
+        def shuffle(text: str) -> str:
+            sents = _sentences(text)
+            rng.shuffle(sents)
+            return "".join(sents)
+
+        return ([{**f, "text": "\n".join(shuffle(c) for c in _cases(f))} for f in firms],
+                [{**s, "text": shuffle(s.get("text", ""))} for s in scenarios])
+    if how == "exclusions":
+        relevant = {sid: {d for d, r in judged.items() if r > 0} for sid, judged in qrels.items()}
+        out = []
+        for s in scenarios:
+            mine = relevant.get(str(s["id"]), set())
+            others = [o for o in scenarios if o is not s and not (relevant.get(str(o["id"]), set()) & mine)]
+            other = rng.choice(others) if others else s
+            clause = "，".join(x.strip("。！？!?；;") for x in _sentences(other.get("text", ""))[:2])
+            out.append({**s, "text": f"{s.get('text', '')}\n建设边界：不包括：{clause}。"})
+        return firms, out
+    raise ValueError(f"unknown restructuring {how!r}")
+
+
+#: The restructured copies run by ``--variants all``.
+VARIANTS = ("sentences", "flat", "fields", "no_title", "shuffled", "exclusions")
+
+
+def evaluate_dir(
+    path: str | Path, options: MatcherOptions | None = None, variants: Sequence[str] = ()
+) -> dict[str, dict[str, float]]:
+    """Evaluate on the data set in directory *path* (and on its restructured copies *variants*,
+    reported as ``"tfidf/<variant>"`` and ``"bm25/<variant>"``); see the module docstring."""
     firms, scenarios, qrels = load_dataset(path)
-    return evaluate(firms, scenarios, qrels, options)
+    result = evaluate(firms, scenarios, qrels, options)
+    for how in variants:
+        f2, s2 = restructure(firms, scenarios, qrels, how)
+        for method, values in evaluate(f2, s2, qrels, options).items():
+            result[f"{method}/{how}"] = values
+    return result
 
 
 def format_report(result: Mapping[str, Mapping[str, float]]) -> str:
     """A human-readable table of *result* followed by the JSON object on the last line."""
     metrics = list(next(iter(result.values())).keys()) if result else []
-    lines = ["method    " + "".join(f"{m:>12}" for m in metrics)]
+    width = max([10, *(len(m) + 2 for m in result)])
+    lines = [f"{'method':<{width}}" + "".join(f"{m:>12}" for m in metrics)]
     for method, values in result.items():
-        lines.append(f"{method:<10}" + "".join(f"{values[m]:>12.4f}" for m in metrics))
+        lines.append(f"{method:<{width}}" + "".join(f"{values[m]:>12.4f}" for m in metrics))
     if "tfidf" in result and "bm25" in result and metrics:
         key = metrics[0]
         base = result["bm25"][key]
@@ -181,9 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI: ``python -m marketplace.matching.evaluation DIR``; prints the report."""
     parser = argparse.ArgumentParser(description="Evaluate scenario → firm matching (TF-IDF vs BM25).")
     parser.add_argument("path", help="directory with firms.jsonl, scenarios.jsonl, qrels.tsv")
+    parser.add_argument("--variants", default="", help=f"restructured copies too: 'all' or some of {','.join(VARIANTS)}")
     args = parser.parse_args(argv)
+    variants = VARIANTS if args.variants == "all" else tuple(v for v in args.variants.split(",") if v)
     start = time.perf_counter()
-    result = evaluate_dir(args.path)
+    result = evaluate_dir(args.path, variants=variants)
     print(f"evaluated {args.path} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     print(format_report(result))
     return 0

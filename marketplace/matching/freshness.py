@@ -31,7 +31,8 @@ most every ``MATCH_CHECK_SECONDS``) and
   change it lacks is younger than ``MATCH_MAX_STALENESS_SECONDS``; past that it rebuilds inline;
 * before fitting, loads the model another process persisted for the current stamp from
   ``MATCH_MODEL_DIR`` (``<name>-v<version>-<µs>.pkl``, written atomically), so workers do not all
-  refit the same data.
+  refit the same data — unless the file was written by code with another
+  :data:`~marketplace.matching.matcher.MODEL_FORMAT` (after an upgrade: refitted).
 
 The age of the oldest missing change is known exactly when the stamp moved by one version (it is
 the stamp's ``updated_at``); otherwise it is bounded by the last time the stamp was seen equal to
@@ -58,6 +59,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from marketplace import clock
+from marketplace.matching.matcher import MODEL_FORMAT
 from marketplace.models import (
     EnterpriseProfile,
     MatchState,
@@ -383,7 +385,7 @@ class ModelCache:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{entry.name}-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump({"matcher": entry.matcher, "version": entry.stamp.version,
+                pickle.dump({"matcher": entry.matcher, "format": MODEL_FORMAT, "version": entry.stamp.version,
                              "updated_at": entry.stamp.updated_at, "meta": entry.meta}, fh,
                             protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, target)
@@ -409,6 +411,9 @@ class ModelCache:
             return None
         except Exception:
             log.exception("matching: unreadable model file %s; refitting", path)
+            return None
+        if data.get("format") != MODEL_FORMAT:  # saved by an older version of the code: refit
+            log.info("matching: model file %s has an older format; refitting", path)
             return None
         entry = Fitted(name, data["matcher"], Stamp(data["version"], data["updated_at"]), clock.now(),
                        dict(data.get("meta") or {}))

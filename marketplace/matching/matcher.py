@@ -1,52 +1,68 @@
-"""TF-IDF matcher with explainable signals (pure Python + NumPy/SciPy/scikit-learn).
+"""TF-IDF matcher with a topic factor and explainable signals (pure Python + NumPy/SciPy/scikit-learn).
 
 Text model
 ----------
 A document (a firm profile or a scenario) is a set of named text fields.  Every field is cut into
 paragraphs ("parts": each case description, each paragraph of free text, the joined tags...).
+A scenario's exclusion clauses (不包括 / 不含 / 不涉及 / 不属于 … / … 除外) are removed first: what
+the owner says is not wanted is no demand (:func:`marketplace.matching.terms.strip_exclusions`).
 Two TF-IDF spaces are built, both with sublinear tf, smoothed idf (scikit-learn's
 ``TfidfTransformer``, the weighting step of ``TfidfVectorizer``) and l2 normalisation:
 
-* **words** from the project tokeniser (jieba + domain dictionary + compound components);
+* **words** from the project tokeniser (jieba + domain dictionary + compound components), only
+  meaningful ones: no stopword (stopwords-iso's Chinese list, the tokeniser's and the platform's
+  boilerplate list), number, date, unit or single character
+  (:func:`marketplace.matching.terms.is_meaningful`), and no word found in more than half of the
+  fitted documents or of the query-side corpus (the other side's documents, when given):
+  data-derived boilerplate (``boilerplate_df`` = 0.8);
 * **characters**: Chinese character 1–2-grams, which catch what segmentation misses (unknown
-  words, different splits of the same compound); Latin/number tokens are in the word space only.  They are encoded as integers with NumPy, so
-  no Python string is made per n-gram.
+  words, different splits of the same compound), encoded as integers with NumPy
+  (:mod:`marketplace.matching.sparse`).  They count for recall but are never shown as reasons.
 
 Each paragraph vector is l2-normalised, multiplied by its **field weight**
-(:data:`DEFAULT_FIRM_FIELD_WEIGHTS`) and the paragraphs are summed and normalised again: one long
-case description cannot drown the rest of a profile, and fields weigh what the config says.
+(:data:`DEFAULT_FIRM_FIELD_WEIGHTS`, :data:`DEFAULT_SCENARIO_FIELD_WEIGHTS`: what must be built
+weighs more than the background narrative) and the paragraphs are summed and normalised again.
 (Document frequencies count documents, not paragraphs.)  The two spaces are concatenated with
 weights ``sqrt(α)``, ``sqrt(1-α)`` so that a dot product is ``α·cos_words + (1-α)·cos_chars``.
-Features found in more than half of the documents are dropped (``*_max_df``): they weigh almost
-nothing and have the longest postings.
+Character n-grams found in more than half of the documents are dropped (``char_max_df``).
+Paragraphs shorter than 20 words weigh less (× sqrt(n/20)).  Queries are built exactly like
+documents, then expanded once by **pseudo-relevance feedback** (Rocchio): the score-weighted
+centroid of the top 5 documents (their 40 strongest terms) is added with weight 0.5.
 
-Paragraphs shorter than 20 words weigh less (× sqrt(n/20)), so a one-line title or tag list does
-not count as much as a full case description.  Queries are built exactly like documents, then
-expanded once by **pseudo-relevance feedback** (Rocchio): the score-weighted centroid of the top
-5 documents (their 40 strongest terms) is added with weight 0.5.
+**Topic factor.**  Latent topics (LSA: a truncated SVD of the document vectors, 64 dimensions or
+one per 16 documents if fewer, fitted on a sample of at most 4,000 documents) re-rank the 100
+best documents by words:
+``text score = word score × (1 + β·cos⁺²) / (1 + β)`` with β = 8, where cos is the cosine of the
+query's and the document's topic vectors.  Shared words decide who is considered; the topic
+factor prefers, among them, those about the same kind of work.  Corpora under 200 documents
+have no topic model (factor 1).
 
-Defaults (α = 0.3, i.e. 30 % words / 70 % characters; feedback; paragraph normalisation) were
-chosen because each helps on the development set *and* on restructured copies of it (firm texts
-cut into one paragraph per sentence, or flattened to one paragraph): nDCG@10 0.44 / 0.41 / 0.41
-against 0.37 for BM25 on the same tokens.  Nothing is tied to that data set's categories.
+Defaults were chosen because each helps on the development set *and* on restructured copies of
+it (:func:`marketplace.matching.evaluation.restructure`: one paragraph per sentence, one
+paragraph per firm, named fields, no titles, shuffled sentences, added exclusion clauses):
+nDCG@10 0.457 on the development set (0.426–0.457 on the copies) against 0.370 for BM25 on the
+same tokens.  Nothing is tied to that data set's categories.
 
 Search
 ------
-The fitted matrix is kept only in inverted form: CSR of ``Xᵀ``, one row of postings per feature.
-A query slices out the postings of its non-zero features and accumulates them in compiled code
-(SciPy sparse × vector), then ``np.argpartition`` selects the top k.  :meth:`Matcher.top_k_naive`
-(``X @ q`` over every row) is kept for the benchmark and the tests.  Feedback uses a small
-per-document copy of each document's 64 strongest features instead of a row-major matrix.
+The fitted matrix is kept in inverted form: CSR of ``Xᵀ``, one row of postings per feature.  A
+query slices out the postings of its non-zero features and accumulates them in compiled code
+(SciPy sparse × vector); :func:`marketplace.matching.sparse.largest` selects the top k.
+:meth:`Matcher.top_k_naive` (``X @ q`` over every row) is kept for the benchmark and the tests.
+With ≥ 1000 documents, the features found in more than 10 % of them (the longest postings, of
+little weight each) are skipped when choosing the feedback documents, and added from a small
+row-major copy (``_common_rows``) for the 500 best documents only (:meth:`Matcher._best_by_words`).
+Feedback and topics use a per-document copy of each document's 64 strongest features.
 
-Signals
--------
+Signals and reasons
+-------------------
 The final score multiplies the text score by ``1 + Σ boosts``, so a firm with no textual overlap
 is never suggested for its signals alone; each signal's contribution is ``text_score · boost``,
 so ``score = text_score + Σ contributions`` exactly.  Signals: same domain, same district (local
-firms first), verified qualifications and accepted projects (both on a capped log scale).  The
-weights come from a plain dict (:data:`DEFAULT_WEIGHTS`; the web app passes its config).  The
-top candidates by text are re-ranked with the signals, widening the candidate set until no
-document outside it could still reach the top k.
+firms first), verified qualifications and accepted projects (both on a capped log scale), with
+weights from a plain dict (:data:`DEFAULT_WEIGHTS`; the web app passes its config).  Each
+suggestion carries up to six shared words of the query with their share of the text score (the
+word feature plus the character n-grams inside it): :meth:`Matcher._explain`.
 """
 
 from __future__ import annotations
@@ -60,20 +76,34 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
+from sklearn.utils.extmath import randomized_svd
 
-from marketplace.text.tokenizer import tokenize_with_han
+from marketplace.matching.sparse import (
+    NO_CODES,
+    char_codes,
+    code_matrix,
+    count_matrix,
+    decode,
+    merge_code_chunks,
+    merge_word_chunks,
+    top_indices,
+    top_k,
+    truncate_rows,
+)
+from marketplace.matching.terms import meaningful_mask, strip_exclusions
+from marketplace.text.tokenizer import tokenize, tokenize_with_han
 
 __all__ = [
     "DEFAULT_FIRM_FIELD_WEIGHTS",
     "DEFAULT_SCENARIO_FIELD_WEIGHTS",
     "DEFAULT_WEIGHTS",
+    "MODEL_FORMAT",
     "SIGNAL_LABELS",
     "FirmProfile",
     "Matcher",
@@ -81,6 +111,10 @@ __all__ = [
     "ScenarioDoc",
     "Suggestion",
 ]
+
+#: Version of what a fitted model holds; bump it when that changes, so that model files saved by
+#: older code are refitted instead of loaded (:mod:`marketplace.matching.freshness`).
+MODEL_FORMAT = 2
 
 #: Signal weights (boost factors) and caps; override any key through ``weights=``.
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -113,16 +147,24 @@ DEFAULT_FIRM_FIELD_WEIGHTS: dict[str, float] = {
     "text": 1.0,
 }
 
-#: Weight of each scenario field's paragraph vectors in the scenario vector.
+#: Weight of each scenario field's paragraph vectors in the scenario vector.  What must be built
+#: (title, 技术要求, 建设边界, 验收标准) weighs most; the background narrative and the expected
+#: outcomes say why, and weigh less; ``text`` is free text of unknown structure.
 DEFAULT_SCENARIO_FIELD_WEIGHTS: dict[str, float] = {
     "title": 0.5,
+    "summary": 0.7,
     "domains": 0.3,
     "text": 1.0,
-    "requirements": 0.7,
+    "requirements": 1.0,
+    "boundary": 1.0,
+    "acceptance": 0.7,
+    "description": 0.5,
+    "outcomes": 0.4,
 }
 
 
 _PARA_RE = re.compile(r"[\r\n\u2028\u2029]+")
+_NON_HAN_RE = re.compile("[^\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def _join(value: str | Sequence[str] | None) -> str:
@@ -183,12 +225,22 @@ class FirmProfile:
 
 @dataclass
 class ScenarioDoc:
-    """A scenario as seen by the matcher: title, text fields, domain and district."""
+    """A scenario as seen by the matcher: title, text fields, domain and district.
+
+    The site fills the named fields (what must be built: ``requirements`` 技术要求, ``boundary``
+    建设边界, ``acceptance`` 验收标准; why: ``description`` background, ``outcomes``); ``text`` is
+    free text of unknown structure (offline evaluation sets, API callers).
+    """
 
     id: Any
     title: str = ""
     text: str = ""
     requirements: str = ""
+    summary: str = ""
+    description: str = ""
+    boundary: str = ""
+    acceptance: str = ""
+    outcomes: str = ""
     domains: Sequence[str] = ()
     domain_codes: Iterable[str] = ()
     district_code: str | None = None
@@ -199,9 +251,14 @@ class ScenarioDoc:
         """The scenario's text, by field name (see :data:`DEFAULT_SCENARIO_FIELD_WEIGHTS`)."""
         return {
             "title": self.title or "",
+            "summary": self.summary or "",
             "domains": _join(self.domains),
             "text": self.text or "",
+            "description": self.description or "",
+            "boundary": self.boundary or "",
             "requirements": self.requirements or "",
+            "acceptance": self.acceptance or "",
+            "outcomes": self.outcomes or "",
         }
 
     @classmethod
@@ -219,9 +276,9 @@ class Suggestion:
     """One ranked result with its explanation.
 
     ``score = text_score + Σ contribution`` over ``signals``; ``terms`` are the words shared by
-    the query (before feedback expansion) and the document that weighed most, as ``(term,
-    query weight × document weight)``, best first; ``signals`` are ``(name, Chinese label,
-    contribution)``, e.g. ``("same_district", "同一区县（本地企业优先）", 0.07)``.
+    the query (before feedback expansion) and the document that weighed most, as ``(term, share
+    of the text score)``, best first; ``signals`` are ``(name, Chinese label, contribution)``,
+    e.g. ``("same_district", "同一区县（本地企业优先）", 0.07)``.
     """
 
     id: Any
@@ -229,6 +286,9 @@ class Suggestion:
     text_score: float
     terms: list[tuple[str, float]] = field(default_factory=list)
     signals: list[tuple[str, str, float]] = field(default_factory=list)
+    #: ``text_score = word_score × topic``: the shared-words cosine and the topic agreement factor.
+    word_score: float = 0.0
+    topic: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -243,16 +303,48 @@ class MatcherOptions:
     word_max_df: float = 0.5
     char_max_df: float = 0.5
     sublinear_tf: bool = True
-    #: Pseudo-relevance feedback: documents used (0 disables), expansion weight, terms kept.
     #: Paragraphs with fewer word tokens weigh less (× sqrt(n / this)); 0 disables.
     short_part_tokens: int = 20
+    #: Pseudo-relevance feedback: documents used (0 disables), expansion weight, terms kept.
     prf_docs: int = 5
     prf_weight: float = 0.5
     prf_terms: int = 40
+    #: The feedback documents are found from the query's features in at most this share of the
+    #: documents (only with ≥ 1000 documents).
+    prf_max_df: float = 0.1
+    #: With a topic model and ≥ 1000 documents, the pass over all documents reads the postings of
+    #: the query's features in at most this share of documents; the others are added for the
+    #: ``score_pool`` best documents only (see :meth:`Matcher._best_by_words`).
+    score_max_df: float = 0.1
+    score_pool: int = 500
     #: Terms kept per document for feedback (the strongest ones), so no row-major copy is needed.
     prf_doc_terms: int = 64
     firm_field_weights: Mapping[str, float] | None = None
     scenario_field_weights: Mapping[str, float] | None = None
+    #: Drop stopwords, numbers/dates/units and single characters from the word space
+    #: (:func:`marketplace.matching.terms.is_meaningful`).
+    meaningful_terms: bool = True
+    #: Words found in more than this share of the fitted documents, or of the query-side corpus
+    #: given to ``fit_*(query_corpus=...)``, are boilerplate and not features (each corpus counts
+    #: only with at least ``boilerplate_min_docs`` documents).  Lower shares drop words that still
+    #: tell domains apart (数据 in a city whose scenarios are mostly about data).
+    boilerplate_df: float = 0.8
+    boilerplate_min_docs: int = 50
+    #: Features found in fewer documents than this are dropped (they cannot relate two documents).
+    min_df: int = 1
+    #: Remove exclusion clauses (不包括 / 不含 / … 除外) from scenario texts before analysis.
+    strip_exclusions: bool = True
+    #: Topic agreement (latent semantic analysis): dimensions (0 disables; at most one per
+    #: ``topic_docs_per_dim`` documents), the least number of fitted documents, the documents
+    #: sampled to find the topics, the candidates (best by words) it re-ranks, and the factor's
+    #: weight β and power p: text = words × (1 + β·cos⁺ᵖ) / (1 + β).
+    topic_dims: int = 64
+    topic_docs_per_dim: int = 16
+    topic_min_docs: int = 200
+    topic_sample: int = 4000
+    topic_candidates: int = 100
+    topic_weight: float = 8.0
+    topic_power: float = 2.0
 
     def field_weights(self, kind: str) -> Mapping[str, float]:
         """Field weights for documents of *kind* (``"firm"`` or ``"scenario"``)."""
@@ -261,150 +353,12 @@ class MatcherOptions:
         return self.scenario_field_weights or DEFAULT_SCENARIO_FIELD_WEIGHTS
 
 
-_NO_CODES = np.zeros(0, dtype=np.int64)
 _PARALLEL_MIN_DOCS = 5000
 _MAX_DF_MIN_DOCS = 1000
 #: One analysed paragraph: (field weight, word tokens, character n-gram codes).
 _Part = tuple[float, list[str], np.ndarray]
 #: An analysed chunk of documents, see :meth:`Matcher._analyse_chunk`.
 _Chunk = tuple[int, np.ndarray, np.ndarray, list[str], sp.csr_matrix, np.ndarray, sp.csr_matrix]
-_CP_BITS = 21  # Unicode code points fit in 21 bits
-
-
-def _char_codes(han: str, lo: int, hi: int) -> np.ndarray:
-    """Integer codes of the character n-grams (``lo``..``hi`` ≤ 3) of a Chinese-only text.
-
-    *han* is normalised text with every non-Chinese character blanked to a space
-    (:func:`~marketplace.text.tokenizer.tokenize_with_han`); n-grams never span a space.
-    An n-gram of code points ``c1..cn`` is ``(c1 << 21·(n-1)) | … | cn`` plus a length tag, so
-    codes are computed with NumPy, with no Python string per n-gram.
-    """
-    if not han:
-        return _NO_CODES
-    cp = np.frombuffer(han.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-    ok = cp != 32
-    out = []
-    for n in range(lo, min(hi, 3) + 1):
-        if cp.size < n:
-            break
-        m = ok[: cp.size - n + 1].copy()
-        code = cp[: cp.size - n + 1].copy()
-        for j in range(1, n):
-            m &= ok[j : cp.size - n + 1 + j]
-            code = (code << _CP_BITS) | cp[j : cp.size - n + 1 + j]
-        out.append(code[m] | (n << 63 - 2) if n > 1 else code[m])
-    return np.concatenate(out) if out else _NO_CODES
-
-
-def _decode(code: int) -> str:
-    """The character n-gram behind a code from :func:`_char_codes`."""
-    n = (code >> 61) & 3 or 1
-    code &= (1 << 61) - 1
-    chars = []
-    for _ in range(n):
-        chars.append(chr(code & ((1 << _CP_BITS) - 1)))
-        code >>= _CP_BITS
-    return "".join(reversed(chars))
-
-
-def _factorize(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(codes, return_inverse=True)`` via a plain sort and a binary search.
-
-    NumPy's ``return_inverse`` needs an ``argsort`` of all codes, several times slower than
-    ``np.sort`` followed by ``searchsorted`` into the (small, cache-resident) distinct codes.
-    """
-    ordered = np.sort(codes)
-    keep = np.empty(ordered.size, dtype=bool)
-    keep[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    distinct = ordered[keep]
-    return distinct, np.searchsorted(distinct, codes)
-
-
-def _code_matrix(docs: list[np.ndarray]) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Sorted distinct codes and the code-count CSR matrix of *docs* (arrays of codes)."""
-    lengths = np.fromiter((d.size for d in docs), dtype=np.int64, count=len(docs))
-    if not lengths.sum():
-        return _NO_CODES, sp.csr_matrix((len(docs), 0), dtype=np.float32)
-    codes, cols = _factorize(np.concatenate(docs))
-    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    counts = sp.csr_matrix(
-        (np.ones(cols.size, dtype=np.float32), cols.astype(np.int32), indptr),
-        shape=(len(docs), codes.size),
-        dtype=np.float32,
-    )
-    counts.sum_duplicates()
-    return codes, counts
-
-
-def _remap_columns(counts: sp.csr_matrix, mapping: np.ndarray, n_cols: int) -> sp.csr_matrix:
-    """*counts* with column j renamed ``mapping[j]`` in a space of *n_cols* columns."""
-    return sp.csr_matrix(
-        (counts.data, mapping[counts.indices].astype(np.int32), counts.indptr),
-        shape=(counts.shape[0], n_cols),
-    )
-
-
-def _merge_word_chunks(chunks: list[tuple[list[str], sp.csr_matrix]]) -> tuple[list[str], sp.csr_matrix]:
-    """One vocabulary (first-seen order) and one count matrix from chunk-local ones."""
-    vocab: defaultdict[str, int] = defaultdict()
-    vocab.default_factory = vocab.__len__
-    maps = [
-        np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words)) for words, _ in chunks
-    ]
-    n_cols = len(vocab)
-    matrix = sp.vstack(
-        [_remap_columns(counts, m, n_cols) for (_, counts), m in zip(chunks, maps, strict=True)], format="csr"
-    )
-    return list(vocab), matrix
-
-
-def _merge_code_chunks(chunks: list[tuple[np.ndarray, sp.csr_matrix]]) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Sorted distinct codes and one count matrix from chunk-local ones."""
-    codes = np.unique(np.concatenate([c for c, _ in chunks])) if chunks else _NO_CODES
-    matrix = sp.vstack(
-        [_remap_columns(counts, np.searchsorted(codes, c), codes.size) for c, counts in chunks], format="csr"
-    )
-    return codes, matrix
-
-
-def _truncate_rows(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
-    """Copy of *matrix* keeping only the *keep* largest entries of each row."""
-    m = sp.csr_matrix(matrix, copy=True)
-    lengths = np.diff(m.indptr)
-    if keep <= 0 or lengths.max(initial=0) <= keep:
-        return m
-    mask = np.ones(m.nnz, dtype=bool)
-    for r in np.flatnonzero(lengths > keep):
-        lo, hi = m.indptr[r], m.indptr[r + 1]
-        drop = np.argpartition(m.data[lo:hi], hi - lo - keep)[: hi - lo - keep]
-        mask[lo + drop] = False
-    m.data = np.where(mask, m.data, 0).astype(np.float32)
-    m.eliminate_zeros()
-    return m
-
-
-def _count_matrix(docs: list[list[str]]) -> tuple[list[str], sp.csr_matrix]:
-    """Vocabulary (in first-seen order) and term-count CSR matrix of pre-tokenised *docs*.
-
-    Equivalent to ``CountVectorizer(analyzer=lambda d: d)`` up to column order, but several
-    times faster: ids are assigned by a C-level ``map`` over all tokens and counts are summed by
-    SciPy (``sum_duplicates``) instead of a per-document Python dictionary.
-    """
-    vocab: defaultdict[str, int] = defaultdict()
-    vocab.default_factory = vocab.__len__
-    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-    ids = np.fromiter(
-        map(vocab.__getitem__, chain.from_iterable(docs)), dtype=np.int32, count=int(lengths.sum())
-    )
-    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    counts = sp.csr_matrix(
-        (np.ones(ids.size, dtype=np.float32), ids, indptr), shape=(len(docs), len(vocab)), dtype=np.float32
-    )
-    counts.sum_duplicates()
-    return list(vocab), counts
 
 
 def _as_doc(obj: Query, default_kind: str) -> FirmProfile | ScenarioDoc:
@@ -440,6 +394,8 @@ class Matcher:
         self.ids: list[Any] = []
         self._id_index: dict[Any, int] = {}
         self.terms: list[str] = []  # word feature id → term
+        #: Words dropped as data-derived boilerplate at fit time (see ``MatcherOptions.boilerplate_df``).
+        self.boilerplate: list[str] = []
         self._vocab: dict[str, int] = {}
         self.char_codes: np.ndarray = np.zeros(0, dtype=np.int64)  # sorted; feature = n_word + position
         self._prf_rows: sp.csr_matrix | None = None
@@ -453,6 +409,15 @@ class Matcher:
         self.qualifications: np.ndarray = np.zeros(0, dtype=np.int32)
         self.projects: np.ndarray = np.zeros(0, dtype=np.int32)
         self._rows: sp.csr_matrix | None = None
+        #: Topic model: sorted feature ids it knows, their topic vectors, unit topic vectors of the
+        #: documents (``None`` when the corpus is too small or topics are off).
+        self.topic_features: np.ndarray | None = None
+        self.topic_basis: np.ndarray | None = None
+        self.topic_docs: np.ndarray | None = None
+        #: Features of more than ``score_max_df`` of the documents, and a row-major copy of the
+        #: document vectors restricted to them (see :meth:`_best_by_words`).
+        self._common_features: np.ndarray | None = None
+        self._common_rows: sp.csr_matrix | None = None
 
     # ------------------------------------------------------------------ fitting
     @classmethod
@@ -461,14 +426,17 @@ class Matcher:
         firms: Iterable[FirmProfile | Mapping[str, Any]],
         options: MatcherOptions | None = None,
         n_jobs: int = 1,
+        query_corpus: Iterable[ScenarioDoc | Mapping[str, Any]] = (),
     ) -> Matcher:
         """Fit on firm profiles (for scenario → firms suggestions).
 
         ``n_jobs > 1`` (or ``-1`` for all CPUs) tokenises in forked worker processes when the
-        corpus is large; the result is identical.
+        corpus is large; the result is identical.  *query_corpus* (the scenarios that will be
+        asked) only serves to find boilerplate words: those in most scenarios are no features.
         """
         docs = [f if isinstance(f, FirmProfile) else FirmProfile.from_mapping(f) for f in firms]
-        return cls(options)._fit(docs, "firm", n_jobs)
+        queries = [q if isinstance(q, ScenarioDoc) else ScenarioDoc.from_mapping(q) for q in query_corpus]
+        return cls(options)._fit(docs, "firm", n_jobs, queries)
 
     @classmethod
     def fit_scenarios(
@@ -476,37 +444,63 @@ class Matcher:
         scenarios: Iterable[ScenarioDoc | Mapping[str, Any]],
         options: MatcherOptions | None = None,
         n_jobs: int = 1,
+        query_corpus: Iterable[FirmProfile | Mapping[str, Any]] = (),
     ) -> Matcher:
-        """Fit on scenarios (for firm → scenarios and scenario → near-duplicate scenarios)."""
+        """Fit on scenarios (for firm → scenarios and scenario → near-duplicate scenarios).
+
+        *query_corpus* (firm profiles) only serves to find boilerplate words, as in :meth:`fit_firms`.
+        """
         docs = [s if isinstance(s, ScenarioDoc) else ScenarioDoc.from_mapping(s) for s in scenarios]
-        return cls(options)._fit(docs, "scenario", n_jobs)
+        queries = [q if isinstance(q, FirmProfile) else FirmProfile.from_mapping(q) for q in query_corpus]
+        return cls(options)._fit(docs, "scenario", n_jobs, queries)
 
     def _analyse(self, doc: FirmProfile | ScenarioDoc) -> list[_Part]:
         """The weighted parts of *doc*: ``(weight, word tokens, character n-gram codes)``.
 
         Each text field is split into paragraphs (non-empty lines); list fields give one part
-        per item for case descriptions and one joined part otherwise.
+        per item for case descriptions and one joined part otherwise.  A scenario's exclusion
+        clauses are removed first (:func:`~marketplace.matching.terms.strip_exclusions`).
         """
-        weights = self.options.field_weights(doc.kind)
         lo, hi = self.options.char_ngram_range
         use_chars = self.options.word_weight < 1.0
         parts: list[_Part] = []
+        for w, item in self._field_texts(doc):
+            for para in _PARA_RE.split(item):
+                if not para or para.isspace():
+                    continue
+                words, han = tokenize_with_han(para)
+                chars = char_codes(han, lo, hi) if use_chars else NO_CODES
+                if words or chars.size:
+                    short = self.options.short_part_tokens
+                    scale = min(1.0, math.sqrt(len(words) / short)) if short > 0 else 1.0
+                    parts.append((w * scale, words, chars))
+        return parts
+
+    def _field_texts(self, doc: FirmProfile | ScenarioDoc) -> list[tuple[float, str]]:
+        """``(field weight, text)`` of every non-empty text item of *doc* with a positive weight."""
+        weights = self.options.field_weights(doc.kind)
+        strip = self.options.strip_exclusions and doc.kind == "scenario"
+        out: list[tuple[float, str]] = []
         for name, value in doc.text_fields().items():
             w = float(weights.get(name, 1.0))
             if w <= 0 or not value:
                 continue
-            items = [value] if isinstance(value, str) else list(value)
-            for item in items:
-                for para in _PARA_RE.split(item):
-                    if not para or para.isspace():
-                        continue
-                    words, han = tokenize_with_han(para)
-                    chars = _char_codes(han, lo, hi) if use_chars else _NO_CODES
-                    if words or chars.size:
-                        short = self.options.short_part_tokens
-                        scale = min(1.0, math.sqrt(len(words) / short)) if short > 0 else 1.0
-                        parts.append((w * scale, words, chars))
-        return parts
+            for item in [value] if isinstance(value, str) else value:
+                text = strip_exclusions(item) if strip else item
+                if text and not text.isspace():
+                    out.append((w, text))
+        return out
+
+    def _query_side_df(self, queries: Sequence[FirmProfile | ScenarioDoc]) -> dict[str, int]:
+        """Document frequency of each word in the query-side corpus *queries*."""
+        df: defaultdict[str, int] = defaultdict(int)
+        for doc in queries:
+            words: set[str] = set()
+            for _w, text in self._field_texts(doc):
+                words.update(tokenize(text))
+            for word in words:
+                df[word] += 1
+        return df
 
     def _analyse_chunk(self, docs: list[FirmProfile | ScenarioDoc]) -> _Chunk:
         """Analyse *docs* into chunk-local count matrices (run in a worker process or inline).
@@ -528,8 +522,8 @@ class Matcher:
                 weights.append(w)
                 words.append(tokens)
                 chars.append(codes)
-        word_vocab, word_counts = _count_matrix(words)
-        char_vocab, char_counts = _code_matrix(chars)
+        word_vocab, word_counts = count_matrix(words)
+        char_vocab, char_counts = code_matrix(chars)
         return (
             len(docs),
             np.asarray(owners, dtype=np.int64),
@@ -551,7 +545,11 @@ class Matcher:
             return list(pool.map(self._analyse_chunk, chunks))
 
     def _fit(
-        self, docs: list[FirmProfile | ScenarioDoc], kind: Literal["firm", "scenario"], n_jobs: int = 1
+        self,
+        docs: list[FirmProfile | ScenarioDoc],
+        kind: Literal["firm", "scenario"],
+        n_jobs: int = 1,
+        queries: Sequence[FirmProfile | ScenarioDoc] = (),
     ) -> Matcher:
         self.kind = kind
         self.ids = [d.id for d in docs]
@@ -575,18 +573,16 @@ class Matcher:
             if share <= 0 or n_parts == 0:
                 continue
             if space == 1:
-                self.terms, counts = _merge_word_chunks([(c[3], c[4]) for c in chunks])
+                self.terms, counts = merge_word_chunks([(c[3], c[4]) for c in chunks])
             else:
-                self.char_codes, counts = _merge_code_chunks([(c[5], c[6]) for c in chunks])
+                self.char_codes, counts = merge_code_chunks([(c[5], c[6]) for c in chunks])
             if counts.shape[1] == 0:
                 continue
             doc_counts = agg @ counts
-            max_df = self.options.char_max_df if space == 2 else self.options.word_max_df
-            if max_df < 1.0 and n_docs >= _MAX_DF_MIN_DOCS:
-                # Character n-grams found in most documents carry almost no weight but have the
-                # longest postings: drop them.
-                df = np.bincount(doc_counts.indices, minlength=doc_counts.shape[1])
-                kept = np.flatnonzero(df <= max_df * n_docs)
+            df = np.bincount(doc_counts.indices, minlength=doc_counts.shape[1])
+            keep = self._kept_features(space, df, n_docs, queries)
+            if keep is not None:
+                kept = np.flatnonzero(keep)
                 if space == 1:
                     self.terms = [self.terms[j] for j in kept.tolist()]
                 else:
@@ -611,13 +607,110 @@ class Matcher:
         self._build_vocabs()
         self.idf = np.concatenate(idfs) if idfs else np.zeros(0, dtype=np.float32)
         self._prf_rows = (
-            _truncate_rows(matrix, self.options.prf_doc_terms) if self.options.prf_docs > 0 else None
+            truncate_rows(matrix, self.options.prf_doc_terms) if self.options.prf_docs > 0 else None
         )
         self.postings = self._compact(sp.csr_matrix(matrix.T))
         self._rows = None
-
+        self._fit_topics(matrix)
+        self._common_features = self._common_rows = None
+        if self.topic_docs is not None and self.options.score_max_df < 1.0 and n_docs >= _MAX_DF_MIN_DOCS:
+            df = np.diff(self.postings.indptr)
+            common = np.flatnonzero(df > self.options.score_max_df * n_docs)
+            if common.size:
+                self._common_features = common.astype(np.int64)
+                self._common_rows = sp.csr_matrix(matrix[:, common], dtype=np.float32)
         self._fit_signals(docs)
         return self
+
+    def _fit_topics(self, matrix: sp.csr_matrix) -> None:
+        """Latent topics (truncated SVD of the document vectors, i.e. LSA) for the topic factor.
+
+        The basis is found on a fixed-seed sample of at most ``topic_sample`` documents (a few
+        thousand documents show the topics of a corpus; fitting on all would cost minutes at
+        100k firms); every document is then projected from its strongest terms (the feedback
+        rows), and queries from their own terms.
+        """
+        opts = self.options
+        self.topic_features = self.topic_basis = self.topic_docs = None
+        n = matrix.shape[0]
+        if opts.topic_dims <= 0 or opts.topic_weight <= 0 or n < max(opts.topic_min_docs, 8):
+            return
+        rng = np.random.default_rng(0)
+        sample = matrix if n <= opts.topic_sample else matrix[np.sort(rng.choice(n, opts.topic_sample, replace=False))]
+        # Features of at least two sampled documents: a feature of one document relates nothing.
+        df = np.bincount(sample.indices, minlength=sample.shape[1])
+        cols = np.flatnonzero(df >= 2)
+        dims = min(opts.topic_dims, n // max(opts.topic_docs_per_dim, 1), cols.size - 1)
+        if dims < 2:
+            return
+        _u, _s, vt = randomized_svd(sample[:, cols], dims, n_iter=4, random_state=0)
+        basis = np.ascontiguousarray(vt.T, dtype=np.float32)
+        position = np.full(matrix.shape[1], -1, dtype=np.int64)
+        position[cols] = np.arange(cols.size)
+        rows = self._prf_rows if self._prf_rows is not None else truncate_rows(matrix, opts.prf_doc_terms)
+        mapped = position[rows.indices]
+        known = mapped >= 0
+        row_of = np.repeat(np.arange(n), np.diff(rows.indptr))
+        local = sp.csr_matrix((rows.data[known], (row_of[known], mapped[known])), shape=(n, cols.size))
+        docs = np.asarray(local @ basis, dtype=np.float32)
+        docs /= np.maximum(np.linalg.norm(docs, axis=1, keepdims=True), 1e-9)
+        self.topic_features = cols.astype(np.int32)
+        self.topic_basis = basis
+        self.topic_docs = docs
+
+    def topic_vector(self, idx: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+        """Unit topic vector of the query ``(idx, weights)`` (``None``: no topic model or no known term)."""
+        if self.topic_features is None or self.topic_basis is None or not idx.size:
+            return None
+        pos = np.searchsorted(self.topic_features, idx)
+        pos[pos >= self.topic_features.size] = 0
+        known = self.topic_features[pos] == idx
+        if not known.any():
+            return None
+        vec = weights[known].astype(np.float32) @ self.topic_basis[pos[known]]
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm > 0 else None
+
+    def topic_factors(self, docs: np.ndarray, topic: np.ndarray | None) -> np.ndarray:
+        """``(1 + β·max(0, cos)ᵖ) / (1 + β)`` for documents *docs*: 1 for full topic agreement,
+        ``1/(1+β)`` for none (all 1 without a topic model)."""
+        if topic is None or self.topic_docs is None or not docs.size:
+            return np.ones(docs.size)
+        beta = self.options.topic_weight
+        cos = np.maximum(self.topic_docs[docs] @ topic, 0.0).astype(np.float64)
+        return (1.0 + beta * cos**self.options.topic_power) / (1.0 + beta)
+
+    def _kept_features(
+        self, space: int, df: np.ndarray, n_docs: int, queries: Sequence[FirmProfile | ScenarioDoc]
+    ) -> np.ndarray | None:
+        """Mask of the features of *space* (1 words, 2 characters) to keep, ``None`` for all.
+
+        Character n-grams found in most documents carry almost no weight but have the longest
+        postings (``char_max_df``).  Words must be meaningful (no stopword, number, unit or single
+        character) and not boilerplate: in at most ``boilerplate_df`` of the fitted documents and
+        of the query-side corpus.  The data-derived boilerplate is kept in ``self.boilerplate``.
+        """
+        opts = self.options
+        keep = df >= opts.min_df
+        if space == 2:
+            if opts.char_max_df < 1.0 and n_docs >= _MAX_DF_MIN_DOCS:
+                keep &= df <= opts.char_max_df * n_docs
+            return None if keep.all() else keep
+        if opts.meaningful_terms:
+            keep &= np.fromiter(meaningful_mask(self.terms), dtype=bool, count=len(self.terms))
+        if opts.word_max_df < 1.0 and n_docs >= _MAX_DF_MIN_DOCS:
+            keep &= df <= opts.word_max_df * n_docs
+        common = np.zeros(df.size, dtype=bool)
+        if opts.boilerplate_df < 1.0:
+            if n_docs >= opts.boilerplate_min_docs:
+                common |= df > opts.boilerplate_df * n_docs
+            if len(queries) >= opts.boilerplate_min_docs:
+                qdf = self._query_side_df(queries)
+                limit = opts.boilerplate_df * len(queries)
+                common |= np.fromiter((qdf.get(t, 0) > limit for t in self.terms), dtype=bool, count=len(self.terms))
+        self.boilerplate = sorted(self.terms[j] for j in np.flatnonzero(common & keep).tolist())
+        keep &= ~common
+        return None if keep.all() else keep
 
     @staticmethod
     def _compact(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -662,10 +755,14 @@ class Matcher:
         state["_vocab"] = None
         state["_id_index"] = None
         state["_rows"] = None
+        state.pop("_grams", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Restore and rebuild the derived lookups."""
+        """Restore and rebuild the derived lookups (a model pickled before topics works without them)."""
+        for name in ("topic_features", "topic_basis", "topic_docs", "_common_features", "_common_rows"):
+            state.setdefault(name, None)
+        state.setdefault("boilerplate", [])
         self.__dict__.update(state)
         self._build_vocabs()
         self._id_index = {doc_id: i for i, doc_id in enumerate(self.ids)}
@@ -684,21 +781,21 @@ class Matcher:
         """Readable name of feature *j*: the word, or the character n-gram."""
         if j < self.n_word_features:
             return self.terms[j]
-        return _decode(int(self.char_codes[j - self.n_word_features]))
+        return decode(int(self.char_codes[j - self.n_word_features]))
 
     def nbytes(self) -> dict[str, int]:
-        """Approximate memory of the fitted model: sparse matrices, idf and vocabulary."""
-        p = self.postings
-        sparse_bytes = p.data.nbytes + p.indices.nbytes + p.indptr.nbytes
-        d = self.domains
-        sparse_bytes += d.data.nbytes + d.indices.nbytes + d.indptr.nbytes
-        if self._prf_rows is not None:
-            r = self._prf_rows
-            sparse_bytes += r.data.nbytes + r.indices.nbytes + r.indptr.nbytes
+        """Approximate memory of the fitted model: sparse matrices, idf, vocabulary and topics."""
+
+        def sparse_size(m: sp.spmatrix | None) -> int:
+            return 0 if m is None else int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
+
+        sparse_bytes = sum(sparse_size(m) for m in (self.postings, self.domains, self._prf_rows, self._common_rows))
         vocab_bytes = sum(sys.getsizeof(t) for t in self.terms)  # str objects
         vocab_bytes += 8 * len(self.terms) + sys.getsizeof(self._vocab)  # list slots + dict
         vocab_bytes += self.char_codes.nbytes
         arrays = self.idf.nbytes + self.district.nbytes + self.qualifications.nbytes + self.projects.nbytes
+        arrays += sum(a.nbytes for a in (self.topic_features, self.topic_basis, self.topic_docs, self._common_features)
+                      if a is not None)
         return {
             "sparse": int(sparse_bytes),
             "vocabulary": int(vocab_bytes),
@@ -714,7 +811,7 @@ class Matcher:
 
     def _char_vector(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if codes.size == 0 or self.char_codes.size == 0:
-            return _NO_CODES, np.zeros(0, dtype=np.float32)
+            return NO_CODES, np.zeros(0, dtype=np.float32)
         pos = np.searchsorted(self.char_codes, codes)
         pos[pos >= self.char_codes.size] = 0
         found = self.char_codes[pos] == codes
@@ -723,14 +820,14 @@ class Matcher:
     def _weigh(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sublinear tf × idf, l2-normalised, for a bag of feature ids."""
         if ids.size == 0:
-            return _NO_CODES, np.zeros(0, dtype=np.float32)
+            return NO_CODES, np.zeros(0, dtype=np.float32)
         uniq, tf = np.unique(ids, return_counts=True)
         tf = tf.astype(np.float32)
         if self.options.sublinear_tf:
             tf = 1.0 + np.log(tf)
         w = tf * self.idf[uniq]
         norm = float(np.linalg.norm(w))
-        return (uniq, w / norm) if norm > 0 else (_NO_CODES, np.zeros(0, dtype=np.float32))
+        return (uniq, w / norm) if norm > 0 else (NO_CODES, np.zeros(0, dtype=np.float32))
 
     def query_vector(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
         """The query's weighted features as ``(feature ids, weights)``, sorted by id, unit norm.
@@ -754,10 +851,10 @@ class Matcher:
                 all_ids.append(i)
                 all_w.append(w * (weight * shares[1]))
         if not all_ids:
-            return _NO_CODES, np.zeros(0, dtype=np.float32)
+            return NO_CODES, np.zeros(0, dtype=np.float32)
         ids = np.concatenate(all_ids)
         if ids.size == 0:
-            return _NO_CODES, np.zeros(0, dtype=np.float32)
+            return NO_CODES, np.zeros(0, dtype=np.float32)
         uniq, inv = np.unique(ids, return_inverse=True)
         wts = np.bincount(inv, weights=np.concatenate(all_w), minlength=uniq.size)
         norm = float(np.linalg.norm(wts))
@@ -797,11 +894,11 @@ class Matcher:
         """
         if k <= 0 or idx.size == 0:
             return []
-        return [(i, s) for i, s in _top_k(self.scores_postings(idx, weights), k) if s > 0]
+        return [(i, s) for i, s in top_k(self.scores_postings(idx, weights), k) if s > 0]
 
     def top_k_naive(self, idx: np.ndarray, weights: np.ndarray, k: int = 10) -> list[tuple[int, float]]:
         """Top-k ``(doc index, text score)`` via the naive full product ``X @ q``."""
-        return _top_k(self.scores_naive(idx, weights), k)
+        return top_k(self.scores_naive(idx, weights), k)
 
     def _expand(
         self, idx: np.ndarray, weights: np.ndarray, best: list[tuple[int, float]]
@@ -838,17 +935,84 @@ class Matcher:
         return self._feedback(*self.query_vector(query))
 
     def _feedback(self, idx: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.options.prf_docs > 0 and idx.size:
-            idx, w = self._expand(idx, w, self.top_k_postings(idx, w, self.options.prf_docs))
+        """The query expanded from its best documents.  Those are found from the query's features
+        with short postings only (``prf_max_df``): the features of most documents cost most of the
+        work and barely change which few documents come first."""
+        opts = self.options
+        if opts.prf_docs > 0 and idx.size:
+            short = idx
+            if opts.prf_max_df < 1.0 and len(self.ids) >= _MAX_DF_MIN_DOCS:
+                indptr = self.postings.indptr
+                keep = (indptr[idx + 1] - indptr[idx]) <= opts.prf_max_df * len(self.ids)
+                if keep.any():
+                    short, w_short = idx[keep], w[keep]
+            best = self.top_k_postings(short, w if short is idx else w_short, opts.prf_docs)
+            idx, w = self._expand(idx, w, best)
         return idx, w
 
     def text_scores(self, query: Query) -> np.ndarray:
-        """Text score of every document for *query* (with feedback expansion if enabled)."""
-        return self.scores_postings(*self._final_query(query))
+        """Text score of every document for *query*: words (with feedback expansion) × topic factor.
+
+        As :meth:`suggest` ranks: the topic factor re-ranks the ``topic_candidates`` best
+        documents by words (:meth:`_best_by_words`); the others get the lowest factor (they are
+        never suggested before those).
+        """
+        q_idx, q_w = self.query_vector(query)
+        idx, w = self._feedback(q_idx, q_w)
+        scores = self.scores_postings(idx, w)
+        topic = self.topic_vector(q_idx, q_w)
+        if topic is None:
+            return scores
+        cand, words = self._best_by_words(idx, w, self.options.topic_candidates)
+        out = scores / (1.0 + self.options.topic_weight)
+        out[cand] = words * self.topic_factors(cand, topic)
+        return out
+
+    def _best_by_words(
+        self, idx: np.ndarray, w: np.ndarray, count: int, excluded: np.ndarray = NO_CODES, min_score: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The *count* documents with the best word scores (above *min_score*, not *excluded*),
+        best first, with their exact scores.
+
+        With ≥ 1000 documents the features found in more than ``score_max_df`` of them — the
+        longest postings, each of little weight — are left out of the pass over all documents
+        and added for its ``score_pool`` best documents only, from a row-major copy of just those
+        features (``_common_rows``, about a third of the postings).
+        A document that owes nearly all its score to such features may be missed; the offline
+        evaluation shows no difference (a query made mostly of them is scored in one exact pass).
+        """
+        opts = self.options
+        common = None
+        if self._common_rows is not None and self._common_features is not None and idx.size:
+            pos = np.searchsorted(self._common_features, idx)
+            pos[pos >= self._common_features.size] = 0
+            common = self._common_features[pos] == idx
+            if not common.any() or float(np.dot(w[common], w[common])) > 0.5:
+                common = None
+        if common is None:
+            scores = self.scores_postings(idx, w)
+            if excluded.size:
+                scores[excluded] = 0.0
+            if min_score > 0:
+                scores[scores <= min_score] = 0.0
+            top = top_indices(scores, count)
+            return top, scores[top].astype(np.float64)
+        scores = self.scores_postings(idx[~common], w[~common])
+        if excluded.size:
+            scores[excluded] = 0.0
+        pool = np.sort(top_indices(scores, max(opts.score_pool, 4 * count)))
+        q_common = np.zeros(self._common_features.size, dtype=np.float32)
+        q_common[pos[common]] = w[common]
+        exact = scores[pool].astype(np.float64) + self._common_rows[pool] @ q_common
+        if min_score > 0:
+            exact[exact <= min_score] = 0.0
+        order = np.lexsort((pool, -exact))[:count]
+        order = order[exact[order] > 0]
+        return pool[order], exact[order]
 
     def rank_text(self, query: Query, k: int = 10) -> list[tuple[Any, float]]:
         """The *k* best documents by text score alone, as ``(id, score)``."""
-        return [(self.ids[i], s) for i, s in self.top_k_postings(*self._final_query(query), k=k)]
+        return [(self.ids[i], s) for i, s in top_k(self.text_scores(query), k) if s > 0]
 
     # ------------------------------------------------------------------ signals & suggestions
     def _boosts(
@@ -884,7 +1048,7 @@ class Matcher:
         k: int = 10,
         weights: Mapping[str, float] | None = None,
         exclude_ids: Iterable[Any] = (),
-        explain_terms: int = 5,
+        explain_terms: int = 6,
         min_text_score: float = 0.0,
     ) -> list[Suggestion]:
         """Top-*k* documents for *query*: text score × (1 + signal boosts), with explanations.
@@ -898,34 +1062,31 @@ class Matcher:
         doc = self._query_doc(query)
         q_idx, q_w = self.query_vector(doc)
         idx, w = self._feedback(q_idx, q_w)
-        scores = self.scores_postings(idx, w)
-        excluded = [self._id_index[e] for e in exclude_ids if e in self._id_index]
-        if excluded:
-            scores[excluded] = 0.0
-        if min_text_score > 0:
-            scores[scores <= min_text_score] = 0.0
-        bmax = self._max_boost(cfg)
-        n = len(self.ids)
-        m = min(n, max(4 * k, 50))
-        while True:
-            ranked = [(i, s) for i, s in _top_k(scores, m + 1) if s > 0]
-            cand = np.asarray([i for i, _ in ranked[:m]], dtype=np.int64)
-            text = np.asarray([s for _, s in ranked[:m]], dtype=np.float64)
+        excluded = np.asarray([self._id_index[e] for e in exclude_ids if e in self._id_index], dtype=np.int64)
+        topic = self.topic_vector(q_idx, q_w)
+        if topic is not None:
+            # The topic factor re-ranks the best documents by words (the others cannot come first).
+            cand, words = self._best_by_words(idx, w, max(self.options.topic_candidates, 4 * k), excluded,
+                                              min_text_score)
+            factor = self.topic_factors(cand, topic)
             boosts = self._boosts(cand, doc, cfg) if cand.size else {}
-            total = np.ones(cand.size)
-            for b in boosts.values():
-                total = total + b
-            final = text * total
-            if len(ranked) <= m:
-                break
-            # Exact: a document outside the candidates scores at most next_text × (1 + bmax).
-            kth = float(np.sort(final)[-k]) if final.size >= k else 0.0
-            if kth >= ranked[m][1] * (1.0 + bmax):
-                break
-            m = min(n, m * 4)
+            final = words * factor * (1.0 + sum(boosts.values(), np.zeros(cand.size)))
+        else:
+            scores = self.scores_postings(idx, w)
+            if excluded.size:
+                scores[excluded] = 0.0
+            if min_text_score > 0:
+                scores[scores <= min_text_score] = 0.0
+            cand, words, boosts, final = self._exact_candidates(scores, k, cfg, doc)
+            factor = np.ones(cand.size)
+        text = words * factor
         order = np.lexsort((cand, -final))[:k]
         chosen = cand[order]
-        explained = self._shared_terms_many(q_idx, q_w, chosen, explain_terms) if explain_terms else {}
+        explained = (
+            self._explain(q_idx, idx, w, chosen, explain_terms, {int(cand[j]): float(words[j]) for j in order})
+            if explain_terms
+            else {}
+        )
         results = []
         for j in order:
             i = int(cand[j])
@@ -939,49 +1100,142 @@ class Matcher:
                     text_score=float(text[j]),
                     terms=explained.get(i, []),
                     signals=signals,
+                    word_score=float(words[j]),
+                    topic=float(factor[j]),
                 )
             )
         return results
 
+    def _exact_candidates(
+        self, scores: np.ndarray, k: int, cfg: Mapping[str, float], doc: FirmProfile | ScenarioDoc
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Candidates (word score, boosts, final score), widened until no document outside them
+        could still reach the top *k* (exact; used without a topic model)."""
+        bmax = self._max_boost(cfg)
+        n = len(self.ids)
+        m = min(n, max(4 * k, 50))
+        while True:
+            ranked = [(i, s) for i, s in top_k(scores, m + 1) if s > 0]
+            cand = np.asarray([i for i, _ in ranked[:m]], dtype=np.int64)
+            words = np.asarray([s for _, s in ranked[:m]], dtype=np.float64)
+            boosts = self._boosts(cand, doc, cfg) if cand.size else {}
+            final = words * (1.0 + sum(boosts.values(), np.zeros(cand.size)))
+            if len(ranked) <= m:
+                break
+            # Exact: a document outside the candidates scores at most next_text × (1 + bmax).
+            kth = float(np.sort(final)[-k]) if final.size >= k else 0.0
+            if kth >= ranked[m][1] * (1.0 + bmax):
+                break
+            m = min(n, m * 4)
+        return cand, words, boosts, final
+
     def shared_terms(
-        self, idx: np.ndarray, weights: np.ndarray, doc: int, limit: int = 5
+        self, idx: np.ndarray, weights: np.ndarray, doc: int, limit: int = 6
     ) -> list[tuple[str, float]]:
         """The words shared by the query ``(idx, weights)`` and document *doc* that weighed most.
 
-        Each as ``(term, query weight × document weight)``, i.e. its contribution to the query's
-        cosine, best first; components of an already listed compound are skipped.
+        Each as ``(term, share of the text score)``, best first; see :meth:`_explain`.
         """
-        return self._shared_terms_many(idx, weights, np.asarray([doc], dtype=np.int64), limit).get(doc, [])
+        return self._explain(idx, idx, weights, np.asarray([doc], dtype=np.int64), limit).get(doc, [])
 
-    def _shared_terms_many(
-        self, idx: np.ndarray, weights: np.ndarray, docs: np.ndarray, limit: int
-    ) -> dict[int, list[tuple[str, float]]]:
-        """:meth:`shared_terms` for several documents: one binary search per query word."""
-        out: dict[int, list[tuple[str, float]]] = {int(d): [] for d in docs}
-        if not docs.size or limit <= 0:
-            return out
-        targets = np.sort(docs.astype(np.int64))
+    def _lookup(self, features: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Weights ``X[targets, features]`` as a ``len(features) × len(targets)`` array (0: absent).
+
+        *targets* are sorted document indices; one binary search in each feature's postings.
+        """
+        out = np.zeros((features.size, targets.size), dtype=np.float64)
         p = self.postings
-        word = idx < self.n_word_features
-        for j, qw in zip(idx[word].tolist(), weights[word].tolist(), strict=True):
-            lo, hi = int(p.indptr[j]), int(p.indptr[j + 1])
+        indptr, indices, data = p.indptr, p.indices, p.data
+        targets = targets.astype(indices.dtype)  # same dtype: searchsorted would copy each posting list
+        for row, j in enumerate(features.tolist()):
+            lo, hi = int(indptr[j]), int(indptr[j + 1])
             if hi == lo:
                 continue
-            plist = p.indices[lo:hi]
+            plist = indices[lo:hi]
             pos = np.minimum(np.searchsorted(plist, targets), hi - lo - 1)
-            for t in np.flatnonzero(plist[pos] == targets).tolist():
-                out[int(targets[t])].append((self.terms[j], float(qw * p.data[lo + pos[t]])))
-        for d, found in out.items():
-            found.sort(key=lambda tv: -tv[1])
-            chosen: list[tuple[str, float]] = []
-            for term, value in found:
-                # A component right after its compound (一网通 after 一网通办) adds nothing.
-                if any(term in c for c, _ in chosen):
+            hit = plist[pos] == targets
+            out[row, hit] = data[lo + pos[hit]]
+        return out
+
+    def _term_grams(self, j: int) -> tuple[int, ...]:
+        """Feature ids of the character n-grams inside word feature *j* (none for Latin terms); memoised."""
+        cache = self.__dict__.setdefault("_grams", {})
+        found = cache.get(j)
+        if found is None:
+            found = ()
+            if self.char_codes.size:
+                lo, hi = self.options.char_ngram_range
+                codes = np.unique(char_codes(_NON_HAN_RE.sub(" ", self.terms[j]), lo, hi))
+                pos = np.searchsorted(self.char_codes, codes)
+                ok = pos < self.char_codes.size
+                pos, codes = pos[ok], codes[ok]
+                found = tuple((pos[self.char_codes[pos] == codes] + self.n_word_features).tolist())
+            if len(cache) < 200_000:
+                cache[j] = found
+        return found
+
+    def _explain(
+        self,
+        own: np.ndarray,
+        idx: np.ndarray,
+        weights: np.ndarray,
+        docs: np.ndarray,
+        limit: int,
+        totals: Mapping[int, float] | None = None,
+    ) -> dict[int, list[tuple[str, float]]]:
+        """Up to *limit* shared words per document with their share of the document's text score.
+
+        *own* are the query's own features (before feedback expansion): only words the query
+        itself contains are shown.  ``(idx, weights)`` is the query the text score was computed
+        with.  A word's contribution is ``q_w · d_w`` for the word feature plus the contributions
+        of the character n-grams inside it (each n-gram split evenly among the shown words that
+        contain it); its share is that contribution over the document's word score (*totals*, or
+        the query · document product).  Components of a shown compound are skipped (交通 after
+        智慧交通); numbers, stopwords and single characters are no features, so never shown.
+        """
+        out: dict[int, list[tuple[str, float]]] = {int(d): [] for d in docs}
+        if not docs.size or limit <= 0 or not idx.size:
+            return out
+        targets = np.unique(docs.astype(np.int64))
+        word_feats = np.intersect1d(own[own < self.n_word_features], idx)
+        if not word_feats.size:
+            return out
+        q_at = dict(zip(idx.tolist(), weights.astype(np.float64).tolist(), strict=True))
+        word_vals = self._lookup(word_feats, targets) * np.asarray([q_at[j] for j in word_feats.tolist()])[:, None]
+        if totals is None:
+            totals = dict(zip(targets.tolist(), (self._lookup(idx, targets) * weights[:, None]).sum(axis=0).tolist(),
+                              strict=True))
+        # Candidates per document: its strongest shared words; then the n-grams inside them.
+        cands: dict[int, list[int]] = {}
+        for col in range(targets.size):
+            hits = np.flatnonzero(word_vals[:, col] > 0)
+            cands[col] = hits[np.argsort(-word_vals[hits, col], kind="stable")][: 3 * limit].tolist()
+        grams = {h: [g for g in self._term_grams(int(word_feats[h])) if g in q_at]
+                 for h in set().union(*cands.values())}
+        needed = sorted(set().union(*grams.values())) if grams else []
+        gram_vals = dict(zip(needed, (self._lookup(np.asarray(needed, dtype=np.int64), targets)
+                                      * np.asarray([q_at[g] for g in needed])[:, None]).tolist(), strict=True))
+        for col, d in enumerate(targets.tolist()):
+            scored = sorted(((word_vals[h, col] + sum(gram_vals[g][col] for g in grams[h]), h) for h in cands[col]),
+                            key=lambda t: -t[0])
+            chosen: list[int] = []
+            for _value, h in scored:
+                term = self.terms[int(word_feats[h])]
+                if any(term in self.terms[int(word_feats[c])] for c in chosen):
                     continue
-                chosen.append((term, value))
+                chosen.append(h)
                 if len(chosen) >= limit:
                     break
-            out[d] = chosen
+            users: defaultdict[int, int] = defaultdict(int)
+            for h in chosen:
+                for g in grams[h]:
+                    users[g] += 1
+            total = float(totals.get(d, 0.0)) or 1.0
+            found = [(self.terms[int(word_feats[h])],
+                      float((word_vals[h, col] + sum(gram_vals[g][col] / users[g] for g in grams[h])) / total))
+                     for h in chosen]
+            found.sort(key=lambda tv: -tv[1])
+            out[d] = found
         return out
 
     def similar(
@@ -1001,18 +1255,8 @@ class Matcher:
             for i, s in self.top_k_postings(idx, w, k + len(excluded))
             if s >= threshold and i not in excluded
         ][:k]
-        terms = self._shared_terms_many(idx, w, np.asarray([i for i, _ in hits], dtype=np.int64), 5)
+        terms = self._explain(idx, idx, w, np.asarray([i for i, _ in hits], dtype=np.int64), 6, dict(hits))
         return [Suggestion(id=self.ids[i], score=s, text_score=s, terms=terms[i]) for i, s in hits]
 
     def _query_doc(self, query: Query) -> FirmProfile | ScenarioDoc:
         return _as_doc(query, "scenario" if self.kind == "firm" else "firm")
-
-
-def _top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Indices and values of the *k* largest scores, best first (ties: lower index first)."""
-    n = scores.shape[0]
-    if n == 0 or k <= 0:
-        return []
-    part = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-    order = part[np.lexsort((part, -scores[part]))]
-    return [(int(i), float(scores[i])) for i in order]

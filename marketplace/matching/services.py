@@ -35,8 +35,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from marketplace import audit, clock
 from marketplace.enterprises import policy as enterprise_policy
-from marketplace.errors import InvalidTransition, NotFound, PermissionDenied
+from marketplace.errors import BadParameters, InvalidTransition, NotFound, PermissionDenied
+from marketplace.matching import feedback
+from marketplace.matching.freshness import Fitted, get_cache
 from marketplace.matching.matcher import FirmProfile, Matcher, ScenarioDoc, Suggestion
+from marketplace.matching.terms import is_meaningful
 from marketplace.models import (
     Application,
     ApplicationStatus,
@@ -83,14 +86,17 @@ def firm_profile(profile: EnterpriseProfile, accepted_projects: int = 0) -> Firm
 
 
 def scenario_doc(scenario: Scenario) -> ScenarioDoc:
-    """The matcher's view of a scenario: title, what it is about, and what it requires."""
-    text = "\n".join(t for t in (scenario.summary, scenario.description, scenario.boundary, scenario.outcomes) if t)
-    requirements = "\n".join(t for t in (scenario.requirements, scenario.acceptance) if t)
+    """The matcher's view of a scenario, field by field (each field weighs what it means: what must
+    be built — title, 技术要求, 建设边界, 验收标准 — more than the background narrative)."""
     return ScenarioDoc(
         id=scenario.id,
         title=scenario.title,
-        text=text,
-        requirements=requirements,
+        summary=scenario.summary or "",
+        description=scenario.description or "",
+        boundary=scenario.boundary or "",
+        requirements=scenario.requirements or "",
+        acceptance=scenario.acceptance or "",
+        outcomes=scenario.outcomes or "",
         domains=[scenario.domain.name] if scenario.domain else [],
         domain_codes=[scenario.domain.code] if scenario.domain else [],
         district_code=scenario.district.code if scenario.district else None,
@@ -132,21 +138,32 @@ def scenarios_in(session: Session, statuses: Sequence[ScenarioStatus]) -> list[S
 
 
 def build_model(session: Session, name: str, n_jobs: int = 1) -> tuple[Matcher, dict[str, Any]]:
-    """Fit one model from the database (the :data:`~marketplace.matching.freshness.Builder`)."""
+    """Fit one model from the database (the :data:`~marketplace.matching.freshness.Builder`).
+
+    The other side's documents are the model's query-side corpus: words found in most public
+    scenarios (or most profiles) are boilerplate, not features.  (They are read when the model
+    is fitted; a model is not refitted when only the other side changed: boilerplate moves slowly.)
+    """
     if name == "firms":
         accepted = accepted_projects(session)
         docs = [firm_profile(p, accepted.get(p.organisation_id, 0)) for p in public_profiles(session)]
-        return Matcher.fit_firms(docs, n_jobs=n_jobs), {"documents": len(docs)}
+        queries = [scenario_doc(s) for s in scenarios_in(session, ScenarioStatus.public())]
+        return Matcher.fit_firms(docs, n_jobs=n_jobs, query_corpus=queries), {"documents": len(docs)}
     statuses = ScenarioStatus.public() if name == "scenarios" else REVIEW_STATUSES
     docs = [scenario_doc(s) for s in scenarios_in(session, statuses)]
-    return Matcher.fit_scenarios(docs, n_jobs=n_jobs), {"documents": len(docs)}
+    queries = [firm_profile(p) for p in public_profiles(session)] if name == "scenarios" else []
+    return Matcher.fit_scenarios(docs, n_jobs=n_jobs, query_corpus=queries), {"documents": len(docs)}
+
+
+def model_entry(session: Session, name: str) -> Fitted:
+    """The current fitted model *name* (``firms``, ``scenarios`` or ``review``) of this process,
+    with the version stamp it was fitted from."""
+    return get_cache().get(session, name)
 
 
 def model(session: Session, name: str) -> Matcher:
     """The current fitted model *name* (``firms``, ``scenarios`` or ``review``) of this process."""
-    from marketplace.matching.freshness import get_cache
-
-    return get_cache().get(session, name).matcher
+    return model_entry(session, name).matcher
 
 
 def weights() -> dict[str, float]:
@@ -195,51 +212,91 @@ class Reason:
 
 @dataclass
 class FirmSuggestion:
+    """A suggested firm: ``score = text_score + Σ signals``; ``terms`` are ``(word, share of the
+    text score)``; ``text_score = word_score × topic`` (shared words × topic agreement)."""
+
     profile: EnterpriseProfile
     score: float
     text_score: float
     terms: list[tuple[str, float]] = field(default_factory=list)
     signals: list[Reason] = field(default_factory=list)
     invited: bool = False
+    word_score: float = 0.0
+    topic: float = 1.0
 
 
 @dataclass
 class ScenarioSuggestion:
+    """A recommended scenario, explained like :class:`FirmSuggestion`."""
+
     scenario: Scenario
     score: float
     text_score: float
     terms: list[tuple[str, float]] = field(default_factory=list)
     signals: list[Reason] = field(default_factory=list)
+    word_score: float = 0.0
+    topic: float = 1.0
+
+
+#: Shared terms shown per suggestion.
+EXPLAIN_TERMS = 6
 
 
 def _reasons(s: Suggestion) -> list[Reason]:
     return [Reason(name, label, value) for name, label, value in s.signals]
 
 
-def _terms(s: Suggestion, limit: int = 5) -> list[tuple[str, float]]:
-    """The shared terms worth showing: a lone digit or Latin letter (the "4" of "4G") says nothing."""
-    return [(t, w) for t, w in s.terms if len(t) > 1 or not t.isascii()][:limit]
+def _terms(s: Suggestion, limit: int = EXPLAIN_TERMS) -> list[tuple[str, float]]:
+    """The shared terms worth showing (the model has no stopword, number or single character as a
+    feature; checked again here so that no model fitted before that rule can show one)."""
+    return [(t, w) for t, w in s.terms if is_meaningful(t)][:limit]
 
 
-def suggest_firms(session: Session, scenario: Scenario, k: int = TOP_K) -> list[FirmSuggestion]:
-    """The *k* verified firms best suited to *scenario*, local ones first, with reasons.
+def firm_suggestions(session: Session, scenario: Scenario, k: int = TOP_K) -> tuple[list[FirmSuggestion], str]:
+    """The *k* verified firms best suited to *scenario*, local ones first, with reasons, and the
+    version of the model that ranked them.
 
-    No permission check: callers use :func:`may_see_suggestions`.
+    Firms marked "not relevant" for this scenario are left out.  No permission check: callers use
+    :func:`may_see_suggestions`.
     """
-    matcher = model(session, "firms")
+    entry = model_entry(session, "firms")
+    matcher = entry.matcher
     if not len(matcher):
-        return []
-    hits = matcher.suggest(scenario_doc(scenario), k=k + SLACK, weights=weights(), explain_terms=8)
+        return [], entry.stamp.token
+    hidden = feedback.hidden_profiles(session, scenario.id)
+    hits = matcher.suggest(scenario_doc(scenario), k=k + SLACK, weights=weights(), exclude_ids=hidden,
+                           explain_terms=EXPLAIN_TERMS)
     ids = [h.id for h in hits]
     profiles = {p.id: p for p in session.execute(
         sa.select(EnterpriseProfile).where(EnterpriseProfile.id.in_(ids), enterprise_policy.public_clause())
-        .options(selectinload(EnterpriseProfile.organisation).selectinload(Organisation.district))
+        .options(selectinload(EnterpriseProfile.organisation).selectinload(Organisation.district),
+                 selectinload(EnterpriseProfile.domains))
     ).scalars()} if ids else {}
     invited = set(session.execute(
         sa.select(MatchInvitation.profile_id).where(MatchInvitation.scenario_id == scenario.id)).scalars())
-    out = [FirmSuggestion(profiles[h.id], h.score, h.text_score, _terms(h), _reasons(h), h.id in invited)
+    out = [FirmSuggestion(profiles[h.id], h.score, h.text_score, _terms(h), _reasons(h), h.id in invited,
+                          h.word_score, h.topic)
            for h in hits if h.id in profiles]
-    return out[:k]
+    return out[:k], entry.stamp.token
+
+
+def suggest_firms(session: Session, scenario: Scenario, k: int = TOP_K) -> list[FirmSuggestion]:
+    """:func:`firm_suggestions` without the model version."""
+    return firm_suggestions(session, scenario, k)[0]
+
+
+def readable_suggestions(session: Session, user: User | None, scenario: Scenario) -> tuple[list[FirmSuggestion], str]:
+    """推荐企业 for the suggestions API: the owner organisation, its district staff and city staff.
+
+    Raises :class:`PermissionDenied` for anybody else and :class:`InvalidTransition` when the
+    scenario has no suggestions in its state (they are given while it is open, and to reviewers
+    while it is submitted).
+    """
+    if not (scenario_policy.is_owner_member(user, scenario) or scenario_policy.is_reviewer(user, scenario)):
+        raise PermissionDenied(_("只有业主单位、所在区县和市级工作人员可以查看推荐企业。"))
+    if not may_see_suggestions(user, scenario):
+        raise InvalidTransition(_("推荐企业只在场景征集期间提供（审核中的场景仅审核人员可预览）。"))
+    return firm_suggestions(session, scenario)
 
 
 def own_profile(session: Session, user: User) -> EnterpriseProfile | None:
@@ -262,16 +319,17 @@ def _open_scenarios(session: Session) -> dict[int, str | None]:
     return {row[0]: row[1] for row in rows.all()}
 
 
-def recommend_scenarios(session: Session, profile: EnterpriseProfile, k: int = TOP_K,
-                        domains: Iterable[str] = ()) -> list[ScenarioSuggestion]:
-    """"为你推荐": open scenarios that fit *profile*.
+def scenario_recommendations(session: Session, profile: EnterpriseProfile, k: int = TOP_K,
+                             domains: Iterable[str] = ()) -> tuple[list[ScenarioSuggestion], str]:
+    """"为你推荐": open scenarios that fit *profile*, and the version of the model that ranked them.
 
     *domains* (codes) tunes the list: only scenarios of those domains, and they count as the
     firm's domains for the same-domain signal.  Empty: the profile's own domains, no filter.
     """
-    matcher = model(session, "scenarios")
+    entry = model_entry(session, "scenarios")
+    matcher = entry.matcher
     if not len(matcher):
-        return []
+        return [], entry.stamp.token
     chosen = [d for d in dict.fromkeys(domains) if d]
     open_ids = _open_scenarios(session)
     allowed = {sid for sid, code in open_ids.items() if not chosen or code in chosen}
@@ -279,15 +337,42 @@ def recommend_scenarios(session: Session, profile: EnterpriseProfile, k: int = T
     query = firm_profile(profile)
     if chosen:
         query.domain_codes = chosen
-    hits = matcher.suggest(query, k=k + SLACK, weights=weights(), exclude_ids=exclude, explain_terms=8)
+    hits = matcher.suggest(query, k=k + SLACK, weights=weights(), exclude_ids=exclude, explain_terms=EXPLAIN_TERMS)
     ids = [h.id for h in hits if h.id in allowed]
     scenarios = {s.id: s for s in session.execute(
         sa.select(Scenario).where(Scenario.id.in_(ids), Scenario.status == ScenarioStatus.PUBLISHED)
         .options(selectinload(Scenario.owner), selectinload(Scenario.district), selectinload(Scenario.domain))
     ).scalars()} if ids else {}
-    out = [ScenarioSuggestion(scenarios[h.id], h.score, h.text_score, _terms(h), _reasons(h))
+    out = [ScenarioSuggestion(scenarios[h.id], h.score, h.text_score, _terms(h), _reasons(h), h.word_score, h.topic)
            for h in hits if h.id in scenarios and scenarios[h.id].is_open()]
-    return out[:k]
+    return out[:k], entry.stamp.token
+
+
+def recommend_scenarios(session: Session, profile: EnterpriseProfile, k: int = TOP_K,
+                        domains: Iterable[str] = ()) -> list[ScenarioSuggestion]:
+    """:func:`scenario_recommendations` without the model version."""
+    return scenario_recommendations(session, profile, k, domains)[0]
+
+
+def readable_recommendations(session: Session, user: User | None,
+                             domains: Iterable[str] = ()) -> tuple[list[ScenarioSuggestion], str]:
+    """为你推荐 for the API: only for an enterprise user whose firm has a verified profile.
+
+    Unknown domain codes are refused (:class:`BadParameters`); anybody else gets
+    :class:`PermissionDenied`.
+    """
+    if not _signed_in(user) or user.role != Role.ENTERPRISE:
+        raise PermissionDenied(_("为你推荐只面向企业用户。"))
+    profile = own_profile(session, user)
+    if profile is None or not enterprise_policy.is_public(profile):
+        raise PermissionDenied(_("贵单位的企业能力清单通过核验后，才能获得推荐场景。"))
+    chosen = [d for d in dict.fromkeys(domains) if d]
+    known = set(session.execute(sa.select(Domain.code)).scalars())
+    unknown = [d for d in chosen if d not in known]
+    if unknown:
+        raise BadParameters(_("未知的行业领域：%(codes)s", codes="、".join(unknown)),
+                            {"domain": [_("未知的行业领域代码。")]})
+    return scenario_recommendations(session, profile, domains=chosen)
 
 
 @dataclass
@@ -357,6 +442,28 @@ def invite(session: Session, actor: User, scenario: Scenario, profile_id: int, i
     return True
 
 
+# ------------------------------------------------------------------ "not relevant" marks
+
+
+def mark_not_relevant(session: Session, actor: User, scenario: Scenario, profile_id: int,
+                      ip: str | None = None) -> bool:
+    """不相关: hide the firm from this scenario's suggestions, keeping what the suggestion showed.
+
+    ``False`` when it was already marked.  Flushes; the caller commits.
+    """
+    feedback.check(actor, scenario)
+    shown = next((s for s in suggest_firms(session, scenario) if s.profile.id == profile_id), None)
+    return feedback.mark_not_relevant(
+        session, actor, scenario, profile_id, score=shown.score if shown else None,
+        terms=[t for t, _w in shown.terms] if shown else (), ip=ip)
+
+
+def restore_suggestion(session: Session, actor: User, scenario: Scenario, profile_id: int,
+                       ip: str | None = None) -> bool:
+    """恢复推荐: withdraw a "not relevant" mark.  ``False`` when there was none."""
+    return feedback.restore(session, actor, scenario, profile_id, ip)
+
+
 # ------------------------------------------------------------------ page contexts
 
 
@@ -366,10 +473,13 @@ def scenario_panel(session: Session, user: User | None, scenario: Scenario) -> d
     show_duplicates = may_see_duplicates(user, scenario)
     if not (show_firms or show_duplicates):
         return None
+    can_mark = show_firms and feedback.may_mark(user, scenario)
     return {
         "firms": suggest_firms(session, scenario) if show_firms else None,
         "duplicates": near_duplicates(session, user, scenario) if show_duplicates else None,
         "can_invite": may_invite(user, scenario),
+        "can_mark": can_mark,
+        "hidden": feedback.marks_for(session, scenario.id) if can_mark else [],
         "threshold": float(current_app.config.get("MATCH_DUPLICATE_THRESHOLD", 0.5)),
     }
 

@@ -38,7 +38,7 @@ from marketplace.models.enterprises import (
     profile_domains,
 )
 from marketplace.models.mail import OutboxMessage, OutboxStatus
-from marketplace.models.matching import MatchInvitation, MatchState
+from marketplace.models.matching import MatchFeedback, MatchInvitation, MatchState
 from marketplace.models.notifications import Follow, Notification, SavedSearch
 from marketplace.models.reference import District, Domain, Theme
 from marketplace.models.scenarios import (
@@ -84,6 +84,7 @@ __all__ = [
     "EvaluationCriterion",
     "ExpertAssignment",
     "Follow",
+    "MatchFeedback",
     "MatchInvitation",
     "MatchState",
     "Milestone",

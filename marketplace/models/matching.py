@@ -1,10 +1,13 @@
-"""Matching bookkeeping: the model version stamp and the "邀请揭榜" invitations.
+"""Matching bookkeeping: the model version stamp, the "邀请揭榜" invitations and "not relevant" marks.
 
 ``match_state`` holds one row per fitted-model family (``firms``, ``scenarios``); its
 ``version`` is bumped in the same transaction as any change that a fitted model depends on
 (see :mod:`marketplace.matching.freshness`), so every process can tell cheaply whether the
 model it holds is stale.  ``match_invitations`` records that an owner (or its reviewers)
 invited a firm to a scenario: once per firm and scenario, enforced by a unique constraint.
+``match_feedback`` records that an owner or reviewer marked a suggested firm "not relevant" for a
+scenario: the firm is no longer suggested for that scenario (only), and the marks are counted by
+``flask match report``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from marketplace.models.base import Base, CreatedAtMixin, UTCDateTime, utcnow
 from marketplace.models.enterprises import EnterpriseProfile
 from marketplace.models.scenarios import Scenario
 
-__all__ = ["MatchInvitation", "MatchState"]
+__all__ = ["MatchFeedback", "MatchInvitation", "MatchState"]
 
 
 class MatchState(Base):
@@ -57,3 +60,25 @@ class MatchInvitation(CreatedAtMixin, Base):
     scenario: Mapped[Scenario] = relationship()
     profile: Mapped[EnterpriseProfile] = relationship()
     invited_by: Mapped[User | None] = relationship()
+
+
+class MatchFeedback(Base):
+    """A suggested firm marked "not relevant" (不相关) for one scenario by its owner or reviewers (once per pair)."""
+
+    __tablename__ = "match_feedback"
+    __table_args__ = (sa.UniqueConstraint("scenario_id", "profile_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), nullable=False,
+                                             index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("enterprise_profiles.id", ondelete="CASCADE"),
+                                            nullable=False, index=True)
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The score and shared terms the suggestion showed when it was marked (what misled, for the report).
+    score: Mapped[float | None] = mapped_column(sa.Float)
+    terms: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    scenario: Mapped[Scenario] = relationship()
+    profile: Mapped[EnterpriseProfile] = relationship()
+    marked_by: Mapped[User | None] = relationship()

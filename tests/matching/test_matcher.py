@@ -18,11 +18,9 @@ from marketplace.matching.matcher import (
     MatcherOptions,
     ScenarioDoc,
     Suggestion,
-    _char_codes,
-    _count_matrix,
-    _decode,
-    _factorize,
 )
+from marketplace.matching.sparse import char_codes, count_matrix, decode, factorize
+from marketplace.matching.terms import is_meaningful
 from marketplace.text.tokenizer import domain_terms, tokenize, tokenize_with_han
 
 NO_SIGNALS = {"same_domain": 0.0, "same_district": 0.0, "qualifications": 0.0, "accepted_projects": 0.0}
@@ -250,9 +248,11 @@ def test_explanations_carry_shared_terms(firm_model: Matcher) -> None:
     top = firm_model.suggest(SCENARIOS["security"], k=1)[0]
     terms = [t for t, _ in top.terms]
     assert "渗透测试" in terms
-    assert "测评" in terms or "等保" in terms
+    assert any("测评" in t or "等保" in t for t in terms)
     values = [v for _, v in top.terms]
     assert values == sorted(values, reverse=True) and all(v > 0 for v in values)
+    # Each term's value is its share of the text score (word feature + the n-grams inside it).
+    assert len(terms) <= 6 and 0 < sum(values) <= 1.0 + 1e-9
 
     gov = firm_model.suggest(SCENARIOS["gov"], k=1)[0]
     gov_terms = [t for t, _ in gov.terms]
@@ -414,8 +414,10 @@ def test_postings_scores_equal_dense_product(synthetic_model: Matcher) -> None:
 def test_word_space_equals_sklearn_tfidf_vectorizer() -> None:
     texts = [f.text for f in _synthetic_firms(60, seed=11)]
     docs = [FirmProfile(id=i, text=t) for i, t in enumerate(texts)]
-    model = Matcher.fit_firms(docs, MatcherOptions(word_weight=1.0, prf_docs=0))
-    vec = TfidfVectorizer(analyzer=tokenize, sublinear_tf=True, lowercase=False)
+    model = Matcher.fit_firms(docs, MatcherOptions(word_weight=1.0, prf_docs=0, boilerplate_df=1.0))
+    # The word space holds the meaningful tokens only (no stopword, number or single character).
+    vec = TfidfVectorizer(analyzer=lambda t: [w for w in tokenize(t) if is_meaningful(w)], sublinear_tf=True,
+                          lowercase=False)
     expected = vec.fit_transform(texts).toarray()
     ours = model._row_matrix().toarray()
     cols = [vec.vocabulary_[t] for t in model.terms]
@@ -423,24 +425,24 @@ def test_word_space_equals_sklearn_tfidf_vectorizer() -> None:
 
 
 def test_count_matrix_and_factorize() -> None:
-    vocab, counts = _count_matrix([["a", "b", "a"], [], ["c", "a"]])
+    vocab, counts = count_matrix([["a", "b", "a"], [], ["c", "a"]])
     assert vocab == ["a", "b", "c"]
     assert counts.toarray().tolist() == [[2, 1, 0], [0, 0, 0], [1, 0, 1]]
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 50, size=500).astype(np.int64)
-    u, inv = _factorize(codes)
+    u, inv = factorize(codes)
     u2, inv2 = np.unique(codes, return_inverse=True)
     assert np.array_equal(u, u2) and np.array_equal(inv, inv2.ravel())
 
 
 def test_char_codes_round_trip() -> None:
     _, han = tokenize_with_han("智慧交通，5G网络")
-    codes = _char_codes(han, 1, 3)
-    grams = sorted(_decode(int(c)) for c in codes)
+    codes = char_codes(han, 1, 3)
+    grams = sorted(decode(int(c)) for c in codes)
     assert grams == sorted(
         ["智", "慧", "交", "通", "网", "络", "智慧", "慧交", "交通", "网络", "智慧交", "慧交通"]
     )
-    assert _char_codes("", 1, 2).size == 0
+    assert char_codes("", 1, 2).size == 0
 
 
 def test_nbytes_and_features(synthetic_model: Matcher) -> None:
