@@ -11,7 +11,7 @@ Both answer ``{"items": [...], "model_version"}`` (:mod:`marketplace.matching.se
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request
+from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,15 +19,15 @@ from marketplace.api import bp
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.matching import serializers, services
-from marketplace.models import Scenario
+from marketplace.models import Role, Scenario
+from marketplace.permissions import roles_required
 from marketplace.scenarios import policy as scenario_policy
 
 
 @bp.route("/scenarios/<int:scenario_id>/suggestions")
+@roles_required(Role.OWNER, Role.DISTRICT_STAFF, Role.CITY_STAFF)
 def scenario_suggestions(scenario_id: int):
     """The firms suggested for one scenario, with their reasons."""
-    if not current_user.is_authenticated:
-        abort(401)
     scenario = db.session.get(Scenario, scenario_id)
     if scenario is None or not scenario_policy.can_view(current_user, scenario):
         raise NotFound(_("找不到该场景。"))
@@ -36,9 +36,8 @@ def scenario_suggestions(scenario_id: int):
 
 
 @bp.route("/my/recommendations")
+@roles_required(Role.ENTERPRISE)
 def my_recommendations():
     """Open scenarios recommended to the signed-in firm, with their reasons."""
-    if not current_user.is_authenticated:
-        abort(401)
     items, version = services.readable_recommendations(db.session, current_user, request.args.getlist("domain"))
     return jsonify(serializers.suggestions(items, version))
