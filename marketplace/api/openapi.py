@@ -99,6 +99,7 @@ ERROR_DESCRIPTIONS = {
     401: "需要登录（会话 Cookie）",
     403: "已登录，但无权查看（或申请材料尚在密封期）",
     404: "不存在或未公开",
+    409: "当前状态下不可用（例如场景尚无推荐）",
     429: "请求过于频繁（限流）",
 }
 
@@ -240,6 +241,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             compiledRelease=ref("OcdsRelease"))})]},
     "OcdsBulkFiles": obj(items={"type": "array", "items": obj(
         year=INT, processes={"type": "integer", "minimum": 1}, jsonl_gz=URL, csv=URL)}),
+    "Suggestions": obj(
+        items={"type": "array", "items": {"allOf": [
+            {"oneOf": [obj(firm_id=INT, firm=STR, district=nullable(STR)),
+                       obj(scenario_id=INT, scenario=STR, district=nullable(STR))]},
+            obj(score={"type": "number"}, text_score={"type": "number"},
+                signals={"type": "array", "items": obj(name=STR, contribution={"type": "number"})},
+                shared_terms={"type": "array", "maxItems": 6, "items": obj(
+                    term=STR, weight={"type": "number", "minimum": 0, "maximum": 1})})]}},
+        model_version=STR),
 }
 
 # ------------------------------------------------------------------ paths
@@ -269,6 +279,17 @@ PATHS: dict[str, dict[str, Any]] = {
         "场景的揭榜申请（截止后）", "业主单位、所在区县和市级工作人员可见；截止前密封（403，并给出申请数）。",
         tag="scenarios", operation_id="listScenarioApplications", secured=True,
         parameters=[path_id("scenario_id", "场景 id")], ok=ref("ScenarioApplications"), errors=(401, 403, 404))},
+    "/scenarios/{scenario_id}/suggestions": {"get": operation(
+        "场景的推荐企业（含理由）",
+        "业主单位、所在区县和市级工作人员可见；score = text_score + 各信号贡献之和，shared_terms 为权重最高的"
+        "至多 6 个共同词及其占文本得分的份额。",
+        tag="matching", operation_id="listScenarioSuggestions", secured=True,
+        parameters=[path_id("scenario_id", "场景 id")], ok=ref("Suggestions"), errors=(401, 403, 404, 409))},
+    "/my/recommendations": {"get": operation(
+        "为你推荐（企业用户）", "已通过核验的企业可见；可按产业领域代码筛选（可重复）。",
+        tag="matching", operation_id="listMyRecommendations", secured=True,
+        parameters=[codes("domain", DOMAIN_CODES, "产业领域代码，可重复", multiple=True)],
+        ok=ref("Suggestions"), errors=(400, 401, 403))},
     "/enterprises": {"get": operation(
         "通过核验的软件企业名录", "只含公开字段；人数以区间表示。", tag="enterprises", operation_id="listEnterprises",
         parameters=[
