@@ -677,7 +677,8 @@ class Matcher:
         if topic is None or self.topic_docs is None or not docs.size:
             return np.ones(docs.size)
         beta = self.options.topic_weight
-        cos = np.maximum(self.topic_docs[docs] @ topic, 0.0).astype(np.float64)
+        # float32 products of unit vectors may exceed 1 by a rounding error: clip to the cosine's range
+        cos = np.clip(self.topic_docs[docs] @ topic, 0.0, 1.0).astype(np.float64)
         return (1.0 + beta * cos**self.options.topic_power) / (1.0 + beta)
 
     def _kept_features(
