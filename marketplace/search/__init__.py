@@ -62,6 +62,7 @@ __all__ = [
     "check_index",
     "derive_status",
     "get_backend",
+    "index_state",
     "init_app",
     "keyword_ids",
     "register",
@@ -163,6 +164,26 @@ def get_backend(app: Flask | None = None) -> SearchBackend:
     if state is None:
         return NullBackend()
     return state.backend()
+
+
+def index_state(app: Flask | None = None) -> dict[str, Any]:
+    """The search index's state for ``/healthz`` and ``/readyz``; never raises.
+
+    ``{"backend": "whoosh" | "postgres" | "none", "state": ..., "documents": N | None}`` (and
+    ``"detail"`` on trouble).  ``state`` is ``ok`` (searches use the index), ``off``
+    (``SEARCH_BACKEND=none``), or a reason searches answer "unavailable" and the list pages use
+    ``LIKE``: ``missing`` (no index: deleted or never built; nothing recreates it implicitly),
+    ``rebuilding``, ``incomplete`` (a rebuild stopped half-way), ``corrupt``, ``unavailable``.
+    ``flask search reindex`` brings every one of them back to ``ok``.
+    """
+    app = app or current_app
+    state: SearchState | None = app.extensions.get(EXTENSION_KEY)
+    kind = state.kind if state is not None else "none"
+    try:
+        return get_backend(app).state()
+    except Exception as exc:
+        log.exception("search backend could not be created")
+        return {"backend": kind, "state": "unavailable", "documents": None, "detail": type(exc).__name__}
 
 
 def _backend_or_none() -> SearchBackend | None:

@@ -262,6 +262,16 @@ class PostgresBackend(SearchBackend):
         except sa.exc.SQLAlchemyError:
             return False
 
+    def state(self) -> dict[str, Any]:
+        """``ok`` with the entry count, or ``unavailable`` when the table cannot be read."""
+        try:
+            with self.engine.connect() as con:
+                documents = con.execute(sa.select(sa.func.count()).select_from(_table)).scalar_one()
+        except sa.exc.SQLAlchemyError as exc:
+            return {"backend": self.name, "state": "unavailable", "documents": None,
+                    "detail": type(exc).__name__}
+        return {"backend": self.name, "state": "ok", "documents": int(documents)}
+
     def close(self) -> None:
         """Nothing to release: connections belong to the engine's pool."""
 
