@@ -79,6 +79,8 @@ class RawPage:
     total: int
     hits: list[RawHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The total and facet counts are estimates (too many matches to count them all quickly).
+    estimated: bool = False
 
 
 @dataclass(slots=True)
@@ -199,6 +201,7 @@ class SearchBackend(ABC):
             page=query.page,
             per_page=query.per_page,
             notice=notice,
+            total_is_estimate=raw.estimated,
         )
 
     @staticmethod

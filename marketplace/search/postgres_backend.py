@@ -146,6 +146,7 @@ def _row(doc: SearchDocument) -> dict[str, Any]:
         "url": doc.url,
         "fingerprint": doc.fingerprint,
         "tsv_literal": tsvector_literal(doc.title, doc.body, doc.extra),
+        "title_tsv_literal": tsvector_literal(doc.title, "", ""),
     }
 
 
@@ -155,6 +156,7 @@ def _insert() -> Any:
         {
             **{name: sa.bindparam(name) for name in _ROW_COLUMNS},
             "tsv": sa.cast(sa.bindparam("tsv_literal", type_=sa.Text), postgresql.TSVECTOR),
+            "title_tsv": sa.cast(sa.bindparam("title_tsv_literal", type_=sa.Text), postgresql.TSVECTOR),
         }
     )
     excluded = stmt.excluded
@@ -163,6 +165,7 @@ def _insert() -> Any:
         set_={
             **{name: excluded[name] for name in _ROW_COLUMNS if name not in ("doc_type", "doc_id")},
             "tsv": excluded.tsv,
+            "title_tsv": excluded.title_tsv,
             "updated_at": sa.func.now(),
         },
     )
@@ -187,9 +190,93 @@ _ROW_COLUMNS = (
 )
 
 
-def _facet_value(facet: str, value: str) -> str:
-    """Budget bands come back as band numbers (``width_bucket``); everything else as is."""
-    return BUDGET_BANDS[int(value)].label if facet == "budget" else value
+class _Columns:
+    """The filterable columns, with the clock-derived status, for :meth:`PostgresBackend._filters`."""
+
+    def __init__(self, derived: Any) -> None:
+        self.doc_type = _c.doc_type
+        self.district = _c.district
+        self.domain = _c.domain
+        self.theme = _c.theme
+        self.batches = _c.batches
+        self.budget = _c.budget
+        self.derived = derived
+
+
+#: Facet name → (sample column, filter that the facet's own counts ignore).
+_FACETS = {
+    "type": ("doc_type", "type"),
+    "district": ("district", "district"),
+    "domain": ("domain", "domain"),
+    "theme": ("theme", "theme"),
+    "status": ("derived", "status"),
+    "budget": ("band", "budget"),
+}
+
+
+def _count(
+    rows: list[Any], names: list[str], with_facets: bool, scale: float
+) -> tuple[int, dict[str, dict[str, int]], list[Any]]:
+    """Total, disjunctive facet counts and the rows passing every filter, from the sample.
+
+    Each facet counts the rows passing every filter but its own.  With ``scale > 1`` (the sample
+    stopped early) counts are scaled to the whole table: estimates.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    chosen = []
+    for row in rows:
+        failed = [name for name in names if not getattr(row, f"f_{name}")]
+        if not failed:
+            chosen.append(row)
+        if not with_facets:
+            continue
+        for facet, (column, own) in _FACETS.items():
+            if failed and failed != [own]:
+                continue
+            value = getattr(row, column)
+            if value is not None:
+                key = BUDGET_BANDS[int(value)].label if facet == "budget" else str(value)
+                bucket = counts.setdefault(facet, {})
+                bucket[key] = bucket.get(key, 0) + 1
+        if not failed or failed == ["batch"]:
+            bucket = counts.setdefault("batch", {})
+            for value in row.batches.split():
+                bucket[value] = bucket.get(value, 0) + 1
+    if scale > 1.0:
+        counts = {facet: {k: _scaled(v, scale) for k, v in values.items()} for facet, values in counts.items()}
+        return _scaled(len(chosen), scale), counts, chosen
+    return len(chosen), counts, chosen
+
+
+def _scaled(count: int, scale: float) -> int:
+    """*count* × *scale*, rounded to two significant digits (no false precision)."""
+    value = count * scale
+    if value < 100:
+        return max(count, round(value))
+    digits = len(str(int(value))) - 2
+    return max(count, int(round(value, -digits)))
+
+
+def _sort_key(sort: str, now: datetime) -> Any:
+    """Python order of sample rows, the same as :meth:`PostgresBackend._order` (newest ties)."""
+    far = float("inf")
+
+    def newest(row: Any) -> float:
+        return -row.published_at.timestamp() if row.published_at is not None else far
+
+    def key(row: Any) -> tuple[Any, ...]:
+        tail = (newest(row), row.doc_type, int(row.doc_id))
+        if sort == "budget":
+            return (-float(row.budget) if row.budget is not None else far, *tail)
+        if sort == "deadline":
+            if row.deadline is None:
+                return (2, 0.0, *tail)
+            if row.deadline > now:
+                return (0, row.deadline.timestamp(), *tail)
+            return (1, -row.deadline.timestamp(), *tail)
+        return tail
+
+    return key
 
 
 class PostgresBackend(SearchBackend):
@@ -201,7 +288,28 @@ class PostgresBackend(SearchBackend):
 
     name = "postgres"
 
-    def __init__(self, bind: sa.Engine | Session) -> None:
+    #: Up to this many matching records, total and facets are exact; past it they are
+    #: estimated from that many (``RawPage.estimated``).
+    exact_limit = 1000
+    #: Up to this many matches, every one is ranked; past it, a bounded candidate set is.
+    rank_limit = 300
+    #: Candidates of each kind (title matches, others) when ranking is bounded.
+    rank_candidates = 150
+
+    def __init__(
+        self,
+        bind: sa.Engine | Session,
+        *,
+        exact_limit: int | None = None,
+        rank_limit: int | None = None,
+        rank_candidates: int | None = None,
+    ) -> None:
+        if exact_limit is not None:
+            self.exact_limit = exact_limit
+        if rank_limit is not None:
+            self.rank_limit = rank_limit
+        if rank_candidates is not None:
+            self.rank_candidates = rank_candidates
         engine = bind.get_bind() if isinstance(bind, Session) else bind
         if not isinstance(engine, sa.Engine):
             engine = engine.engine
@@ -276,20 +384,16 @@ class PostgresBackend(SearchBackend):
         """Nothing to release: connections belong to the engine's pool."""
 
     def _execute(self, parsed: ParsedQuery, query: SearchQuery, mode: Mode, now: datetime) -> RawPage:
-        conditions: list[Any] = []
-        score: Any = sa.literal(0.0)
+        text: list[Any] = []
+        tsq: Any = None
         if parsed.must:
             tsq = sa.cast(sa.literal(tsquery_literal(parsed.must, mode), sa.Text), postgresql.TSQUERY)
-            conditions.append(_c.tsv.bool_op("@@")(tsq))
-            weights = sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL))
-            score = sa.func.ts_rank_cd(weights, _c.tsv, tsq, 1)
+            text.append(_c.tsv.bool_op("@@")(tsq))
         if parsed.must_not:
             neg = sa.cast(sa.literal(tsquery_literal(parsed.must_not, "or"), sa.Text), postgresql.TSQUERY)
             # Excluded ids come from the GIN index (a hashed NOT IN) rather than from testing
             # every candidate's tsvector.
-            excluded = sa.select(_c.id).where(_c.tsv.bool_op("@@")(neg))
-            conditions.append(_c.id.not_in(excluded))
-
+            text.append(_c.id.not_in(sa.select(_c.id).where(_c.tsv.bool_op("@@")(neg))))
         derived = sa.case(
             (sa.and_(_c.status == PUBLISHED, sa.or_(_c.deadline.is_(None), _c.deadline > now)), OPEN),
             (_c.status == PUBLISHED, CLOSED),
@@ -302,13 +406,21 @@ class PostgresBackend(SearchBackend):
                 [Decimal(str(b.low)) for b in BUDGET_BANDS if b.low is not None], postgresql.ARRAY(sa.Numeric)
             ),
         )
+        columns = _Columns(derived)
+        filters = self._filters(columns, query)
         sort = query.sort if parsed.must else ("newest" if query.sort == "relevance" else query.sort)
+        limit = self.exact_limit
 
-        def matches(name: str, ranked: bool) -> Any:
-            # ts_rank_cd reads (detoasts) every matching tsvector: only the page query ranks.
-            # The counts read a CTE; the page a plain subquery, which PostgreSQL flattens (so
-            # browsing "newest" walks ix_search_entries_newest and stops after one page).
-            stmt = sa.select(
+        # 1. The sample: up to ``exact_limit + 1`` records matching the text and all filters but
+        #    at most one (what the disjunctive facet counts need), in physical order, which the
+        #    bitmap heap scan reads page by page and stops early.  No tsvector is read.
+        names = list(filters)
+        flags = [sa.case((filters[name], 1), else_=0).label(f"f_{name}") for name in names]
+        where = list(text)
+        if len(flags) >= 2:
+            where.append(sa.func.coalesce(sum((f.element for f in flags), sa.literal(0)), 0) >= len(flags) - 1)
+        sample = (
+            sa.select(
                 _c.id,
                 _c.doc_type,
                 _c.doc_id,
@@ -321,123 +433,88 @@ class PostgresBackend(SearchBackend):
                 _c.deadline,
                 derived.label("derived"),
                 band.label("band"),
-                (score if ranked else sa.literal(0.0)).label("score"),
-            ).where(*conditions)
-            return stmt.cte(name) if name == "matched" else stmt.subquery(name)
-
-        matched = matches("matched", ranked=False)
-        m = matched.c
-        filters = self._filters(m, query)
-
-        def where_except(name: str | None) -> list[Any]:
-            return [cond for key, cond in filters.items() if key != name]
-
-        facet_columns = {
-            "type": m.doc_type,
-            "district": m.district,
-            "domain": m.domain,
-            "theme": m.theme,
-            "status": m.derived,
-            "budget": m.band,
-        }
-        if not query.with_facets:
-            facet_columns = {}
-        # Facets whose own filter is off share one scan (GROUPING SETS, with the total as the
-        # empty set); a facet whose filter is on needs its own WHERE (disjunctive counts).
-        shared = [name for name in facet_columns if name not in filters]
-        shared_cols = [facet_columns[name] for name in shared]
-        grouped = (
-            sa.select(
-                sa.func.grouping(*shared_cols).label("g") if shared_cols else sa.literal(0).label("g"),
-                *[sa.cast(c, sa.Text) for c in shared_cols],
-                sa.func.count().label("n"),
+                sa.cast(sa.text("(search_entries.ctid::text::point)[0]"), sa.Integer).label("block"),
+                *flags,
             )
-            .select_from(matched)
-            .where(*where_except(None))
-        )
-        if shared_cols:
-            grouped = grouped.group_by(
-                sa.func.grouping_sets(*[sa.tuple_(c) for c in shared_cols], sa.tuple_())
-            )
-        separate = [
-            sa.select(sa.literal(name), sa.cast(column, sa.Text), sa.func.count())
-            .where(column.is_not(None), *where_except(name))
-            .group_by(column)
-            for name, column in facet_columns.items()
-            if name in filters
-        ]
-        if query.with_facets:
-            batch_values = (
-                sa.select(
-                    sa.func.unnest(sa.func.string_to_array(sa.func.btrim(m.batches), " ")).label("value")
-                )
-                .where(*where_except("batch"))
-                .subquery("batch_values")
-            )
-            separate.append(
-                sa.select(sa.literal("batch"), batch_values.c.value, sa.func.count())
-                .where(batch_values.c.value != "")
-                .group_by(batch_values.c.value)
-            )
-        facets: dict[str, dict[str, int]] = {}
-        total = 0
-        ranked_matches = matches("ranked", ranked=sort == "relevance" and bool(parsed.must))
-        r = ranked_matches.c
-        page = (
-            sa.select(r.id, r.score)
-            .where(*self._filters(r, query).values())
-            .order_by(*self._order(r, sort, now))
-            .limit(query.per_page)
-            .offset(query.offset)
+            .where(*where)
+            .limit(limit + 1)
         )
         with self.engine.begin() as con:
+            # JIT compilation costs 50-200 ms on this kind of query and never pays back here.
+            con.execute(sa.text("SET LOCAL jit = off"))
             if parsed.must:
                 # Text matches always come through the GIN index; the planner, blind to the
-                # cost of reading each tsvector, would often scan the table instead (10x slower
-                # for a word in 20% of the records).
+                # cost of reading each tsvector, would often scan the table instead.
                 con.execute(sa.text("SET LOCAL enable_seqscan = off"))
-            everything = grouped.add_cte(matched)
-            width = len(shared_cols)
-            for row in con.execute(everything):
-                bits, values, count = row[0], row[1 : 1 + width], int(row[-1])
-                if bits == (1 << width) - 1:  # the empty grouping set: the total
-                    total = count
-                    continue
-                # GROUPING() has a 0 bit (most significant first) for the grouped column.
-                i = next(i for i in range(width) if not bits & (1 << (width - 1 - i)))
-                if values[i] is not None:
-                    facets.setdefault(shared[i], {})[_facet_value(shared[i], values[i])] = count
-            if separate:
-                for facet, value, count in con.execute(sa.union_all(*separate).add_cte(matched)):
-                    if value is not None:
-                        facets.setdefault(facet, {})[_facet_value(facet, value)] = int(count)
-            if not total:
+            rows = con.execute(sample).all()
+            exact = len(rows) <= limit
+            scale = 1.0
+            if not exact:
+                blocks = con.execute(
+                    sa.text("SELECT pg_relation_size('search_entries') / current_setting('block_size')::int")
+                ).scalar_one()
+                scale = max(1.0, float(blocks) / (max(int(r.block) for r in rows) + 1))
+            total, facets, chosen = _count(rows, names, query.with_facets, scale)
+
+            # 2. The page.
+            if exact and not chosen:
                 return RawPage(0, [], facets)
-            ranked = con.execute(page).all()
-            ids = [row.id for row in ranked]
-            rows = {
+            wanted = query.offset + query.per_page
+            ranked: list[tuple[int, float]]
+            if sort == "relevance" and tsq is not None:
+                if exact and len(chosen) <= self.rank_limit:
+                    candidates: Any = [r.id for r in chosen]
+                else:
+                    candidates = self._rank_candidates(parsed, mode, text, filters, max(self.rank_candidates, wanted))
+                score = sa.func.ts_rank_cd(sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL)), _c.tsv, tsq, 1)
+                ranked_q = (
+                    sa.select(_c.id, score.label("score"), _c.published_at, _c.doc_type, _c.doc_id)
+                    .where(_c.id.in_(candidates))
+                    .subquery("ranked")
+                )
+                ranked = [
+                    (row.id, float(row.score or 0.0))
+                    for row in con.execute(
+                        sa.select(ranked_q.c.id, ranked_q.c.score)
+                        .order_by(*self._order(ranked_q.c, "relevance", now))
+                        .limit(query.per_page)
+                        .offset(query.offset)
+                    )
+                ]
+            elif exact:
+                ordered = sorted(chosen, key=_sort_key(sort, now))
+                ranked = [(r.id, 0.0) for r in ordered[query.offset : wanted]]
+            else:
+                ranked = [
+                    (row.id, 0.0)
+                    for row in con.execute(
+                        sa.select(_c.id)
+                        .where(*text, *filters.values())
+                        .order_by(*self._order(_c, sort, now))
+                        .limit(query.per_page)
+                        .offset(query.offset)
+                    )
+                ]
+            if not exact:
+                # An estimate is never below what is known to exist.
+                total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
+            ids = [entry_id for entry_id, _ in ranked]
+            rows_by_id = {
                 row.id: row
                 for row in con.execute(
                     sa.select(
-                        _c.id,
-                        _c.doc_type,
-                        _c.doc_id,
-                        _c.title,
-                        _c.body,
-                        _c.url,
-                        _c.status,
-                        _c.deadline,
+                        _c.id, _c.doc_type, _c.doc_id, _c.title, _c.body, _c.url, _c.status, _c.deadline
                     ).where(_c.id.in_(ids))
                 )
-            }
+            } if ids else {}
         hits = []
         for entry_id, entry_score in ranked:
-            row = rows[entry_id]
+            row = rows_by_id[entry_id]
             hits.append(
                 RawHit(
                     doc_type=row.doc_type,
                     doc_id=int(row.doc_id),
-                    score=float(entry_score or 0.0),
+                    score=entry_score,
                     title=row.title,
                     body=row.body,
                     url=row.url,
@@ -445,7 +522,22 @@ class PostgresBackend(SearchBackend):
                     deadline=row.deadline,
                 )
             )
-        return RawPage(total, hits, facets)
+        return RawPage(total, hits, facets, estimated=not exact)
+
+    def _rank_candidates(
+        self, parsed: ParsedQuery, mode: Mode, text: list[Any], filters: dict[str, Any], size: int
+    ) -> Any:
+        """Ids to rank when too many records match: up to *size* whose title holds a query word
+        (through the title's own small GIN index) and up to *size* others, both in physical
+        order.  Only these read their large ``tsv`` for ``ts_rank_cd``."""
+        title_q = sa.cast(sa.literal(tsquery_literal(parsed.must, "or"), sa.Text), postgresql.TSQUERY)
+        in_title = (
+            sa.select(_c.id)
+            .where(*text, *filters.values(), _c.title_tsv.bool_op("@@")(title_q))
+            .limit(size)
+        )
+        anywhere = sa.select(_c.id).where(*text, *filters.values()).limit(size)
+        return sa.union(in_title.subquery().select(), anywhere.subquery().select())
 
     @staticmethod
     def _filters(m: Any, query: SearchQuery) -> dict[str, Any]:
