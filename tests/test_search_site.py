@@ -327,7 +327,8 @@ def test_check_reports_missing_and_stale_records(runner, corpus):
 
 def test_api_envelope(client, corpus):
     body = client.get("/api/v1/search?q=人工智能 审批").get_json()
-    assert set(body) == {"items", "total", "page", "per_page", "facets", "notice"}
+    assert set(body) == {"items", "total", "total_is_estimate", "page", "per_page", "facets", "notice"}
+    assert body["total_is_estimate"] is False  # the Whoosh backend always counts exactly
     assert body["total"] == 1 and body["page"] == 1 and body["per_page"] == 20 and body["notice"] is None
     item = body["items"][0]
     assert item["type"] == "scenario" and item["id"] == corpus["ai"].id and item["status"] == "open"

@@ -85,6 +85,7 @@ class SearchState:
         self.kind = kind
         self.index_dir: str = app.config["SEARCH_INDEX_DIR"]
         self.writer_timeout = float(app.config.get("SEARCH_WRITER_TIMEOUT", 10.0))
+        self.exact_count_limit = int(app.config.get("SEARCH_EXACT_COUNT_LIMIT", 1000))
         self._engine = engine
         self._backend: SearchBackend | None = None
         self._pid: int | None = None
@@ -106,7 +107,7 @@ class SearchState:
         if self.kind == "postgres":
             from marketplace.search.postgres_backend import PostgresBackend
 
-            return PostgresBackend(self._default_engine())
+            return PostgresBackend(self._default_engine(), exact_limit=self.exact_count_limit)
         from marketplace.search.whoosh_backend import WhooshBackend
 
         return WhooshBackend(self.index_dir, writer_timeout=self.writer_timeout)
@@ -137,7 +138,9 @@ def init_app(
 
     Config: ``SEARCH_BACKEND`` (``whoosh`` | ``postgres`` | ``none``, default ``whoosh``),
     ``SEARCH_INDEX_DIR`` (default ``<instance>/search-index``; ``:memory:`` for an in-memory
-    index), ``SEARCH_WRITER_TIMEOUT`` (seconds to wait for Whoosh's write lock, default 10).
+    index), ``SEARCH_WRITER_TIMEOUT`` (seconds to wait for Whoosh's write lock, default 10),
+    ``SEARCH_EXACT_COUNT_LIMIT`` (PostgreSQL: matches counted exactly before the total and facet
+    counts become estimates, default 1000).
 
     *session*: Flask-SQLAlchemy's ``db.session`` (or any session target) to attach the commit
     hooks of :data:`marketplace.search.sync.registry` to.  *engine*: how the PostgreSQL backend
