@@ -21,6 +21,7 @@ caller's session.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -214,38 +215,13 @@ _FACETS = {
 }
 
 
-def _count(
-    rows: list[Any], names: list[str], with_facets: bool, scale: float
-) -> tuple[int, dict[str, dict[str, int]], list[Any]]:
-    """Total, disjunctive facet counts and the rows passing every filter, from the sample.
-
-    Each facet counts the rows passing every filter but its own.  With ``scale > 1`` (the sample
-    stopped early) counts are scaled to the whole table: estimates.
-    """
-    counts: dict[str, dict[str, int]] = {}
-    chosen = []
-    for row in rows:
-        failed = [name for name in names if not getattr(row, f"f_{name}")]
-        if not failed:
-            chosen.append(row)
-        if not with_facets:
-            continue
-        for facet, (column, own) in _FACETS.items():
-            if failed and failed != [own]:
-                continue
-            value = getattr(row, column)
-            if value is not None:
-                key = BUDGET_BANDS[int(value)].label if facet == "budget" else str(value)
-                bucket = counts.setdefault(facet, {})
-                bucket[key] = bucket.get(key, 0) + 1
-        if not failed or failed == ["batch"]:
-            bucket = counts.setdefault("batch", {})
-            for value in row.batches.split():
-                bucket[value] = bucket.get(value, 0) + 1
-    if scale > 1.0:
-        counts = {facet: {k: _scaled(v, scale) for k, v in values.items()} for facet, values in counts.items()}
-        return _scaled(len(chosen), scale), counts, chosen
-    return len(chosen), counts, chosen
+def _planned_rows(con: sa.Connection, stmt: Any) -> float:
+    """The planner's row estimate for *stmt* (``EXPLAIN``: planning only, nothing is read)."""
+    compiled = stmt.compile(dialect=con.dialect, compile_kwargs={"render_postcompile": True})
+    plan = con.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _scaled(count: int, scale: float) -> int:
@@ -255,28 +231,6 @@ def _scaled(count: int, scale: float) -> int:
         return max(count, round(value))
     digits = len(str(int(value))) - 2
     return max(count, int(round(value, -digits)))
-
-
-def _sort_key(sort: str, now: datetime) -> Any:
-    """Python order of sample rows, the same as :meth:`PostgresBackend._order` (newest ties)."""
-    far = float("inf")
-
-    def newest(row: Any) -> float:
-        return -row.published_at.timestamp() if row.published_at is not None else far
-
-    def key(row: Any) -> tuple[Any, ...]:
-        tail = (newest(row), row.doc_type, int(row.doc_id))
-        if sort == "budget":
-            return (-float(row.budget) if row.budget is not None else far, *tail)
-        if sort == "deadline":
-            if row.deadline is None:
-                return (2, 0.0, *tail)
-            if row.deadline > now:
-                return (0, row.deadline.timestamp(), *tail)
-            return (1, -row.deadline.timestamp(), *tail)
-        return tail
-
-    return key
 
 
 class PostgresBackend(SearchBackend):
@@ -292,9 +246,9 @@ class PostgresBackend(SearchBackend):
     #: estimated from that many (``RawPage.estimated``).
     exact_limit = 1000
     #: Up to this many matches, every one is ranked; past it, a bounded candidate set is.
-    rank_limit = 300
+    rank_limit = 200
     #: Candidates of each kind (title matches, others) when ranking is bounded.
-    rank_candidates = 150
+    rank_candidates = 60
 
     def __init__(
         self,
@@ -439,6 +393,8 @@ class PostgresBackend(SearchBackend):
             .where(*where)
             .limit(limit + 1)
         )
+        wanted = query.offset + query.per_page
+        statement = self._sample_statement(sample, names, query, sort, tsq, now)
         with self.engine.begin() as con:
             # JIT compilation costs 50-200 ms on this kind of query and never pays back here.
             con.execute(sa.text("SET LOCAL jit = off"))
@@ -446,26 +402,41 @@ class PostgresBackend(SearchBackend):
                 # Text matches always come through the GIN index; the planner, blind to the
                 # cost of reading each tsvector, would often scan the table instead.
                 con.execute(sa.text("SET LOCAL enable_seqscan = off"))
-            rows = con.execute(sample).all()
-            exact = len(rows) <= limit
-            scale = 1.0
-            if not exact:
-                blocks = con.execute(
-                    sa.text("SELECT pg_relation_size('search_entries') / current_setting('block_size')::int")
-                ).scalar_one()
-                scale = max(1.0, float(blocks) / (max(int(r.block) for r in rows) + 1))
-            total, facets, chosen = _count(rows, names, query.with_facets, scale)
-
-            # 2. The page.
-            if exact and not chosen:
-                return RawPage(0, [], facets)
-            wanted = query.offset + query.per_page
-            ranked: list[tuple[int, float]]
-            if sort == "relevance" and tsq is not None:
-                if exact and len(chosen) <= self.rank_limit:
-                    candidates: Any = [r.id for r in chosen]
+            total, sampled, last_block = 0, 0, 0
+            facets: dict[str, dict[str, int]] = {}
+            ordered: list[tuple[int, int, float]] = []
+            for kind, value, n, score, block in con.execute(statement):
+                if kind == "#":
+                    total, sampled, last_block = int(n), int(value), int(block or 0)
+                elif kind == "page":
+                    ordered.append((int(n), int(value), float(score or 0.0)))
                 else:
-                    candidates = self._rank_candidates(parsed, mode, text, filters, max(self.rank_candidates, wanted))
+                    label = BUDGET_BANDS[int(value)].label if kind == "budget" else value
+                    facets.setdefault(kind, {})[label] = int(n)
+            exact = sampled <= limit
+            if not exact:
+                # The planner's estimate of the matches (the text's lexeme frequencies and the
+                # columns' statistics, kept by ANALYZE): the sample's counts are scaled to it.
+                estimate = _planned_rows(con, sa.select(_c.id).where(*text, *filters.values()))
+                if total:
+                    scale = max(1.0, estimate / total)
+                else:  # no match in the sample passes every filter: scale by the heap read
+                    blocks = con.execute(
+                        sa.text("SELECT pg_relation_size('search_entries') / current_setting('block_size')::int")
+                    ).scalar_one()
+                    scale = max(1.0, float(blocks) / (last_block + 1))
+                facets = {f: {k: _scaled(v, scale) for k, v in values.items()} for f, values in facets.items()}
+                total = _scaled(total, scale)
+            elif not total:
+                return RawPage(0, [], facets)
+
+            # 2. The page: from the sample when it holds every match (and, for relevance, few
+            #    enough to rank them all), else from the table.
+            ranked: list[tuple[int, float]]
+            if exact and ordered:
+                ranked = [(entry_id, score) for _, entry_id, score in sorted(ordered)[query.offset : wanted]]
+            elif sort == "relevance" and tsq is not None:
+                candidates = self._rank_candidates(parsed, text, filters, max(self.rank_candidates, wanted))
                 score = sa.func.ts_rank_cd(sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL)), _c.tsv, tsq, 1)
                 ranked_q = (
                     sa.select(_c.id, score.label("score"), _c.published_at, _c.doc_type, _c.doc_id)
@@ -482,8 +453,7 @@ class PostgresBackend(SearchBackend):
                     )
                 ]
             elif exact:
-                ordered = sorted(chosen, key=_sort_key(sort, now))
-                ranked = [(r.id, 0.0) for r in ordered[query.offset : wanted]]
+                ranked = []  # (the page lies past the matches)
             else:
                 ranked = [
                     (row.id, 0.0)
@@ -524,9 +494,87 @@ class PostgresBackend(SearchBackend):
             )
         return RawPage(total, hits, facets, estimated=not exact)
 
-    def _rank_candidates(
-        self, parsed: ParsedQuery, mode: Mode, text: list[Any], filters: dict[str, Any], size: int
+    def _sample_statement(
+        self, sample: Any, names: list[str], query: SearchQuery, sort: str, tsq: Any, now: datetime
     ) -> Any:
+        """One statement over the sample (a CTE, read once): ``(kind, value, n, score, block)``
+        rows — ``#``: matches passing every filter, the sample's size, its last heap block;
+        one row per facet value (``kind`` the facet): rows passing every filter but the
+        facet's own; ``page``: the first page's worth of ids in the requested order (``n`` the
+        rank), computed only when the sample holds few enough matches to rank them all."""
+        cte = sample.cte("sample")
+        s = cte.c
+        none_i, none_f = sa.null().cast(sa.Integer), sa.null().cast(sa.Float)
+
+        def passes(own: str | None = None) -> Any:
+            return sa.and_(sa.true(), *[s[f"f_{n}"] == 1 for n in names if n != own])
+
+        branches: list[Any] = [
+            sa.select(
+                sa.literal("#"),
+                sa.cast(sa.func.count(), sa.Text),
+                sa.func.count().filter(passes()),
+                none_f,
+                sa.func.max(s.block),
+            )
+        ]
+        if query.with_facets:
+            for facet, (column, own) in _FACETS.items():
+                col = s[column]
+                branches.append(
+                    sa.select(sa.literal(facet), sa.cast(col, sa.Text), sa.func.count(), none_f, none_i)
+                    .where(passes(own), col.is_not(None))
+                    .group_by(col)
+                )
+            values = (
+                sa.select(sa.func.unnest(sa.func.string_to_array(sa.func.btrim(s.batches), " ")).label("v"))
+                .where(passes("batch"))
+                .subquery("batch_values")
+            )
+            branches.append(
+                sa.select(sa.literal("batch"), values.c.v, sa.func.count(), none_f, none_i)
+                .where(values.c.v != "")
+                .group_by(values.c.v)
+            )
+        wanted = query.offset + query.per_page
+        small = (
+            sa.select(sa.func.count()).select_from(cte).where(passes()).scalar_subquery()
+            <= (self.rank_limit if sort == "relevance" and tsq is not None else self.exact_limit)
+        )
+        if sort == "relevance" and tsq is not None:
+            score = sa.func.ts_rank_cd(sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL)), _c.tsv, tsq, 1)
+            scored = (
+                sa.select(s.id, score.label("score"), s.published_at, s.doc_type, s.doc_id)
+                .join_from(cte, _table, _c.id == s.id)
+                .where(passes(), small)
+                .subquery("scored")
+            )
+            order = self._order(scored.c, "relevance", now)
+            page = sa.select(
+                sa.literal("page"),
+                sa.cast(scored.c.id, sa.Text),
+                sa.func.row_number().over(order_by=order),
+                sa.cast(scored.c.score, sa.Float),
+                none_i,
+            ).order_by(*order).limit(wanted)
+        else:
+            order = self._order(s, sort, now)
+            page = (
+                sa.select(
+                    sa.literal("page"),
+                    sa.cast(s.id, sa.Text),
+                    sa.func.row_number().over(order_by=order),
+                    none_f,
+                    none_i,
+                )
+                .where(passes(), small)
+                .order_by(*order)
+                .limit(wanted)
+            )
+        branches.append(page.subquery("page_ids").select())
+        return sa.union_all(*branches)
+
+    def _rank_candidates(self, parsed: ParsedQuery, text: list[Any], filters: dict[str, Any], size: int) -> Any:
         """Ids to rank when too many records match: up to *size* whose title holds a query word
         (through the title's own small GIN index) and up to *size* others, both in physical
         order.  Only these read their large ``tsv`` for ``ts_rank_cd``."""
