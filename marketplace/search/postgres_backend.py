@@ -397,11 +397,12 @@ class PostgresBackend(SearchBackend):
         statement = self._sample_statement(sample, names, query, sort, tsq, now)
         with self.engine.begin() as con:
             # JIT compilation costs 50-200 ms on this kind of query and never pays back here.
-            con.execute(sa.text("SET LOCAL jit = off"))
-            if parsed.must:
-                # Text matches always come through the GIN index; the planner, blind to the
-                # cost of reading each tsvector, would often scan the table instead.
-                con.execute(sa.text("SET LOCAL enable_seqscan = off"))
+            # Text matches always come through the GIN index; the planner, blind to the cost
+            # of reading each tsvector, would often scan the table instead.  (One round trip.)
+            con.execute(
+                sa.text("SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true)"),
+                {"seqscan": "off" if parsed.must else "on"},
+            )
             total, sampled, last_block = 0, 0, 0
             facets: dict[str, dict[str, int]] = {}
             ordered: list[tuple[int, int, float]] = []
