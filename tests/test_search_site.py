@@ -300,9 +300,11 @@ def test_a_deleted_index_is_not_recreated_by_the_next_edit(app, client, runner, 
     assert f'data-scenario-id="{corpus["traffic"].id}"' in html and "共 1 个场景" in html
     assert f"/enterprises/{profile.id}" in get(client, "/enterprises?q=云擎")
 
-    result = runner.invoke(args=["search", "reindex"])
+    result = runner.invoke(args=["search", "reindex", "--if-unavailable"])
     assert result.exit_code == 0, result.output
     assert search.index_state() == {"backend": "whoosh", "state": "ok", "documents": 4}
+    result = runner.invoke(args=["search", "reindex", "--if-unavailable"])
+    assert "nothing to do" in result.output
     body = client.get("/api/v1/search?q=绿波带").get_json()
     assert [item["id"] for item in body["items"]] == [corpus["traffic"].id] and body["notice"] is None
 
