@@ -22,6 +22,7 @@ venv: $(VENV)/.installed
 run: venv
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo --if-empty
+	$(BIN)/flask search reindex --if-unavailable
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 # Runs the suite on SQLite; when TEST_DATABASE_URL names a PostgreSQL server, runs the

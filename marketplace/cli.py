@@ -159,8 +159,15 @@ def _reindex() -> int:
 
 
 @search_cli.command("reindex")
-def search_reindex() -> None:
+@click.option("--if-unavailable", is_flag=True,
+              help="Only when the index is not usable (missing, corrupt, a stopped rebuild): for `make run`.")
+def search_reindex(if_unavailable: bool) -> None:
     """Rebuild the whole search index from the database (repairs a missing or corrupt index)."""
+    if if_unavailable:
+        state = search.index_state()
+        if state["state"] in ("ok", "off", "rebuilding"):
+            click.echo(f"search index {state['state']} ({state['backend']}): nothing to do")
+            return
     _reindex()
 
 

@@ -209,7 +209,8 @@ def facet_labels(session: Session, facets: dict[str, dict[str, int]], params: Se
 
 def results_record(results: search.SearchResults, labels: dict[str, dict[str, str]], root: str) -> dict[str, Any]:
     """The API's envelope of a search answer: hits (with absolute ``url``s under *root*), totals,
-    facet counts with their labels, and the notice."""
+    facet counts with their labels, and the notice.  ``total_is_estimate``: the total and the
+    facet counts are estimates (PostgreSQL backend, very many matches)."""
     return {
         "items": [{
             "type": hit.doc_type,
@@ -222,6 +223,7 @@ def results_record(results: search.SearchResults, labels: dict[str, dict[str, st
             "url": f"{root}{hit.url}" if hit.url.startswith("/") else hit.url,
         } for hit in results.hits],
         "total": results.total,
+        "total_is_estimate": results.total_is_estimate,
         "page": results.page,
         "per_page": results.per_page,
         "facets": {name: [{"value": value, "label": labels.get(name, {}).get(value, value), "count": count}

@@ -498,11 +498,13 @@ def _bench_backend(
     backend.query(SearchQuery())
     first_query = time.perf_counter() - first
     latency = _time_queries(backend.query, queries)
+    estimated = sum(1 for q in queries if backend.query(q).total_is_estimate)
     return {
         "build_s": round(build, 1),
         "build_cpu_s": round(build_cpu, 1),
         "first_query_ms": round(first_query * 1000, 1),
         **latency,
+        "estimated_totals": estimated,
     }
 
 
@@ -514,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pg-url", default=None, help="SQLAlchemy URL of a PostgreSQL server")
     parser.add_argument("--skip-like", action="store_true")
+    parser.add_argument(
+        "--backends", default="whoosh,postgres", help="comma-separated: whoosh, postgres (postgres needs --pg-url)"
+    )
     args = parser.parse_args(argv)
 
     warm_up()
@@ -533,14 +538,16 @@ def main(argv: list[str] | None = None) -> int:
         for q in queries:
             q.now = now
 
-        whoosh = WhooshBackend(workdir / "whoosh")
-        result = _bench_backend(whoosh, db_path, queries, args.records)
-        result["index_mb"] = round(_dir_size(workdir / "whoosh") / 2**20, 1)
-        report["whoosh"] = result
-        print(f"whoosh: {result}", flush=True)
-        whoosh.close()
+        backends = {name.strip() for name in args.backends.split(",")}
+        if "whoosh" in backends:
+            whoosh = WhooshBackend(workdir / "whoosh")
+            result = _bench_backend(whoosh, db_path, queries, args.records)
+            result["index_mb"] = round(_dir_size(workdir / "whoosh") / 2**20, 1)
+            report["whoosh"] = result
+            print(f"whoosh: {result}", flush=True)
+            whoosh.close()
 
-        if args.pg_url:
+        if args.pg_url and "postgres" in backends:
             report["postgres"] = _bench_postgres(args.pg_url, db_path, queries, args.records)
             print(f"postgres: {report['postgres']}", flush=True)
 

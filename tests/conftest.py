@@ -73,6 +73,13 @@ def make_test_app(database_url: str, instance: Path, **overrides):
     config.update(overrides)
     application = create_app(config)
     _apps.append(application)
+    if application.config.get("SEARCH_BACKEND") == "whoosh":
+        # A deployed site has built its index (`flask search reindex`); nothing creates a
+        # missing one implicitly, so the test instance starts from an empty, built index.
+        from marketplace import search
+
+        with application.app_context():
+            search.get_backend().clear()
     return application
 
 

@@ -270,6 +270,45 @@ def test_deleted_index_shows_a_notice_and_reindex_repairs_it(app, client, runner
     assert runner.invoke(args=["search", "check"]).exit_code == 0
 
 
+def test_a_deleted_index_is_not_recreated_by_the_next_edit(app, client, runner, corpus, make_org):
+    """Issue 12.10: the first edit after the index folder was deleted used to create a fresh index
+    holding that one record, so search answered "1 result" without a notice and the list filters
+    found nothing.  A write that finds no index leaves it missing until a reindex."""
+    org = make_org("software_enterprise", name="重庆云擎数据科技有限公司")
+    profile = create_profile(org, capabilities="政务大数据治理和数据中台建设。")
+    db.session.commit()
+    assert search.index_state() == {"backend": "whoosh", "state": "ok", "documents": 4}
+    index_dir = Path(app.config["SEARCH_INDEX_DIR"])
+    shutil.rmtree(index_dir)
+    assert search.index_state()["state"] == "missing"
+
+    profile.capabilities = "政务大数据治理、数据中台和智慧交通信号优化。"  # edit a profile ...
+    corpus["traffic"].summary = "主城区路口信号机联网改造和绿波带优化。"  # ... and a scenario
+    db.session.commit()
+
+    state = search.index_state()
+    assert state["state"] == "missing" and state["documents"] is None
+    assert not index_dir.exists() or not any(index_dir.glob("*.toc"))
+    for q in ("智慧交通", "数据中台"):
+        html = get(client, f"/search?q={q}")
+        assert UNAVAILABLE in html and 'id="search-notice"' in html and hit_ids(html) == []
+        assert hit_ids(html, "enterprise") == []
+        body = client.get(f"/api/v1/search?q={q}").get_json()
+        assert body["total"] == 0 and body["items"] == [] and UNAVAILABLE in body["notice"]
+    # The list pages keep their LIKE fallback and still find every record.
+    html = get(client, "/scenarios?q=智慧交通")
+    assert f'data-scenario-id="{corpus["traffic"].id}"' in html and "共 1 个场景" in html
+    assert f"/enterprises/{profile.id}" in get(client, "/enterprises?q=云擎")
+
+    result = runner.invoke(args=["search", "reindex", "--if-unavailable"])
+    assert result.exit_code == 0, result.output
+    assert search.index_state() == {"backend": "whoosh", "state": "ok", "documents": 4}
+    result = runner.invoke(args=["search", "reindex", "--if-unavailable"])
+    assert "nothing to do" in result.output
+    body = client.get("/api/v1/search?q=绿波带").get_json()
+    assert [item["id"] for item in body["items"]] == [corpus["traffic"].id] and body["notice"] is None
+
+
 def test_check_reports_missing_and_stale_records(runner, corpus):
     from marketplace.models import Scenario
 
@@ -290,7 +329,8 @@ def test_check_reports_missing_and_stale_records(runner, corpus):
 
 def test_api_envelope(client, corpus):
     body = client.get("/api/v1/search?q=人工智能 审批").get_json()
-    assert set(body) == {"items", "total", "page", "per_page", "facets", "notice"}
+    assert set(body) == {"items", "total", "total_is_estimate", "page", "per_page", "facets", "notice"}
+    assert body["total_is_estimate"] is False  # the Whoosh backend always counts exactly
     assert body["total"] == 1 and body["page"] == 1 and body["per_page"] == 20 and body["notice"] is None
     item = body["items"][0]
     assert item["type"] == "scenario" and item["id"] == corpus["ai"].id and item["status"] == "open"

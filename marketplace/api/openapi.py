@@ -196,7 +196,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         items={"type": "array", "items": obj(
             type={"type": "string", "enum": list(search.DOC_TYPES)}, id=INT, title=STR, title_html=STR,
             snippet_html=STR, status=nullable(STR), score={"type": "number"}, url=STR)},
-        total=INT, page=INT, per_page=INT,
+        total=INT, total_is_estimate=BOOL, page=INT, per_page=INT,
         facets={"type": "object", "additionalProperties": {"type": "array", "items": obj(
             value=STR, label=STR, count=INT)}},
         notice=nullable(STR)),

@@ -1,6 +1,8 @@
 """``/api/v1/search``: the site search as JSON, with the parameters of the ``/search`` page.
 
-Envelope: ``{"items", "total", "page", "per_page", "facets", "notice"}``. Each item carries the
+Envelope: ``{"items", "total", "total_is_estimate", "page", "per_page", "facets", "notice"}``
+(``total_is_estimate``: the total and the facet counts are estimates, rounded, because very many
+records match; PostgreSQL backend only). Each item carries the
 highlighted ``title_html`` / ``snippet_html`` (escaped HTML with ``<mark>``), the plain ``title``,
 its ``type``, ``id``, ``url`` and derived ``status``. ``facets`` maps each facet to
 ``[{"value", "label", "count"}]``. Bad parameters answer 400 with per-parameter messages.

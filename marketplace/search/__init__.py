@@ -62,6 +62,7 @@ __all__ = [
     "check_index",
     "derive_status",
     "get_backend",
+    "index_state",
     "init_app",
     "keyword_ids",
     "register",
@@ -84,6 +85,7 @@ class SearchState:
         self.kind = kind
         self.index_dir: str = app.config["SEARCH_INDEX_DIR"]
         self.writer_timeout = float(app.config.get("SEARCH_WRITER_TIMEOUT", 10.0))
+        self.exact_count_limit = int(app.config.get("SEARCH_EXACT_COUNT_LIMIT", 1000))
         self._engine = engine
         self._backend: SearchBackend | None = None
         self._pid: int | None = None
@@ -105,7 +107,7 @@ class SearchState:
         if self.kind == "postgres":
             from marketplace.search.postgres_backend import PostgresBackend
 
-            return PostgresBackend(self._default_engine())
+            return PostgresBackend(self._default_engine(), exact_limit=self.exact_count_limit)
         from marketplace.search.whoosh_backend import WhooshBackend
 
         return WhooshBackend(self.index_dir, writer_timeout=self.writer_timeout)
@@ -136,7 +138,9 @@ def init_app(
 
     Config: ``SEARCH_BACKEND`` (``whoosh`` | ``postgres`` | ``none``, default ``whoosh``),
     ``SEARCH_INDEX_DIR`` (default ``<instance>/search-index``; ``:memory:`` for an in-memory
-    index), ``SEARCH_WRITER_TIMEOUT`` (seconds to wait for Whoosh's write lock, default 10).
+    index), ``SEARCH_WRITER_TIMEOUT`` (seconds to wait for Whoosh's write lock, default 10),
+    ``SEARCH_EXACT_COUNT_LIMIT`` (PostgreSQL: matches counted exactly before the total and facet
+    counts become estimates, default 1000).
 
     *session*: Flask-SQLAlchemy's ``db.session`` (or any session target) to attach the commit
     hooks of :data:`marketplace.search.sync.registry` to.  *engine*: how the PostgreSQL backend
@@ -163,6 +167,26 @@ def get_backend(app: Flask | None = None) -> SearchBackend:
     if state is None:
         return NullBackend()
     return state.backend()
+
+
+def index_state(app: Flask | None = None) -> dict[str, Any]:
+    """The search index's state for ``/healthz`` and ``/readyz``; never raises.
+
+    ``{"backend": "whoosh" | "postgres" | "none", "state": ..., "documents": N | None}`` (and
+    ``"detail"`` on trouble).  ``state`` is ``ok`` (searches use the index), ``off``
+    (``SEARCH_BACKEND=none``), or a reason searches answer "unavailable" and the list pages use
+    ``LIKE``: ``missing`` (no index: deleted or never built; nothing recreates it implicitly),
+    ``rebuilding``, ``incomplete`` (a rebuild stopped half-way), ``corrupt``, ``unavailable``.
+    ``flask search reindex`` brings every one of them back to ``ok``.
+    """
+    app = app or current_app
+    state: SearchState | None = app.extensions.get(EXTENSION_KEY)
+    kind = state.kind if state is not None else "none"
+    try:
+        return get_backend(app).state()
+    except Exception as exc:
+        log.exception("search backend could not be created")
+        return {"backend": kind, "state": "unavailable", "documents": None, "detail": type(exc).__name__}
 
 
 def _backend_or_none() -> SearchBackend | None:

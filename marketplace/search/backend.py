@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import Literal
+from typing import Any, Literal
 
 from marketplace.search.documents import (
     ANY_WORD_NOTICE,
@@ -79,6 +79,8 @@ class RawPage:
     total: int
     hits: list[RawHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The total and facet counts are estimates (too many matches to count them all quickly).
+    estimated: bool = False
 
 
 @dataclass(slots=True)
@@ -156,6 +158,19 @@ class SearchBackend(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files and connections held by this process."""
 
+    def state(self) -> dict[str, Any]:
+        """``{"backend", "state", "documents"}`` for health checks; never raises.
+
+        ``state`` is ``ok`` when searches are answered from the index; anything else (``missing``,
+        ``rebuilding``, ``incomplete``, ``corrupt``, ``unavailable``) means they get the
+        "unavailable" notice.  ``documents`` is the indexed count when known.
+        """
+        try:
+            ok = self.healthy()
+        except Exception:
+            ok = False
+        return {"backend": self.name, "state": "ok" if ok else "unavailable", "documents": None}
+
     @abstractmethod
     def _execute(self, parsed: ParsedQuery, query: SearchQuery, mode: Mode, now: datetime) -> RawPage:
         """Run *parsed* with the filters, sort and page of *query*; raise on index trouble."""
@@ -186,6 +201,7 @@ class SearchBackend(ABC):
             page=query.page,
             per_page=query.per_page,
             notice=notice,
+            total_is_estimate=raw.estimated,
         )
 
     @staticmethod
@@ -226,6 +242,10 @@ class NullBackend(SearchBackend):
     def healthy(self) -> bool:
         """Always healthy: there is nothing to break."""
         return True
+
+    def state(self) -> dict[str, Any]:
+        """Search is off: nothing to be ready for."""
+        return {"backend": self.name, "state": "off", "documents": 0}
 
     def _execute(self, parsed: ParsedQuery, query: SearchQuery, mode: Mode, now: datetime) -> RawPage:
         return RawPage(0, [])

@@ -307,6 +307,10 @@ class SearchResults:
     page: int = 1
     per_page: int = 20
     notice: str | None = None
+    #: ``total`` and the facet counts are estimates (rounded to two significant digits): the
+    #: PostgreSQL backend counts exactly up to a limit (1,000 matches by default), then
+    #: extrapolates from them.  Pages and the API say so ("约 18,000", ``total_is_estimate``).
+    total_is_estimate: bool = False
 
     @property
     def pages(self) -> int:

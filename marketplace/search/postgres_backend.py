@@ -21,6 +21,7 @@ caller's session.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -146,6 +147,7 @@ def _row(doc: SearchDocument) -> dict[str, Any]:
         "url": doc.url,
         "fingerprint": doc.fingerprint,
         "tsv_literal": tsvector_literal(doc.title, doc.body, doc.extra),
+        "title_tsv_literal": tsvector_literal(doc.title, "", ""),
     }
 
 
@@ -155,6 +157,7 @@ def _insert() -> Any:
         {
             **{name: sa.bindparam(name) for name in _ROW_COLUMNS},
             "tsv": sa.cast(sa.bindparam("tsv_literal", type_=sa.Text), postgresql.TSVECTOR),
+            "title_tsv": sa.cast(sa.bindparam("title_tsv_literal", type_=sa.Text), postgresql.TSVECTOR),
         }
     )
     excluded = stmt.excluded
@@ -163,6 +166,7 @@ def _insert() -> Any:
         set_={
             **{name: excluded[name] for name in _ROW_COLUMNS if name not in ("doc_type", "doc_id")},
             "tsv": excluded.tsv,
+            "title_tsv": excluded.title_tsv,
             "updated_at": sa.func.now(),
         },
     )
@@ -187,9 +191,46 @@ _ROW_COLUMNS = (
 )
 
 
-def _facet_value(facet: str, value: str) -> str:
-    """Budget bands come back as band numbers (``width_bucket``); everything else as is."""
-    return BUDGET_BANDS[int(value)].label if facet == "budget" else value
+class _Columns:
+    """The filterable columns, with the clock-derived status, for :meth:`PostgresBackend._filters`."""
+
+    def __init__(self, derived: Any) -> None:
+        self.doc_type = _c.doc_type
+        self.district = _c.district
+        self.domain = _c.domain
+        self.theme = _c.theme
+        self.batches = _c.batches
+        self.budget = _c.budget
+        self.derived = derived
+
+
+#: Facet name → (sample column, filter that the facet's own counts ignore).
+_FACETS = {
+    "type": ("doc_type", "type"),
+    "district": ("district", "district"),
+    "domain": ("domain", "domain"),
+    "theme": ("theme", "theme"),
+    "status": ("derived", "status"),
+    "budget": ("band", "budget"),
+}
+
+
+def _planned_rows(con: sa.Connection, stmt: Any) -> float:
+    """The planner's row estimate for *stmt* (``EXPLAIN``: planning only, nothing is read)."""
+    compiled = stmt.compile(dialect=con.dialect, compile_kwargs={"render_postcompile": True})
+    plan = con.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _scaled(count: int, scale: float) -> int:
+    """*count* × *scale*, rounded to two significant digits (no false precision)."""
+    value = count * scale
+    if value < 100:
+        return max(count, round(value))
+    digits = len(str(int(value))) - 2
+    return max(count, int(round(value, -digits)))
 
 
 class PostgresBackend(SearchBackend):
@@ -201,7 +242,28 @@ class PostgresBackend(SearchBackend):
 
     name = "postgres"
 
-    def __init__(self, bind: sa.Engine | Session) -> None:
+    #: Up to this many matching records, total and facets are exact; past it they are
+    #: estimated from that many (``RawPage.estimated``).
+    exact_limit = 1000
+    #: Up to this many matches, every one is ranked; past it, a bounded candidate set is.
+    rank_limit = 200
+    #: Candidates of each kind (title matches, others) when ranking is bounded.
+    rank_candidates = 60
+
+    def __init__(
+        self,
+        bind: sa.Engine | Session,
+        *,
+        exact_limit: int | None = None,
+        rank_limit: int | None = None,
+        rank_candidates: int | None = None,
+    ) -> None:
+        if exact_limit is not None:
+            self.exact_limit = exact_limit
+        if rank_limit is not None:
+            self.rank_limit = rank_limit
+        if rank_candidates is not None:
+            self.rank_candidates = rank_candidates
         engine = bind.get_bind() if isinstance(bind, Session) else bind
         if not isinstance(engine, sa.Engine):
             engine = engine.engine
@@ -262,24 +324,30 @@ class PostgresBackend(SearchBackend):
         except sa.exc.SQLAlchemyError:
             return False
 
+    def state(self) -> dict[str, Any]:
+        """``ok`` with the entry count, or ``unavailable`` when the table cannot be read."""
+        try:
+            with self.engine.connect() as con:
+                documents = con.execute(sa.select(sa.func.count()).select_from(_table)).scalar_one()
+        except sa.exc.SQLAlchemyError as exc:
+            return {"backend": self.name, "state": "unavailable", "documents": None,
+                    "detail": type(exc).__name__}
+        return {"backend": self.name, "state": "ok", "documents": int(documents)}
+
     def close(self) -> None:
         """Nothing to release: connections belong to the engine's pool."""
 
     def _execute(self, parsed: ParsedQuery, query: SearchQuery, mode: Mode, now: datetime) -> RawPage:
-        conditions: list[Any] = []
-        score: Any = sa.literal(0.0)
+        text: list[Any] = []
+        tsq: Any = None
         if parsed.must:
             tsq = sa.cast(sa.literal(tsquery_literal(parsed.must, mode), sa.Text), postgresql.TSQUERY)
-            conditions.append(_c.tsv.bool_op("@@")(tsq))
-            weights = sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL))
-            score = sa.func.ts_rank_cd(weights, _c.tsv, tsq, 1)
+            text.append(_c.tsv.bool_op("@@")(tsq))
         if parsed.must_not:
             neg = sa.cast(sa.literal(tsquery_literal(parsed.must_not, "or"), sa.Text), postgresql.TSQUERY)
             # Excluded ids come from the GIN index (a hashed NOT IN) rather than from testing
             # every candidate's tsvector.
-            excluded = sa.select(_c.id).where(_c.tsv.bool_op("@@")(neg))
-            conditions.append(_c.id.not_in(excluded))
-
+            text.append(_c.id.not_in(sa.select(_c.id).where(_c.tsv.bool_op("@@")(neg))))
         derived = sa.case(
             (sa.and_(_c.status == PUBLISHED, sa.or_(_c.deadline.is_(None), _c.deadline > now)), OPEN),
             (_c.status == PUBLISHED, CLOSED),
@@ -292,13 +360,21 @@ class PostgresBackend(SearchBackend):
                 [Decimal(str(b.low)) for b in BUDGET_BANDS if b.low is not None], postgresql.ARRAY(sa.Numeric)
             ),
         )
+        columns = _Columns(derived)
+        filters = self._filters(columns, query)
         sort = query.sort if parsed.must else ("newest" if query.sort == "relevance" else query.sort)
+        limit = self.exact_limit
 
-        def matches(name: str, ranked: bool) -> Any:
-            # ts_rank_cd reads (detoasts) every matching tsvector: only the page query ranks.
-            # The counts read a CTE; the page a plain subquery, which PostgreSQL flattens (so
-            # browsing "newest" walks ix_search_entries_newest and stops after one page).
-            stmt = sa.select(
+        # 1. The sample: up to ``exact_limit + 1`` records matching the text and all filters but
+        #    at most one (what the disjunctive facet counts need), in physical order, which the
+        #    bitmap heap scan reads page by page and stops early.  No tsvector is read.
+        names = list(filters)
+        flags = [sa.case((filters[name], 1), else_=0).label(f"f_{name}") for name in names]
+        where = list(text)
+        if len(flags) >= 2:
+            where.append(sa.func.coalesce(sum((f.element for f in flags), sa.literal(0)), 0) >= len(flags) - 1)
+        sample = (
+            sa.select(
                 _c.id,
                 _c.doc_type,
                 _c.doc_id,
@@ -311,123 +387,105 @@ class PostgresBackend(SearchBackend):
                 _c.deadline,
                 derived.label("derived"),
                 band.label("band"),
-                (score if ranked else sa.literal(0.0)).label("score"),
-            ).where(*conditions)
-            return stmt.cte(name) if name == "matched" else stmt.subquery(name)
-
-        matched = matches("matched", ranked=False)
-        m = matched.c
-        filters = self._filters(m, query)
-
-        def where_except(name: str | None) -> list[Any]:
-            return [cond for key, cond in filters.items() if key != name]
-
-        facet_columns = {
-            "type": m.doc_type,
-            "district": m.district,
-            "domain": m.domain,
-            "theme": m.theme,
-            "status": m.derived,
-            "budget": m.band,
-        }
-        if not query.with_facets:
-            facet_columns = {}
-        # Facets whose own filter is off share one scan (GROUPING SETS, with the total as the
-        # empty set); a facet whose filter is on needs its own WHERE (disjunctive counts).
-        shared = [name for name in facet_columns if name not in filters]
-        shared_cols = [facet_columns[name] for name in shared]
-        grouped = (
-            sa.select(
-                sa.func.grouping(*shared_cols).label("g") if shared_cols else sa.literal(0).label("g"),
-                *[sa.cast(c, sa.Text) for c in shared_cols],
-                sa.func.count().label("n"),
+                sa.cast(sa.text("(search_entries.ctid::text::point)[0]"), sa.Integer).label("block"),
+                *flags,
             )
-            .select_from(matched)
-            .where(*where_except(None))
+            .where(*where)
+            .limit(limit + 1)
         )
-        if shared_cols:
-            grouped = grouped.group_by(
-                sa.func.grouping_sets(*[sa.tuple_(c) for c in shared_cols], sa.tuple_())
-            )
-        separate = [
-            sa.select(sa.literal(name), sa.cast(column, sa.Text), sa.func.count())
-            .where(column.is_not(None), *where_except(name))
-            .group_by(column)
-            for name, column in facet_columns.items()
-            if name in filters
-        ]
-        if query.with_facets:
-            batch_values = (
-                sa.select(
-                    sa.func.unnest(sa.func.string_to_array(sa.func.btrim(m.batches), " ")).label("value")
-                )
-                .where(*where_except("batch"))
-                .subquery("batch_values")
-            )
-            separate.append(
-                sa.select(sa.literal("batch"), batch_values.c.value, sa.func.count())
-                .where(batch_values.c.value != "")
-                .group_by(batch_values.c.value)
-            )
-        facets: dict[str, dict[str, int]] = {}
-        total = 0
-        ranked_matches = matches("ranked", ranked=sort == "relevance" and bool(parsed.must))
-        r = ranked_matches.c
-        page = (
-            sa.select(r.id, r.score)
-            .where(*self._filters(r, query).values())
-            .order_by(*self._order(r, sort, now))
-            .limit(query.per_page)
-            .offset(query.offset)
-        )
+        wanted = query.offset + query.per_page
+        statement = self._sample_statement(sample, names, query, sort, tsq, now)
         with self.engine.begin() as con:
-            if parsed.must:
-                # Text matches always come through the GIN index; the planner, blind to the
-                # cost of reading each tsvector, would often scan the table instead (10x slower
-                # for a word in 20% of the records).
-                con.execute(sa.text("SET LOCAL enable_seqscan = off"))
-            everything = grouped.add_cte(matched)
-            width = len(shared_cols)
-            for row in con.execute(everything):
-                bits, values, count = row[0], row[1 : 1 + width], int(row[-1])
-                if bits == (1 << width) - 1:  # the empty grouping set: the total
-                    total = count
-                    continue
-                # GROUPING() has a 0 bit (most significant first) for the grouped column.
-                i = next(i for i in range(width) if not bits & (1 << (width - 1 - i)))
-                if values[i] is not None:
-                    facets.setdefault(shared[i], {})[_facet_value(shared[i], values[i])] = count
-            if separate:
-                for facet, value, count in con.execute(sa.union_all(*separate).add_cte(matched)):
-                    if value is not None:
-                        facets.setdefault(facet, {})[_facet_value(facet, value)] = int(count)
-            if not total:
+            # JIT compilation costs 50-200 ms on this kind of query and never pays back here.
+            # Text matches always come through the GIN index; the planner, blind to the cost
+            # of reading each tsvector, would often scan the table instead.  (One round trip.)
+            con.execute(
+                sa.text("SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true)"),
+                {"seqscan": "off" if parsed.must else "on"},
+            )
+            total, sampled, last_block = 0, 0, 0
+            facets: dict[str, dict[str, int]] = {}
+            ordered: list[tuple[int, int, float]] = []
+            for kind, value, n, score, block in con.execute(statement):
+                if kind == "#":
+                    total, sampled, last_block = int(n), int(value), int(block or 0)
+                elif kind == "page":
+                    ordered.append((int(n), int(value), float(score or 0.0)))
+                else:
+                    label = BUDGET_BANDS[int(value)].label if kind == "budget" else value
+                    facets.setdefault(kind, {})[label] = int(n)
+            exact = sampled <= limit
+            if not exact:
+                # The planner's estimate of the matches (the text's lexeme frequencies and the
+                # columns' statistics, kept by ANALYZE): the sample's counts are scaled to it.
+                estimate = _planned_rows(con, sa.select(_c.id).where(*text, *filters.values()))
+                if total:
+                    scale = max(1.0, estimate / total)
+                else:  # no match in the sample passes every filter: scale by the heap read
+                    blocks = con.execute(
+                        sa.text("SELECT pg_relation_size('search_entries') / current_setting('block_size')::int")
+                    ).scalar_one()
+                    scale = max(1.0, float(blocks) / (last_block + 1))
+                facets = {f: {k: _scaled(v, scale) for k, v in values.items()} for f, values in facets.items()}
+                total = _scaled(total, scale)
+            elif not total:
                 return RawPage(0, [], facets)
-            ranked = con.execute(page).all()
-            ids = [row.id for row in ranked]
-            rows = {
+
+            # 2. The page: from the sample when it holds every match (and, for relevance, few
+            #    enough to rank them all), else from the table.
+            ranked: list[tuple[int, float]]
+            if exact and ordered:
+                ranked = [(entry_id, score) for _, entry_id, score in sorted(ordered)[query.offset : wanted]]
+            elif sort == "relevance" and tsq is not None:
+                candidates = self._rank_candidates(parsed, text, filters, max(self.rank_candidates, wanted))
+                score = sa.func.ts_rank_cd(sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL)), _c.tsv, tsq, 1)
+                ranked_q = (
+                    sa.select(_c.id, score.label("score"), _c.published_at, _c.doc_type, _c.doc_id)
+                    .where(_c.id.in_(candidates))
+                    .subquery("ranked")
+                )
+                ranked = [
+                    (row.id, float(row.score or 0.0))
+                    for row in con.execute(
+                        sa.select(ranked_q.c.id, ranked_q.c.score)
+                        .order_by(*self._order(ranked_q.c, "relevance", now))
+                        .limit(query.per_page)
+                        .offset(query.offset)
+                    )
+                ]
+            elif exact:
+                ranked = []  # (the page lies past the matches)
+            else:
+                ranked = [
+                    (row.id, 0.0)
+                    for row in con.execute(
+                        sa.select(_c.id)
+                        .where(*text, *filters.values())
+                        .order_by(*self._order(_c, sort, now))
+                        .limit(query.per_page)
+                        .offset(query.offset)
+                    )
+                ]
+            if not exact:
+                # An estimate is never below what is known to exist.
+                total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
+            ids = [entry_id for entry_id, _ in ranked]
+            rows_by_id = {
                 row.id: row
                 for row in con.execute(
                     sa.select(
-                        _c.id,
-                        _c.doc_type,
-                        _c.doc_id,
-                        _c.title,
-                        _c.body,
-                        _c.url,
-                        _c.status,
-                        _c.deadline,
+                        _c.id, _c.doc_type, _c.doc_id, _c.title, _c.body, _c.url, _c.status, _c.deadline
                     ).where(_c.id.in_(ids))
                 )
-            }
+            } if ids else {}
         hits = []
         for entry_id, entry_score in ranked:
-            row = rows[entry_id]
+            row = rows_by_id[entry_id]
             hits.append(
                 RawHit(
                     doc_type=row.doc_type,
                     doc_id=int(row.doc_id),
-                    score=float(entry_score or 0.0),
+                    score=entry_score,
                     title=row.title,
                     body=row.body,
                     url=row.url,
@@ -435,7 +493,100 @@ class PostgresBackend(SearchBackend):
                     deadline=row.deadline,
                 )
             )
-        return RawPage(total, hits, facets)
+        return RawPage(total, hits, facets, estimated=not exact)
+
+    def _sample_statement(
+        self, sample: Any, names: list[str], query: SearchQuery, sort: str, tsq: Any, now: datetime
+    ) -> Any:
+        """One statement over the sample (a CTE, read once): ``(kind, value, n, score, block)``
+        rows — ``#``: matches passing every filter, the sample's size, its last heap block;
+        one row per facet value (``kind`` the facet): rows passing every filter but the
+        facet's own; ``page``: the first page's worth of ids in the requested order (``n`` the
+        rank), computed only when the sample holds few enough matches to rank them all."""
+        cte = sample.cte("sample")
+        s = cte.c
+        none_i, none_f = sa.null().cast(sa.Integer), sa.null().cast(sa.Float)
+
+        def passes(own: str | None = None) -> Any:
+            return sa.and_(sa.true(), *[s[f"f_{n}"] == 1 for n in names if n != own])
+
+        branches: list[Any] = [
+            sa.select(
+                sa.literal("#"),
+                sa.cast(sa.func.count(), sa.Text),
+                sa.func.count().filter(passes()),
+                none_f,
+                sa.func.max(s.block),
+            )
+        ]
+        if query.with_facets:
+            for facet, (column, own) in _FACETS.items():
+                col = s[column]
+                branches.append(
+                    sa.select(sa.literal(facet), sa.cast(col, sa.Text), sa.func.count(), none_f, none_i)
+                    .where(passes(own), col.is_not(None))
+                    .group_by(col)
+                )
+            values = (
+                sa.select(sa.func.unnest(sa.func.string_to_array(sa.func.btrim(s.batches), " ")).label("v"))
+                .where(passes("batch"))
+                .subquery("batch_values")
+            )
+            branches.append(
+                sa.select(sa.literal("batch"), values.c.v, sa.func.count(), none_f, none_i)
+                .where(values.c.v != "")
+                .group_by(values.c.v)
+            )
+        wanted = query.offset + query.per_page
+        small = (
+            sa.select(sa.func.count()).select_from(cte).where(passes()).scalar_subquery()
+            <= (self.rank_limit if sort == "relevance" and tsq is not None else self.exact_limit)
+        )
+        if sort == "relevance" and tsq is not None:
+            score = sa.func.ts_rank_cd(sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL)), _c.tsv, tsq, 1)
+            scored = (
+                sa.select(s.id, score.label("score"), s.published_at, s.doc_type, s.doc_id)
+                .join_from(cte, _table, _c.id == s.id)
+                .where(passes(), small)
+                .subquery("scored")
+            )
+            order = self._order(scored.c, "relevance", now)
+            page = sa.select(
+                sa.literal("page"),
+                sa.cast(scored.c.id, sa.Text),
+                sa.func.row_number().over(order_by=order),
+                sa.cast(scored.c.score, sa.Float),
+                none_i,
+            ).order_by(*order).limit(wanted)
+        else:
+            order = self._order(s, sort, now)
+            page = (
+                sa.select(
+                    sa.literal("page"),
+                    sa.cast(s.id, sa.Text),
+                    sa.func.row_number().over(order_by=order),
+                    none_f,
+                    none_i,
+                )
+                .where(passes(), small)
+                .order_by(*order)
+                .limit(wanted)
+            )
+        branches.append(page.subquery("page_ids").select())
+        return sa.union_all(*branches)
+
+    def _rank_candidates(self, parsed: ParsedQuery, text: list[Any], filters: dict[str, Any], size: int) -> Any:
+        """Ids to rank when too many records match: up to *size* whose title holds a query word
+        (through the title's own small GIN index) and up to *size* others, both in physical
+        order.  Only these read their large ``tsv`` for ``ts_rank_cd``."""
+        title_q = sa.cast(sa.literal(tsquery_literal(parsed.must, "or"), sa.Text), postgresql.TSQUERY)
+        in_title = (
+            sa.select(_c.id)
+            .where(*text, *filters.values(), _c.title_tsv.bool_op("@@")(title_q))
+            .limit(size)
+        )
+        anywhere = sa.select(_c.id).where(*text, *filters.values()).limit(size)
+        return sa.union(in_title.subquery().select(), anywhere.subquery().select())
 
     @staticmethod
     def _filters(m: Any, query: SearchQuery) -> dict[str, Any]:

@@ -89,6 +89,8 @@ _T = TypeVar("_T")
 log = logging.getLogger("marketplace.search")
 
 INDEX_NAME = "MAIN"
+#: File in the index directory while a rebuild from a missing or unreadable index runs.
+REBUILD_MARKER = "REBUILDING"
 #: ``SEARCH_INDEX_DIR`` value for an in-memory index.
 MEMORY = ":memory:"
 #: Keyword facets stored as ``ID`` fields (one value per document).
@@ -440,7 +442,8 @@ class WhooshBackend(SearchBackend):
     def _exists(self) -> bool:
         if self.index_dir is not None and not self.index_dir.is_dir():
             return False
-        return bool(self._storage().index_exists(INDEX_NAME))
+        # A table of contents is there (readable or not: opening it is the reader's business).
+        return bool(index.TOC._latest_generation(self._storage(), INDEX_NAME) > -1)
 
     def _open_index(self) -> index.Index:
         return self._storage().open_index(INDEX_NAME, schema=self.schema)
@@ -464,7 +467,7 @@ class WhooshBackend(SearchBackend):
                 return storage.open_index(INDEX_NAME, schema=self.schema)
             if wipe:
                 for child in self.index_dir.iterdir():
-                    if child.name.endswith("_WRITELOCK"):
+                    if child.name.endswith("_WRITELOCK") or child.name == REBUILD_MARKER:
                         continue
                     if child.is_dir():
                         shutil.rmtree(child, ignore_errors=True)
@@ -474,11 +477,86 @@ class WhooshBackend(SearchBackend):
         finally:
             lock.release()
 
-    def _open_or_create(self) -> index.Index:
-        if self._exists():
-            return self._open_index()
-        log.warning("search index %s missing: creating an empty one", self.index_dir)
-        return self._create_index()
+    def _open_existing(self) -> index.Index:
+        """The index for a write; never created here (see :meth:`state`).
+
+        A fresh empty index would make search answer "1 result" for a site of thousands
+        (issue 12.10): a missing index stays missing, and unavailable, until :meth:`rebuild`.
+        """
+        for attempt in range(3):
+            if not self._exists():
+                raise SearchUnavailable(
+                    f"search index {self.index_dir} missing: not created implicitly, run `flask search reindex`"
+                )
+            try:
+                return self._open_index()
+            except FileNotFoundError:
+                # Another process's commit removed the table of contents just listed: read
+                # the newer one.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- rebuild marker: an index being built from nothing is not searchable yet -----------
+    def _marker(self) -> Path | None:
+        return None if self.index_dir is None else self.index_dir / REBUILD_MARKER
+
+    def _mark_rebuilding(self) -> Path | None:
+        """Create the marker before a rebuild that starts from a missing or unreadable index.
+
+        Its first, empty commit must not look like a healthy index: readers answer "unavailable"
+        while the marker exists, writers still wait for the rebuild's lock as usual.
+        """
+        marker = self._marker()
+        if marker is None:
+            return None
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"{os.getpid()} {datetime.now(UTC).isoformat()}\n", encoding="utf-8")
+        return marker
+
+    def _rebuild_marked(self) -> bool:
+        marker = self._marker()
+        return marker is not None and marker.exists()
+
+    def _write_locked(self) -> bool:
+        """Whether some process (this one included) holds the index's write lock now."""
+        if self.index_dir is None or not self.index_dir.is_dir():
+            return False
+        lock = FileStorage(str(self.index_dir)).lock(f"{INDEX_NAME}_WRITELOCK")
+        try:
+            if lock.acquire(blocking=False):
+                lock.release()
+                return False
+        except OSError:
+            return False
+        return True
+
+    def state(self) -> dict[str, Any]:
+        """``{"backend", "state", "documents"}`` without raising (for ``/healthz`` and ``/readyz``).
+
+        States: ``ok``; ``missing`` (no index: deleted, or never built); ``rebuilding`` (a rebuild
+        from nothing is running); ``incomplete`` (such a rebuild stopped before its commit);
+        ``corrupt`` (the index cannot be read).  Every state but ``ok`` means searches answer
+        with the "unavailable" notice and the list pages use their ``LIKE`` filter.
+        """
+        found: dict[str, Any] = {"backend": self.name, "state": "ok", "documents": None}
+        if self._rebuild_marked():
+            found["state"] = "rebuilding" if self._write_locked() else "incomplete"
+            return found
+        if not self._exists():
+            found["state"] = "missing"
+            return found
+        with warnings.catch_warnings():
+            # (Whoosh leaves a damaged file open: collected here, as in _guarded.)
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                found["documents"] = int(self._open_index().doc_count())
+                return found
+            except Exception as exc:
+                found["state"] = "corrupt"
+                found["detail"] = repr(exc)[:200]
+            gc.collect()
+        return found
 
     def _searcher(self) -> Searcher:
         self._check_fork()
@@ -486,17 +564,29 @@ class WhooshBackend(SearchBackend):
         if searcher is not None:
             # Not ``searcher.refresh()``: it reuses segment readers and so misses deletions
             # committed since (Whoosh 2.7 compares segments by id, not by deletion count).
+            # Nor the generation alone: an index deleted and rebuilt starts counting again, so
+            # the table of contents' file identity is compared too.
             try:
-                current = searcher.up_to_date()
+                current = searcher.up_to_date() and getattr(self._local, "toc", None) == self._toc_identity()
             except Exception:
                 current = False
             if not current:
                 self._drop_searcher()
                 searcher = None
         if searcher is None:
+            toc = self._toc_identity()
             searcher = self._open_index().searcher()
+            self._local.toc = toc
         self._local.searcher = searcher
         return searcher
+
+    def _toc_identity(self) -> tuple[int, int, int] | None:
+        """Generation, inode and mtime of the current table of contents (``None`` in memory)."""
+        if self.index_dir is None:
+            return None
+        generation = index.TOC._latest_generation(self._storage(), INDEX_NAME)
+        stat = (self.index_dir / f"_{INDEX_NAME}_{generation}.toc").stat()
+        return generation, stat.st_ino, stat.st_mtime_ns
 
     def _drop_searcher(self) -> None:
         searcher = getattr(self._local, "searcher", None)
@@ -511,6 +601,9 @@ class WhooshBackend(SearchBackend):
 
     def healthy(self) -> bool:
         """Whether the index directory holds a readable index."""
+
+        if self._rebuild_marked():
+            return False
 
         def read() -> bool:
             with self._open_index().searcher() as searcher:
@@ -575,7 +668,7 @@ class WhooshBackend(SearchBackend):
             raise SearchUnavailable("search index is locked by another writer") from None
 
     def _write(self, ops: dict[str, SearchDocument | None]) -> None:
-        ix = self._open_or_create()
+        ix = self._open_existing()
         writer = ix.writer(timeout=self.writer_timeout, delay=0.05, codec=_codec())
         try:
             for key, doc in ops.items():
@@ -595,12 +688,14 @@ class WhooshBackend(SearchBackend):
         meanwhile (those that time out are logged and retried on their next write).
         """
         self._check_fork()
+        marker = None if self._exists() and not self._rebuild_marked() else self._mark_rebuilding()
         try:
             ix, writer = self._guarded("opening for rebuild", self._open_for_rebuild, log_failure=False)
         except LockError:
             raise SearchUnavailable("search index is locked by another writer") from None
         except SearchUnavailable as exc:
             log.warning("%s; recreating the index", exc)
+            marker = marker or self._mark_rebuilding()
             try:
                 ix = self._create_index(wipe=True)
                 writer = self._rebuild_writer(ix)
@@ -632,6 +727,8 @@ class WhooshBackend(SearchBackend):
             writer.cancel()
             raise
         writer.commit(mergetype=lambda _writer, _old: list(segments))
+        if marker is not None:
+            marker.unlink(missing_ok=True)
         with self._lock:
             self._pending = {}
         if progress is not None:
@@ -808,6 +905,8 @@ class WhooshBackend(SearchBackend):
     def _run(self, parsed: ParsedQuery, q: SearchQuery, mode: Mode, now: datetime) -> RawPage:
         if not self._exists():
             raise SearchUnavailable(f"search index {self.index_dir} missing: run `flask search reindex`")
+        if self._rebuild_marked():
+            raise SearchUnavailable(f"search index {self.index_dir} is being rebuilt (or its rebuild stopped)")
         searcher = self._searcher()
         arrays = self._view(searcher)
         ids, scores = _Evaluator(self, searcher, arrays).run(parsed, mode)

@@ -297,7 +297,9 @@ def pg_engine() -> Iterator[sa.Engine]:
 def _whoosh(tmp_path_factory: pytest.TempPathFactory) -> SearchBackend:
     from marketplace.search.whoosh_backend import WhooshBackend
 
-    return WhooshBackend(tmp_path_factory.mktemp("index"))
+    backend = WhooshBackend(tmp_path_factory.mktemp("index"))
+    backend.clear()  # built (empty): a write never creates a missing index
+    return backend
 
 
 def _postgres(request: pytest.FixtureRequest) -> SearchBackend:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
 import sqlalchemy as sa
 
 from marketplace.models.search import SearchEntry
-from marketplace.search.postgres_backend import _quote, tsquery_literal, tsvector_literal
+from marketplace.search.documents import SearchDocument, SearchQuery
+from marketplace.search.postgres_backend import PostgresBackend, _quote, tsquery_literal, tsvector_literal
 from marketplace.search.query import parse_query
 
 
@@ -45,3 +49,84 @@ def test_quotes_and_backslashes_are_escaped(pg_engine: sa.Engine) -> None:
             {"v": f"{_quote(odd)}:1A", "q": _quote(odd)},
         ).scalar()
     assert vector == "'it''s\\\\x':1A" and matched is True
+
+
+# -- many matches: bounded counting and ranking (issue 13, PostgreSQL search at 100k records) ----
+
+DISTRICTS = ("500103", "500105", "500112", "500199")
+
+
+def _many() -> list[SearchDocument]:
+    """240 records holding 数据; 区块链 in the titles of exactly three, in the body of 59 more."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    docs = []
+    for i in range(1, 241):
+        in_title = i in (37, 121, 200)
+        title = f"区块链电子证照{i}号系统" if in_title else f"数据共享交换平台{i}号"
+        body = "政务数据归集、治理和开放。" + ("采用区块链存证。" if i % 4 == 0 and not in_title else "")
+        docs.append(
+            SearchDocument(
+                "scenario", i, title, body, extra="市大数据发展局",
+                district=DISTRICTS[i % 4], domain="data" if i % 3 else "ai", status="published",
+                budget=float(10 * (i % 17) + 5) if i % 5 else None,
+                published_at=start + timedelta(days=i * 7 % 240, hours=i),
+                deadline=start + timedelta(days=200 + i % 90),
+            )
+        )
+    return docs
+
+
+@pytest.fixture
+def many(pg_engine: sa.Engine) -> tuple[PostgresBackend, PostgresBackend]:
+    """The same 240 records seen by a default backend (everything exact at this size) and by one
+    whose limits are tiny, so that it counts from a sample and ranks a bounded candidate set."""
+    exact = PostgresBackend(pg_engine)
+    exact.rebuild(_many())
+    return exact, PostgresBackend(pg_engine, exact_limit=40, rank_limit=10, rank_candidates=15)
+
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def test_past_the_limit_totals_and_facets_are_flagged_estimates(many) -> None:
+    exact, bounded = many
+    for q, filters in (("数据", {}), ("", {}), ("数据", {"districts": ("500105",)}),
+                       ("区块链", {"domains": ("data",)})):
+        query = SearchQuery(q=q, now=NOW, **filters)
+        truth, guess = exact.query(query), bounded.query(query)
+        assert truth.total_is_estimate is False
+        assert guess.total_is_estimate is (truth.total > 40), q
+        assert 0.6 * truth.total <= guess.total <= 1.5 * truth.total, (q, truth.total, guess.total)
+        for facet, counts in guess.facets.items():
+            assert set(counts) <= set(truth.facets[facet]), facet
+            for value, count in counts.items():
+                assert count <= 2 * truth.facets[facet][value] + 10, (facet, value)
+
+
+def test_under_the_limit_everything_is_exact_and_identical(many) -> None:
+    exact, _ = many
+    small = PostgresBackend(exact.engine, exact_limit=100)
+    for q in ("区块链", "区块链 -证照", '"区块链存证"', "政务 区块链"):
+        query = SearchQuery(q=q, now=NOW, per_page=10)
+        a, b = exact.query(query), small.query(query)
+        assert not b.total_is_estimate and a.total == b.total and a.facets == b.facets, q
+        assert [h.doc_id for h in a.hits] == [h.doc_id for h in b.hits], q
+
+
+@pytest.mark.parametrize("sort", ["newest", "deadline", "budget"])
+def test_orders_other_than_relevance_stay_exact_past_the_limit(many, sort) -> None:
+    exact, bounded = many
+    for page in (1, 2, 7):
+        query = SearchQuery(q="数据", sort=sort, page=page, per_page=10, now=NOW)
+        assert [h.doc_id for h in bounded.query(query).hits] == [h.doc_id for h in exact.query(query).hits]
+
+
+def test_bounded_ranking_still_puts_title_matches_first(many) -> None:
+    exact, bounded = many
+    query = SearchQuery(q="区块链", now=NOW, per_page=5)
+    truth, guess = exact.query(query), bounded.query(query)
+    assert truth.total == 62 and guess.total_is_estimate
+    assert {h.doc_id for h in guess.hits[:3]} == {37, 121, 200} == {h.doc_id for h in truth.hits[:3]}
+    # Deeper pages are filled too (the candidate set grows with the page asked for).
+    deep = bounded.query(SearchQuery(q="区块链", now=NOW, per_page=10, page=4))
+    assert len(deep.hits) == 10 and not {h.doc_id for h in deep.hits} & {37, 121, 200}

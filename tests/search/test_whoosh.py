@@ -162,3 +162,64 @@ def test_rebuild_writes_chunks_as_segments_published_together(tmp_path: Path) ->
     segment_files = {p.name for p in tmp_path.glob("*.seg")}
     assert len(segment_files) == 1  # the old segments' files are gone
     backend.close()
+
+
+def test_a_writer_never_creates_a_missing_index(tmp_path: Path) -> None:
+    """Issue 12.10: a write that finds no index fails (the caller logs it) and leaves the index
+    missing, so searches keep their notice until a rebuild; nothing answers "1 result"."""
+    index_dir = tmp_path / "index"
+    backend = WhooshBackend(index_dir)
+    assert backend.state() == {"backend": "whoosh", "state": "missing", "documents": None}
+    with pytest.raises(SearchUnavailable):
+        backend.index([SearchDocument("scenario", 1, "区块链电子证照", "")])
+    assert not index_dir.exists()
+    assert backend.query(SearchQuery(q="区块链")).notice == INDEX_UNAVAILABLE_NOTICE
+    assert backend.state()["state"] == "missing"
+
+    assert backend.rebuild(build_corpus()) == 17
+    assert backend.state() == {"backend": "whoosh", "state": "ok", "documents": 17}
+    backend.index([SearchDocument("scenario", 1000, "区块链电子证照", "")])
+    assert backend.state()["documents"] == 18
+    backend.close()
+
+
+def test_a_rebuild_from_nothing_is_not_searchable_until_it_commits(tmp_path: Path) -> None:
+    """While a rebuild of a missing index runs, its first empty commit is not served as an empty
+    site: readers see "rebuilding"; a rebuild that died half-way leaves "incomplete"."""
+    backend = WhooshBackend(tmp_path / "index")
+    seen: list[tuple[str, str | None]] = []
+
+    def docs():
+        for i, doc in enumerate(build_corpus()):
+            if i == 5:
+                results = backend.query(SearchQuery(q="区块链"))
+                seen.append((backend.state()["state"], results.notice))
+            yield doc
+
+    assert backend.rebuild(docs()) == 17
+    assert seen == [("rebuilding", INDEX_UNAVAILABLE_NOTICE)]
+    assert backend.query(SearchQuery(q="区块链")).total == 1
+
+    # A rebuild that fails before its commit leaves a marked, unsearchable index.
+    other = WhooshBackend(tmp_path / "other")
+
+    def failing():
+        yield from build_corpus()[:3]
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        other.rebuild(failing())
+    assert other.state()["state"] == "incomplete"
+    assert other.query(SearchQuery(q="区块链")).notice == INDEX_UNAVAILABLE_NOTICE
+    assert not other.healthy()
+    assert other.rebuild(build_corpus()) == 17
+    assert other.state() == {"backend": "whoosh", "state": "ok", "documents": 17}
+    backend.close()
+    other.close()
+
+
+def test_state_names_a_corrupt_index(tmp_path: Path) -> None:
+    WhooshBackend(tmp_path).rebuild(build_corpus())
+    for toc in tmp_path.glob(f"_{INDEX_NAME}_*.toc"):
+        toc.write_bytes(b"not a toc")
+    assert WhooshBackend(tmp_path).state()["state"] == "corrupt"
