@@ -211,6 +211,7 @@ def _snapshot(application: Application) -> dict[str, Any]:
     """What the audit log records of an application: state and a content digest, no sealed content."""
     return {"status": application.status.value, "scenario": application.scenario_id,
             "organisation": application.organisation_id, "confirmed_revision": application.confirmed_revision,
+            "sealed_until": application.sealed_until.isoformat() if application.sealed_until else None,
             "submitted_at": application.submitted_at.isoformat() if application.submitted_at else None,
             "documents": len(application.documents), "content_sha256": fingerprint(application)}
 
@@ -332,8 +333,9 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
             application.documents.append(ApplicationDocument(attachment=attachment))
 
         if submit or revising:
-            # Declarations are made against the scenario as it reads now.
+            # Declarations are made against the scenario as it reads now, and under its deadline.
             application.confirmed_revision = scenario.revision
+            _promise_seal(application, scenario)
         event = "revised" if revising else ("submitted" if submit else "draft_saved")
         if event == "submitted":
             application.status = ApplicationStatus.SUBMITTED
@@ -426,6 +428,7 @@ def reconfirm(session: Session, actor: User, application: Application, ip: str |
         raise InvalidTransition(_("该申请已按场景最新内容确认，无需再次确认。"))
     before = _snapshot(application)
     application.confirmed_revision = scenario.revision
+    _promise_seal(application, scenario)
     session.flush()
     audit.record(session, actor=actor, action="application.reconfirm", object_type="application",
                  object_id=application.id, before=before, after=_snapshot(application), ip=ip)
@@ -436,6 +439,12 @@ def reconfirm(session: Session, actor: User, application: Application, ip: str |
            _path("applications.detail", application_id=application.id))
     _final_deadline_check(scenario, verb)
     return application
+
+
+def _promise_seal(application: Application, scenario: Scenario) -> None:
+    """The firm submits or re-confirms under the current deadline: sealed until then at least (never earlier)."""
+    promised = application.sealed_until
+    application.sealed_until = max(promised, scenario.deadline) if promised is not None else scenario.deadline
 
 
 def _notify_receipt(session: Session, application: Application, event: str) -> None:
@@ -473,8 +482,9 @@ def flag_for_reconfirmation(scenario: Scenario, session: Session, **_signal: Any
         if application in flagged:
             notify(session, _firm_users(session, application), "application.reconfirm",
                    _("请重新确认揭榜申请：%(title)s", title=scenario.title),
-                   _("业主单位修改了《%(title)s》的实质内容，场景正在重新审核。重新发布后，请在截止时间前"
-                     "核对修改内容并重新确认（或修改、撤回）贵单位的揭榜申请。", title=scenario.title), url)
+                   _("业主单位修改了《%(title)s》的实质内容，场景正在重新审核，修改后的揭榜截止时间为 %(deadline)s"
+                     "（北京时间）。重新发布后，请在截止时间前核对修改内容并重新确认（或修改、撤回）贵单位的揭榜申请。"
+                     "贵单位的申请在原截止时间前始终密封。", title=scenario.title, deadline=deadline_text(scenario)), url)
         else:
             notify(session, _firm_users(session, application), "application.scenario_changed",
                    _("场景内容已修改：%(title)s", title=scenario.title),

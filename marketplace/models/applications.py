@@ -81,6 +81,9 @@ class Application(TimestampMixin, Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The scenario revision the firm last confirmed; lower than the scenario's means "re-confirm".
     confirmed_revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: The latest deadline the firm submitted or re-confirmed this application under: it stays sealed until
+    #: this moment at least, whatever later happens to the scenario's deadline (policy.seal_ends).
+    sealed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the application was shortlisted, selected or not selected.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The owner's note with the decision (e.g. the 流榜 reason told to the firm).
