@@ -84,7 +84,7 @@ def can_read(user: User | None, application: Application, now: datetime | None =
     if user.role == Role.DISTRICT_STAFF:
         return user.district_id is not None and user.district_id == scenario.district_id
     if user.role == Role.EXPERT:
-        return any(a.expert_id == user.id and a.declared_at is not None and not a.recused
+        return any(a.expert_id == user.id and a.declared_at is not None and not a.recused and a.removed_at is None
                    for a in _assignments(application))
     return False
 
@@ -132,7 +132,7 @@ def readable_clause(user: User | None, now: datetime | None = None) -> sa.Column
     if user.role == Role.EXPERT:
         declared = sa.select(ExpertAssignment.scenario_id).where(
             ExpertAssignment.expert_id == user.id, ExpertAssignment.declared_at.is_not(None),
-            ExpertAssignment.recused.is_(False))
+            ExpertAssignment.recused.is_(False), ExpertAssignment.removed_at.is_(None))
         return sa.and_(opened, Application.scenario_id.in_(declared))
     return sa.false()
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace import clock
-from marketplace.applications import bp, policy, services, submission
+from marketplace.applications import bp, completeness, policy, services, submission
 from marketplace.applications.forms import ApplicationForm, ReconfirmForm, WithdrawForm
 from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed, rejected
 from marketplace.extensions import db
@@ -195,6 +195,7 @@ def export(scenario_id: int):
     for a in services.readable_applications(db.session, current_user, scenario):
         writer.writerow([a.id, a.organisation.name, f"{a.price_wan:.2f}" if a.price_wan is not None else "",
                          clock.to_local(a.submitted_at).strftime("%Y-%m-%d %H:%M:%S") if a.submitted_at else "",
-                         a.status.label, a.confirmed_revision, len(a.documents)])
+                         completeness.visible_status(db.session, current_user, a).label, a.confirmed_revision,
+                         len(a.documents)])
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=scenario-{scenario.id}-applications.csv"})

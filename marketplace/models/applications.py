@@ -148,10 +148,17 @@ class ExpertAssignment(TimestampMixin, Base):
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: True when the expert declared a conflict and stepped back.
     recused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: When the owner removed an unresponsive expert from the panel (None: on the panel). A removed
+    #: expert reads nothing more, and partial scores no longer count.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The owner's reason for the removal (told to the expert, kept in the audit log).
+    removal_reason: Mapped[str | None] = mapped_column(Text)
 
     scenario: Mapped[Scenario] = relationship()
     expert: Mapped[User] = relationship(foreign_keys=[expert_id])
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    removed_by: Mapped[User | None] = relationship(foreign_keys=[removed_by_id])
 
 
 class Score(TimestampMixin, Base):
