@@ -358,6 +358,52 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
         raise
 
 
+def stage_documents(session: Session, actor: User, scenario: Scenario, uploads: Sequence[FileStorage],
+                    ip: str | None = None) -> tuple[Application, int] | None:
+    """Keep the files chosen on a refused 揭榜 form: stage them on the firm's draft (created if needed).
+
+    Called after the refused save was rolled back; the view keeps this write (``unit_of_work.keep``).
+    Only drafts stage files (a submitted application changes only by a deliberate revision); files that
+    are themselves refused (type, size, the 10-file limit) are left out. Returns the draft and how many
+    files were staged, or None when nothing could be staged (not open, not a draft, no acceptable file).
+    """
+    uploads = [u for u in uploads if u is not None and u.filename]
+    if not uploads or not is_firm_user(actor) or not scenario.is_open():
+        return None
+    stored: list[Attachment] = []
+    try:
+        _lock_scenario(session, scenario)
+        existing = live_application(session, actor.organisation_id, scenario.id, lock=True)
+        if existing is not None and existing.status != ApplicationStatus.DRAFT:
+            return None
+        application = existing or Application(scenario=scenario, organisation_id=actor.organisation_id,
+                                              created_by=actor, status=ApplicationStatus.DRAFT,
+                                              confirmed_revision=scenario.revision)
+        for upload in uploads:
+            if len(application.documents) >= MAX_DOCUMENTS:
+                break
+            upload.stream.seek(0)
+            try:
+                attachment = attachments.store(session, upload, AttachmentPurpose.APPLICATION_DOCUMENT, actor,
+                                               field="documents", allowed=DOCUMENT_TYPES)
+            except ValidationFailed:
+                continue  # this file itself is refused; the form says why
+            stored.append(attachment)
+            application.documents.append(ApplicationDocument(attachment=attachment))
+        if not stored:
+            return None
+        if existing is None:
+            session.add(application)
+        _flush_one_live(session)
+        audit.record(session, actor=actor, action="application.stage_documents", object_type="application",
+                     object_id=application.id, after={**_snapshot(application), "staged": len(stored)}, ip=ip)
+        _final_deadline_check(scenario, _("保存附件"))
+        return application, len(stored)
+    except BaseException:
+        _discard(stored)
+        raise
+
+
 def _remove_documents(session: Session, application: Application, ids: Iterable[int]) -> list[str]:
     """Detach and delete the named documents of this application; returns their stored names."""
     wanted = {int(i) for i in ids}
