@@ -141,7 +141,7 @@ def configure_templates(app: Flask) -> None:
     """Template filters and globals: local time, money, the current locale."""
     from flask_babel import get_locale
 
-    from marketplace import clock
+    from marketplace import clock, formats
     from marketplace.navigation import nav_items
 
     @app.template_filter("local_dt")
@@ -152,6 +152,16 @@ def configure_templates(app: Flask) -> None:
     def wan(value) -> str:
         """Amounts in 万元 with two decimals and thousands separators."""
         return "" if value is None else f"{value:,.2f}"
+
+    @app.template_filter("yuan_as_wan")
+    def yuan_as_wan(value) -> str:
+        """An amount kept in whole yuan shown in 万元 with two decimals (formats.wan_text)."""
+        return formats.wan_text(value)
+
+    @app.template_filter("two")
+    def two(value) -> str:
+        """A score with two decimals (formats.two_decimals)."""
+        return formats.two_decimals(value)
 
     @app.template_filter("lname")
     def lname(obj) -> str:

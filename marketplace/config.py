@@ -132,6 +132,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
         "LOGIN_WINDOW_SECONDS": int(env.get("LOGIN_WINDOW_SECONDS", "900")),
         "PASSWORD_RESET_MAX_AGE": 3600,
+        # Award process (README "Award process: deadlines, sealing, evaluations"): a scenario is published
+        # with at least MIN_APPLICATION_DAYS for applications; a substantive change leaves at least
+        # MIN_DAYS_AFTER_CHANGE days before the deadline.
+        "MIN_APPLICATION_DAYS": int(env.get("MIN_APPLICATION_DAYS", "10")),
+        "MIN_DAYS_AFTER_CHANGE": int(env.get("MIN_DAYS_AFTER_CHANGE", "5")),
         # Questions close this many hours before a scenario's deadline.
         "QUESTION_CUTOFF_HOURS": int(env.get("QUESTION_CUTOFF_HOURS", "48")),
         # Followers are reminded this many hours before a deadline (flask notifications scan).

@@ -93,8 +93,15 @@ def attach_pdf(application, name="技术方案.pdf"):
 
 
 def close(scenario, seconds_ago: int = 1):
-    """Move the scenario's deadline into the past (the bids open)."""
+    """Move the scenario's deadline into the past (the bids open), as if that time had passed.
+
+    The deadlines the applications were promised (``sealed_until``) move back with it: this stands
+    for the clock running past the deadline, not for an owner shortening it (see test_deadline_rules).
+    """
     scenario.deadline = clock.now() - timedelta(seconds=seconds_ago)
+    for application in db.session.execute(sa.select(Application).where(Application.scenario_id == scenario.id)
+                                          .where(Application.sealed_until.is_not(None))).scalars():
+        application.sealed_until = scenario.deadline
     db.session.commit()
 
 

@@ -395,7 +395,7 @@ def test_one_appraisal_per_year_and_period(make_appraisal):
 def _form(**changes):
     from marketplace.appraisal.computation import INDICATORS
 
-    data = {"year": "2025", "period": "annual", "name": "", "reward_pool_yuan": "12000000", "cap_yuan": "5000000",
+    data = {"year": "2025", "period": "annual", "name": "", "reward_pool_wan": "1200.00", "cap_wan": "500.00",
             "top_n": "3", "note": ""}
     data.update({f"w_{i.code}": str(i.default_weight) for i in INDICATORS})
     data.update(changes)
@@ -419,7 +419,7 @@ def test_city_staff_create_publish_and_export_through_the_pages(dataset, client,
     appraisal = db.session.query(Appraisal).one()
     assert appraisal.name == "2025年度中心城区应用场景建设考评"
     page = client.get(f"/appraisals/{appraisal.id}").get_data(as_text=True)
-    assert "实时计算" in page and "5,000,000" in page
+    assert "实时计算" in page and "500.00 万元" in page and "1,200.00 万元" in page
     assert f"/appraisals/{appraisal.id}/evidence/yuzhong/published" in page
 
     evidence = client.get(f"/appraisals/{appraisal.id}/evidence/yuzhong/awarded").get_data(as_text=True)
@@ -442,7 +442,7 @@ def test_city_staff_create_publish_and_export_through_the_pages(dataset, client,
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     ranking = book["排名"]
     rows = list(ranking.iter_rows(min_row=4, values_only=True))
-    assert rows[0][0] == 1 and rows[0][1] == "渝中区" and rows[0][-1] == 5_000_000
+    assert rows[0][0] == 1 and rows[0][1] == "渝中区" and rows[0][-1] == Decimal("500.00")  # 万元
     evidence_rows = list(book["证据"].iter_rows(min_row=2, values_only=True))
     assert any(r[0] == "江北区" and r[2] == dataset["C1"].id for r in evidence_rows)
 

@@ -412,6 +412,8 @@ def test_scoring_closes_after_the_award(closed_scenario, make_user):
     scenario, owner, (a, b) = closed_scenario(n=2)
     criteria = set_criteria(scenario, owner)
     expert, assignment = declared_expert(make_user, scenario, owner)
+    for application in (a, b):  # a complete evaluation (tests/test_complete_evaluations.py)
+        score_all(expert, assignment, application, criteria, ["80", "70", "60", "50"])
     decisions.award(db.session, owner, scenario, a.id)
     db.session.commit()
     with pytest.raises(InvalidTransition):
@@ -426,6 +428,8 @@ def test_horse_race_with_several_teams(closed_scenario, make_user, client, sign_
     scenario, owner, apps = closed_scenario(n=4, mode="horse_race", race_teams=3)
     criteria = set_criteria(scenario, owner)
     expert, assignment = declared_expert(make_user, scenario, owner)
+    for application in apps:  # a complete evaluation (tests/test_complete_evaluations.py)
+        score_all(expert, assignment, application, criteria, ["80", "70", "60", "50"])
     with pytest.raises(InvalidTransition):
         decisions.award(db.session, owner, scenario, apps[0].id)
     with pytest.raises(ValidationFailed) as error:

@@ -396,13 +396,14 @@ def test_a_moved_deadline_rearms_the_reminder(make_user, make_scenario):
     services.follow(db.session, firm, scenario.id)
     assert jobs.remind_deadlines(db.session) == 1
     db.session.commit()
-    new_deadline = clock.to_local(clock.now() + timedelta(days=5)).replace(tzinfo=None, microsecond=0)
+    # At least MIN_APPLICATION_DAYS (10) after the first publication (a day ago).
+    new_deadline = clock.to_local(clock.now() + timedelta(days=10)).replace(tzinfo=None, microsecond=0)
     scenario_services.update(db.session, owner, scenario, {"deadline": new_deadline})
     db.session.commit()
     assert db.session.get(Follow, (firm.id, scenario.id)).reminded_at is None
     scenario.status = scenario.status.PUBLISHED  # re-published after review
     db.session.commit()
-    assert jobs.remind_deadlines(db.session, now=clock.now() + timedelta(days=4)) == 1
+    assert jobs.remind_deadlines(db.session, now=clock.now() + timedelta(days=9)) == 1
 
 
 # ------------------------------------------------------------------ saved searches

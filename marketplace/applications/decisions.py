@@ -5,7 +5,8 @@ are still candidates, not winners. The scenario is awarded only when the final w
 are chosen, so "已揭榜" (public result, appraisal counts, contracts) always means the
 final decision. Every scenario status change goes through
 :func:`marketplace.scenarios.services.transition`; every application change is audited.
-Who may decide, and when, is checked by :mod:`marketplace.applications.evaluation`.
+Who may decide, and when, is checked by :mod:`marketplace.applications.evaluation`; every decision
+needs a complete evaluation (:mod:`marketplace.applications.completeness`).
 Services flush; the request's unit of work commits.
 """
 
@@ -20,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from marketplace import audit, clock
+from marketplace.applications import completeness
 from marketplace.applications import policy as app_policy
 from marketplace.applications.delivery import delivery_path
 from marketplace.applications.evaluation import (
@@ -157,6 +159,7 @@ def award(session: Session, actor: User, scenario: Scenario, application_id: obj
         message = _("揭榜挂帅只能确定一家揭榜单位。")
         raise ValidationFailed(message, {"application_id": [message]})
     winner = _pick(session, scenario, ids, CANDIDATE, "application_id")[0]
+    completeness.require_complete(session, scenario, [winner])
     note = (note or "").strip() or None
     others = [a for a in _candidates(session, scenario, CANDIDATE) if a.id != winner.id]
     _set_status(session, actor, winner, ApplicationStatus.SELECTED, "select", note, ip)
@@ -185,6 +188,7 @@ def start_race(session: Session, actor: User, scenario: Scenario, application_id
     if len(chosen) < min(2, len(candidates)):
         message = _("赛马至少需要选择 2 支团队。")
         raise ValidationFailed(message, {"application_ids": [message]})
+    completeness.require_complete(session, scenario, chosen)
     chosen_ids = {a.id for a in chosen}
     others = [a for a in candidates if a.id not in chosen_ids]
     for application in chosen:
@@ -252,6 +256,7 @@ def select_final(session: Session, actor: User, scenario: Scenario, application_
                     firms="、".join(a.organisation.name for a in missing))
         raise ValidationFailed(message, {"application_ids": [message]})
     winners = _pick(session, scenario, application_ids, (ApplicationStatus.RACING,), "application_ids")
+    completeness.require_complete(session, scenario, winners)
     note = (note or "").strip() or None
     winner_ids = {a.id for a in winners}
     others = [a for a in racing if a.id not in winner_ids]
@@ -278,6 +283,7 @@ def declare_unsuccessful(session: Session, actor: User, scenario: Scenario, reas
     if len(reason) > 1000:
         message = _("流榜原因不能超过 1000 个字。")
         raise ValidationFailed(message, {"reason": [message]})
+    completeness.require_complete(session, scenario)
     candidates = _candidates(session, scenario, IN_RUNNING)
     for application in candidates:
         _set_status(session, actor, application, ApplicationStatus.NOT_SELECTED, "not_select", reason, ip)

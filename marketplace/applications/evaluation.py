@@ -296,7 +296,9 @@ def assignment_for(session: Session, expert: User, assignment_id: int) -> Expert
 
 
 def assignment_state(assignment: ExpertAssignment) -> str:
-    """``pending`` (must declare), ``declared`` (may score) or ``recused``."""
+    """``pending`` (must declare), ``declared`` (may score), ``recused`` or ``removed`` (by the owner)."""
+    if assignment.removed_at is not None:
+        return "removed"
     if assignment.recused:
         return "recused"
     return "declared" if assignment.declared_at is not None else "pending"
@@ -323,6 +325,8 @@ def declare(session: Session, actor: User, assignment: ExpertAssignment, no_conf
     if assignment.expert_id != actor.id:
         raise PermissionDenied(_("只能声明本人的评审任务。"))
     _require_unsealed(assignment.scenario)
+    if assignment.removed_at is not None:
+        raise PermissionDenied(_("业主单位已将您移出本场景的评审专家组。"))
     if assignment.recused or assignment.declared_at is not None:
         raise InvalidTransition(_("您已作出声明，不能重复声明。"))
     if phase(session, assignment.scenario) == "decided":
@@ -348,6 +352,8 @@ def declare(session: Session, actor: User, assignment: ExpertAssignment, no_conf
 def _require_declared(actor: User, assignment: ExpertAssignment) -> None:
     if assignment.expert_id != actor.id:
         raise NotFound(_("找不到该评审任务。"))
+    if assignment.removed_at is not None:
+        raise PermissionDenied(_("业主单位已将您移出本场景的评审专家组，不能再查看或评审申请。"))
     if assignment.recused:
         raise PermissionDenied(_("您已申请回避，不能查看或评审本场景的申请。"))
     if assignment.declared_at is None:
@@ -470,7 +476,8 @@ def ranking(session: Session, user: User, scenario: Scenario) -> list[Ranked]:
     criteria = criteria_of(session, scenario)
     weights = {c.id: Decimal(c.weight) for c in criteria}
     scores: dict[tuple[int, int], dict[int, Score]] = {}
-    assignments = {a.id: a for a in assignments_of(session, scenario)}
+    # A removed expert's (partial) scores no longer count.
+    assignments = {a.id: a for a in assignments_of(session, scenario) if a.removed_at is None}
     if applications and criteria:
         rows = session.execute(sa.select(Score).where(
             Score.assignment_id.in_(list(assignments) or [0]),

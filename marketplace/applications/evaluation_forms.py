@@ -107,6 +107,13 @@ class FinalForm(FlaskForm):
     submit = SubmitField(_l("确定最终揭榜单位"))
 
 
+class RemoveExpertForm(FlaskForm):
+    """The owner removes an unresponsive expert from the panel (the reason is told to the expert)."""
+
+    reason = TextAreaField(_l("移除原因（将告知该专家并记入审计日志）"), validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("移出专家组"))
+
+
 class UnsuccessfulForm(FlaskForm):
     reason = TextAreaField(_l("流榜原因（将在场景页面公开）"), validators=[Optional(), Length(max=1000)])
     submit = SubmitField(_l("确认流榜"))

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace import unit_of_work
-from marketplace.applications import bp, decisions, delivery, evaluation
+from marketplace.applications import bp, completeness, decisions, delivery, evaluation
 from marketplace.applications import policy as app_policy
 from marketplace.applications.evaluation_forms import (
     ActionForm,
@@ -26,6 +26,7 @@ from marketplace.applications.evaluation_forms import (
     FinalForm,
     InviteForm,
     RaceForm,
+    RemoveExpertForm,
     StageForm,
     UnsuccessfulForm,
     score_form_class,
@@ -80,6 +81,9 @@ def _render(scenario: Scenario, **given):
         "delivery_url": url_for("applications.delivery", scenario_id=scenario.id)
         if scenario.status in delivery.DELIVERY_STATUSES else None,
         "open_call": scenario.mode == ScenarioMode.OPEN_CALL,
+        # What keeps the evaluation from being complete (a decision is refused until it is empty).
+        "missing": completeness.grouped(completeness.missing(session, scenario))
+        if current_phase in ("scoring", "racing") else [],
     }
     if manage and current_phase in ("scoring", "racing"):
         candidates = [r.application for r in ranked if r.application.status in evaluation.CANDIDATE]
@@ -115,6 +119,9 @@ def _render(scenario: Scenario, **given):
         forms["unsuccessful_form"] = given.pop("unsuccessful_form", None) or UnsuccessfulForm(
             prefix="unsuccessful", formdata=None)
         forms["action_form"] = ActionForm(prefix="act", formdata=None)
+        removal = given.pop("remove_forms", {})
+        forms["remove_forms"] = {assignment.id: removal.get(assignment.id) or RemoveExpertForm(
+            prefix=f"remove{assignment.id}", formdata=None) for assignment, _pieces in context["missing"]}
         context.update(forms)
     return render_template("applications/evaluation/evaluation.html", **context)
 
@@ -179,6 +186,17 @@ def _int(value: object) -> int | None:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+@bp.route("/scenarios/<int:scenario_id>/evaluation/experts/<int:assignment_id>/remove", methods=["POST"])
+@roles_required(Role.OWNER)
+def evaluation_remove_expert(scenario_id: int, assignment_id: int):
+    scenario = _scenario_or_404(scenario_id)
+    form = RemoveExpertForm(prefix=f"remove{assignment_id}")
+    return _decide(scenario, form, {"remove_forms": {assignment_id: form}},
+                   lambda f: completeness.remove_expert(db.session, current_user, scenario, assignment_id,
+                                                        f.reason.data, ip=request.remote_addr),
+                   _("已将该专家移出专家组，并通知本人。"))
 
 
 @bp.route("/scenarios/<int:scenario_id>/evaluation/applications/<int:application_id>/shortlist",
@@ -268,7 +286,7 @@ def owner_evaluations():
 def reviews():
     assignments = evaluation.assignments_for_expert(db.session, current_user)
     # What needs the expert first: declarations, then scoring in progress, then the rest (newest first).
-    order = {"pending": 0, "declared": 1, "recused": 2}
+    order = {"pending": 0, "declared": 1, "recused": 2, "removed": 3}
     assignments.sort(key=lambda a: (evaluation.phase(db.session, a.scenario) == "decided",
                                     order[evaluation.assignment_state(a)]))
     done = {a.id: len([1 for by in evaluation.scores_by(db.session, a).values() if by]) for a in assignments}
@@ -360,6 +378,13 @@ def scenario_outcome(scenario: Scenario) -> dict:
     if scenario.status in delivery.DELIVERY_STATUSES and delivery.can_view(db.session, user, scenario):
         links.append((_("合同、交付与验收"), url_for("applications.delivery", scenario_id=scenario.id)))
     return {"result": decisions.public_result(db.session, scenario), "links": links}
+
+
+@bp.app_template_global("shown_status")
+def shown_status(application) -> ApplicationStatus:
+    """The application status the signed-in user is shown (experts score blind to the shortlist)."""
+    user = current_user if current_user.is_authenticated else None
+    return completeness.visible_status(db.session, user, application)
 
 
 @bp.app_template_filter("plain")

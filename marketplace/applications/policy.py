@@ -1,12 +1,19 @@
-"""Sealing: before a scenario's deadline nobody but the applying firm reads an application.
+"""Sealing: nobody but the applying firm reads an application before sealing ends.
 
-The rule is expressed once as a SQL clause (:func:`readable_clause`) so that every
-page, export, attachment download and API call filters inside the query; the
-Python twin :func:`can_read` serves object checks and must agree with it.
+**The sealing rule.** An application is sealed until the *latest* of the deadlines it was
+submitted or re-confirmed under (``Application.sealed_until``) and the scenario's current
+deadline. Nothing anyone does can open it earlier than the firm was promised: an owner who
+shortens the deadline (and a reviewer who re-publishes it) only moves the scenario's deadline,
+never ``sealed_until``. A scenario's applications open together: the scenario stays sealed while
+any of its submitted applications is (:func:`seal_ends`), so no bid is read before another.
+
+The rule is defined once, by :func:`seal_ends` (Python) and its SQL twin :func:`unsealed_clause`;
+every page, export, attachment download, API call, evaluation page and open-data release reads
+applications through :func:`readable_clause` / :func:`can_read` / :func:`is_sealed`, which use them.
 
 An application is *opened* to others only when all of these hold:
 
-- the scenario's deadline has passed (``deadline <= now``, compared in UTC);
+- sealing has ended (``seal_ends(scenario) <= now``, compared in UTC);
 - the scenario is in a public status (published-and-closed or later). A scenario
   sent back to review after a substantive edit, or withdrawn, stays sealed even if
   its deadline passes: otherwise an owner could move the deadline into the past
@@ -20,27 +27,40 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased, object_session
 
 from marketplace import clock
 from marketplace.models import (
     Application,
-    ApplicationStatus,
     ExpertAssignment,
     Role,
     Scenario,
     ScenarioStatus,
     User,
 )
+from marketplace.scenarios import policy as scenario_policy
 
 #: Applications in these statuses are never read by anyone but the applying firm.
-PRIVATE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
+PRIVATE_STATUSES = scenario_policy.UNSUBMITTED_APPLICATIONS
+
+
+def seal_ends(scenario: Scenario) -> datetime | None:
+    """When the scenario's applications open: the latest of its deadline and every promised deadline.
+
+    None while the scenario has no deadline (sealed).
+    """
+    if scenario.deadline is None:
+        return None
+    promised = scenario_policy.promised_until(object_session(scenario), scenario)
+    return max(scenario.deadline, promised) if promised is not None else scenario.deadline
 
 
 def is_sealed(scenario: Scenario, now: datetime | None = None) -> bool:
-    """True until the deadline has passed on a scenario that is published (closed) or later."""
-    if scenario.deadline is None or scenario.status not in ScenarioStatus.public():
+    """True until sealing has ended (:func:`seal_ends`) on a scenario that is published (closed) or later."""
+    if scenario.status not in ScenarioStatus.public():
         return True
-    return (now or clock.now()) < scenario.deadline
+    ends = seal_ends(scenario)
+    return ends is None or (now or clock.now()) < ends
 
 
 def is_applicant(user: User | None, application: Application) -> bool:
@@ -64,14 +84,12 @@ def can_read(user: User | None, application: Application, now: datetime | None =
     if user.role == Role.DISTRICT_STAFF:
         return user.district_id is not None and user.district_id == scenario.district_id
     if user.role == Role.EXPERT:
-        return any(a.expert_id == user.id and a.declared_at is not None and not a.recused
+        return any(a.expert_id == user.id and a.declared_at is not None and not a.recused and a.removed_at is None
                    for a in _assignments(application))
     return False
 
 
 def _assignments(application: Application) -> list[ExpertAssignment]:
-    from sqlalchemy.orm import object_session
-
     session = object_session(application)
     if session is None:
         return []
@@ -80,10 +98,17 @@ def _assignments(application: Application) -> list[ExpertAssignment]:
 
 
 def unsealed_clause(now: datetime | None = None) -> sa.ColumnElement[bool]:
-    """SQL condition on ``Scenario``: the deadline has passed on a public scenario (twin of ``not is_sealed``)."""
+    """SQL condition on ``Scenario``: sealing has ended on a public scenario (twin of ``not is_sealed``).
+
+    The deadline has passed and no submitted application of the scenario was promised a later one.
+    """
     now = now or clock.now()
+    other = aliased(Application)
+    promised_later = (sa.select(other.id).where(other.scenario_id == Scenario.id,
+                                                other.status.not_in(PRIVATE_STATUSES), other.sealed_until > now)
+                      .correlate(Scenario))
     return sa.and_(Scenario.status.in_(ScenarioStatus.public()), Scenario.deadline.is_not(None),
-                   Scenario.deadline <= now)
+                   Scenario.deadline <= now, ~promised_later.exists())
 
 
 def readable_clause(user: User | None, now: datetime | None = None) -> sa.ColumnElement[bool]:
@@ -107,7 +132,7 @@ def readable_clause(user: User | None, now: datetime | None = None) -> sa.Column
     if user.role == Role.EXPERT:
         declared = sa.select(ExpertAssignment.scenario_id).where(
             ExpertAssignment.expert_id == user.id, ExpertAssignment.declared_at.is_not(None),
-            ExpertAssignment.recused.is_(False))
+            ExpertAssignment.recused.is_(False), ExpertAssignment.removed_at.is_(None))
         return sa.and_(opened, Application.scenario_id.in_(declared))
     return sa.false()
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace import clock
-from marketplace.applications import bp, policy, services, submission
+from marketplace import clock, unit_of_work
+from marketplace.applications import bp, completeness, policy, services, submission
 from marketplace.applications.forms import ApplicationForm, ReconfirmForm, WithdrawForm
 from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed, rejected
 from marketplace.extensions import db
@@ -92,6 +92,7 @@ def apply(scenario_id: int):
             status = rejected(form, error)
             if error.field_errors:
                 flash(_("申请未保存：请按提示修改标出的内容。"), "danger")
+            application = _stage(form, scenario, application)
         else:
             submitted_at = clock.to_local(result.application.submitted_at).strftime("%Y-%m-%d %H:%M:%S") \
                 if result.application.submitted_at else ""
@@ -106,10 +107,36 @@ def apply(scenario_id: int):
         status = 400 if csrf_failed else 422
         flash(_("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。您填写的内容仍在下方。") if csrf_failed
               else _("申请未保存：请按提示修改标出的内容。"), "danger")
-    if request.method == "POST" and request.files.getlist(form.documents.name) and status != 200:
-        flash(_("出于安全原因，本次选择的附件未保存，请重新选择。"), "warning")
+        if not csrf_failed:
+            application = _stage(form, scenario, application)
+    if request.method == "POST" and _chosen_files(form) and status != 200 and not g.get("staged_files"):
+        flash(_("本次选择的附件未保存（申请已提交、不在征集期，或文件本身不符合要求），请重新选择。"), "warning")
     return render_template("applications/form.html", form=form, scenario=scenario, application=application,
                            deadline=services.deadline_text(scenario)), status
+
+
+def _chosen_files(form: ApplicationForm) -> list:
+    return [f for f in request.files.getlist(form.documents.name) if f and f.filename]
+
+
+def _stage(form: ApplicationForm, scenario: Scenario, application: Application | None) -> Application | None:
+    """After a refused save: keep the chosen files on the firm's draft, list them on the form (removable)."""
+    files = _chosen_files(form)
+    if not files:
+        return application
+    try:
+        staged = submission.stage_documents(db.session, current_user, scenario, files, ip=request.remote_addr)
+    except (ValidationFailed, InvalidTransition):
+        unit_of_work.discard()
+        return application
+    if staged is None:
+        return application
+    draft, count = staged
+    unit_of_work.keep()  # the refused save was rolled back; the staged files are committed
+    g.staged_files = count
+    flash(_("已将本次选择的 %(n)d 个附件暂存到贵单位的申请草稿中（见下方附件列表，可移除），无需重新选择。", n=count), "info")
+    form.remove_documents.choices = options((d.id, d.attachment.filename) for d in draft.documents)
+    return draft
 
 
 @bp.route("/my/applications")
@@ -131,7 +158,17 @@ def detail(application_id: int):
         "applications/detail.html", application=application, scenario=scenario, is_applicant=is_applicant,
         can_edit=is_applicant and application.status in submission.EDITABLE and scenario.is_open(),
         withdraw_form=WithdrawForm(), reconfirm_form=ReconfirmForm(),
-        deadline=services.deadline_text(scenario), receipt=services.fingerprint(application)[:16])
+        deadline=services.deadline_text(scenario), receipt=services.receipt_number(application))
+
+
+@bp.route("/applications/<int:application_id>/receipt")
+@signed_in
+def receipt(application_id: int):
+    """A printable receipt (回执): number, times to the second, each file's name, size and SHA-256."""
+    application = services.receipt_for(db.session, current_user, application_id)
+    return render_template("applications/receipt.html", application=application, scenario=application.scenario,
+                           number=services.receipt_number(application), fingerprint=services.fingerprint(application),
+                           deadline=services.deadline_text(application.scenario), printed_at=clock.now())
 
 
 @bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
@@ -195,6 +232,7 @@ def export(scenario_id: int):
     for a in services.readable_applications(db.session, current_user, scenario):
         writer.writerow([a.id, a.organisation.name, f"{a.price_wan:.2f}" if a.price_wan is not None else "",
                          clock.to_local(a.submitted_at).strftime("%Y-%m-%d %H:%M:%S") if a.submitted_at else "",
-                         a.status.label, a.confirmed_revision, len(a.documents)])
+                         completeness.visible_status(db.session, current_user, a).label, a.confirmed_revision,
+                         len(a.documents)])
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=scenario-{scenario.id}-applications.csv"})

@@ -177,6 +177,21 @@ def fingerprint(application: Application) -> str:
 
 
 
+def receipt_for(session: Session, user: User | None, application_id: int) -> Application:
+    """The application whose receipt (回执) this user may see: the applying firm, and the owner and
+    reviewing staff once the application is unsealed for them (:func:`get_readable`); never experts.
+    Only submitted applications have a receipt."""
+    application = get_readable(session, user, application_id)
+    if application.submitted_at is None or (user is not None and user.role == Role.EXPERT):
+        raise NotFound(_("找不到该揭榜申请的回执。"))
+    return application
+
+
+def receipt_number(application: Application) -> str:
+    """The receipt number: the first 16 hex digits of the content fingerprint (as in the receipt notification)."""
+    return fingerprint(application)[:16]
+
+
 # ------------------------------------------------------------------ attachments
 
 def document_rule(user: User | None, attachment: Attachment, session: Session) -> bool:

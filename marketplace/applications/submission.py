@@ -211,6 +211,7 @@ def _snapshot(application: Application) -> dict[str, Any]:
     """What the audit log records of an application: state and a content digest, no sealed content."""
     return {"status": application.status.value, "scenario": application.scenario_id,
             "organisation": application.organisation_id, "confirmed_revision": application.confirmed_revision,
+            "sealed_until": application.sealed_until.isoformat() if application.sealed_until else None,
             "submitted_at": application.submitted_at.isoformat() if application.submitted_at else None,
             "documents": len(application.documents), "content_sha256": fingerprint(application)}
 
@@ -332,8 +333,9 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
             application.documents.append(ApplicationDocument(attachment=attachment))
 
         if submit or revising:
-            # Declarations are made against the scenario as it reads now.
+            # Declarations are made against the scenario as it reads now, and under its deadline.
             application.confirmed_revision = scenario.revision
+            _promise_seal(application, scenario)
         event = "revised" if revising else ("submitted" if submit else "draft_saved")
         if event == "submitted":
             application.status = ApplicationStatus.SUBMITTED
@@ -351,6 +353,52 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
         _final_deadline_check(scenario, verb)
         attachments.remove_on_commit(session, removed_files)
         return SaveResult(application, event, created, removed_files)
+    except BaseException:
+        _discard(stored)
+        raise
+
+
+def stage_documents(session: Session, actor: User, scenario: Scenario, uploads: Sequence[FileStorage],
+                    ip: str | None = None) -> tuple[Application, int] | None:
+    """Keep the files chosen on a refused 揭榜 form: stage them on the firm's draft (created if needed).
+
+    Called after the refused save was rolled back; the view keeps this write (``unit_of_work.keep``).
+    Only drafts stage files (a submitted application changes only by a deliberate revision); files that
+    are themselves refused (type, size, the 10-file limit) are left out. Returns the draft and how many
+    files were staged, or None when nothing could be staged (not open, not a draft, no acceptable file).
+    """
+    uploads = [u for u in uploads if u is not None and u.filename]
+    if not uploads or not is_firm_user(actor) or not scenario.is_open():
+        return None
+    stored: list[Attachment] = []
+    try:
+        _lock_scenario(session, scenario)
+        existing = live_application(session, actor.organisation_id, scenario.id, lock=True)
+        if existing is not None and existing.status != ApplicationStatus.DRAFT:
+            return None
+        application = existing or Application(scenario=scenario, organisation_id=actor.organisation_id,
+                                              created_by=actor, status=ApplicationStatus.DRAFT,
+                                              confirmed_revision=scenario.revision)
+        for upload in uploads:
+            if len(application.documents) >= MAX_DOCUMENTS:
+                break
+            upload.stream.seek(0)
+            try:
+                attachment = attachments.store(session, upload, AttachmentPurpose.APPLICATION_DOCUMENT, actor,
+                                               field="documents", allowed=DOCUMENT_TYPES)
+            except ValidationFailed:
+                continue  # this file itself is refused; the form says why
+            stored.append(attachment)
+            application.documents.append(ApplicationDocument(attachment=attachment))
+        if not stored:
+            return None
+        if existing is None:
+            session.add(application)
+        _flush_one_live(session)
+        audit.record(session, actor=actor, action="application.stage_documents", object_type="application",
+                     object_id=application.id, after={**_snapshot(application), "staged": len(stored)}, ip=ip)
+        _final_deadline_check(scenario, _("保存附件"))
+        return application, len(stored)
     except BaseException:
         _discard(stored)
         raise
@@ -426,6 +474,7 @@ def reconfirm(session: Session, actor: User, application: Application, ip: str |
         raise InvalidTransition(_("该申请已按场景最新内容确认，无需再次确认。"))
     before = _snapshot(application)
     application.confirmed_revision = scenario.revision
+    _promise_seal(application, scenario)
     session.flush()
     audit.record(session, actor=actor, action="application.reconfirm", object_type="application",
                  object_id=application.id, before=before, after=_snapshot(application), ip=ip)
@@ -436,6 +485,12 @@ def reconfirm(session: Session, actor: User, application: Application, ip: str |
            _path("applications.detail", application_id=application.id))
     _final_deadline_check(scenario, verb)
     return application
+
+
+def _promise_seal(application: Application, scenario: Scenario) -> None:
+    """The firm submits or re-confirms under the current deadline: sealed until then at least (never earlier)."""
+    promised = application.sealed_until
+    application.sealed_until = max(promised, scenario.deadline) if promised is not None else scenario.deadline
 
 
 def _notify_receipt(session: Session, application: Application, event: str) -> None:
@@ -473,8 +528,9 @@ def flag_for_reconfirmation(scenario: Scenario, session: Session, **_signal: Any
         if application in flagged:
             notify(session, _firm_users(session, application), "application.reconfirm",
                    _("请重新确认揭榜申请：%(title)s", title=scenario.title),
-                   _("业主单位修改了《%(title)s》的实质内容，场景正在重新审核。重新发布后，请在截止时间前"
-                     "核对修改内容并重新确认（或修改、撤回）贵单位的揭榜申请。", title=scenario.title), url)
+                   _("业主单位修改了《%(title)s》的实质内容，场景正在重新审核，修改后的揭榜截止时间为 %(deadline)s"
+                     "（北京时间）。重新发布后，请在截止时间前核对修改内容并重新确认（或修改、撤回）贵单位的揭榜申请。"
+                     "贵单位的申请在原截止时间前始终密封。", title=scenario.title, deadline=deadline_text(scenario)), url)
         else:
             notify(session, _firm_users(session, application), "application.scenario_changed",
                    _("场景内容已修改：%(title)s", title=scenario.title),

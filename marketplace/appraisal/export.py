@@ -12,7 +12,11 @@ from openpyxl.styles import Font
 from sqlalchemy.orm import Session
 
 from marketplace.appraisal.computation import BY_CODE, RULES_SUMMARY, outcome
+from marketplace.formats import two_decimals, wan_from_yuan
 from marketplace.models import Appraisal
+
+#: Money cells: 万元 with two decimals and thousands separators.
+MONEY = "#,##0.00"
 
 
 def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
@@ -24,13 +28,15 @@ def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
     sheet.title = _("排名")
     sheet.append([appraisal.name])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([_("状态"), appraisal.status.label, _("奖励资金总额（元）"), int(appraisal.reward_pool_yuan),
-                  _("单个区县上限（元）"), int(appraisal.cap_yuan), _("获奖名次"), appraisal.top_n,
-                  _("未分配（元）"), int(result.unallocated_yuan)])
+    sheet.append([_("状态"), appraisal.status.label, _("奖励资金总额（万元）"), wan_from_yuan(appraisal.reward_pool_yuan),
+                  _("单个区县上限（万元）"), wan_from_yuan(appraisal.cap_yuan), _("获奖名次"), appraisal.top_n,
+                  _("未分配（万元）"), wan_from_yuan(result.unallocated_yuan)])
+    for column in ("D", "F", "J"):
+        sheet[f"{column}2"].number_format = MONEY
     header = [_("排名"), _("区县")]
     for i in indicators:
         header += [f"{i.name}（{BY_CODE[i.code].unit if i.code in BY_CODE else ''}）", _("%(n)s 标准化", n=i.name)]
-    header += [_("得分"), _("奖励（元）")]
+    header += [_("得分"), _("奖励（万元）")]
     sheet.append(header)
     for cell in sheet[3]:
         cell.font = Font(bold=True)
@@ -39,8 +45,10 @@ def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
         for i in indicators:
             values = line.indicators.get(i.code, {})
             row += [Decimal(values.get("raw", "0")), Decimal(values.get("normalised", "0"))]
-        row += [line.score, int(line.reward_yuan)]
+        row += [Decimal(two_decimals(line.score)), wan_from_yuan(line.reward_yuan)]
         sheet.append(row)
+        sheet.cell(row=sheet.max_row, column=len(row) - 1).number_format = "0.00"
+        sheet.cell(row=sheet.max_row, column=len(row)).number_format = MONEY
     weights = book.create_sheet(_("指标与权重"))
     weights.append([_("代码"), _("指标"), _("权重（%）"), _("定义")])
     for i in indicators:

@@ -24,10 +24,10 @@ class AppraisalForm(FlaskForm):
     year = IntegerField(_l("考评年度"), validators=[InputRequired(_l("请填写考评年度。")), YEAR_RANGE])
     period = SelectField(_l("考评周期"), choices=options(AppraisalPeriod.choices()), default="annual")
     name = StringField(_l("名称"), validators=[Optional(), Length(max=128)], description=_l("留空则自动生成"))
-    reward_pool_yuan = StringField(_l("奖励资金总额（元）"), validators=[DataRequired(_l("请填写奖励资金总额。")),
-                                                                 Length(max=20)])
-    cap_yuan = StringField(_l("单个区县奖励上限（元）"), default="5000000", validators=[Optional(), Length(max=20)],
-                           description=_l("默认 5,000,000 元（500万元）"))
+    reward_pool_wan = StringField(_l("奖励资金总额（万元）"), validators=[DataRequired(_l("请填写奖励资金总额。")),
+                                                                Length(max=20)], render_kw={"inputmode": "decimal"})
+    cap_wan = StringField(_l("单个区县奖励上限（万元）"), default="500.00", validators=[Optional(), Length(max=20)],
+                          description=_l("默认 500.00 万元"), render_kw={"inputmode": "decimal"})
     top_n = IntegerField(_l("获奖区县数（前 N 名）"), default=5, validators=[
         InputRequired(_l("请填写获奖区县数。")), NumberRange(min=1, max=11, message=_l("获奖区县数应在 1–11 之间。"))])
     note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])

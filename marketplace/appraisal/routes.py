@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace import clock
+from marketplace import clock, formats
 from marketplace.appraisal import bp, computation, services
 from marketplace.appraisal.export import export_xlsx
 from marketplace.appraisal.forms import AppraisalForm, PublishForm
@@ -26,7 +26,7 @@ def _appraisal_or_404(appraisal_id: int) -> Appraisal:
 
 
 def _form_data(form: AppraisalForm) -> dict:
-    data = {name: form[name].data for name in ("year", "period", "name", "reward_pool_yuan", "cap_yuan", "top_n",
+    data = {name: form[name].data for name in ("year", "period", "name", "reward_pool_wan", "cap_wan", "top_n",
                                                 "note")}
     for indicator in computation.INDICATORS:
         data[f"w_{indicator.code}"] = form[f"w_{indicator.code}"].data
@@ -42,7 +42,16 @@ def _rejected(form: AppraisalForm, error: ValidationFailed) -> int:
 
 
 def _form_page(form: AppraisalForm, appraisal: Appraisal | None) -> str:
-    return render_template("appraisal/form.html", form=form, appraisal=appraisal, indicators=computation.INDICATORS)
+    warning = services.cap_warning(appraisal.reward_pool_yuan, appraisal.cap_yuan, appraisal.top_n) \
+        if appraisal is not None else None
+    return render_template("appraisal/form.html", form=form, appraisal=appraisal, indicators=computation.INDICATORS,
+                           cap_warning=warning)
+
+
+def _flash_cap_warning(appraisal: Appraisal) -> None:
+    warning = services.cap_warning(appraisal.reward_pool_yuan, appraisal.cap_yuan, appraisal.top_n)
+    if warning:
+        flash(warning, "warning")
 
 
 @bp.route("/appraisals")
@@ -64,6 +73,7 @@ def new():
             status = _rejected(form, error)  # before rendering: it attaches the errors to the form
             return _form_page(form, None), status
         flash(_("考评已创建（草稿）。下方排名按平台数据实时计算，发布后冻结。"), "success")
+        _flash_cap_warning(appraisal)
         return redirect(url_for("appraisal.detail", appraisal_id=appraisal.id))
     return _form_page(form, None)
 
@@ -78,7 +88,8 @@ def edit(appraisal_id: int):
     form = AppraisalForm()
     if request.method == "GET":
         form.year.data, form.period.data, form.name.data = appraisal.year, appraisal.period.value, appraisal.name
-        form.reward_pool_yuan.data, form.cap_yuan.data = str(appraisal.reward_pool_yuan), str(appraisal.cap_yuan)
+        form.reward_pool_wan.data = f"{formats.wan_from_yuan(appraisal.reward_pool_yuan)}"
+        form.cap_wan.data = f"{formats.wan_from_yuan(appraisal.cap_yuan)}"
         form.top_n.data, form.note.data = appraisal.top_n, appraisal.note
         weights = {i.code: i.weight for i in appraisal.indicators}
         for indicator in computation.INDICATORS:
@@ -90,6 +101,7 @@ def edit(appraisal_id: int):
             status = _rejected(form, error)
             return _form_page(form, appraisal), status
         flash(_("已保存。"), "success")
+        _flash_cap_warning(appraisal)
         return redirect(url_for("appraisal.detail", appraisal_id=appraisal.id))
     return _form_page(form, appraisal)
 
@@ -100,7 +112,8 @@ def detail(appraisal_id: int):
     found = _appraisal_or_404(appraisal_id)
     return render_template("appraisal/detail.html", appraisal=found, outcome=computation.outcome(db.session, found),
                            defs=computation.BY_CODE, display_raw=computation.display_raw,
-                           rules=computation.RULES_SUMMARY, publish_form=PublishForm())
+                           rules=computation.RULES_SUMMARY, publish_form=PublishForm(),
+                           cap_warning=services.cap_warning(found.reward_pool_yuan, found.cap_yuan, found.top_n))
 
 
 @bp.route("/appraisals/<int:appraisal_id>/print")

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from marketplace import audit, clock
+from marketplace import audit, clock, formats
 from marketplace.appraisal.computation import INDICATORS, Outcome, compute
 from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from marketplace.models import (
@@ -51,6 +51,21 @@ def default_name(year: int, period: AppraisalPeriod) -> str:
     return _("%(y)d年度中心城区应用场景建设考评", y=year)
 
 
+def cap_warning(pool_yuan: Decimal | int | None, cap_yuan: Decimal | int | None, top_n: int | None) -> str | None:
+    """A warning when the pool covers the cap for everyone in the top N (pool ≥ N × cap).
+
+    Then every rewarded district receives exactly the cap: the score no longer changes the reward,
+    and whatever exceeds N × cap stays unallocated.
+    """
+    if pool_yuan is None or cap_yuan is None or not top_n or Decimal(pool_yuan) < top_n * Decimal(cap_yuan):
+        return None
+    spare = Decimal(pool_yuan) - top_n * Decimal(cap_yuan)
+    return _("奖励资金总额（%(p)s 万元）不少于获奖区县数 × 单个区县上限（%(n)d × %(c)s 万元）：前 %(n)d 名中得分大于 0 的"
+             "每个区县都将获得上限 %(c)s 万元，得分高低不再影响奖励金额；%(s)s 万元将不分配。若希望奖励随得分变化，"
+             "请减少资金总额、增加获奖区县数或提高上限。", p=formats.wan_text(pool_yuan), n=top_n,
+             c=formats.wan_text(cap_yuan), s=formats.wan_text(spare))
+
+
 def _clean(session: Session, data: dict[str, Any], appraisal: Appraisal | None) -> dict[str, Any]:
     """Validate form data; every problem is reported against its field."""
     errors: dict[str, list[str]] = {}
@@ -72,6 +87,28 @@ def _clean(session: Session, data: dict[str, Any], appraisal: Appraisal | None) 
             return None
         return amount
 
+    def amount(yuan_key: str, wan_key: str, label: str, default_yuan: Decimal | None = None) -> Decimal | None:
+        """The pages enter money in 万元 (two decimals); the API and stored values are whole yuan."""
+        if wan_key not in data:
+            raw = data.get(yuan_key)
+            return whole_yuan(yuan_key, default_yuan if raw in (None, "") and default_yuan is not None else raw,
+                              label)
+        raw = data.get(wan_key)
+        if raw in (None, "") and default_yuan is not None:
+            return default_yuan
+        if raw in (None, ""):
+            errors[wan_key] = [_("请填写%(f)s。", f=label)]
+            return None
+        try:
+            wan = Decimal(str(raw).replace(",", "").strip())
+        except InvalidOperation:
+            errors[wan_key] = [_("%(f)s必须是数字。", f=label)]
+            return None
+        if not wan.is_finite() or wan < 0 or wan != wan.quantize(formats.CENT):
+            errors[wan_key] = [_("%(f)s必须是不小于 0 的金额（万元，最多两位小数）。", f=label)]
+            return None
+        return whole_yuan(wan_key, wan * formats.YUAN_PER_WAN, label)
+
     year = data.get("year")
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         errors["year"] = [_("请填写 2000–2100 之间的年份。")]
@@ -80,11 +117,10 @@ def _clean(session: Session, data: dict[str, Any], appraisal: Appraisal | None) 
     except ValueError:
         errors["period"] = [_("请选择考评周期。")]
         period = AppraisalPeriod.ANNUAL
-    pool = whole_yuan("reward_pool_yuan", data.get("reward_pool_yuan"), _("奖励资金总额"))
-    cap_raw = data.get("cap_yuan")
-    cap = whole_yuan("cap_yuan", DEFAULT_CAP_YUAN if cap_raw in (None, "") else cap_raw, _("单个区县奖励上限"))
+    pool = amount("reward_pool_yuan", "reward_pool_wan", _("奖励资金总额"))
+    cap = amount("cap_yuan", "cap_wan", _("单个区县奖励上限"), Decimal(DEFAULT_CAP_YUAN))
     if cap is not None and cap <= 0:
-        errors["cap_yuan"] = [_("单个区县奖励上限必须大于 0。")]
+        errors["cap_wan" if "cap_wan" in data else "cap_yuan"] = [_("单个区县奖励上限必须大于 0。")]
     top_n = data.get("top_n")
     if not isinstance(top_n, int) or not 1 <= top_n <= 11:
         errors["top_n"] = [_("获奖区县数应在 1–11 之间。")]

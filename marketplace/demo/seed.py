@@ -262,9 +262,13 @@ class DemoLoader:
             else:
                 scenario.deadline = now - timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 20))
             # A batch published at least 20 days before the deadline.
-            recent = [b for b in self.batch_list if 20 <= (clock.to_local(scenario.deadline).date() - b.published_on).days < 120]
-            batch = rng.choice(recent or self.batch_list)
+            deadline_day = clock.to_local(scenario.deadline).date()
+            recent = [b for b in self.batch_list if 20 <= (deadline_day - b.published_on).days < 120]
+            early = [b for b in self.batch_list if (deadline_day - b.published_on).days >= 20]
+            batch = rng.choice(recent or early or self.batch_list)
             published = self._at(batch.published_on)
+            # The deadline rules (MIN_APPLICATION_DAYS): never a window shorter than 20 days in the demo.
+            scenario.deadline = max(scenario.deadline, published + timedelta(days=20))
         else:
             older = [b for b in self.batch_list if (clock.local_today() - b.published_on).days >= 70]
             batch = rng.choice(older)

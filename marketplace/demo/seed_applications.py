@@ -213,6 +213,8 @@ class ApplicationLoader:
             team=texts["team"], price_wan=Decimal(texts["price_wan"]), plan=texts["plan"],
             milestones=[{"title": t, "month": m} for t, m in texts["milestones"]],
             declares_meets_requirements=not draft, declares_no_conflict=not draft, submitted_at=submitted,
+            # Submitted under the scenario's deadline: sealed until then (applications.policy.seal_ends).
+            sealed_until=scenario.deadline if submitted is not None else None,
             confirmed_revision=scenario.revision, created_at=created, updated_at=submitted or created,
         )
         self.session.add(application)

@@ -161,7 +161,7 @@ class ShowcaseLoader:
                 approach=texts["approach"], team=texts["team"], price_wan=price, plan=texts["plan"],
                 milestones=[{"title": t, "month": m} for t, m in texts["milestones"]],
                 declares_meets_requirements=True, declares_no_conflict=True, submitted_at=submitted,
-                confirmed_revision=s.revision, decided_at=_at(decided, 15), decision_note="综合评审得分第一，确定为揭榜单位。",
+                sealed_until=s.deadline, confirmed_revision=s.revision, decided_at=_at(decided, 15), decision_note="综合评审得分第一，确定为揭榜单位。",
                 created_at=submitted, updated_at=_at(decided, 15))
             self.session.add(application)
             signed = min(decided + timedelta(days=self.rng.randint(7, 25)), last_ok)

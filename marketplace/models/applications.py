@@ -81,6 +81,9 @@ class Application(TimestampMixin, Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The scenario revision the firm last confirmed; lower than the scenario's means "re-confirm".
     confirmed_revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: The latest deadline the firm submitted or re-confirmed this application under: it stays sealed until
+    #: this moment at least, whatever later happens to the scenario's deadline (policy.seal_ends).
+    sealed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the application was shortlisted, selected or not selected.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The owner's note with the decision (e.g. the 流榜 reason told to the firm).
@@ -145,10 +148,17 @@ class ExpertAssignment(TimestampMixin, Base):
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: True when the expert declared a conflict and stepped back.
     recused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: When the owner removed an unresponsive expert from the panel (None: on the panel). A removed
+    #: expert reads nothing more, and partial scores no longer count.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The owner's reason for the removal (told to the expert, kept in the audit log).
+    removal_reason: Mapped[str | None] = mapped_column(Text)
 
     scenario: Mapped[Scenario] = relationship()
     expert: Mapped[User] = relationship(foreign_keys=[expert_id])
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    removed_by: Mapped[User | None] = relationship(foreign_keys=[removed_by_id])
 
 
 class Score(TimestampMixin, Base):

@@ -29,7 +29,7 @@ from marketplace.models import (
     Scenario,
     ScenarioStatus,
 )
-from marketplace.scenarios.policy import public_clause
+from marketplace.scenarios.policy import UNSUBMITTED_APPLICATIONS, public_clause
 
 #: Stored statuses whose award has been decided (winners chosen).
 AWARDED_STATUSES = (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY, ScenarioStatus.ACCEPTED)
@@ -47,6 +47,8 @@ class Facts:
     status: ScenarioStatus
     published_at: datetime
     deadline: datetime | None
+    #: The latest deadline a submitted application was promised (``Application.sealed_until``), if any.
+    promised_until: datetime | None = None
     #: Times of ``scenario.publish`` audit entries, oldest first (the first is the original publication).
     publications: list[datetime] = field(default_factory=list)
     #: ``scenario.reopen`` audit entries: (time, changed field names).
@@ -65,9 +67,16 @@ class Facts:
     #: Acceptance: (created_at, passed?).
     acceptance: tuple[datetime, bool] | None = None
 
+    def seal_ends(self) -> datetime | None:
+        """Twin of :func:`marketplace.applications.policy.seal_ends` on these columns."""
+        if self.deadline is None:
+            return None
+        return max(self.deadline, self.promised_until) if self.promised_until is not None else self.deadline
+
     def unsealed(self, now: datetime) -> bool:
         """Twin of :func:`marketplace.applications.policy.is_sealed` on these columns (negated)."""
-        return self.status in ScenarioStatus.public() and self.deadline is not None and self.deadline <= now
+        ends = self.seal_ends()
+        return self.status in ScenarioStatus.public() and ends is not None and ends <= now
 
 
 @dataclass(frozen=True)
@@ -138,7 +147,7 @@ def events_of(facts: Facts, now: datetime) -> list[ReleaseEvent]:
     events += [ReleaseEvent(a.date, sid, f"amendment-{a.number}", ("tenderAmendment",)) for a in amendments_of(facts)]
     events += [ReleaseEvent(when, sid, f"qa-{qid}", ("tenderUpdate",)) for qid, when in facts.answers]
     if facts.unsealed(now):
-        events.append(ReleaseEvent(facts.deadline, sid, "closed", ("tenderUpdate",)))  # type: ignore[arg-type]
+        events.append(ReleaseEvent(facts.seal_ends(), sid, "closed", ("tenderUpdate",)))  # type: ignore[arg-type]
     events += award_events(facts, now)
     failed = unsuccessful_date(facts)
     if failed is not None:
@@ -190,6 +199,12 @@ def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> d
             .where(scoped(Question.scenario_id), Question.answer.is_not(None), Question.answered_at.is_not(None))):
         if sid in facts:
             facts[sid].answers.append((qid, answered))
+    for sid, promised in session.execute(
+            sa.select(Application.scenario_id, sa.func.max(Application.sealed_until))
+            .where(scoped(Application.scenario_id), Application.status.not_in(UNSUBMITTED_APPLICATIONS))
+            .group_by(Application.scenario_id)):
+        if sid in facts:
+            facts[sid].promised_until = promised
     for sid, status, decided in session.execute(
             sa.select(Application.scenario_id, Application.status, sa.func.max(Application.decided_at))
             .where(scoped(Application.scenario_id),

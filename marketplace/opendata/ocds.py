@@ -35,7 +35,7 @@ Field by field (amounts in 万元 become CNY: ``× 10000``, whole yuan; times to
   统一社会信用代码 as ``identifier`` (scheme ``CN-USCC``; party ``id`` ``CN-USCC-<code>``, or ``org-<id>``
   without one), ``address`` (district, 重庆市, 中国) and the scenario's public ``contactPoint``;
   ``tenderer`` for every firm with a submitted (not withdrawn) application — **only once the deadline has
-  passed** (:func:`marketplace.applications.policy.is_sealed`), never before; ``supplier`` for winners.
+  passed** and sealing has ended (:func:`marketplace.applications.policy.seal_ends`), never before; ``supplier`` for winners.
 * ``buyer`` / ``tender.procuringEntity``: reference to the owner party.
 * ``planning.budget``: funding source (资金来源) as ``description`` and the budget as ``amount``.
 * ``tender.id`` ``<ocid>-tender``; ``title``; ``description`` = summary, description and the sections
@@ -381,9 +381,12 @@ def _tender(process: Process, as_of: datetime, now: datetime, ocid: str,
 
 
 def _open_to_public(process: Process, as_of: datetime, now: datetime) -> bool:
-    """Tenderers may be named: the deadline has passed (at ``as_of``) and the applications are unsealed now."""
-    deadline = process.scenario.deadline
-    return deadline is not None and deadline <= as_of and not app_policy.is_sealed(process.scenario, now)
+    """Tenderers may be named: sealing had ended at ``as_of`` and the applications are unsealed now.
+
+    ``Facts.seal_ends`` is the twin of :func:`marketplace.applications.policy.seal_ends` (read in bulk).
+    """
+    ends = process.facts.seal_ends()
+    return ends is not None and ends <= as_of and process.facts.unsealed(now)
 
 
 def _awards(process: Process, as_of: datetime, now: datetime) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from marketplace.models import (
+    Application,
+    ApplicationStatus,
     Attachment,
     AttachmentPurpose,
     Role,
@@ -17,6 +19,32 @@ from marketplace.models import (
     ScenarioStatus,
     User,
 )
+
+#: Applications in these statuses were never made as far as anyone but the firm is concerned.
+UNSUBMITTED_APPLICATIONS = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
+
+
+def promised_until(session: Session | None, scenario: Scenario):
+    """The latest deadline a submitted (not withdrawn) application of the scenario was promised, or None.
+
+    ``Application.sealed_until`` holds the deadline each was submitted or re-confirmed under; the
+    deadline rules (``scenarios.services.earliest_deadline``) and the sealing rule
+    (``applications.policy.seal_ends``) both start from it.
+    """
+    if session is None or scenario.id is None:
+        return None
+    return session.execute(sa.select(sa.func.max(Application.sealed_until)).where(
+        Application.scenario_id == scenario.id, Application.status.not_in(UNSUBMITTED_APPLICATIONS))).scalar_one()
+
+
+def has_submitted_applications(session: Session, scenario: Scenario) -> bool:
+    """Whether any firm has a submitted (not withdrawn) application for the scenario."""
+    if scenario.id is None:
+        return False
+    return session.execute(sa.select(Application.id).where(
+        Application.scenario_id == scenario.id,
+        Application.status.not_in(UNSUBMITTED_APPLICATIONS)).limit(1)).first() is not None
+
 
 #: Statuses reviewing staff see besides the public ones.
 REVIEW_STATUSES = (ScenarioStatus.SUBMITTED, ScenarioStatus.RETURNED, ScenarioStatus.WITHDRAWN)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
@@ -158,6 +158,7 @@ def create():
         abort(403)
     form = ScenarioForm()
     _choices(form)
+    _describe_deadline(form, None)
     if request.method == "GET":
         form.contact_name.data = current_user.name
         form.contact_phone.data = current_user.phone
@@ -187,6 +188,7 @@ def edit(scenario_id: int):
         form.funding_source.data = scenario.funding_source.value if scenario.funding_source else ""
         form.mode.data = scenario.mode.value
         form.deadline.data = clock.to_local(scenario.deadline).replace(tzinfo=None) if scenario.deadline else None
+    _describe_deadline(form, scenario)
     status = 200
     if form.validate_on_submit():
         try:
@@ -196,6 +198,10 @@ def edit(scenario_id: int):
             status = rejected(form, error)
             if any(name in form for name in error.field_errors):  # else rejected() flashed it already
                 flash(error.message, "danger")  # the summary (e.g. every gate problem) above the form
+            if "deadline" in error.field_errors and scenario.published_at is not None:
+                # Propose the extension: the earliest deadline the change allows (the owner may pick a later one).
+                form.deadline.data = services.proposed_deadline(db.session, scenario)
+                form.deadline.raw_data = None  # render the proposal, not what was typed
         else:
             if reopened:
                 flash(_("修改涉及实质内容，场景已重新提交审核；已提交的揭榜申请需要企业重新确认。"), "warning")
@@ -203,6 +209,16 @@ def edit(scenario_id: int):
             return _save_and_maybe_submit(form, scenario, _("已保存。"))
     gate = services.gate_problems(scenario) if scenario.status in ScenarioStatus.editable() else []
     return render_template("scenarios/form.html", form=form, scenario=scenario, gate=gate), status
+
+
+def _describe_deadline(form: ScenarioForm, scenario: Scenario | None) -> None:
+    """State the deadline rules next to the field: the earliest deadline a substantive change allows now."""
+    if scenario is None or scenario.published_at is None:
+        form.deadline.description = _("发布时须距发布至少 %(days)d 天。", days=current_app.config["MIN_APPLICATION_DAYS"])
+        return
+    floor = services.deadline_floor_text(services.earliest_deadline(db.session, scenario))
+    form.deadline.description = _("修改实质内容后，截止时间不得早于 %(floor)s（北京时间）；已有企业揭榜的只能延后，"
+                                  "已提交申请的企业将收到通知并须重新确认。", floor=floor)
 
 
 @bp.route("/scenarios/<int:scenario_id>/<action>", methods=["POST"])

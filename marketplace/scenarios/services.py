@@ -8,7 +8,7 @@ view commits once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -112,6 +112,81 @@ def _require_gate(scenario: Scenario) -> None:
         )
 
 
+# ------------------------------------------------------------------ deadline rules
+
+def _days(setting: str, default: int) -> timedelta:
+    return timedelta(days=int(current_app.config.get(setting, default)))
+
+
+def earliest_deadline(session: Session, scenario: Scenario, now: datetime | None = None) -> datetime:
+    """The earliest application deadline the scenario may be (re-)published with at ``now``.
+
+    * A published scenario keeps at least ``MIN_APPLICATION_DAYS`` from its first publication
+      (``now`` when it has not been published yet);
+    * a substantive change of a published scenario leaves at least ``MIN_DAYS_AFTER_CHANGE`` after ``now``;
+    * once firms have applied, never earlier than a deadline any of them was promised (only later).
+    """
+    now = now or clock.now()
+    earliest = (scenario.published_at or now) + _days("MIN_APPLICATION_DAYS", 10)
+    if scenario.published_at is not None:
+        earliest = max(earliest, now + _days("MIN_DAYS_AFTER_CHANGE", 5))
+    promised = policy.promised_until(session, scenario)
+    return max(earliest, promised) if promised is not None else earliest
+
+
+def deadline_floor_text(value: datetime) -> str:
+    """A deadline floor for people: Beijing time, rounded up to the next minute (the form's precision)."""
+    local = clock.to_local(value)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def proposed_deadline(session: Session, scenario: Scenario, now: datetime | None = None) -> datetime:
+    """What the edit form proposes for a substantive change: the current deadline, or later if it must move.
+
+    Naive Beijing wall time to the minute, as the form's field holds it.
+    """
+    floor = earliest_deadline(session, scenario, now)
+    wanted = max(floor, scenario.deadline) if scenario.deadline is not None else floor
+    local = clock.to_local(wanted)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return local.replace(tzinfo=None)
+
+
+def _check_changed_deadline(session: Session, scenario: Scenario, before: datetime | None) -> None:
+    """A substantive change of a published scenario: the deadline only moves later once firms have applied,
+    and leaves at least ``MIN_DAYS_AFTER_CHANGE`` (and the first publication's ``MIN_APPLICATION_DAYS``)."""
+    floor = earliest_deadline(session, scenario)
+    if before is not None and policy.has_submitted_applications(session, scenario):
+        floor = max(floor, before)
+    if scenario.deadline is None or scenario.deadline < floor:
+        message = _("修改已发布场景的实质内容时，揭榜截止时间不得早于 %(floor)s（北京时间）：修改后至少留出 "
+                    "%(days)d 天供企业重新确认；已有企业揭榜的，截止时间只能延后。建议将截止时间延至 %(floor)s 或更晚。",
+                    floor=deadline_floor_text(floor),
+                    days=int(current_app.config.get("MIN_DAYS_AFTER_CHANGE", 5)))
+        raise ValidationFailed(message, {"deadline": [message]})
+
+
+def _check_publish_deadline(session: Session, scenario: Scenario, now: datetime) -> None:
+    """Publishing refuses a deadline earlier than :func:`earliest_deadline`; the reviewer returns the scenario."""
+    floor = earliest_deadline(session, scenario, now)
+    if scenario.deadline is not None and scenario.deadline >= floor:
+        return
+    if scenario.published_at is None:
+        rule = _("发布时须给企业留出至少 %(days)d 天的揭榜期",
+                 days=int(current_app.config.get("MIN_APPLICATION_DAYS", 10)))
+    else:
+        rule = _("实质修改后须至少留出 %(days)d 天，已有企业揭榜的截止时间只能延后",
+                 days=int(current_app.config.get("MIN_DAYS_AFTER_CHANGE", 5)))
+    raise InvalidTransition(_("不能发布：揭榜截止时间 %(deadline)s 早于允许的最早截止时间 %(floor)s（北京时间；%(rule)s）。"
+                              "请将场景退回业主单位，由业主单位修改截止时间后重新提交。",
+                              deadline=clock.to_local(scenario.deadline).strftime("%Y-%m-%d %H:%M")
+                              if scenario.deadline else "—",
+                              floor=deadline_floor_text(floor), rule=rule))
+
+
 # ------------------------------------------------------------------ drafting and editing
 
 def _snapshot(scenario: Scenario) -> dict[str, Any]:
@@ -207,6 +282,10 @@ def update(session: Session, actor: User, scenario: Scenario, data: dict[str, An
     before = _snapshot(scenario)
     was_published = scenario.status == ScenarioStatus.PUBLISHED
     apply_fields(session, scenario, data)
+    if scenario.published_at is not None and (was_published or before["deadline"] != scenario.deadline) \
+            and any(before[name] != getattr(scenario, name) for name in SUBSTANTIVE_FIELDS):
+        # Also while in re-review: the owner cannot shorten the deadline behind the reviewer's back.
+        _check_changed_deadline(session, scenario, before["deadline"])
     if evidence is not None:
         scenario.funding_evidence = evidence
         scenario.funding_evidence_id = evidence.id
@@ -298,6 +377,7 @@ def transition(session: Session, actor: User, scenario: Scenario, action: str, *
             _check_batch_for(actor, batch, scenario)
             if batch not in scenario.batches:
                 scenario.batches.append(batch)
+        _check_publish_deadline(session, scenario, now)
         scenario.published_at = scenario.published_at or now
     elif action == "withdraw" and not (reason or "").strip() and scenario.status == ScenarioStatus.PUBLISHED:
         raise ValidationFailed(_("撤回已发布的场景时请说明原因。"), {"reason": [_("请说明撤回原因。")]})

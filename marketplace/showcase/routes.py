@@ -183,6 +183,7 @@ def round_detail(round_id: int):
     assign_form = AssignExpertForm()
     assign_form.expert_id.choices = options((e.id, f"{e.name}（{e.email}）") for e in services.experts(db.session))
     return render_template("showcase/round.html", rnd=rnd, rows=services.totals(db.session, rnd),
+                           missing=services.missing_scores(db.session, rnd),
                            action_form=ActionForm(), assign_form=assign_form, publish_form=PublishRoundForm())
 
 

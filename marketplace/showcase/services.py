@@ -487,6 +487,29 @@ def totals(session: Session, rnd: SelectionRound) -> list[NominationTotal]:
     return rows
 
 
+def missing_scores(session: Session, rnd: SelectionRound) -> list[tuple[NominationExpert, SelectionCriterion | None]]:
+    """What keeps the round's evaluation from being complete: (expert assignment, criterion) pairs.
+
+    The same rule as a scenario's evaluation (:mod:`marketplace.applications.completeness`): every expert
+    assigned to a live nomination has recused, or declared no conflict and scored every criterion. The
+    criterion is None for an expert who has not declared yet (then every criterion is missing).
+    """
+    criteria = list(rnd.criteria)
+    result: list[tuple[NominationExpert, SelectionCriterion | None]] = []
+    for nomination in rnd.nominations:
+        if nomination.status != NominationStatus.SUBMITTED:
+            continue
+        for assignment in nomination.experts:
+            if assignment.recused:
+                continue
+            if assignment.declared_at is None:
+                result.append((assignment, None))
+                continue
+            scored = {s.criterion_id for s in assignment.scores}
+            result.extend((assignment, c) for c in criteria if c.id not in scored)
+    return result
+
+
 # ====================================================================== publication
 
 def make_demonstration(nomination: Nomination, published_at, firm=None) -> Demonstration:
@@ -512,6 +535,11 @@ def publish_round(session: Session, actor: User, rnd: SelectionRound, selected_i
     unknown = chosen - set(live)
     if unknown:
         raise ValidationFailed(_("所选项目不属于本次评选的有效推荐。"), {"selected": [_("所选项目无效。")]})
+    incomplete = missing_scores(session, rnd)
+    if incomplete:
+        experts = "、".join(dict.fromkeys(a.expert.name for a, _c in incomplete))
+        raise InvalidTransition(_("评审尚未完成，不能公布入选名单：专家 %(e)s 尚有 %(n)d 项未声明或未评分"
+                                  "（评选页面列出了每一项）。", e=experts, n=len(incomplete)))
     scored = {row.nomination.id for row in totals(session, rnd) if row.total is not None}
     unscored = sorted(chosen - scored)
     if unscored:
