@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import audit, clock
 from marketplace.applications import policy as app_policy
+from marketplace.applications import publicity
 from marketplace.applications.delivery import delivery_path
 from marketplace.applications.evaluation import (
     CANDIDATE,
@@ -139,9 +140,18 @@ def _tell_not_selected(session: Session, scenario: Scenario, applications: Itera
 def _tell_selected(session: Session, scenario: Scenario, applications: Iterable[Application]) -> None:
     for application in applications:
         notify(session, _firm_users(session, application), "application.selected",
-               _("揭榜成功：%(title)s", title=scenario.title)[:200],
-               _("祝贺！贵单位已成为“%(title)s”的揭榜单位。业主单位将与贵单位签订合同，合同、里程碑和验收情况可在交付页面查看。",
+               _("拟揭榜单位公示：%(title)s", title=scenario.title)[:200],
+               _("贵单位为“%(title)s”的拟揭榜单位，结果进入公示。公示期结束且异议全部处理后结果生效，"
+                 "业主单位随后与贵单位签订合同，合同、里程碑和验收情况可在交付页面查看。",
                  title=scenario.title), delivery_path(scenario.id))
+
+
+def _open_publicity(session: Session, actor: User, scenario: Scenario, prior: dict[int, ApplicationStatus],
+                    ip: str | None) -> None:
+    """Every award opens a 公示 (see :mod:`marketplace.applications.publicity`)."""
+    notice = publicity.open_notice(session, actor, scenario, prior, ip)
+    publicity.notify_applicants_of_notice(session, notice, [
+        a for a in _candidates(session, scenario, (ApplicationStatus.NOT_SELECTED,)) if str(a.id) in prior])
 
 
 def award(session: Session, actor: User, scenario: Scenario, application_id: object, note: str | None = None,
@@ -159,12 +169,13 @@ def award(session: Session, actor: User, scenario: Scenario, application_id: obj
     winner = _pick(session, scenario, ids, CANDIDATE, "application_id")[0]
     note = (note or "").strip() or None
     others = [a for a in _candidates(session, scenario, CANDIDATE) if a.id != winner.id]
+    prior = {a.id: a.status for a in (winner, *others)}
     _set_status(session, actor, winner, ApplicationStatus.SELECTED, "select", note, ip)
     for other in others:
         _set_status(session, actor, other, ApplicationStatus.NOT_SELECTED, "not_select", ip=ip)
     scenario_services.transition(session, actor, scenario, "award", reason=note, ip=ip)
     _tell_selected(session, scenario, [winner])
-    _tell_not_selected(session, scenario, others)
+    _open_publicity(session, actor, scenario, prior, ip)
     return winner
 
 
@@ -255,13 +266,14 @@ def select_final(session: Session, actor: User, scenario: Scenario, application_
     note = (note or "").strip() or None
     winner_ids = {a.id for a in winners}
     others = [a for a in racing if a.id not in winner_ids]
+    prior = {a.id: a.status for a in racing}
     for application in winners:
         _set_status(session, actor, application, ApplicationStatus.SELECTED, "select", note, ip)
     for other in others:
         _set_status(session, actor, other, ApplicationStatus.NOT_SELECTED, "not_select", ip=ip)
     scenario_services.transition(session, actor, scenario, "award", reason=note, ip=ip)
     _tell_selected(session, scenario, winners)
-    _tell_not_selected(session, scenario, others)
+    _open_publicity(session, actor, scenario, prior, ip)
     return winners
 
 

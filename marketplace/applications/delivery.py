@@ -4,7 +4,9 @@ The owner organisation records a contract for each selected application (the fir
 contract moves the scenario ``awarded → in_delivery``), milestones and their outcome,
 progress notes, and the acceptance (验收) with its report; a passed acceptance moves the
 scenario ``in_delivery → accepted``, a failed one keeps it in delivery for rework.
-The winning firm and reviewing staff read everything; only the owner writes.
+The winning firm and reviewing staff read everything; only the owner writes. The contract
+phase opens only when the award is final (公示 ended, no undecided 异议:
+:mod:`marketplace.applications.publicity`).
 Services flush; the view commits.
 """
 
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from marketplace import attachments, audit, clock
+from marketplace.applications import publicity
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import (
     Acceptance,
@@ -187,6 +190,7 @@ def record_contract(session: Session, actor: User, scenario: Scenario, applicati
                     signed_on: object, plan_milestones: bool = False, ip: str | None = None) -> Contract:
     """Record (or correct) the contract with a selected application; the first one starts delivery."""
     _require_manage(actor, scenario, ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY)
+    publicity.require_final(session, scenario)  # the contract phase opens only once the award is final
     try:
         application = session.get(Application, int(application_id))  # type: ignore[arg-type]
     except (TypeError, ValueError):

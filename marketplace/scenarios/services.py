@@ -241,6 +241,8 @@ TRANSITIONS: dict[str, tuple[tuple[ScenarioStatus, ...], ScenarioStatus]] = {
     "unsuccessful": ((ScenarioStatus.PUBLISHED,), ScenarioStatus.UNSUCCESSFUL),
     "start_delivery": ((ScenarioStatus.AWARDED,), ScenarioStatus.IN_DELIVERY),
     "accept": ((ScenarioStatus.IN_DELIVERY,), ScenarioStatus.ACCEPTED),
+    # An upheld 异议 withdraws the award during its 公示 (marketplace.applications.publicity).
+    "reopen_evaluation": ((ScenarioStatus.AWARDED,), ScenarioStatus.PUBLISHED),
 }
 #: Transitions offered as plain buttons on the scenario page (the others have their own forms).
 BUTTON_ACTIONS = ("submit", "return", "withdraw")
@@ -261,7 +263,7 @@ def allowed_actions(user: User | None, scenario: Scenario) -> list[str]:
 def _permitted(user: User | None, scenario: Scenario, action: str) -> bool:
     if action in ("submit", "withdraw", "award", "unsuccessful", "start_delivery", "accept"):
         return policy.is_owner_member(user, scenario)
-    if action in ("return", "publish"):
+    if action in ("return", "publish", "reopen_evaluation"):
         return policy.is_reviewer(user, scenario)
     return False
 

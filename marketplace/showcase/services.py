@@ -46,6 +46,7 @@ from marketplace.models import (
     SelectionCriterion,
     SelectionRound,
     User,
+    pending_notice_clause,
 )
 from marketplace.showcase import policy
 from marketplace.showcase.facts import facts_for
@@ -242,6 +243,11 @@ def nominate(session: Session, actor: User, rnd: SelectionRound, scenario: Scena
     if scenario.status != ScenarioStatus.ACCEPTED:
         raise ValidationFailed(_("只有已验收的场景可以推荐为示范项目。"),
                                {"scenario": [_("只有已验收的场景可以推荐为示范项目。")]})
+    if session.execute(sa.select(Scenario.id).where(Scenario.id == scenario.id,
+                                                    pending_notice_clause(clock.now()))).first():
+        # Only a final award is eligible (公示 ended, no undecided 异议).
+        raise ValidationFailed(_("揭榜结果尚在公示或有未处理的异议，暂不能推荐。"),
+                               {"scenario": [_("揭榜结果尚在公示或有未处理的异议，暂不能推荐。")]})
     if session.execute(sa.select(Demonstration.id).where(Demonstration.scenario_id == scenario.id)).first():
         raise ValidationFailed(_("该场景已是示范项目。"), {"scenario": [_("该场景已是示范项目。")]})
     values = _clean_writeup(data)
