@@ -151,7 +151,7 @@ def _open_publicity(session: Session, actor: User, scenario: Scenario, prior: di
     """Every award opens a 公示 (see :mod:`marketplace.applications.publicity`)."""
     notice = publicity.open_notice(session, actor, scenario, prior, ip)
     publicity.notify_applicants_of_notice(session, notice, [
-        a for a in _candidates(session, scenario, (ApplicationStatus.NOT_SELECTED,)) if str(a.id) in prior])
+        a for a in _candidates(session, scenario, (ApplicationStatus.NOT_SELECTED,)) if a.id in prior])
 
 
 def award(session: Session, actor: User, scenario: Scenario, application_id: object, note: str | None = None,
@@ -277,12 +277,8 @@ def select_final(session: Session, actor: User, scenario: Scenario, application_
     return winners
 
 
-def declare_unsuccessful(session: Session, actor: User, scenario: Scenario, reason: str | None,
-                         ip: str | None = None) -> list[Application]:
-    """流榜: no acceptable application. Every candidate (racing teams included) is not selected."""
-    require_manage(actor, scenario)
-    _lock(session, scenario)
-    require_undecided(session, scenario)
+def checked_unsuccessful_reason(reason: str | None) -> str:
+    """The 流榜 reason, stripped; refused when shorter than 4 or longer than 1000 characters."""
     reason = (reason or "").strip()
     if len(reason) < 4:
         message = _("请写明流榜原因（将在场景页面公开）。")
@@ -290,6 +286,16 @@ def declare_unsuccessful(session: Session, actor: User, scenario: Scenario, reas
     if len(reason) > 1000:
         message = _("流榜原因不能超过 1000 个字。")
         raise ValidationFailed(message, {"reason": [message]})
+    return reason
+
+
+def declare_unsuccessful(session: Session, actor: User, scenario: Scenario, reason: str | None,
+                         ip: str | None = None) -> list[Application]:
+    """流榜: no acceptable application. Every candidate (racing teams included) is not selected."""
+    require_manage(actor, scenario)
+    _lock(session, scenario)
+    require_undecided(session, scenario)
+    reason = checked_unsuccessful_reason(reason)
     candidates = _candidates(session, scenario, IN_RUNNING)
     for application in candidates:
         _set_status(session, actor, application, ApplicationStatus.NOT_SELECTED, "not_select", reason, ip)

@@ -99,6 +99,11 @@ def _require_manage(actor: User, scenario: Scenario, *statuses: ScenarioStatus) 
                                   status=scenario.display_status().label))
 
 
+def require_manage(actor: User, scenario: Scenario, *statuses: ScenarioStatus) -> None:
+    """The owner, with the scenario in one of *statuses* (for the confirmation step's precheck)."""
+    _require_manage(actor, scenario, *statuses)
+
+
 def _tell_firm(session: Session, application: Application, kind: str, title: str, body: str) -> None:
     notify(session, organisation_users(session, application.organisation_id, Role.ENTERPRISE), kind, title[:200],
            body, delivery_path(application.scenario_id))
@@ -326,6 +331,13 @@ def record_acceptance(session: Session, actor: User, scenario: Scenario, accepte
 
     Every acceptance is a new row: a failed one followed by a passed one keeps both, with their reports.
     """
+    outcome, note, has_file = check_acceptance(session, actor, scenario, accepted_on, result, report, note)
+    return _record_acceptance(session, actor, scenario, accepted_on, outcome, report if has_file else None, note, ip)
+
+
+def check_acceptance(session: Session, actor: User, scenario: Scenario, accepted_on: object, result: object,
+                     report: FileStorage | None, note: str | None) -> tuple[AcceptanceResult, str, bool]:
+    """Refuse an acceptance that cannot be recorded (also the confirmation step's precheck)."""
     _require_manage(actor, scenario, ScenarioStatus.IN_DELIVERY)
     errors: dict[str, list[str]] = {}
     try:
@@ -355,8 +367,15 @@ def record_acceptance(session: Session, actor: User, scenario: Scenario, accepte
         if pending:
             errors.setdefault("result", []).append(
                 _("尚有里程碑未记录结果（%(items)s），请先记录后再验收。", items="、".join(pending[:5])))
-    if errors:
+    if errors or outcome is None:
         raise ValidationFailed("；".join(m for ms in errors.values() for m in ms), errors)
+    return outcome, note, has_file
+
+
+def _record_acceptance(session: Session, actor: User, scenario: Scenario, accepted_on: object,
+                       outcome: AcceptanceResult, report: FileStorage | None, note: str,
+                       ip: str | None) -> Acceptance:
+    has_file = report is not None
     stored: Attachment | None = None
     if has_file:
         stored = attachments.store(session, report, AttachmentPurpose.ACCEPTANCE_REPORT, actor, field="report",

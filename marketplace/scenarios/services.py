@@ -268,6 +268,18 @@ def _permitted(user: User | None, scenario: Scenario, action: str) -> bool:
     return False
 
 
+def require_transition(actor: User, scenario: Scenario, action: str) -> None:
+    """Refuse (like :func:`transition`) when *actor* may not start *action* on the scenario now."""
+    sources = TRANSITIONS[action][0]
+    if not _permitted(actor, scenario, action):
+        raise PermissionDenied(_("您无权对此场景执行该操作。"))
+    if scenario.status not in sources:
+        raise InvalidTransition(_("场景当前状态为“%(status)s”，不能执行该操作。",
+                                  status=scenario.display_status().label))
+    if action in ("submit", "publish"):
+        _require_gate(scenario)
+
+
 def transition(session: Session, actor: User, scenario: Scenario, action: str, *, reason: str | None = None,
                batch: Batch | None = None, ip: str | None = None) -> Scenario:
     """Move a scenario through its lifecycle: the one place that checks permission and state, and audits."""

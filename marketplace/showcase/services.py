@@ -505,19 +505,26 @@ def make_demonstration(nomination: Nomination, published_at, firm=None) -> Demon
     )
 
 
-def publish_round(session: Session, actor: User, rnd: SelectionRound, selected_ids: Iterable[int],
-                  ip: str | None = None) -> list[Demonstration]:
-    """Publish the selected list: selected nominations become public demonstrations, the rest not selected."""
+def require_publishable(actor: User, rnd: SelectionRound, selected_ids: Iterable[int]) -> None:
+    """City staff, a round in scoring, at least one valid nomination chosen (also the confirmation's precheck)."""
     _require_city_staff(actor, _("只有市级工作人员可以公布评选结果。"))
     if rnd.status != RoundStatus.SCORING:
         raise InvalidTransition(_("只有评审阶段的评选可以公布结果。"))
     chosen = set(selected_ids)
-    live = {n.id: n for n in rnd.nominations if n.status == NominationStatus.SUBMITTED}
+    live = {n.id for n in rnd.nominations if n.status == NominationStatus.SUBMITTED}
     if not chosen:
         raise ValidationFailed(_("请至少选择一个入选项目。"), {"selected": [_("请至少选择一个入选项目。")]})
-    unknown = chosen - set(live)
-    if unknown:
+    if chosen - live:
         raise ValidationFailed(_("所选项目不属于本次评选的有效推荐。"), {"selected": [_("所选项目无效。")]})
+
+
+def publish_round(session: Session, actor: User, rnd: SelectionRound, selected_ids: Iterable[int],
+                  ip: str | None = None) -> list[Demonstration]:
+    """Publish the selected list: selected nominations become public demonstrations, the rest not selected."""
+    selected_ids = list(selected_ids)
+    require_publishable(actor, rnd, selected_ids)
+    chosen = set(selected_ids)
+    live = {n.id: n for n in rnd.nominations if n.status == NominationStatus.SUBMITTED}
     scored = {row.nomination.id for row in totals(session, rnd) if row.total is not None}
     unscored = sorted(chosen - scored)
     if unscored:
