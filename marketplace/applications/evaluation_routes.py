@@ -398,7 +398,8 @@ def scenario_outcome(scenario: Scenario) -> dict:
         links.append((_("评审与揭榜结果"), url_for("applications.evaluation", scenario_id=scenario.id)))
     if scenario.status in delivery.DELIVERY_STATUSES and delivery.can_view(db.session, user, scenario):
         links.append((_("合同、交付与验收"), url_for("applications.delivery", scenario_id=scenario.id)))
-    return {"result": decisions.public_result(db.session, scenario), "links": links}
+    return {"result": decisions.public_result(db.session, scenario), "links": links,
+            "award_state": publicity.award_state(db.session, scenario)}
 
 
 @bp.app_template_filter("plain")
