@@ -249,7 +249,7 @@ def test_city_staff_decide_for_city_lists(in_publicity, make_user):
     scenario.batches.append(batch)
     notice.level = "city"  # as an award of a city-listed scenario records it
     db.session.commit()
-    assert publicity._level(scenario) == "city"
+    assert publicity.level_of(scenario) == "city"
     objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
     with pytest.raises(PermissionDenied):
         publicity.decide_objection(db.session, make_user("district_staff", district=scenario.district.code),

@@ -180,7 +180,8 @@ def objection_rule(user: User | None, attachment: Attachment, session: Session) 
 
 # ------------------------------------------------------------------ opening a notice
 
-def _level(scenario: Scenario) -> str:
+def level_of(scenario: Scenario) -> str:
+    """``city`` when the scenario is on a city list (city staff decide its objections), else ``district``."""
     return BatchLevel.CITY.value if any(b.level == BatchLevel.CITY for b in scenario.batches) \
         else BatchLevel.DISTRICT.value
 
@@ -202,30 +203,36 @@ def _owners(session: Session, scenario: Scenario) -> list[User]:
     return organisation_users(session, scenario.owner_id, Role.OWNER)
 
 
-def open_notice(session: Session, actor: User, scenario: Scenario, prior_statuses: dict[int, ApplicationStatus],
-                ip: str | None = None) -> PublicityNotice:
-    """Called by the award: snapshot winners, scores, ranks and panel; start the ``PUBLICITY_DAYS`` period."""
-    now = clock.now()
-    ranked = evaluation.ranking(session, actor, scenario)
+def snapshot(session: Session, user: User, scenario: Scenario) -> dict:
+    """What a notice shows, taken at award time: winners (firm, quoted amount, score), every evaluated
+    applicant's weighted total and rank, and the names of the experts who scored (not the recused)."""
+    ranked = evaluation.ranking(session, user, scenario)
     totals = {r.application.id: r.total for r in ranked}
-    winners = [a for a in (r.application for r in ranked) if a.status == ApplicationStatus.SELECTED]
-    panel = [a.expert.name for a in evaluation.assignments_of(session, scenario)
-             if not a.recused and a.declared_at is not None]
+    winners = [r.application for r in ranked if r.application.status == ApplicationStatus.SELECTED]
 
     def _score(value: Decimal | None) -> str | None:
         return f"{value:.2f}" if value is not None else None
 
+    return {
+        "winners": [{"application_id": a.id, "firm": a.organisation.name,
+                     "amount_wan": f"{a.price_wan:.2f}" if a.price_wan is not None else None,
+                     "score": _score(totals.get(a.id))} for a in winners],
+        "ranking": [{"firm": r.application.organisation.name, "score": _score(r.total), "rank": r.rank,
+                     "selected": r.application.status == ApplicationStatus.SELECTED} for r in ranked],
+        "panel": [a.expert.name for a in evaluation.assignments_of(session, scenario)
+                  if not a.recused and a.declared_at is not None],
+        "level": level_of(scenario),
+    }
+
+
+def open_notice(session: Session, actor: User, scenario: Scenario, prior_statuses: dict[int, ApplicationStatus],
+                ip: str | None = None) -> PublicityNotice:
+    """Called by the award: snapshot winners, scores, ranks and panel; start the ``PUBLICITY_DAYS`` period."""
+    now = clock.now()
     notice = PublicityNotice(
         scenario_id=scenario.id, starts_at=now, ends_at=now + timedelta(days=publicity_days()),
-        level=_level(scenario), created_by_id=actor.id,
-        winners=[{"application_id": a.id, "firm": a.organisation.name,
-                  "amount_wan": f"{a.price_wan:.2f}" if a.price_wan is not None else None,
-                  "score": _score(totals.get(a.id))} for a in winners],
-        ranking=[{"firm": r.application.organisation.name, "score": _score(r.total), "rank": r.rank,
-                  "selected": r.application.status == ApplicationStatus.SELECTED} for r in ranked],
-        panel=panel,
-        prior_statuses={str(k): v.value for k, v in prior_statuses.items()},
-    )
+        created_by_id=actor.id, prior_statuses={str(k): v.value for k, v in prior_statuses.items()},
+        **snapshot(session, actor, scenario))
     session.add(notice)
     session.flush()
     audit.record(session, actor=actor, action="publicity.open", object_type="publicity_notice", object_id=notice.id,
