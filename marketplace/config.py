@@ -143,6 +143,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REMINDER_HOURS": int(env.get("REMINDER_HOURS", "48")),
         # Saved searches look only at scenarios published at least this long ago (commit lag).
         "SAVED_SEARCH_LAG_SECONDS": int(env.get("SAVED_SEARCH_LAG_SECONDS", "120")),
+        # 公示: an award is publicised this many calendar days (to the second) before it becomes final.
+        "PUBLICITY_DAYS": int(env.get("PUBLICITY_DAYS", "5")),
+        # Confirmation tokens of irreversible actions (marketplace.confirmation) expire after this many seconds.
+        "CONFIRMATION_MAX_AGE": int(env.get("CONFIRMATION_MAX_AGE", "600")),
         # Open data (marketplace.opendata). OCDS_PREFIX is the ocid prefix the Open Contracting Partnership
         # registers for this publisher (ocids read "ocds-<prefix>-<scenario id>"). PLACEHOLDER: the default
         # below is not registered; set the real one before publishing (the /open-data page warns meanwhile).

@@ -28,6 +28,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("scenarios", _l("场景清单"), "scenarios.index"),
     NavEntry("batches", _l("发布批次"), "scenarios.batches"),
     NavEntry("enterprises", _l("企业能力"), "enterprises.index"),
+    NavEntry("publicity", _l("结果公示"), "applications.publicity_index"),
     NavEntry("demonstrations", _l("示范项目"), "showcase.index"),
     NavEntry("statistics", _l("数据统计"), "statistics.public"),
     NavEntry("dashboard", _l("工作台"), "main.dashboard"),

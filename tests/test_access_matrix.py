@@ -27,6 +27,7 @@ PUBLIC = {
     "scenarios.index", "scenarios.detail", "scenarios.batches", "scenarios.batch", "scenarios.export",
     "enterprises.index", "enterprises.detail",
     "showcase.index", "showcase.detail",
+    "applications.publicity_index", "applications.publicity_notice", "api.publicity_notices",
     "statistics.public", "statistics.public_data", "statistics.public_export", "statistics.public_records",
     "search_ui.index",
     "api.scenarios", "api.scenario", "api.enterprises", "api.enterprise", "api.search_records", "api.statistics",

@@ -18,6 +18,7 @@ from marketplace.appraisal.computation import (
     normalise,
 )
 from marketplace.showcase.facts import add_months
+from tests.confirm_support import post_confirmed
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 
@@ -427,7 +428,7 @@ def test_city_staff_create_publish_and_export_through_the_pages(dataset, client,
     assert client.get(f"/appraisals/{appraisal.id}/evidence/yuzhong/nonsense").status_code == 404
     assert client.get(f"/appraisals/{appraisal.id}/evidence/nowhere/published").status_code == 404
 
-    assert client.post(f"/appraisals/{appraisal.id}/publish").status_code == 302
+    assert post_confirmed(client, f"/appraisals/{appraisal.id}/publish").status_code == 302
     db.session.expire_all()
     assert db.session.get(Appraisal, appraisal.id).is_published
     again = client.post(f"/appraisals/{appraisal.id}/publish")  # refused: 303 back, with the reason

@@ -24,9 +24,11 @@ from marketplace.models import (
     Milestone,
     MilestoneStatus,
     ProgressNote,
+    PublicityNotice,
     Scenario,
     ScenarioStatus,
 )
+from tests.confirm_support import post_confirmed
 from tests.scenario_factory import PDF
 from tests.test_evaluation import (
     closed_scenario,
@@ -52,6 +54,14 @@ def upload(data: bytes = PDF, name: str = "验收报告.pdf") -> FileStorage:
     return FileStorage(stream=io.BytesIO(data), filename=name)
 
 
+def end_publicity(scenario) -> None:
+    """The 公示 has run its course with no objection: the award is final (the contract phase opens)."""
+    notice = db.session.execute(sa.select(PublicityNotice).where(PublicityNotice.scenario_id == scenario.id)
+                                ).scalar_one()
+    notice.ends_at = clock.now() - timedelta(seconds=1)
+    db.session.flush()
+
+
 @pytest.fixture
 def awarded(closed_scenario):
     """``awarded(n=2)`` → (scenario, owner, winner, losers): an open call decided for the first application."""
@@ -59,6 +69,7 @@ def awarded(closed_scenario):
     def make(n=2, **kwargs):
         scenario, owner, applications = closed_scenario(n=n, **kwargs)
         decisions.award(db.session, owner, scenario, applications[0].id)
+        end_publicity(scenario)
         db.session.commit()
         return scenario, owner, applications[0], applications[1:]
 
@@ -246,6 +257,7 @@ def test_horse_race_winners_each_get_a_contract(closed_scenario):
     for application in apps:
         decisions.record_stage(db.session, owner, scenario, application.id, "第一阶段", "80", "达标")
     decisions.select_final(db.session, owner, scenario, [apps[0].id, apps[1].id])
+    end_publicity(scenario)
     delivery.record_contract(db.session, owner, scenario, apps[0].id, "150", today())
     delivery.record_contract(db.session, owner, scenario, apps[1].id, "140", today())
     db.session.commit()
@@ -292,10 +304,11 @@ def test_delivery_pages_through_the_forms(awarded, client, sign_in):
                        data={"acceptance-accepted_on": today().isoformat(), "acceptance-result": "passed"},
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "验收通过须上传验收报告" in html
-    response = client.post(f"/scenarios/{scenario.id}/delivery/acceptance",
-                           data={"acceptance-accepted_on": today().isoformat(), "acceptance-result": "passed",
-                                 "acceptance-note": "通过", "acceptance-report": (io.BytesIO(PDF), "终验报告.pdf")},
-                           content_type="multipart/form-data")
+    response = post_confirmed(client, f"/scenarios/{scenario.id}/delivery/acceptance",
+                              data=lambda: {"acceptance-accepted_on": today().isoformat(),
+                                            "acceptance-result": "passed", "acceptance-note": "通过",
+                                            "acceptance-report": (io.BytesIO(PDF), "终验报告.pdf")},
+                              content_type="multipart/form-data")
     assert response.status_code == 302
     db.session.expire_all()
     assert scenario.status == ScenarioStatus.ACCEPTED

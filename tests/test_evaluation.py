@@ -23,6 +23,7 @@ from marketplace.models import (
     ScenarioStatus,
     Score,
 )
+from tests.confirm_support import post_confirmed
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 CRITERIA = [("技术方案", "40"), ("团队能力", "25"), ("报价", "20"), ("本地服务", "15")]
@@ -367,7 +368,7 @@ def test_open_call_has_exactly_one_winner(closed_scenario, make_application, cli
     assert client.post(f"/scenarios/{scenario.id}/evaluation/applications/{other.id}/shortlist",
                        data={"on": "1"}).status_code == 302
     assert other.status == ApplicationStatus.SHORTLISTED
-    response = client.post(f"/scenarios/{scenario.id}/evaluation/award",
+    response = post_confirmed(client, f"/scenarios/{scenario.id}/evaluation/award",
                            data={"award-application_id": str(winner.id), "award-note": "技术方案最优，报价合理"})
     assert response.status_code == 302
     db.session.expire_all()
@@ -379,9 +380,9 @@ def test_open_call_has_exactly_one_winner(closed_scenario, make_application, cli
     # Told: the winner with a link to delivery, the others with a link to the public result.
     note = notifications_for(winner.created_by, "application.selected")[0]
     assert note.url == f"/scenarios/{scenario.id}/delivery"
-    assert notifications_for(loser.created_by, "application.not_selected")
-    assert notifications_for(other.created_by, "application.not_selected")
-    assert not notifications_for(withdrawn.created_by, "application.not_selected")
+    assert notifications_for(loser.created_by, "publicity.applicant")
+    assert notifications_for(other.created_by, "publicity.applicant")
+    assert not notifications_for(withdrawn.created_by, "publicity.applicant")
     actions = db.session.execute(sa.select(AuditEvent.action)).scalars().all()
     assert "scenario.award" in actions and actions.count("application.not_select") == 2
     # A second decision is refused.
@@ -472,7 +473,7 @@ def test_horse_race_with_several_teams(closed_scenario, make_user, client, sign_
         decisions.record_stage(db.session, owner, scenario, apps[3].id, "第一阶段", "80", "已出局")
     db.session.rollback()
     assert notifications_for(apps[1].created_by, "application.stage_assessed")
-    response = client.post(f"/scenarios/{scenario.id}/evaluation/final",
+    response = post_confirmed(client, f"/scenarios/{scenario.id}/evaluation/final",
                            data={"final-application_ids": [str(apps[0].id), str(apps[2].id)],
                                  "final-note": "两支团队分别承担主城和远郊片区"})
     assert response.status_code == 302
@@ -482,7 +483,7 @@ def test_horse_race_with_several_teams(closed_scenario, make_user, client, sign_
     assert scenario.status == ScenarioStatus.AWARDED
     assert len(apps[0].stage_assessments) == 1 and apps[0].stage_assessments[0].score == Decimal("91.50")
     assert notifications_for(apps[2].created_by, "application.selected")
-    assert notifications_for(apps[1].created_by, "application.not_selected")
+    assert notifications_for(apps[1].created_by, "publicity.applicant")
     result = decisions.public_result(db.session, scenario)
     assert {w.firm for w in result["winners"]} == {apps[0].organisation.name, apps[2].organisation.name}
     assert result["total_wan"] == Decimal("630.00")
@@ -508,8 +509,8 @@ def test_unsuccessful_needs_a_reason_and_tells_every_candidate(closed_scenario, 
     assert "请写明流榜原因" in html
     assert scenario.status == ScenarioStatus.PUBLISHED
     reason = "三份申请均未满足国产化部署要求"
-    assert client.post(f"/scenarios/{scenario.id}/evaluation/unsuccessful",
-                       data={"unsuccessful-reason": reason}).status_code == 302
+    assert post_confirmed(client, f"/scenarios/{scenario.id}/evaluation/unsuccessful",
+                          data={"unsuccessful-reason": reason}).status_code == 302
     db.session.expire_all()
     assert scenario.status == ScenarioStatus.UNSUCCESSFUL and scenario.unsuccessful_reason == reason
     assert all(a.status == ApplicationStatus.NOT_SELECTED and a.decision_note == reason for a in apps)
@@ -700,7 +701,7 @@ def test_forms_carry_their_csrf_token(closed_scenario, app, tmp_path):
     assert client.post(f"/scenarios/{scenario.id}/evaluation/applications/{first.id}/shortlist",
                        data={"on": "1", "act-csrf_token": act}).status_code == 302
     award = re.search(r'name="award-csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    assert client.post(f"/scenarios/{scenario.id}/evaluation/award",
-                       data={"award-application_id": str(first.id), "award-csrf_token": award}).status_code == 302
+    assert post_confirmed(client, f"/scenarios/{scenario.id}/evaluation/award",
+                          data={"award-application_id": str(first.id), "award-csrf_token": award}).status_code == 302
     db.session.expire_all()
     assert first.status == ApplicationStatus.SELECTED and second.status == ApplicationStatus.NOT_SELECTED

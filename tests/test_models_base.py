@@ -75,6 +75,7 @@ WRITTEN_ONCE = {"acceptances", "appraisal_results", "attachments", "audit_events
 UNTIMED = {
     "application_documents": "link row; its attachment has created_at",
     "scenario_documents": "link row; its attachment has created_at",
+    "objection_documents": "link row; its attachment has created_at",
     "nomination_media": "link table",
     "demonstration_media": "link table",
     "profile_domains": "link table",

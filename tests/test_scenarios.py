@@ -12,6 +12,7 @@ from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFa
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Batch, Question, Scenario, ScenarioStatus
 from marketplace.scenarios import services
+from tests.confirm_support import post_confirmed
 from tests.scenario_factory import PDF
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
@@ -325,8 +326,8 @@ def test_district_staff_publish_through_the_page(make_scenario, make_user, clien
     scenario = make_scenario("submitted")
     login(make_user("district_staff"))
     assert scenario.title in client.get("/review").get_data(as_text=True)
-    response = client.post(f"/scenarios/{scenario.id}/publish",
-                           data={"batch_id": "0", "new_batch_name": "2025年渝中区第4批", "new_batch_stage": "collect"})
+    response = post_confirmed(client, f"/scenarios/{scenario.id}/publish",
+                              data={"batch_id": "0", "new_batch_name": "2025年渝中区第4批", "new_batch_stage": "collect"})
     assert response.status_code == 302
     db.session.refresh(scenario)
     assert scenario.status == ScenarioStatus.PUBLISHED

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.confirm_support import post_confirmed
+
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 
 WRITEUP = {
@@ -450,7 +452,7 @@ def test_round_publication_through_the_page(publish_case, client, make_user, log
     refused(client.post(f"/showcase/rounds/{rnd.id}/publish", data={"selected": ["x"]}), client,
             "请至少选择一个入选项目。")
     assert db.session.query(Demonstration).count() == 0
-    response = client.post(f"/showcase/rounds/{rnd.id}/publish", data={"selected": [str(n1.id)]})
+    response = post_confirmed(client, f"/showcase/rounds/{rnd.id}/publish", data={"selected": [str(n1.id)]})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(SelectionRound, rnd.id).status == RoundStatus.PUBLISHED

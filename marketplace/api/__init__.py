@@ -16,6 +16,7 @@ from marketplace.api import (  # noqa: E402,F401  (route modules register on bp)
     matching,
     ocds,
     openapi,
+    publicity,
     routes,
     search,
     showcase,

@@ -21,6 +21,8 @@ from flask import jsonify, url_for
 
 from marketplace import reference_data, search
 from marketplace.api import bp
+from marketplace.applications.publicity import AWARD_STATES, NOTICE_STATES
+from marketplace.applications.publicity import MAX_PER_PAGE as PUBLICITY_PER_PAGE
 from marketplace.enterprises.directory import MAX_PER_PAGE as ENTERPRISES_PER_PAGE
 from marketplace.enterprises.directory import SORTS as ENTERPRISE_SORTS
 from marketplace.models import AppraisalPeriod, QualificationKind, RevenueBand, ScenarioMode, ScenarioStatus
@@ -170,7 +172,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         documents={"type": "array", "items": obj(filename=STR, url=URL)},
         questions={"type": "array", "items": obj(question=STR, asked_at=TIME, answer=STR,
                                                  answered_at=nullable(TIME))},
-    )]},
+    ), obj([], award=ref("Award"))]},
+    "Award": obj(
+        status={"type": "string", "enum": list(AWARD_STATES),
+                "description": "evaluation 评审中；publicity 公示中（或公示期满但有未处理异议）；final 已生效；"
+                               "withdrawn 公示因异议成立而撤销、重新评审；unsuccessful 流榜"},
+        publicity_ends_at=nullable(TIME)),
+    "PublicityNotice": obj(
+        scenario_id=INT, title=STR, district=nullable({"type": "string", "enum": DISTRICT_CODES}),
+        winners={"type": "array", "items": obj(firm=STR, amount_wan=nullable(WAN), score=nullable(DECIMAL))},
+        starts_at=TIME, ends_at=TIME, status={"type": "string", "enum": list(NOTICE_STATES)},
+        objections={"type": "integer", "minimum": 0}),
     "ScenarioApplications": obj(scenario=INT, deadline=TIME, count=INT, items={"type": "array", "items": obj(
         id=INT, firm=STR, price_wan=nullable(WAN), submitted_at=nullable(TIME), status=STR, status_label=STR,
         needs_reconfirmation=BOOL)}),
@@ -317,6 +329,13 @@ PATHS: dict[str, dict[str, Any]] = {
             codes("sort", search.SORTS, "排序"),
             *page_params(search.MAX_PER_PAGE, 20)],
         ok=ref("SearchResults"))},
+    "/publicity": {"get": operation(
+        "揭榜结果公示", "公示中、已期满和已撤销的公示，最新在前；只给出异议件数，不公开异议人。", tag="scenarios",
+        operation_id="listPublicity",
+        parameters=[codes("status", NOTICE_STATES, "公示状态：open 公示中，ended 公示期满，withdrawn 已撤销"),
+                    codes("district", DISTRICT_CODES, "区县代码"),
+                    *page_params(PUBLICITY_PER_PAGE, 20)],
+        ok=list_of("PublicityNotice"))},
     "/demonstrations": {"get": operation(
         "已发布的示范项目", "按年份、区县、领域和关键词筛选。", tag="showcase", operation_id="listDemonstrations",
         parameters=[

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from marketplace import clock
 from marketplace.api import bp
+from marketplace.applications import publicity
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Scenario
@@ -34,4 +35,8 @@ def scenario(scenario_id: int):
     found = db.session.get(Scenario, scenario_id)
     if found is None or not found.is_public:
         raise NotFound(_("找不到该场景，或该场景尚未公开发布。"))
-    return jsonify(scenario_detail(found))
+    record = scenario_detail(found)
+    award = publicity.award_summary(db.session, found)
+    if award is not None:
+        record["award"] = award
+    return jsonify(record)

@@ -10,6 +10,8 @@ from marketplace.applications import (  # noqa: E402  (route modules register on
     delivery_routes,  # noqa: F401
     evaluation_routes,  # noqa: F401
     panels,
+    publicity,
+    publicity_routes,  # noqa: F401
     routes,  # noqa: F401
     services,
     submission,
@@ -25,6 +27,7 @@ def init_app(app: Flask) -> None:
     attachments.watch_session(db.session)  # removed application documents leave the disk on commit
     attachments.add_access_rule(app, AttachmentPurpose.APPLICATION_DOCUMENT, services.document_rule)
     attachments.add_access_rule(app, AttachmentPurpose.ACCEPTANCE_REPORT, delivery.report_rule)
+    attachments.add_access_rule(app, AttachmentPurpose.OBJECTION_EVIDENCE, publicity.objection_rule)
     signals.scenario_changed.connect(submission.flag_for_reconfirmation)
     add_panel(app, (Role.ENTERPRISE,), "applications/_panel_enterprise.html", panels.enterprise_panel)
     add_panel(app, (Role.ENTERPRISE,), "applications/delivery/_panel_firm.html", panels.delivery_panel)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from marketplace import audit, clock
 from marketplace.applications import completeness
 from marketplace.applications import policy as app_policy
+from marketplace.applications import publicity
 from marketplace.applications.delivery import delivery_path
 from marketplace.applications.evaluation import (
     CANDIDATE,
@@ -141,9 +142,18 @@ def _tell_not_selected(session: Session, scenario: Scenario, applications: Itera
 def _tell_selected(session: Session, scenario: Scenario, applications: Iterable[Application]) -> None:
     for application in applications:
         notify(session, _firm_users(session, application), "application.selected",
-               _("揭榜成功：%(title)s", title=scenario.title)[:200],
-               _("祝贺！贵单位已成为“%(title)s”的揭榜单位。业主单位将与贵单位签订合同，合同、里程碑和验收情况可在交付页面查看。",
+               _("拟揭榜单位公示：%(title)s", title=scenario.title)[:200],
+               _("贵单位为“%(title)s”的拟揭榜单位，结果进入公示。公示期结束且异议全部处理后结果生效，"
+                 "业主单位随后与贵单位签订合同，合同、里程碑和验收情况可在交付页面查看。",
                  title=scenario.title), delivery_path(scenario.id))
+
+
+def _open_publicity(session: Session, actor: User, scenario: Scenario, prior: dict[int, ApplicationStatus],
+                    ip: str | None) -> None:
+    """Every award opens a 公示 (see :mod:`marketplace.applications.publicity`)."""
+    notice = publicity.open_notice(session, actor, scenario, prior, ip)
+    publicity.notify_applicants_of_notice(session, notice, [
+        a for a in _candidates(session, scenario, (ApplicationStatus.NOT_SELECTED,)) if a.id in prior])
 
 
 def award(session: Session, actor: User, scenario: Scenario, application_id: object, note: str | None = None,
@@ -162,12 +172,13 @@ def award(session: Session, actor: User, scenario: Scenario, application_id: obj
     completeness.require_complete(session, scenario, [winner])
     note = (note or "").strip() or None
     others = [a for a in _candidates(session, scenario, CANDIDATE) if a.id != winner.id]
+    prior = {a.id: a.status for a in (winner, *others)}
     _set_status(session, actor, winner, ApplicationStatus.SELECTED, "select", note, ip)
     for other in others:
         _set_status(session, actor, other, ApplicationStatus.NOT_SELECTED, "not_select", ip=ip)
     scenario_services.transition(session, actor, scenario, "award", reason=note, ip=ip)
     _tell_selected(session, scenario, [winner])
-    _tell_not_selected(session, scenario, others)
+    _open_publicity(session, actor, scenario, prior, ip)
     return winner
 
 
@@ -260,14 +271,27 @@ def select_final(session: Session, actor: User, scenario: Scenario, application_
     note = (note or "").strip() or None
     winner_ids = {a.id for a in winners}
     others = [a for a in racing if a.id not in winner_ids]
+    prior = {a.id: a.status for a in racing}
     for application in winners:
         _set_status(session, actor, application, ApplicationStatus.SELECTED, "select", note, ip)
     for other in others:
         _set_status(session, actor, other, ApplicationStatus.NOT_SELECTED, "not_select", ip=ip)
     scenario_services.transition(session, actor, scenario, "award", reason=note, ip=ip)
     _tell_selected(session, scenario, winners)
-    _tell_not_selected(session, scenario, others)
+    _open_publicity(session, actor, scenario, prior, ip)
     return winners
+
+
+def checked_unsuccessful_reason(reason: str | None) -> str:
+    """The 流榜 reason, stripped; refused when shorter than 4 or longer than 1000 characters."""
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        message = _("请写明流榜原因（将在场景页面公开）。")
+        raise ValidationFailed(message, {"reason": [message]})
+    if len(reason) > 1000:
+        message = _("流榜原因不能超过 1000 个字。")
+        raise ValidationFailed(message, {"reason": [message]})
+    return reason
 
 
 def declare_unsuccessful(session: Session, actor: User, scenario: Scenario, reason: str | None,
@@ -276,13 +300,7 @@ def declare_unsuccessful(session: Session, actor: User, scenario: Scenario, reas
     require_manage(actor, scenario)
     _lock(session, scenario)
     require_undecided(session, scenario)
-    reason = (reason or "").strip()
-    if len(reason) < 4:
-        message = _("请写明流榜原因（将在场景页面公开）。")
-        raise ValidationFailed(message, {"reason": [message]})
-    if len(reason) > 1000:
-        message = _("流榜原因不能超过 1000 个字。")
-        raise ValidationFailed(message, {"reason": [message]})
+    reason = checked_unsuccessful_reason(reason)
     completeness.require_complete(session, scenario)
     candidates = _candidates(session, scenario, IN_RUNNING)
     for application in candidates:

@@ -4,7 +4,9 @@ The owner organisation records a contract for each selected application (the fir
 contract moves the scenario ``awarded → in_delivery``), milestones and their outcome,
 progress notes, and the acceptance (验收) with its report; a passed acceptance moves the
 scenario ``in_delivery → accepted``, a failed one keeps it in delivery for rework.
-The winning firm and reviewing staff read everything; only the owner writes.
+The winning firm and reviewing staff read everything; only the owner writes. The contract
+phase opens only when the award is final (公示 ended, no undecided 异议:
+:mod:`marketplace.applications.publicity`).
 Services flush; the view commits.
 """
 
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from marketplace import attachments, audit, clock
+from marketplace.applications import publicity
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import (
     Acceptance,
@@ -94,6 +97,11 @@ def _require_manage(actor: User, scenario: Scenario, *statuses: ScenarioStatus) 
     if scenario.status not in statuses:
         raise InvalidTransition(_("场景当前状态为“%(status)s”，不能执行该操作。",
                                   status=scenario.display_status().label))
+
+
+def require_manage(actor: User, scenario: Scenario, *statuses: ScenarioStatus) -> None:
+    """The owner, with the scenario in one of *statuses* (for the confirmation step's precheck)."""
+    _require_manage(actor, scenario, *statuses)
 
 
 def _tell_firm(session: Session, application: Application, kind: str, title: str, body: str) -> None:
@@ -187,6 +195,7 @@ def record_contract(session: Session, actor: User, scenario: Scenario, applicati
                     signed_on: object, plan_milestones: bool = False, ip: str | None = None) -> Contract:
     """Record (or correct) the contract with a selected application; the first one starts delivery."""
     _require_manage(actor, scenario, ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY)
+    publicity.require_final(session, scenario)  # the contract phase opens only once the award is final
     try:
         application = session.get(Application, int(application_id))  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -322,6 +331,13 @@ def record_acceptance(session: Session, actor: User, scenario: Scenario, accepte
 
     Every acceptance is a new row: a failed one followed by a passed one keeps both, with their reports.
     """
+    outcome, note, has_file = check_acceptance(session, actor, scenario, accepted_on, result, report, note)
+    return _record_acceptance(session, actor, scenario, accepted_on, outcome, report if has_file else None, note, ip)
+
+
+def check_acceptance(session: Session, actor: User, scenario: Scenario, accepted_on: object, result: object,
+                     report: FileStorage | None, note: str | None) -> tuple[AcceptanceResult, str, bool]:
+    """Refuse an acceptance that cannot be recorded (also the confirmation step's precheck)."""
     _require_manage(actor, scenario, ScenarioStatus.IN_DELIVERY)
     errors: dict[str, list[str]] = {}
     try:
@@ -351,8 +367,15 @@ def record_acceptance(session: Session, actor: User, scenario: Scenario, accepte
         if pending:
             errors.setdefault("result", []).append(
                 _("尚有里程碑未记录结果（%(items)s），请先记录后再验收。", items="、".join(pending[:5])))
-    if errors:
+    if errors or outcome is None:
         raise ValidationFailed("；".join(m for ms in errors.values() for m in ms), errors)
+    return outcome, note, has_file
+
+
+def _record_acceptance(session: Session, actor: User, scenario: Scenario, accepted_on: object,
+                       outcome: AcceptanceResult, report: FileStorage | None, note: str,
+                       ip: str | None) -> Acceptance:
+    has_file = report is not None
     stored: Attachment | None = None
     if has_file:
         stored = attachments.store(session, report, AttachmentPurpose.ACCEPTANCE_REPORT, actor, field="report",

@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from marketplace import confirmation
 from marketplace.applications import bp, delivery
 from marketplace.applications.evaluation_forms import (
     AcceptanceForm,
@@ -72,11 +73,16 @@ def _render(scenario: Scenario, **given):
     return render_template("applications/delivery/delivery.html", **context)
 
 
-def _submit(scenario: Scenario, form, given_key: str, given_value, call, success: str):
-    """Validate → service → flash → redirect; field errors re-render with the typed input kept."""
+def _submit(scenario: Scenario, form, given_key: str, given_value, call, success: str,
+            confirm: confirmation.Confirmation | None = None):
+    """Validate → (confirm) → service → flash → redirect; field errors re-render with the typed input kept."""
     if not form.validate_on_submit():
         return _render(scenario, **{given_key: given_value}), 422
     try:
+        if confirm is not None:
+            page = confirmation.require(confirm)
+            if page is not None:
+                return page
         call(form)
     except ValidationFailed as error:
         status = rejected(form, error)  # roll back and attach the messages before the page renders
@@ -148,4 +154,16 @@ def delivery_acceptance(scenario_id: int):
         if acceptance.result.value == "failed":
             flash(_("已登记验收不通过，场景仍在实施中。"), "warning")
 
-    return _submit(scenario, form, "acceptance_form", form, call, _("验收已登记。"))
+    passed = form.result.data == "passed"
+    confirm = confirmation.Confirmation(
+        "acceptance", scenario.id, _("确认登记验收：%(t)s", t=scenario.title),
+        notified=[_("揭榜单位")],
+        public=[_("验收结论和日期（通过时场景状态变为“已验收”，可推荐为示范项目）")] if passed
+        else [_("验收不通过的记录（场景仍在实施中）")],
+        summary=[(_("验收结论"), _("通过") if passed else _("不通过")),
+                 (_("验收日期"), str(form.accepted_on.data or ""))],
+        back_url=url_for("applications.delivery", scenario_id=scenario.id),
+        file_fields=[(form.report.name, _("验收报告（PDF 或 DOCX）"))],
+        precheck=lambda: delivery.check_acceptance(db.session, current_user, scenario, form.accepted_on.data,
+                                                   form.result.data, form.report.data, form.note.data))
+    return _submit(scenario, form, "acceptance_form", form, call, _("验收已登记。"), confirm)

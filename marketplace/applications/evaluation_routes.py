@@ -15,8 +15,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace import unit_of_work
-from marketplace.applications import bp, completeness, decisions, delivery, evaluation
+from marketplace import confirmation, unit_of_work
+from marketplace.applications import bp, completeness, decisions, delivery, evaluation, publicity
 from marketplace.applications import policy as app_policy
 from marketplace.applications.evaluation_forms import (
     ActionForm,
@@ -139,11 +139,16 @@ def evaluation_page(scenario_id: int):
     return _render(_scenario_or_404(scenario_id))
 
 
-def _decide(scenario: Scenario, form, given: dict, call, success: str):
-    """Validate → service → flash → redirect; field errors re-render the page with *given* forms."""
+def _decide(scenario: Scenario, form, given: dict, call, success: str,
+            confirm: confirmation.Confirmation | None = None):
+    """Validate → (confirm) → service → flash → redirect; field errors re-render the page with *given* forms."""
     if not form.validate_on_submit():
         return _render(scenario, **given), 422
     try:
+        if confirm is not None:
+            page = confirmation.require(confirm)
+            if page is not None:
+                return page
         call(form)
     except ValidationFailed as error:
         status = rejected(form, error)  # roll back and attach the messages before the page renders
@@ -179,6 +184,31 @@ def evaluation_invite(scenario_id: int):
                    lambda f: evaluation.invite_expert(db.session, current_user, scenario,
                                                       _int(f.expert_id.data), ip=request.remote_addr),
                    _("已邀请专家，专家将收到评审通知。"))
+
+
+def _evaluation_url(scenario: Scenario) -> str:
+    return url_for("applications.evaluation", scenario_id=scenario.id)
+
+
+def _award_confirmation(scenario: Scenario, action: str, ids: list) -> confirmation.Confirmation:
+    """The confirmation of an award (揭榜挂帅 winner or 赛马 final winners): it opens the 公示."""
+    wanted = {_int(i) for i in ids}
+    firms = [a.organisation.name for a in evaluation.applications_for(db.session, current_user, scenario)
+             if a.id in wanted]
+    days = publicity.publicity_days()
+    return confirmation.Confirmation(
+        action, scenario.id, _("确认确定揭榜单位：%(t)s", t=scenario.title),
+        notified=[_("拟揭榜单位"), _("其他揭榜企业"), _("关注本场景的用户")],
+        public=[_("拟揭榜单位名称及报价金额"), _("各揭榜企业的加权总分和排名（不含申请内容）"), _("评审专家姓名"),
+                _("公示期 %(n)d 天，公示期内企业可提出异议", n=days)],
+        summary=[(_("拟揭榜单位"), "、".join(firms) or "—")], back_url=_evaluation_url(scenario),
+        precheck=lambda: _may_decide(scenario))
+
+
+def _may_decide(scenario: Scenario) -> None:
+    """The owner, after the deadline, before any result (the services check again)."""
+    evaluation.require_manage(current_user, scenario)
+    evaluation.require_undecided(db.session, scenario)
 
 
 def _int(value: object) -> int | None:
@@ -220,7 +250,8 @@ def evaluation_award(scenario_id: int):
     return _decide(scenario, form, {"award_form": form},
                    lambda f: decisions.award(db.session, current_user, scenario, f.application_id.data or "",
                                              f.note.data, ip=request.remote_addr),
-                   _("已确定揭榜单位，结果已在场景页面公布并通知各揭榜企业。"))
+                   _("已确定拟揭榜单位，结果进入公示，已通知各揭榜企业和关注者。"),
+                   _award_confirmation(scenario, "award", [form.application_id.data]))
 
 
 @bp.route("/scenarios/<int:scenario_id>/evaluation/race", methods=["POST"])
@@ -254,7 +285,8 @@ def evaluation_final(scenario_id: int):
                    lambda f: decisions.select_final(db.session, current_user, scenario,
                                                     f.application_ids.data or [], f.note.data,
                                                     ip=request.remote_addr),
-                   _("已确定最终揭榜单位，结果已在场景页面公布并通知各参赛团队。"))
+                   _("已确定最终拟揭榜单位，结果进入公示，已通知各参赛团队和关注者。"),
+                   _award_confirmation(scenario, "final", form.application_ids.data or []))
 
 
 @bp.route("/scenarios/<int:scenario_id>/evaluation/unsuccessful", methods=["POST"])
@@ -265,7 +297,14 @@ def evaluation_unsuccessful(scenario_id: int):
     return _decide(scenario, form, {"unsuccessful_form": form},
                    lambda f: decisions.declare_unsuccessful(db.session, current_user, scenario, f.reason.data,
                                                             ip=request.remote_addr),
-                   _("场景已流榜，已通知各揭榜企业。"))
+                   _("场景已流榜，已通知各揭榜企业。"),
+                   confirmation.Confirmation(
+                       "unsuccessful", scenario.id, _("确认流榜：%(t)s", t=scenario.title),
+                       notified=[_("全部仍在评审中的揭榜企业（未入选）")],
+                       public=[_("场景页面公布“流榜”及流榜原因"), _("开放数据与统计中记为流榜")],
+                       summary=[(_("流榜原因"), form.reason.data or "")], back_url=_evaluation_url(scenario),
+                       precheck=lambda: (_may_decide(scenario),
+                                         decisions.checked_unsuccessful_reason(form.reason.data))))
 
 
 # ------------------------------------------------------------------ owner list
@@ -377,7 +416,8 @@ def scenario_outcome(scenario: Scenario) -> dict:
         links.append((_("评审与揭榜结果"), url_for("applications.evaluation", scenario_id=scenario.id)))
     if scenario.status in delivery.DELIVERY_STATUSES and delivery.can_view(db.session, user, scenario):
         links.append((_("合同、交付与验收"), url_for("applications.delivery", scenario_id=scenario.id)))
-    return {"result": decisions.public_result(db.session, scenario), "links": links}
+    return {"result": decisions.public_result(db.session, scenario), "links": links,
+            "award_state": publicity.award_state(db.session, scenario)}
 
 
 @bp.app_template_global("shown_status")

@@ -91,6 +91,7 @@ from marketplace.models import (
     District,
     Scenario,
     ScenarioStatus,
+    pending_notice_clause,
 )
 from marketplace.showcase.facts import DeliveryFacts, add_months, delivery_facts
 
@@ -211,7 +212,11 @@ def measure(session: Session, period: Period, district_ids: list[int]) -> dict[s
             m.evidence.append(EvidenceItem(s.id, s.title, clock.to_local(s.published_at).strftime("%Y-%m-%d")))
 
     # awarded, funding, local_share
-    awarded_candidates = [s for s in scenarios if s.status in AWARDED_STATUSES]
+    # Only final awards count (公示 ended, no undecided 异议: marketplace.applications.publicity).
+    pending = set(session.execute(sa.select(Scenario.id).where(
+        Scenario.district_id.in_(district_ids), Scenario.status.in_(AWARDED_STATUSES),
+        pending_notice_clause(clock.now()))).scalars())
+    awarded_candidates = [s for s in scenarios if s.status in AWARDED_STATUSES and s.id not in pending]
     facts: dict[int, DeliveryFacts] = delivery_facts(session, [s.id for s in scenarios])
     local: dict[int, int] = dict.fromkeys(district_ids, 0)
     for s in awarded_candidates:

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace import clock, formats
+from marketplace import clock, confirmation, formats
 from marketplace.appraisal import bp, computation, services
 from marketplace.appraisal.export import export_xlsx
 from marketplace.appraisal.forms import AppraisalForm, PublishForm
@@ -131,6 +131,14 @@ def publish(appraisal_id: int):
     found = _appraisal_or_404(appraisal_id)
     if not PublishForm().validate_on_submit():
         abort(400)
+    page = confirmation.require(confirmation.Confirmation(
+        "publish_appraisal", found.id, _("确认发布并冻结考评结果"),
+        notified=[],
+        public=[_("各区县排名、指标得分和奖励金额"), _("发布后结果冻结，之后的数据变化不再改变本次考评")],
+        back_url=url_for("appraisal.detail", appraisal_id=found.id),
+        precheck=lambda: services.require_publishable(current_user, found)))
+    if page is not None:
+        return page
     services.publish_appraisal(db.session, current_user, found, request.remote_addr)
     flash(_("考评结果已发布并冻结。"), "success")
     return redirect(url_for("appraisal.detail", appraisal_id=found.id))

@@ -207,14 +207,19 @@ def update_appraisal(session: Session, actor: User, appraisal: Appraisal, data: 
     return appraisal
 
 
-def publish_appraisal(session: Session, actor: User, appraisal: Appraisal, ip: str | None = None) -> Outcome:
-    """Compute once more, store every district's figures and evidence, and freeze the appraisal."""
+def require_publishable(actor: User, appraisal: Appraisal) -> None:
+    """City staff, not yet published, indicators set (also the confirmation step's precheck)."""
     if not can_manage(actor):
         raise PermissionDenied(_("只有市级工作人员可以发布考评结果。"))
     if appraisal.is_published:
         raise InvalidTransition(_("考评已发布。"))
     if not appraisal.indicators:
         raise ValidationFailed(_("请先设置考评指标和权重。"))
+
+
+def publish_appraisal(session: Session, actor: User, appraisal: Appraisal, ip: str | None = None) -> Outcome:
+    """Compute once more, store every district's figures and evidence, and freeze the appraisal."""
+    require_publishable(actor, appraisal)
     result = compute(session, appraisal)
     for line in result.results:
         session.add(AppraisalResult(appraisal=appraisal, district_id=line.district.id, indicators=line.indicators,

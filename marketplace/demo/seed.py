@@ -321,6 +321,11 @@ class DemoLoader:
 
         self.summary.update(load_applications(self))
 
+    def publicity(self) -> None:
+        from marketplace.demo.seed_publicity import load_publicity
+
+        self.summary.update(load_publicity(self))
+
     def showcase(self) -> None:
         from marketplace.demo.seed_showcase import load_showcase
 
@@ -330,7 +335,7 @@ class DemoLoader:
         steps = [("owners", self.owners), ("offices", self.offices), ("firms", self.firms),
                  ("accounts", self.demo_accounts), ("profiles", self.profiles), ("batches", self.batches),
                  ("scenarios", self.scenarios), ("questions", self.questions),
-                 ("applications", self.applications), ("showcase", self.showcase)]
+                 ("applications", self.applications), ("publicity", self.publicity), ("showcase", self.showcase)]
         for name, step in steps:
             self.progress(f"demo data: {name}")
             step()

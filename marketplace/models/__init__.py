@@ -40,6 +40,14 @@ from marketplace.models.enterprises import (
 from marketplace.models.mail import OutboxMessage, OutboxStatus
 from marketplace.models.matching import MatchFeedback, MatchInvitation, MatchState
 from marketplace.models.notifications import Follow, Notification, SavedSearch
+from marketplace.models.publicity import (
+    Objection,
+    ObjectionDecision,
+    ObjectionDocument,
+    PublicityNotice,
+    final_award_clause,
+    pending_notice_clause,
+)
 from marketplace.models.reference import District, Domain, Theme
 from marketplace.models.scenarios import (
     Batch,
@@ -90,6 +98,12 @@ __all__ = [
     "Milestone",
     "MilestoneStatus",
     "Notification",
+    "Objection",
+    "ObjectionDecision",
+    "ObjectionDocument",
+    "PublicityNotice",
+    "final_award_clause",
+    "pending_notice_clause",
     "ProfileCase",
     "ProgressNote",
     "Qualification",

@@ -19,6 +19,7 @@ class AttachmentPurpose(LabelledEnum):
     QUALIFICATION_EVIDENCE = "qualification_evidence"
     ACCEPTANCE_REPORT = "acceptance_report"
     DEMONSTRATION_MEDIA = "demonstration_media"
+    OBJECTION_EVIDENCE = "objection_evidence"
 
     @staticmethod
     def __labels__() -> dict:
@@ -29,6 +30,7 @@ class AttachmentPurpose(LabelledEnum):
             "qualification_evidence": _l("资质证明"),
             "acceptance_report": _l("验收报告"),
             "demonstration_media": _l("示范项目图片或文档"),
+            "objection_evidence": _l("异议证明材料"),
         }
 
 

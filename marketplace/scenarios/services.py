@@ -320,6 +320,8 @@ TRANSITIONS: dict[str, tuple[tuple[ScenarioStatus, ...], ScenarioStatus]] = {
     "unsuccessful": ((ScenarioStatus.PUBLISHED,), ScenarioStatus.UNSUCCESSFUL),
     "start_delivery": ((ScenarioStatus.AWARDED,), ScenarioStatus.IN_DELIVERY),
     "accept": ((ScenarioStatus.IN_DELIVERY,), ScenarioStatus.ACCEPTED),
+    # An upheld 异议 withdraws the award during its 公示 (marketplace.applications.publicity).
+    "reopen_evaluation": ((ScenarioStatus.AWARDED,), ScenarioStatus.PUBLISHED),
 }
 #: Transitions offered as plain buttons on the scenario page (the others have their own forms).
 BUTTON_ACTIONS = ("submit", "return", "withdraw")
@@ -340,9 +342,21 @@ def allowed_actions(user: User | None, scenario: Scenario) -> list[str]:
 def _permitted(user: User | None, scenario: Scenario, action: str) -> bool:
     if action in ("submit", "withdraw", "award", "unsuccessful", "start_delivery", "accept"):
         return policy.is_owner_member(user, scenario)
-    if action in ("return", "publish"):
+    if action in ("return", "publish", "reopen_evaluation"):
         return policy.is_reviewer(user, scenario)
     return False
+
+
+def require_transition(actor: User, scenario: Scenario, action: str) -> None:
+    """Refuse (like :func:`transition`) when *actor* may not start *action* on the scenario now."""
+    sources = TRANSITIONS[action][0]
+    if not _permitted(actor, scenario, action):
+        raise PermissionDenied(_("您无权对此场景执行该操作。"))
+    if scenario.status not in sources:
+        raise InvalidTransition(_("场景当前状态为“%(status)s”，不能执行该操作。",
+                                  status=scenario.display_status().label))
+    if action in ("submit", "publish"):
+        _require_gate(scenario)
 
 
 def transition(session: Session, actor: User, scenario: Scenario, action: str, *, reason: str | None = None,

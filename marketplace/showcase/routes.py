@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from marketplace import attachments, clock
+from marketplace import attachments, clock, confirmation
 from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
@@ -219,6 +219,15 @@ def publish_round(round_id: int):
     rnd = _round_or_404(round_id)
     if not PublishRoundForm().validate_on_submit():
         abort(400)
+    page = confirmation.require(confirmation.Confirmation(
+        "publish_round", rnd.id, _("确认公布入选名单：%(name)s", name=rnd.name),
+        notified=[],
+        public=[_("入选示范项目及其案例介绍、图片和文档"), _("示范项目展示页面与开放数据")],
+        summary=[(_("入选推荐数"), str(len(_ids(request.form.getlist("selected")))))],
+        back_url=url_for("showcase.round_detail", round_id=rnd.id),
+        precheck=lambda: services.require_publishable(current_user, rnd, _ids(request.form.getlist("selected")))))
+    if page is not None:
+        return page
     demos = services.publish_round(db.session, current_user, rnd, _ids(request.form.getlist("selected")),
                                    request.remote_addr)
     flash(_("评选结果已公布：%(n)d 个示范项目。", n=len(demos)), "success")

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from marketplace import audit, clock
 from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
@@ -46,6 +46,7 @@ from marketplace.models import (
     SelectionCriterion,
     SelectionRound,
     User,
+    pending_notice_clause,
 )
 from marketplace.showcase import policy
 from marketplace.showcase.facts import facts_for
@@ -242,6 +243,11 @@ def nominate(session: Session, actor: User, rnd: SelectionRound, scenario: Scena
     if scenario.status != ScenarioStatus.ACCEPTED:
         raise ValidationFailed(_("只有已验收的场景可以推荐为示范项目。"),
                                {"scenario": [_("只有已验收的场景可以推荐为示范项目。")]})
+    if session.execute(sa.select(Scenario.id).where(Scenario.id == scenario.id,
+                                                    pending_notice_clause(clock.now()))).first():
+        # Only a final award is eligible (公示 ended, no undecided 异议).
+        raise ValidationFailed(_("揭榜结果尚在公示或有未处理的异议，暂不能推荐。"),
+                               {"scenario": [_("揭榜结果尚在公示或有未处理的异议，暂不能推荐。")]})
     if session.execute(sa.select(Demonstration.id).where(Demonstration.scenario_id == scenario.id)).first():
         raise ValidationFailed(_("该场景已是示范项目。"), {"scenario": [_("该场景已是示范项目。")]})
     values = _clean_writeup(data)
@@ -522,24 +528,31 @@ def make_demonstration(nomination: Nomination, published_at, firm=None) -> Demon
     )
 
 
-def publish_round(session: Session, actor: User, rnd: SelectionRound, selected_ids: Iterable[int],
-                  ip: str | None = None) -> list[Demonstration]:
-    """Publish the selected list: selected nominations become public demonstrations, the rest not selected."""
+def require_publishable(actor: User, rnd: SelectionRound, selected_ids: Iterable[int]) -> None:
+    """City staff, a round in scoring, at least one valid nomination chosen (also the confirmation's precheck)."""
     _require_city_staff(actor, _("只有市级工作人员可以公布评选结果。"))
     if rnd.status != RoundStatus.SCORING:
         raise InvalidTransition(_("只有评审阶段的评选可以公布结果。"))
     chosen = set(selected_ids)
-    live = {n.id: n for n in rnd.nominations if n.status == NominationStatus.SUBMITTED}
+    live = {n.id for n in rnd.nominations if n.status == NominationStatus.SUBMITTED}
     if not chosen:
         raise ValidationFailed(_("请至少选择一个入选项目。"), {"selected": [_("请至少选择一个入选项目。")]})
-    unknown = chosen - set(live)
-    if unknown:
+    if chosen - live:
         raise ValidationFailed(_("所选项目不属于本次评选的有效推荐。"), {"selected": [_("所选项目无效。")]})
-    incomplete = missing_scores(session, rnd)
+    incomplete = missing_scores(object_session(rnd), rnd)
     if incomplete:
         experts = "、".join(dict.fromkeys(a.expert.name for a, _c in incomplete))
         raise InvalidTransition(_("评审尚未完成，不能公布入选名单：专家 %(e)s 尚有 %(n)d 项未声明或未评分"
                                   "（评选页面列出了每一项）。", e=experts, n=len(incomplete)))
+
+
+def publish_round(session: Session, actor: User, rnd: SelectionRound, selected_ids: Iterable[int],
+                  ip: str | None = None) -> list[Demonstration]:
+    """Publish the selected list: selected nominations become public demonstrations, the rest not selected."""
+    selected_ids = list(selected_ids)
+    require_publishable(actor, rnd, selected_ids)
+    chosen = set(selected_ids)
+    live = {n.id: n for n in rnd.nominations if n.status == NominationStatus.SUBMITTED}
     scored = {row.nomination.id for row in totals(session, rnd) if row.total is not None}
     unscored = sorted(chosen - scored)
     if unscored:

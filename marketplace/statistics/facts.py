@@ -29,6 +29,8 @@ from marketplace.models import (
     Scenario,
     ScenarioStatus,
     batch_scenarios,
+    final_award_clause,
+    pending_notice_clause,
 )
 from marketplace.statistics.scope import NO_DOMAIN, OTHER_DISTRICT, Scope
 
@@ -63,6 +65,8 @@ class ScenarioFact:
     batches: frozenset[int] = frozenset()
     awards: list[Award] = field(default_factory=list)
     demonstration: bool = False
+    #: False while the award is in 公示 or has an undecided 异议 (marketplace.models.final_award_clause).
+    final: bool = True
 
     @property
     def year(self) -> int:
@@ -79,7 +83,7 @@ class ScenarioFact:
         if stage == "published":
             return self.stored in ScenarioStatus.public()
         if stage == "awarded":
-            return self.stored in AWARDED_OR_LATER
+            return self.stored in AWARDED_OR_LATER and self.final
         if stage == "in_delivery":
             return self.stored in (ScenarioStatus.IN_DELIVERY, ScenarioStatus.ACCEPTED)
         if stage == "accepted":
@@ -141,6 +145,8 @@ def load_facts(session: Session, scope: Scope, *, public_only: bool, now: dateti
             .where(batch_scenarios.c.scenario_id.in_(ids))):
         batches[scenario_id].add(batch_id)
     awards = {} if public_only else _awards(session, conditions, now)
+    pending = set(session.execute(sa.select(Scenario.id).where(
+        Scenario.id.in_(ids), Scenario.status.in_(AWARDED_OR_LATER), pending_notice_clause(now))).scalars())
     shown = _demonstrated(session, ids)
     facts = []
     for (sid, title, stored, deadline, published_at, submitted_at, created_at, budget, district, domain,
@@ -152,7 +158,7 @@ def load_facts(session: Session, scope: Scope, *, public_only: bool, now: dateti
             id=sid, title=title, stored=stored, status=_status_key(stored, deadline, now), district=district,
             domain=domain or NO_DOMAIN, owner=owner, budget=budget, deadline=deadline, day=day,
             batches=frozenset(batches.get(sid, ())), awards=awards.get(sid, []),
-            demonstration=sid in shown and stored == ScenarioStatus.ACCEPTED))
+            demonstration=sid in shown and stored == ScenarioStatus.ACCEPTED, final=sid not in pending))
     facts.sort(key=lambda f: (f.day, f.id), reverse=True)
     return facts
 
@@ -164,7 +170,7 @@ def _awards(session: Session, conditions: list[sa.ColumnElement[bool]], now: dat
     a scenario with contracts is won by its contract holders for the contract amounts; one without
     a contract yet by its selected applications for their quoted prices.
     """
-    unsealed = [*conditions, Scenario.status.in_(AWARDED_OR_LATER), Scenario.deadline.is_not(None),
+    unsealed = [*conditions, final_award_clause(now), Scenario.deadline.is_not(None),
                 Scenario.deadline <= now]
     winner_columns = (Organisation.name, District.code)
     contracts = session.execute(

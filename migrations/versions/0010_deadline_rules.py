@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_deadline_rules'
-down_revision = '0008_match_feedback'
+down_revision = '0009_search_perf'
 branch_labels = None
 depends_on = None
 

@@ -72,6 +72,8 @@ def test_owner_district_public_path(live_server, page, make_user, tmp_path):
     page.click("text=轨道交通客流智能预测平台")
     page.fill("#new_batch_name", "2025年渝中区第5批应用场景清单")
     page.click("text=审核通过并发布")
+    assert "不可撤销" in page.locator("[data-irreversible]").inner_text()  # the server-side confirmation step
+    page.click("[data-confirm-submit]")
     page.wait_for_selector('[data-status="published"]')
     sign_out(page)
 

@@ -1,0 +1,66 @@
+"""Award → confirmation → 公示 → 异议 → dismissal → final (the clock moved past the notice), in a real browser."""
+
+from datetime import timedelta
+
+from marketplace.applications import publicity
+from marketplace.extensions import db
+from tests.browser.test_scenario_flow import sign_in, sign_out
+from tests.test_evaluation import closed_scenario, make_application, travel
+
+#: Fixtures shared with the evaluation tests (pytest finds them as names of this module).
+SHARED_FIXTURES = (closed_scenario, make_application, travel)
+GROUNDS = "拟揭榜单位的报价明显低于成本价，实施计划中的关键里程碑时间不合理，请核查评审打分依据。"
+
+
+def test_award_publicity_objection_dismissal_final(live_server, page, closed_scenario, make_user, travel):
+    scenario, owner, applications = closed_scenario(n=2)
+    winner = applications[0]
+    objector = make_user("enterprise")
+    staff = make_user("district_staff", district=scenario.district.code)
+
+    # The owner awards: the first POST only shows the confirmation; the second performs it.
+    sign_in(page, live_server, owner)
+    page.goto(f"{live_server}/scenarios/{scenario.id}/evaluation")
+    page.check(f'input[name="award-application_id"][value="{winner.id}"]')
+    page.click("text=确定揭榜单位")
+    assert "不可撤销" in page.locator("[data-irreversible]").inner_text()
+    assert winner.organisation.name in page.locator("[data-confirm-summary]").inner_text()
+    assert "公示期" in page.locator("[data-confirm-public]").inner_text()
+    page.click("[data-confirm-submit]")
+    page.wait_for_url(f"{live_server}/scenarios/{scenario.id}/evaluation")
+    sign_out(page)
+
+    # The public sees the notice on /publicity and on the scenario page.
+    page.goto(f"{live_server}/publicity")
+    assert scenario.title in page.locator("[data-publicity-list]").inner_text()
+    page.goto(f"{live_server}/scenarios/{scenario.id}")
+    assert page.locator('#publicity[data-award-state="publicity"]').count() == 1
+
+    # A firm objects during the notice.
+    sign_in(page, live_server, objector)
+    page.goto(f"{live_server}/scenarios/{scenario.id}/publicity")
+    page.fill("#grounds", GROUNDS)
+    page.click("text=提交异议")
+    page.wait_for_selector('[data-objection-decision="pending"]')
+    sign_out(page)
+
+    # The district's staff dismiss it with a reason.
+    sign_in(page, live_server, staff)
+    page.goto(f"{live_server}/scenarios/{scenario.id}/publicity")
+    assert objector.organisation.name in page.locator("[data-objector]").inner_text()
+    objection = publicity.notice_of(db.session, scenario).objections[0]
+    page.check(f'input[name="de{objection.id}-decision"][value="dismissed"]')
+    page.fill(f"#de{objection.id}-reason", "经核查，报价经成本测算合理，评审打分有据，异议不成立。")
+    page.click("text=提交处理结果")
+    page.wait_for_selector('[data-objection-decision="dismissed"]')
+    assert page.locator('[data-notice-state="open"]').count() == 1  # still within the notice period
+    sign_out(page)
+
+    # After the notice ends the award is final: derived from the clock, no job ran.
+    db.session.expire_all()
+    travel(publicity.notice_of(db.session, scenario).ends_at + timedelta(seconds=1))
+    page.goto(f"{live_server}/scenarios/{scenario.id}/publicity")
+    assert page.locator('[data-award-state="final"]').count() == 1
+    assert page.locator("[data-objector]").count() == 0  # never public
+    body = page.request.get(f"{live_server}/api/v1/scenarios/{scenario.id}").json()
+    assert body["award"]["status"] == "final"
