@@ -21,9 +21,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from marketplace import audit, clock
-from marketplace.applications import completeness
+from marketplace.applications import completeness, publicity
 from marketplace.applications import policy as app_policy
-from marketplace.applications import publicity
 from marketplace.applications.delivery import delivery_path
 from marketplace.applications.evaluation import (
     CANDIDATE,
