@@ -206,9 +206,10 @@ def _award_confirmation(scenario: Scenario, action: str, ids: list) -> confirmat
 
 
 def _may_decide(scenario: Scenario) -> None:
-    """The owner, after the deadline, before any result (the services check again)."""
+    """The owner, before any result, every expert done with the shortlist (the services check again)."""
     evaluation.require_manage(current_user, scenario)
     evaluation.require_undecided(db.session, scenario)
+    completeness.require_complete(db.session, scenario)
 
 
 def _int(value: object) -> int | None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from marketplace import audit, clock, signals
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -357,6 +357,8 @@ def require_transition(actor: User, scenario: Scenario, action: str) -> None:
                                   status=scenario.display_status().label))
     if action in ("submit", "publish"):
         _require_gate(scenario)
+    if action == "publish":
+        _check_publish_deadline(object_session(scenario), scenario, clock.now())
 
 
 def transition(session: Session, actor: User, scenario: Scenario, action: str, *, reason: str | None = None,
