@@ -115,6 +115,8 @@ def configure_areas(app: Flask) -> None:
         appraisal,
         auth,
         enterprises,
+        health,
+        jobs,
         main,
         matching,
         notifications,
@@ -126,7 +128,7 @@ def configure_areas(app: Flask) -> None:
     )
 
     for area in (main, auth, scenarios, applications, enterprises, matching, notifications, showcase, statistics,
-                 appraisal, admin, search_views, api, opendata):
+                 appraisal, admin, search_views, api, opendata, jobs, health):
         area.init_app(app)
 
 
