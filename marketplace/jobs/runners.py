@@ -23,6 +23,7 @@ from typing import Any
 
 import redis
 from flask import Flask, g, has_request_context
+from flask_babel import gettext as _
 from rq import Queue, Retry, Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
@@ -114,7 +115,7 @@ class InProcessRunner:
         with self._lock:
             found = next((f for f in self._failed if f.id == job_id), None)
             if found is None:
-                raise NotFound()
+                raise NotFound(_("没有这个失败的任务。"))
             self._failed.remove(found)
         self.enqueue(found.name, found.kwargs, job_id=found.id)
         return found.id
@@ -204,7 +205,7 @@ class RQRunner:
             if periodic.job not in JOBS or (names is not None and periodic.job not in names):
                 continue
             slot = periodic.next_slot(now)
-            job_id = periodic.slot_id(slot)
+            job_id = f"{self.queue.name}-{periodic.slot_id(slot)}"  # one Redis may serve several sites
             if Job.exists(job_id, connection=self.connection):
                 continue
             if self.enqueue(periodic.job, job_id=job_id, at=slot):
@@ -229,7 +230,7 @@ class RQRunner:
     def requeue(self, job_id: str) -> str:
         registry = FailedJobRegistry(queue=self.queue)
         if job_id not in registry.get_job_ids():
-            raise NotFound()
+            raise NotFound(_("没有这个失败的任务。"))
         registry.requeue(job_id)
         return job_id
 
