@@ -53,10 +53,11 @@ def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
     from flask import request
 
-    from marketplace import unit_of_work
+    from marketplace import logs, unit_of_work
     from marketplace.errors import register_error_handlers
     from marketplace.queryargs import refuse_nul_characters
 
+    logs.init_app(app)
     unit_of_work.init_app(app)
     register_error_handlers(app)
 
