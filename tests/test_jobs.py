@@ -217,3 +217,29 @@ def test_readyz_names_a_redis_that_is_down(app, tmp_path):
     # Redis down never fails a write: the job is not queued (logged), the request succeeds.
     with down.app_context():
         assert down.extensions["marketplace.jobs"].enqueue("search_repair") is None
+
+
+def test_outbox_mail_waits_and_the_job_retries_while_smtp_is_down(app):
+    """Mail queued in a transaction asks for ``outbox_send`` after the commit; with the SMTP server
+    unreachable the job fails every attempt, the message stays pending (nothing lost), and the
+    failure is listed."""
+    import sqlalchemy as sa
+
+    from marketplace import mail
+    from marketplace.extensions import db
+    from marketplace.models import OutboxMessage, OutboxStatus
+
+    runner = app.extensions["marketplace.jobs"]
+    before = len(runner.failures())
+    saved = app.config["MAIL_SERVER"], app.config["MAIL_PORT"]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1)  # a closed port
+    try:
+        message = mail.enqueue(db.session, "firm@test.cq", "测试", "正文")
+        db.session.commit()  # the job runs now (no request): 1 + 4 retries
+        failures = runner.failures()
+        assert len(failures) == before + 1 and failures[0].name == "outbox_send" and failures[0].attempts == 5
+        assert "SMTP temporarily unavailable" in failures[0].error
+        status = db.session.execute(sa.select(OutboxMessage.status).where(OutboxMessage.id == message.id)).scalar_one()
+        assert status == OutboxStatus.PENDING
+    finally:
+        app.config.update(MAIL_SERVER=saved[0], MAIL_PORT=saved[1])
