@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint venv translations clean
+.PHONY: run test lint venv translations clean serve worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ run: venv
 	$(BIN)/flask seed demo --if-empty
 	$(BIN)/flask search reindex --if-unavailable
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+# Production web server: gunicorn with gunicorn.conf.py, configured by DATABASE_URL, REDIS_URL, PORT
+# (and the settings in the README's "Production" section). Migrates first (idempotent).
+serve: venv
+	$(BIN)/flask db upgrade
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# Background worker with RQ's scheduler (needs REDIS_URL): matching refits, search repair,
+# notification scan and digest, outbox mail.
+worker: venv
+	$(BIN)/flask jobs worker
 
 # Runs the suite on SQLite; when TEST_DATABASE_URL names a PostgreSQL server, runs the
 # database tests again on PostgreSQL (each run in its own fresh database).

@@ -53,10 +53,11 @@ def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
     from flask import request
 
-    from marketplace import unit_of_work
+    from marketplace import logs, unit_of_work
     from marketplace.errors import register_error_handlers
     from marketplace.queryargs import refuse_nul_characters
 
+    logs.init_app(app)
     unit_of_work.init_app(app)
     register_error_handlers(app)
 
@@ -115,6 +116,8 @@ def configure_areas(app: Flask) -> None:
         appraisal,
         auth,
         enterprises,
+        health,
+        jobs,
         main,
         matching,
         notifications,
@@ -126,7 +129,7 @@ def configure_areas(app: Flask) -> None:
     )
 
     for area in (main, auth, scenarios, applications, enterprises, matching, notifications, showcase, statistics,
-                 appraisal, admin, search_views, api, opendata):
+                 appraisal, admin, search_views, api, opendata, jobs, health):
         area.init_app(app)
 
 

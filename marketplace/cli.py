@@ -12,7 +12,8 @@ from marketplace import search, unit_of_work
 from marketplace.audit import verify_chain
 from marketplace.extensions import db
 from marketplace.indexing import count_public
-from marketplace.mail import send_pending
+from marketplace.jobs.cli import jobs_cli
+from marketplace.mail import TemporaryMailFailure, send_pending
 from marketplace.matching import evaluation, freshness
 from marketplace.matching.report import format_report, quality_report
 from marketplace.models import User
@@ -29,6 +30,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(match_cli)
+    app.cli.add_command(jobs_cli)
 
 
 @click.group("seed")
@@ -101,7 +103,11 @@ def outbox_send() -> None:
     if not current_app.config.get("MAIL_SERVER"):
         click.echo("MAIL_SERVER is not set: messages are written to the log and kept in the outbox table")
         return
-    sent, failed = send_pending(db.session)
+    try:
+        sent, failed = send_pending(db.session)
+    except TemporaryMailFailure as error:  # keep what went out; the rest stays pending
+        click.echo(f"sent {error.sent}; SMTP temporarily unavailable, the rest stays pending: {error}", err=True)
+        return
     click.echo(f"sent {sent}, failed {failed}")
 
 

@@ -107,7 +107,15 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MATCH_CHECK_SECONDS": float(env.get("MATCH_CHECK_SECONDS", "3")),
         # Refit stale models in a background thread (serving the previous one meanwhile).
         "MATCH_BACKGROUND_REBUILD": _bool(env.get("MATCH_BACKGROUND_REBUILD"), default=True),
+        # Web processes never fit: a job does (default: on when REDIS_URL is set). See matching.freshness.
+        **({"MATCH_REFIT_IN_WORKER": _bool(env["MATCH_REFIT_IN_WORKER"])} if "MATCH_REFIT_IN_WORKER" in env else {}),
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Log lines: "json" (one object per line, for a collector) or "text"; JSON by default in production.
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
+        # Background jobs (marketplace.jobs): the RQ queue's name, and whether a process without Redis
+        # runs the periodic jobs in a thread (started by its first request).
+        "JOBS_QUEUE": env.get("JOBS_QUEUE", "marketplace"),
+        "JOBS_SCHEDULER": _bool(env.get("JOBS_SCHEDULER"), default=True),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),

@@ -2,7 +2,12 @@
 
 :func:`enqueue` stores the message in the request's transaction. Without an
 SMTP server configured the message is also written to the log and marked
-``logged``; with one, ``flask outbox send`` (or a worker) delivers pending mail.
+``logged``; with one, ``flask outbox send`` (or the ``outbox_send`` job) delivers pending mail.
+After the transaction commits, :data:`marketplace.signals.job_requested` has the job queue send it.
+
+Delivery claims each message (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two workers never send
+the same one; a permanent refusal (5xx) marks it ``failed``; a temporary one (4xx, connection lost)
+stops the run with :class:`TemporaryMailFailure` after keeping what was sent, and the job is retried.
 """
 
 from __future__ import annotations
@@ -15,10 +20,19 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from marketplace import signals
 from marketplace.models import OutboxMessage, OutboxStatus
 from marketplace.models.base import utcnow
 
 log = logging.getLogger("marketplace.mail")
+
+
+class TemporaryMailFailure(Exception):
+    """The SMTP server could not be reached or answered 4xx; *sent* messages went out before it."""
+
+    def __init__(self, message: str, sent: int = 0) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 def enqueue(session: Session, to: str, subject: str, body: str) -> OutboxMessage:
@@ -29,7 +43,14 @@ def enqueue(session: Session, to: str, subject: str, body: str) -> OutboxMessage
         log.info("mail to %s: %s\n%s", to, subject, body)
     session.add(message)
     session.flush()
+    if message.status == OutboxStatus.PENDING:  # deliver soon after the commit (a worker, or in-process)
+        signals.job_requested.send(message, session=session, job="outbox_send")
     return message
+
+
+def _temporary(error: smtplib.SMTPException) -> bool:
+    code = getattr(error, "smtp_code", None)
+    return isinstance(error, smtplib.SMTPServerDisconnected) or (code is not None and 400 <= code < 500)
 
 
 def send_pending(session: Session, limit: int = 100) -> tuple[int, int]:
@@ -39,12 +60,16 @@ def send_pending(session: Session, limit: int = 100) -> tuple[int, int]:
         return (0, 0)
     pending = session.execute(
         sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
-        .order_by(OutboxMessage.id).limit(limit)
+        .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
     ).scalars().all()
     sent = failed = 0
     if not pending:
         return (0, 0)
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+    try:
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
+    except OSError as exc:  # includes SMTPConnectError: nothing sent yet
+        raise TemporaryMailFailure(str(exc)) from exc
+    with smtp:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
@@ -58,6 +83,9 @@ def send_pending(session: Session, limit: int = 100) -> tuple[int, int]:
             try:
                 smtp.send_message(email)
             except smtplib.SMTPException as exc:
+                if _temporary(exc):
+                    message.error = str(exc)
+                    raise TemporaryMailFailure(str(exc), sent) from exc
                 message.status = OutboxStatus.FAILED
                 message.error = str(exc)
                 failed += 1

@@ -23,3 +23,8 @@ scenario_changed = _signals.signal("scenario-changed")
 #: ``sender``: the Question; kwargs: ``session``.
 question_answered = _signals.signal("question-answered")
 
+
+#: Some work should run in the background once the sender's transaction commits (nothing happens if
+#: it rolls back). ``sender``: the object concerned; kwargs: ``session``, ``job`` (a name of
+#: :data:`marketplace.jobs.tasks.JOBS`), optional ``job_kwargs`` (a dict of JSON-able values).
+job_requested = _signals.signal("job-requested")

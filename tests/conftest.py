@@ -123,6 +123,28 @@ def _empty_search_index() -> None:
         backend.clear()
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """``TEST_REDIS_URL`` (a Redis database the tests may fill, e.g. redis://127.0.0.1:6379/5); the RQ tests
+    are skipped without it, and fail instead when ``REQUIRE_REDIS=1`` (CI)."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL")
+    problem = None
+    if not url:
+        problem = "TEST_REDIS_URL is not set: the job-queue tests need a Redis server (redis://127.0.0.1:6379/5)"
+    else:
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        except redis.RedisError as error:
+            problem = f"TEST_REDIS_URL={url} cannot be reached: {error}"
+    if problem:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return url
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -80,15 +80,24 @@ def test_500_page_in_chinese(app, tmp_path):
     assert response.status_code == 500 and "服务器内部错误" in response.get_data(as_text=True)
 
 
-def test_healthz_checks_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}
-
-
-def test_healthz_reports_a_dead_database(tmp_path):
+def test_healthz_is_liveness_only(tmp_path):
     broken = make_test_app(f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", tmp_path)
     response = broken.test_client().get("/healthz")
-    assert response.status_code == 503
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_readyz_checks_the_database(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["checks"] == {"database": "ok", "redis": "not configured", "search": "ok",
+                                       "match_model": "ok"}
+
+
+def test_readyz_names_a_dead_database(tmp_path):
+    broken = make_test_app(f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", tmp_path)
+    response = broken.test_client().get("/readyz")
+    assert response.status_code == 503 and "database" in response.json["failing"]
+    assert response.json["checks"]["database"].startswith("unavailable")
 
 
 def test_session_cookie_flags(client, make_user, login):

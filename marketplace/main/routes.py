@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, session, url_for
+from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
 from marketplace import attachments
@@ -25,16 +24,6 @@ def index():
 def dashboard():
     return render_template("main/dashboard.html", data=services.workspace(db.session, current_user),
                            panels=panels_for(db.session, current_user))
-
-
-@bp.route("/healthz")
-def healthz():
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # the point is to report, not to raise
-        current_app.logger.error("health check failed: %s", exc)
-        return jsonify({"status": "error", "database": "unavailable"}), 503
-    return jsonify({"status": "ok", "database": "ok"})
 
 
 @bp.route("/lang/<code>")

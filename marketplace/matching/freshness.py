@@ -37,6 +37,14 @@ most every ``MATCH_CHECK_SECONDS``) and
 The age of the oldest missing change is known exactly when the stamp moved by one version (it is
 the stamp's ``updated_at``); otherwise it is bounded by the last time the stamp was seen equal to
 the model's (a change the model lacks was committed after that moment).
+
+With a job queue (``MATCH_REFIT_IN_WORKER``, on when ``REDIS_URL`` is set) web processes never fit
+and start no threads: a committed bump asks for a ``match_refit`` job (after the commit, through
+:data:`marketplace.signals.job_requested`); a request that finds its model stale loads the file the
+worker saved for the current stamp, or keeps serving what it has and asks for the job once per
+stamp. Only a process that has no model at all and finds no file of any version fits inline (a fresh
+installation before the first ``flask match rebuild``); ``/readyz`` reports that state as not ready.
+``MATCH_MODEL_DIR`` must then be shared by the worker and the web servers.
 """
 
 from __future__ import annotations
@@ -58,7 +66,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from marketplace import clock
+from marketplace import clock, signals
 from marketplace.matching.matcher import MODEL_FORMAT
 from marketplace.models import (
     EnterpriseProfile,
@@ -186,6 +194,9 @@ def _before_commit(session: Session) -> None:
     if keys:
         bump(session, keys)
         session.info["marketplace.matching.bumped"] = set(keys)
+        if has_app_context() and current_app.config.get("MATCH_REFIT_IN_WORKER"):
+            for name in sorted(n for n, k in MODEL_KEYS.items() if k in keys):
+                signals.job_requested.send(name, session=session, job="match_refit", job_kwargs={"name": name})
         keys.clear()
 
 
@@ -257,6 +268,7 @@ class ModelCache:
         self._checked: dict[str, tuple[float, Stamp, datetime]] = {}
         self.builds = 0  # fits done by this process (loads from disk excluded)
         self.loads = 0
+        self._refit_requested: dict[str, Stamp] = {}
 
     # -- configuration
     @property
@@ -298,10 +310,29 @@ class ModelCache:
         if entry is not None and entry.stamp == current:
             entry.fresh_at = max(entry.fresh_at, seen_at)
             return entry
+        if self.app.config.get("MATCH_REFIT_IN_WORKER"):
+            return self._get_from_worker(session, name, current, entry)
         if (entry is not None and self.app.config.get("MATCH_BACKGROUND_REBUILD", True)
                 and self.missing_age(entry, current) <= self.max_staleness):
             self.start_background(name)
             return entry
+        return self._load_or_build(session, name, current)
+
+    def _get_from_worker(self, session: Session, name: str, current: Stamp, entry: Fitted | None) -> Fitted:
+        """Queue mode: load the worker's file for *current*, else serve what we have and ask for a refit."""
+        loaded = self.load(name, current)
+        if loaded is not None:
+            return loaded
+        if self._refit_requested.get(name) != current:
+            self._refit_requested[name] = current
+            signals.job_requested.send(name, session=None, job="match_refit", job_kwargs={"name": name})
+        if entry is not None:
+            return entry
+        latest = self.load_latest(name)
+        if latest is not None:
+            return latest
+        log.warning("matching: no fitted %s model saved yet; fitting inline (run `flask match rebuild` "
+                    "when deploying)", name)
         return self._load_or_build(session, name, current)
 
     def missing_age(self, entry: Fitted, current: Stamp) -> float:
@@ -401,9 +432,23 @@ class ModelCache:
         for old in [f for f in files if f != keep][1:]:
             old.unlink(missing_ok=True)
 
-    def load(self, name: str, stamp: Stamp) -> Fitted | None:
+    def saved_files(self, name: str) -> list[Path]:
+        """Files saved for *name*, newest first."""
+        try:
+            files = list(self.model_dir.glob(f"{name}-v*.pkl"))
+            return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return []
+
+    def load_latest(self, name: str) -> Fitted | None:
+        """The newest model saved for *name*, whatever its stamp (queue mode, before the refit lands)."""
+        for path in self.saved_files(name)[:1]:
+            return self.load(name, None, path)
+        return None
+
+    def load(self, name: str, stamp: Stamp | None, path: Path | None = None) -> Fitted | None:
         """The model persisted for exactly *stamp*, if any (our own files: pickle is trusted here)."""
-        path = self._path(name, stamp)
+        path = path or self._path(name, stamp)
         try:
             with path.open("rb") as fh:
                 data = pickle.load(fh)
