@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from marketplace import attachments
@@ -25,6 +36,13 @@ def index():
 def dashboard():
     return render_template("main/dashboard.html", data=services.workspace(db.session, current_user),
                            panels=panels_for(db.session, current_user))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The site icon where browsers look for it first (pages also link it from ``static/``)."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)
 
 
 @bp.route("/healthz")
