@@ -143,9 +143,9 @@ def configure_templates(app: Flask) -> None:
 
     from marketplace import clock
     from marketplace.navigation import nav_items
-    from marketplace.paging import page_numbers
+    from marketplace.paging import pager_items
 
-    app.add_template_global(page_numbers)
+    app.add_template_global(pager_items)
 
     @app.template_filter("local_dt")
     def local_dt(value, fmt: str = "%Y-%m-%d %H:%M"):

@@ -107,11 +107,13 @@ def batch(batch_id: int):
 @bp.route("/my/scenarios")
 @roles_required(Role.OWNER)
 def mine():
-    scenarios = db.session.execute(
-        sa.select(Scenario).where(Scenario.owner_id == current_user.organisation_id)
-        .order_by(Scenario.updated_at.desc())
-    ).scalars().all()
-    return render_template("scenarios/mine.html", scenarios=scenarios)
+    """The organisation's scenarios; ``?status=returned`` (or another stored status) narrows the list."""
+    try:
+        status = ScenarioStatus(request.args["status"]) if request.args.get("status") else None
+    except ValueError:
+        status = None
+    scenarios = db.session.execute(services.own_scenarios(current_user, status)).scalars().all()
+    return render_template("scenarios/mine.html", scenarios=scenarios, status=status)
 
 
 def _choices(form: ScenarioForm) -> None:
@@ -245,10 +247,7 @@ def delete(scenario_id: int):
 @bp.route("/review")
 @roles_required(*STAFF)
 def review():
-    query = sa.select(Scenario).where(Scenario.status == ScenarioStatus.SUBMITTED).order_by(Scenario.submitted_at)
-    if current_user.role == Role.DISTRICT_STAFF:
-        query = query.where(Scenario.district_id == current_user.district_id)
-    submitted = db.session.execute(query).scalars().all()
+    submitted = db.session.execute(services.review_queue(current_user)).scalars().all()
     return render_template("scenarios/review.html", submitted=submitted,
                            batches=services.batches_for(db.session, current_user))
 

@@ -246,6 +246,35 @@ def delete_draft(session: Session, actor: User, scenario: Scenario, ip: str | No
                  before=before, ip=ip)
 
 
+# ------------------------------------------------------------------ workbench to-dos
+
+def review_queue(user: User) -> sa.Select:
+    """Submitted scenarios the staff user reviews: their district's, or every district's for city staff."""
+    query = sa.select(Scenario).where(Scenario.status == ScenarioStatus.SUBMITTED).order_by(Scenario.submitted_at)
+    if user.role == Role.DISTRICT_STAFF:
+        query = query.where(Scenario.district_id == user.district_id)
+    elif user.role != Role.CITY_STAFF:
+        query = query.where(sa.false())
+    return query
+
+
+def review_queue_count(session: Session, user: User) -> int:
+    """How many scenarios wait for this staff user's review."""
+    return session.execute(sa.select(sa.func.count()).select_from(review_queue(user).subquery())).scalar_one()
+
+
+def own_scenarios(user: User, status: ScenarioStatus | None = None) -> sa.Select:
+    """The owner organisation's scenarios (optionally of one status), latest change first."""
+    query = sa.select(Scenario).where(Scenario.owner_id == user.organisation_id).order_by(Scenario.updated_at.desc())
+    return query.where(Scenario.status == status) if status is not None else query
+
+
+def returned_count(session: Session, user: User) -> int:
+    """How many of the owner's scenarios were returned for changes."""
+    query = own_scenarios(user, ScenarioStatus.RETURNED).subquery()
+    return session.execute(sa.select(sa.func.count()).select_from(query)).scalar_one()
+
+
 # ------------------------------------------------------------------ transitions
 
 #: action → (statuses it starts from, status it leads to)
