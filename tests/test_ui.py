@@ -162,7 +162,7 @@ def test_owner_deletes_a_draft(client, make_scenario, make_user, login):
     db.session.expire_all()
     assert db.session.get(Scenario, scenario_id) is None
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
-        AuditEvent.action == "scenario.delete", AuditEvent.object_id == scenario_id)) == 1
+        AuditEvent.action == "scenario.delete", AuditEvent.object_id == str(scenario_id))) == 1
 
 
 @pytest.mark.parametrize("who", ["other_owner", "enterprise", "district_staff"])
