@@ -146,6 +146,9 @@ def configure_templates(app: Flask) -> None:
 
     from marketplace import clock, formats
     from marketplace.navigation import nav_items
+    from marketplace.paging import pager_items
+
+    app.add_template_global(pager_items)
 
     @app.template_filter("local_dt")
     def local_dt(value, fmt: str = "%Y-%m-%d %H:%M"):

@@ -123,6 +123,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_SENDER": env.get("MAIL_SENDER", "noreply@scenarios.cq.example"),
         "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000"),
+        # The footer of every page: who runs the site, how to reach them, the ICP filing number (备案号).
+        # Empty values leave the line out (the filing number is required once the site is public in China).
+        "SITE_OPERATOR": env.get("SITE_OPERATOR", ""),
+        "SITE_CONTACT": env.get("SITE_CONTACT", ""),
+        "SITE_ICP": env.get("SITE_ICP", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

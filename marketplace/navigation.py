@@ -13,6 +13,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from marketplace.models import Role
 from marketplace.permissions import allowed_roles
 
 
@@ -21,6 +22,10 @@ class NavEntry:
     key: str
     label: object
     endpoint: str
+    #: A section of the page (e.g. ``follows`` on the notification settings).
+    anchor: str | None = None
+    #: Shown to these roles only, even where the view admits more (a firm's own shortcuts).
+    only: tuple[Role, ...] | None = None
 
 
 NAV: tuple[NavEntry, ...] = (
@@ -37,6 +42,10 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("reviews", _l("评审任务"), "applications.reviews"),
     NavEntry("my_applications", _l("我的揭榜"), "applications.mine"),
     NavEntry("my_profile", _l("企业信息"), "enterprises.my_profile"),
+    NavEntry("recommendations", _l("为你推荐"), "matching.recommendations"),
+    NavEntry("follows", _l("关注的场景"), "notifications.settings", anchor="follows", only=(Role.ENTERPRISE,)),
+    NavEntry("saved_searches", _l("场景订阅"), "notifications.settings", anchor="searches",
+             only=(Role.ENTERPRISE,)),
     NavEntry("review", _l("场景审核"), "scenarios.review"),
     NavEntry("district_dashboard", _l("区县看板"), "statistics.dashboard"),
     NavEntry("verify", _l("企业核验"), "enterprises.review"),
@@ -58,6 +67,8 @@ def nav_items() -> list[dict[str, object]]:
         roles = allowed_roles(entry.endpoint)
         if roles is not None and not (current_user.is_authenticated and current_user.role in roles):
             continue
+        if entry.only is not None and not (current_user.is_authenticated and current_user.role in entry.only):
+            continue
         items.append({"key": entry.key, "label": entry.label, "endpoint": entry.endpoint,
-                      "url": url_for(entry.endpoint), "public": roles is None})
+                      "url": url_for(entry.endpoint, _anchor=entry.anchor), "public": roles is None})
     return items

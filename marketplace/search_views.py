@@ -262,17 +262,6 @@ def run_search(params: SearchParams) -> search.SearchResults:
     return broadened
 
 
-def page_numbers(page: int, pages: int) -> list[int | None]:
-    """Page links to show: the first and last ones and a window around *page* (``None`` = gap)."""
-    shown: list[int | None] = []
-    for number in range(1, pages + 1):
-        if number <= 2 or number > pages - 2 or abs(number - page) <= 2:
-            shown.append(number)
-        elif shown and shown[-1] is not None:
-            shown.append(None)
-    return shown
-
-
 @bp.route("/search")
 def index():
     """Search scenarios, firms and demonstrations: highlighted hits, facets, sort, pages."""
@@ -285,7 +274,7 @@ def index():
     return render_template(
         "search/index.html", params=params, results=results,
         labels=facet_labels(db.session, results.facets, params),
-        pages=page_numbers(params.page, min(results.pages, math.ceil(10_000 / params.per_page))),
+        page_count=min(results.pages, math.ceil(10_000 / params.per_page)),
         facet_titles=FACET_TITLES, shown_facets=SHOWN_FACETS, type_labels=TYPE_LABELS, sort_labels=SORT_LABELS,
         suggestions=SUGGESTIONS, status_label=status_label)
 

@@ -1,6 +1,7 @@
 """揭榜: applications (sealed until the deadline), evaluation and award, delivery and acceptance."""
 
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("applications", __name__)
 
@@ -17,7 +18,7 @@ from marketplace.applications import (  # noqa: E402  (route modules register on
     submission,
 )
 from marketplace.extensions import db  # noqa: E402
-from marketplace.main.panels import add_panel  # noqa: E402
+from marketplace.main.panels import add_panel, add_todo  # noqa: E402
 from marketplace.models import AttachmentPurpose, Role  # noqa: E402
 
 
@@ -34,3 +35,9 @@ def init_app(app: Flask) -> None:
     add_panel(app, (Role.OWNER,), "applications/_panel_owner.html", panels.owner_panel)
     add_panel(app, (Role.OWNER,), "applications/evaluation/_panel_owner.html", panels.owner_evaluation_panel)
     add_panel(app, (Role.EXPERT,), "applications/evaluation/_panel_expert.html", panels.expert_panel)
+    add_todo(app, (Role.OWNER,), "to_evaluate", _l("已截止待评审的场景"), panels.to_evaluate_count,
+             "applications.owner_evaluations")
+    add_todo(app, (Role.OWNER,), "experts_pending", _l("尚未声明的评审专家"), panels.experts_pending_count,
+             "applications.owner_evaluations")
+    add_todo(app, (Role.EXPERT,), "to_declare", _l("待声明回避的评审任务"), panels.to_declare_count,
+             "applications.reviews")

@@ -12,7 +12,8 @@ from marketplace.applications import policy as app_policy
 from marketplace.applications.services import enterprise_panel, owner_panel
 from marketplace.models import User
 
-__all__ = ["delivery_panel", "enterprise_panel", "expert_panel", "owner_evaluation_panel", "owner_panel"]
+__all__ = ["delivery_panel", "enterprise_panel", "expert_panel", "experts_pending_count", "owner_evaluation_panel",
+           "owner_panel", "to_declare_count", "to_evaluate_count"]
 
 
 def delivery_panel(session: Session, user: User) -> dict[str, Any]:
@@ -38,3 +39,26 @@ def owner_evaluation_panel(session: Session, user: User) -> dict[str, Any]:
             "awarded": [s for s in scenarios if s.status.value == "awarded"],
             "in_delivery": [s for s in scenarios if s.status.value == "in_delivery"],
             "now": clock.now()}
+
+
+# ------------------------------------------------------------------ workbench to-dos
+
+def _undecided(session: Session, user: User) -> list:
+    return [s for s in evaluation.owner_projects(session, user)
+            if evaluation.phase(session, s) in ("scoring", "racing")]
+
+
+def to_evaluate_count(session: Session, user: User) -> int:
+    """The owner's scenarios past their deadline whose result is still to be decided."""
+    return len(_undecided(session, user))
+
+
+def experts_pending_count(session: Session, user: User) -> int:
+    """Invited experts of the owner's undecided scenarios who have not declared (no conflict) yet."""
+    return sum(1 for s in _undecided(session, user) for a in evaluation.assignments_of(session, s)
+               if evaluation.assignment_state(a) == "pending")
+
+
+def to_declare_count(session: Session, user: User) -> int:
+    """The expert's assignments waiting for a conflict-of-interest declaration."""
+    return len(expert_panel(session, user)["pending"])

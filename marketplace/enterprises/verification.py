@@ -197,6 +197,11 @@ def pending_counts(session: Session, user: User) -> dict[str, int]:
 
 
 
+def pending_profiles_count(session: Session, user: User) -> int:
+    """How many firm profiles wait for this staff user's verification (a workbench to-do)."""
+    return pending_counts(session, user)["profiles"]
+
+
 def staff_panel(session: Session, user: User) -> dict[str, int]:
     """Data of the staff workspace panel: what waits for verification."""
     return pending_counts(session, user)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from sqlalchemy.orm import Session
 
 from marketplace.models import Role, User
@@ -39,3 +39,36 @@ def panels_for(session: Session, user: User) -> list[tuple[str, Any]]:
     """(template, data) for every panel the user's role sees, in registration order."""
     return [(p.template, p.data(session, user)) for p in current_app.extensions.get(_KEY, [])
             if user.role in p.roles]
+
+
+# ------------------------------------------------------------------ to-dos
+
+_TODO_KEY = "marketplace.todos"
+
+
+@dataclass(frozen=True)
+class Todo:
+    """One count at the top of a role's workbench, linking to the list where the work is done."""
+
+    key: str
+    roles: tuple[Role, ...]
+    label: Any
+    count: Callable[[Session, User], int]
+    endpoint: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+
+def add_todo(app: Flask, roles: Iterable[Role], key: str, label: Any, count: Callable[[Session, User], int],
+             endpoint: str, **args: Any) -> None:
+    """Add a to-do count to *app*'s workbenches (shown in the order added, before the panels)."""
+    todos: list[Todo] = app.extensions.setdefault(_TODO_KEY, [])
+    if any(t.key == key for t in todos):
+        raise RuntimeError(f"workbench to-do {key} added twice")
+    todos.append(Todo(key, tuple(roles), label, count, endpoint, tuple(sorted(args.items()))))
+
+
+def todos_for(session: Session, user: User) -> list[dict[str, Any]]:
+    """``{key, label, count, url}`` of every to-do the user's role has, in registration order."""
+    return [{"key": t.key, "label": t.label, "count": t.count(session, user),
+             "url": url_for(t.endpoint, **dict(t.args))}
+            for t in current_app.extensions.get(_TODO_KEY, []) if user.role in t.roles]

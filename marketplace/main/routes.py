@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
+from pathlib import Path
+
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from marketplace import attachments
 from marketplace.extensions import db
 from marketplace.main import bp, services
-from marketplace.main.panels import panels_for
+from marketplace.main.panels import panels_for, todos_for
 from marketplace.models import Attachment
 from marketplace.permissions import signed_in
 from marketplace.redirects import safe_target
@@ -23,7 +34,17 @@ def index():
 @signed_in
 def dashboard():
     return render_template("main/dashboard.html", data=services.workspace(db.session, current_user),
-                           panels=panels_for(db.session, current_user))
+                           todos=todos_for(db.session, current_user), panels=panels_for(db.session, current_user))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The site icon where browsers look for it first (pages also link it from ``static/``)."""
+    icon = Path(current_app.static_folder, "favicon.ico").read_bytes()  # 1 KB: read whole, no open file left
+    response = current_app.response_class(icon, mimetype="image/vnd.microsoft.icon")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
 
 
 @bp.route("/lang/<code>")

@@ -59,12 +59,15 @@ def pending_approvals_query(user: User) -> sa.Select:
     return query
 
 
+def pending_approvals_count(session: Session, user: User) -> int:
+    """How many owner registrations wait for this staff user (a workbench to-do)."""
+    return session.execute(sa.select(sa.func.count()).select_from(pending_approvals_query(user).subquery())).scalar_one()
+
+
 def workspace(session: Session, user: User) -> dict[str, Any]:
     """What the signed-in user's workspace shows for their role."""
     data: dict[str, Any] = {"organisation": user.organisation}
     if user.role in (Role.DISTRICT_STAFF, Role.CITY_STAFF):
-        pending = pending_approvals_query(user).subquery()
-        data["pending_approvals"] = session.execute(sa.select(sa.func.count()).select_from(pending)).scalar_one()
         org_filter = [Organisation.active]
         if user.role == Role.DISTRICT_STAFF:
             org_filter.append(Organisation.district_id == user.district_id)

@@ -1,12 +1,14 @@
 """Scenario lists: drafting, review, rolling batches, public browsing, Q&A, import/export."""
 
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("scenarios", __name__)
 
 from marketplace import attachments  # noqa: E402
-from marketplace.models import AttachmentPurpose  # noqa: E402
-from marketplace.scenarios import policy, routes, transfer_routes  # noqa: E402,F401
+from marketplace.main.panels import add_todo  # noqa: E402
+from marketplace.models import AttachmentPurpose, Role  # noqa: E402
+from marketplace.scenarios import policy, routes, services, transfer_routes  # noqa: E402,F401
 
 
 def init_app(app: Flask) -> None:
@@ -14,3 +16,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     attachments.add_access_rule(app, AttachmentPurpose.FUNDING_EVIDENCE, policy.scenario_files_rule)
     attachments.add_access_rule(app, AttachmentPurpose.SCENARIO_DOCUMENT, policy.scenario_files_rule)
+    add_todo(app, (Role.DISTRICT_STAFF, Role.CITY_STAFF), "scenarios_to_review", _l("待审核的场景"),
+             services.review_queue_count, "scenarios.review")
+    add_todo(app, (Role.OWNER,), "scenarios_returned", _l("退回待修改的场景"), services.returned_count,
+             "scenarios.mine", status="returned")

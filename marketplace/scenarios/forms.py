@@ -27,10 +27,10 @@ class ScenarioForm(FlaskForm):
 
     title = StringField(_l("场景名称"), validators=[DataRequired(_l("请填写场景名称。")), Length(max=200)])
     summary = TextAreaField(_l("一句话简介"), validators=[Optional(), Length(max=500)])
-    description = TextAreaField(_l("场景描述"), description=_l("背景、痛点和建设目标"))
-    boundary = TextAreaField(_l("建设边界"), description=_l("写明建设内容，以及明确不包括的内容"))
+    description = TextAreaField(_l("场景描述"), description=_l("背景、痛点和建设目标；提交审核时至少 10 个字"))
+    boundary = TextAreaField(_l("建设边界"), description=_l("写明建设内容，以及明确不包括的内容；至少 10 个字"))
     requirements = TextAreaField(_l("技术要求"))
-    acceptance = TextAreaField(_l("验收标准"), description=_l("可衡量、可核验的验收指标"))
+    acceptance = TextAreaField(_l("验收标准"), description=_l("可衡量、可核验的验收指标；至少 10 个字"))
     outcomes = TextAreaField(_l("预期成效"))
     domain = SelectField(_l("产业领域"), validators=[Optional()])
     theme = SelectField(_l("应用主题"), validators=[Optional()])
@@ -39,7 +39,7 @@ class ScenarioForm(FlaskForm):
     contact_email = EmailField(_l("联系邮箱"), validators=[Optional(), Email(_l("邮箱格式不正确。")), Length(max=254)])
     funding_source = SelectField(_l("资金来源"), choices=options([("", "—")] + FundingSource.choices()),
                                  validators=[Optional()])
-    budget_wan = DecimalField(_l("项目预算（万元）"), places=2, validators=[Optional(), NumberRange(
+    budget_wan = DecimalField(_l("项目预算"), places=2, validators=[Optional(), NumberRange(
         min=0.01, max=10_000_000, message=_l("预算必须大于 0。"))])
     funding_evidence = FileField(_l("资金落实证明"), description=_l("PDF、DOCX、XLSX、PNG 或 JPEG，不超过 20 MB"))
     deadline = DateTimeLocalField(_l("揭榜截止时间（北京时间）"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
@@ -59,15 +59,13 @@ class ReasonForm(FlaskForm):
 
 class PublishForm(FlaskForm):
     batch_id = SelectField(_l("发布到批次"), coerce=int, default=0)
-    new_batch_name = StringField(_l("或新建批次"), validators=[Optional(), Length(max=128)],
-                                 description=_l("例如：2025年第3批应用场景清单"))
+    new_batch_name = StringField(_l("或新建批次"), validators=[Optional(), Length(max=128)])
     new_batch_stage = SelectField(_l("阶段"), choices=options(BatchStage.choices()), default="collect")
     submit = SubmitField(_l("审核通过并发布"))
 
 
 class BatchForm(FlaskForm):
-    name = StringField(_l("批次名称"), validators=[DataRequired(_l("请填写批次名称。")), Length(max=128)],
-                       description=_l("例如：2025年第3批应用场景清单"))
+    name = StringField(_l("批次名称"), validators=[DataRequired(_l("请填写批次名称。")), Length(max=128)])
     stage = SelectField(_l("阶段"), choices=options(BatchStage.choices()), default="collect")
     published_on = DateField(_l("发布日期"), validators=[Optional()])
     description = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])

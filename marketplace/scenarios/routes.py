@@ -58,6 +58,7 @@ def detail(scenario_id: int):
         "status": scenario.display_status(),
         "actions": services.allowed_actions(user, scenario),
         "can_edit": services.can_edit(user, scenario),
+        "can_delete": services.can_delete(user, scenario),
         "is_owner": policy.is_owner_member(user, scenario),
         "is_reviewer": policy.is_reviewer(user, scenario),
         "questions": services.visible_questions(scenario, user),
@@ -69,9 +70,11 @@ def detail(scenario_id: int):
         "reason_form": ReasonForm(),
     }
     if policy.is_reviewer(user, scenario) and scenario.status == ScenarioStatus.SUBMITTED:
-        form = PublishForm()
-        form.batch_id.choices = options([(0, _("（新建批次）"))] + [
-            (b.id, b.name) for b in services.batches_for(db.session, current_user)])
+        batches = services.batches_for(db.session, current_user)
+        current = services.current_batch(batches)
+        form = PublishForm(batch_id=current.id if current else 0)
+        form.batch_id.choices = options([(b.id, b.name) for b in batches] + [(0, _("（新建批次）"))])
+        form.new_batch_name.description = services.batch_name_example(batches)
         context["publish_form"] = form
     if user is not None and user.role == Role.CITY_STAFF and scenario.is_public:
         city_batches = [b for b in services.batches_for(db.session, current_user) if b not in scenario.batches]
@@ -104,11 +107,13 @@ def batch(batch_id: int):
 @bp.route("/my/scenarios")
 @roles_required(Role.OWNER)
 def mine():
-    scenarios = db.session.execute(
-        sa.select(Scenario).where(Scenario.owner_id == current_user.organisation_id)
-        .order_by(Scenario.updated_at.desc())
-    ).scalars().all()
-    return render_template("scenarios/mine.html", scenarios=scenarios)
+    """The organisation's scenarios; ``?status=returned`` (or another stored status) narrows the list."""
+    try:
+        status = ScenarioStatus(request.args["status"]) if request.args.get("status") else None
+    except ValueError:
+        status = None
+    scenarios = db.session.execute(services.own_scenarios(current_user, status)).scalars().all()
+    return render_template("scenarios/mine.html", scenarios=scenarios, status=status)
 
 
 def _choices(form: ScenarioForm) -> None:
@@ -143,8 +148,8 @@ def _save_and_maybe_submit(form: ScenarioForm, scenario: Scenario, saved_message
             with db.session.begin_nested():
                 services.transition(db.session, current_user, scenario, "submit", ip=request.remote_addr)
         except ValidationFailed as error:
-            flash(error.message, "warning")
-            return redirect(url_for("scenarios.edit", scenario_id=scenario.id), 303)
+            flash(error.message, "warning")  # a count; the form lists the problems at their fields
+            return redirect(url_for("scenarios.edit", scenario_id=scenario.id, check=1), 303)
         flash(_("已提交审核。"), "success")
     else:
         flash(saved_message, "success")
@@ -208,6 +213,10 @@ def edit(scenario_id: int):
                 return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
             return _save_and_maybe_submit(form, scenario, _("已保存。"))
     gate = services.gate_problems(scenario) if scenario.status in ScenarioStatus.editable() else []
+    if request.method == "GET" and request.args.get("check"):
+        for problem in gate:  # after a refused submission: highlight each field with its rule
+            if problem.field in form:
+                form[problem.field].errors = [problem.message]
     return render_template("scenarios/form.html", form=form, scenario=scenario, gate=gate), status
 
 
@@ -236,15 +245,25 @@ def act(scenario_id: int, action: str):
     return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
 
 
+@bp.route("/scenarios/<int:scenario_id>/delete", methods=["POST"])
+@roles_required(Role.OWNER)
+def delete(scenario_id: int):
+    """Delete a draft (the owner's organisation only; submitted and published scenarios are withdrawn)."""
+    scenario = _visible_or_404(scenario_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.delete_draft(db.session, current_user, scenario, ip=request.remote_addr)
+    flash(_("草稿已删除。"), "success")
+    return redirect(url_for("scenarios.mine"), 303)
+
+
 # ------------------------------------------------------------------ staff
 
 @bp.route("/review")
 @roles_required(*STAFF)
 def review():
-    query = sa.select(Scenario).where(Scenario.status == ScenarioStatus.SUBMITTED).order_by(Scenario.submitted_at)
-    if current_user.role == Role.DISTRICT_STAFF:
-        query = query.where(Scenario.district_id == current_user.district_id)
-    submitted = db.session.execute(query).scalars().all()
+    submitted = db.session.execute(services.review_queue(current_user)).scalars().all()
     return render_template("scenarios/review.html", submitted=submitted,
                            batches=services.batches_for(db.session, current_user))
 
@@ -296,6 +315,7 @@ def city_list(scenario_id: int):
 @roles_required(*STAFF)
 def new_batch():
     form = BatchForm()
+    form.name.description = services.batch_name_example(services.batches_for(db.session, current_user))
     if form.validate_on_submit():
         try:
             batch = services.create_batch(db.session, current_user, form.name.data, form.stage.data,

@@ -75,22 +75,22 @@ def gate_problems(scenario: Scenario, now=None) -> list[GateProblem]:
     def filled(text: str | None, minimum: int = 1) -> bool:
         return bool(text and len(text.strip()) >= minimum)
 
-    need(filled(scenario.title, 4), "title", _("请填写场景名称（至少 4 个字）。"), "basics")
-    need(filled(scenario.description, 10), "description", _("请填写场景描述（背景、痛点和目标）。"), "basics")
+    need(filled(scenario.title, 4), "title", _("场景名称至少 4 个字。"), "basics")
+    need(filled(scenario.description, 10), "description", _("场景描述至少 10 个字：写明背景、痛点和建设目标。"), "basics")
     need(scenario.domain_id is not None, "domain", _("请选择所属产业领域。"), "basics")
     need(scenario.theme_id is not None, "theme", _("请选择应用主题（智造重镇或智慧名城）。"), "basics")
     need(scenario.deadline is not None and scenario.deadline > now, "deadline",
          _("请设置晚于当前时间的揭榜截止时间。"), "basics")
     need(bool(scenario.delivery_months and scenario.delivery_months > 0), "delivery_months",
-         _("请填写建设周期（月）。"), "basics")
+         _("请填写建设周期（1–120 个月）。"), "basics")
     if scenario.mode == ScenarioMode.HORSE_RACE:
         need(bool(scenario.race_teams and scenario.race_teams >= 2), "race_teams",
-             _("赛马模式请填写参赛团队数（至少 2 个）。"), "basics")
-    need(filled(scenario.boundary, 10), "boundary", _("请写明建设边界：建设内容和不包括的内容。"), "boundary")
-    need(filled(scenario.acceptance, 10), "acceptance", _("请写明可衡量的验收标准。"), "boundary")
+             _("赛马模式请填写参赛团队数（2–10 个）。"), "basics")
+    need(filled(scenario.boundary, 10), "boundary", _("建设边界至少 10 个字：写明建设内容和不包括的内容。"), "boundary")
+    need(filled(scenario.acceptance, 10), "acceptance", _("验收标准至少 10 个字：写明可衡量、可核验的验收指标。"), "boundary")
     need(scenario.owner_id is not None, "owner", _("请明确业主单位。"), "owner")
-    need(filled(scenario.contact_name, 2), "contact_name", _("请填写业主联系人姓名。"), "owner")
-    need(filled(scenario.contact_phone, 7), "contact_phone", _("请填写业主联系人电话。"), "owner")
+    need(filled(scenario.contact_name, 2), "contact_name", _("请填写业主联系人姓名（至少 2 个字）。"), "owner")
+    need(filled(scenario.contact_phone, 7), "contact_phone", _("请填写业主联系人电话（至少 7 位）。"), "owner")
     need(scenario.funding_source is not None, "funding_source", _("请选择资金来源。"), "funding")
     need(scenario.budget_wan is not None and scenario.budget_wan > 0, "budget_wan",
          _("请填写大于 0 的项目预算（万元）。"), "funding")
@@ -105,9 +105,9 @@ def _require_gate(scenario: Scenario) -> None:
         fields: dict[str, list[str]] = {}
         for p in problems:
             fields.setdefault(p.field, []).append(p.message)
+        # The summary only counts: the problems themselves are listed once, field by field (``fields``).
         raise ValidationFailed(
-            _("场景尚不满足“边界清晰、业主明确、资金落实”的发布条件：%(items)s",
-              items="；".join(p.message for p in problems)),
+            _("场景尚不满足“边界清晰、业主明确、资金落实”的发布条件，还有 %(n)d 项需要完善。", n=len(problems)),
             fields,
         )
 
@@ -306,6 +306,54 @@ def update(session: Session, actor: User, scenario: Scenario, data: dict[str, An
     return reopened
 
 
+def can_delete(user: User | None, scenario: Scenario) -> bool:
+    """Only a draft (never submitted) is deleted, by its owner organisation; later ones are withdrawn."""
+    return scenario.status == ScenarioStatus.DRAFT and policy.is_owner_member(user, scenario)
+
+
+def delete_draft(session: Session, actor: User, scenario: Scenario, ip: str | None = None) -> None:
+    """Delete a draft scenario for good (the audit log keeps what it held)."""
+    if not policy.is_owner_member(actor, scenario):
+        raise PermissionDenied(_("只有业主单位可以删除自己的草稿。"))
+    if scenario.status != ScenarioStatus.DRAFT:
+        raise InvalidTransition(_("只能删除草稿；已提交审核或已发布的场景请撤回。"))
+    before = _snapshot(scenario)
+    scenario_id = scenario.id
+    session.delete(scenario)
+    session.flush()
+    audit.record(session, actor=actor, action="scenario.delete", object_type="scenario", object_id=scenario_id,
+                 before=before, ip=ip)
+
+
+# ------------------------------------------------------------------ workbench to-dos
+
+def review_queue(user: User) -> sa.Select:
+    """Submitted scenarios the staff user reviews: their district's, or every district's for city staff."""
+    query = sa.select(Scenario).where(Scenario.status == ScenarioStatus.SUBMITTED).order_by(Scenario.submitted_at)
+    if user.role == Role.DISTRICT_STAFF:
+        query = query.where(Scenario.district_id == user.district_id)
+    elif user.role != Role.CITY_STAFF:
+        query = query.where(sa.false())
+    return query
+
+
+def review_queue_count(session: Session, user: User) -> int:
+    """How many scenarios wait for this staff user's review."""
+    return session.execute(sa.select(sa.func.count()).select_from(review_queue(user).subquery())).scalar_one()
+
+
+def own_scenarios(user: User, status: ScenarioStatus | None = None) -> sa.Select:
+    """The owner organisation's scenarios (optionally of one status), latest change first."""
+    query = sa.select(Scenario).where(Scenario.owner_id == user.organisation_id).order_by(Scenario.updated_at.desc())
+    return query.where(Scenario.status == status) if status is not None else query
+
+
+def returned_count(session: Session, user: User) -> int:
+    """How many of the owner's scenarios were returned for changes."""
+    query = own_scenarios(user, ScenarioStatus.RETURNED).subquery()
+    return session.execute(sa.select(sa.func.count()).select_from(query)).scalar_one()
+
+
 # ------------------------------------------------------------------ transitions
 
 #: action → (statuses it starts from, status it leads to)
@@ -421,6 +469,19 @@ def batches_for(session: Session, user: User) -> list[Batch]:
     else:
         return []
     return list(session.execute(query).scalars())
+
+
+def current_batch(batches: list[Batch]) -> Batch | None:
+    """The batch a reviewer most likely publishes into: the newest one still collecting (征集), else the newest."""
+    collecting = [b for b in batches if b.stage == BatchStage.COLLECT]
+    return (collecting or batches or [None])[0]
+
+
+def batch_name_example(batches: list[Batch]) -> str:
+    """An example name for the reviewer's next batch, in the current year ("2026年第3批应用场景清单")."""
+    year = clock.local_today().year
+    number = sum(1 for b in batches if b.published_on.year == year) + 1
+    return _("例如：%(year)d年第%(n)d批应用场景清单", year=year, n=number)
 
 
 def create_batch(session: Session, actor: User, name: str, stage: str, published_on: date | None,

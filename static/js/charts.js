@@ -83,7 +83,9 @@
     var horizontal = table.chart !== 'line' && labels.length > 6;
     var percent = columns.length && columns.every(function (c) { return c.format === 'percent'; });
     var categoryAxis = {type: 'category', data: labels, axisTick: {alignWithLabel: true},
-      axisLabel: horizontal ? {width: 120, overflow: 'truncate'} : {interval: 0, rotate: labels.length > 4 ? 30 : 0}};
+      // Long names (batches) wrap beside horizontal bars; under vertical ones they are cut, the axis tooltip has them whole.
+      axisLabel: horizontal ? {width: 160, overflow: 'break', lineHeight: 14}
+        : {interval: 0, rotate: labels.length > 4 ? 30 : 0, width: 110, overflow: 'truncate'}};
     if (horizontal) { categoryAxis.inverse = true; }
     var valueAxis = {type: 'value', minInterval: percent ? 0 : 1,
       axisLabel: {formatter: percent ? '{value}%' : '{value}'}};

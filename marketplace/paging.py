@@ -1,0 +1,46 @@
+"""Which page links a pager shows; the one rule behind the ``pager`` macro in ``templates/_macros.html``."""
+
+from __future__ import annotations
+
+#: Bootstrap classes: an item shown from the ``sm`` breakpoint up only, or on phones only.
+WIDE_ONLY = "d-none d-sm-block"
+PHONE_ONLY = "d-sm-none"
+
+
+def page_numbers(page: int, pages: int, edge: int = 2, around: int = 2) -> list[int | None]:
+    """Page links to show: *edge* pages at each end and *around* either side of *page* (``None`` = one gap).
+
+    Consecutive hidden pages collapse into a single gap, so a pager never shows two ellipses in a row;
+    a gap that would hide one page only shows that page instead.
+    """
+    shown: list[int | None] = []
+    for number in range(1, pages + 1):
+        if number <= edge or number > pages - edge or abs(number - page) <= around:
+            shown.append(number)
+        elif shown and shown[-1] is not None:
+            shown.append(None)
+    for index, value in enumerate(shown):
+        if value is None and 0 < index < len(shown) - 1:
+            before, after = shown[index - 1], shown[index + 1]
+            if before is not None and after is not None and after - before == 2:
+                shown[index] = before + 1
+    return shown
+
+
+def pager_items(page: int, pages: int) -> list[tuple[int | None, str]]:
+    """``(page number or None for a gap, CSS class)`` for the pager: a wide window from the ``sm``
+    breakpoint up, a narrow one (first, last, current ±1) on phones, so it fits one line at 360 px."""
+    wide = page_numbers(page, pages)
+    narrow = page_numbers(page, pages, edge=1, around=1)
+    narrow_numbers = {n for n in narrow if n is not None}
+    items: list[tuple[int | None, str]] = []
+    for number in wide:
+        if number is None:
+            items.append((None, WIDE_ONLY))
+            continue
+        items.append((number, "" if number in narrow_numbers else WIDE_ONLY))
+        # A phone-only gap after this page when the narrow list skips pages after it.
+        position = narrow.index(number) if number in narrow_numbers else -1
+        if 0 <= position < len(narrow) - 1 and narrow[position + 1] is None:
+            items.append((None, PHONE_ONLY))
+    return items
