@@ -39,7 +39,7 @@ def test_owner_district_public_path(live_server, page, make_user, tmp_path):
     page.select_option("#theme", "smart_city")
     page.select_option("#funding_source", "fiscal")
     page.fill("#budget_wan", "460")
-    deadline = clock.to_local(clock.now() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
+    deadline = clock.to_local(clock.now() + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
     page.fill("#deadline", deadline)
     page.fill("#delivery_months", "9")
     page.fill("#contact_phone", "023-63008888")
