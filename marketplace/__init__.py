@@ -53,7 +53,7 @@ def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
     from flask import request
 
-    from marketplace import unit_of_work
+    from marketplace import pagecache, static_assets, unit_of_work
     from marketplace.errors import register_error_handlers
     from marketplace.queryargs import refuse_nul_characters
 
@@ -63,6 +63,9 @@ def configure_requests(app: Flask) -> None:
     @app.before_request
     def _refuse_nul_characters() -> None:
         refuse_nul_characters(request.args)
+
+    pagecache.init_app(app)
+    static_assets.init_app(app)
 
 
 def configure_extensions(app: Flask) -> None:

@@ -11,11 +11,13 @@ from marketplace.extensions import db
 from marketplace.main import bp, services
 from marketplace.main.panels import panels_for
 from marketplace.models import Attachment
+from marketplace.pagecache import cached_page
 from marketplace.permissions import signed_in
 from marketplace.redirects import safe_target
 
 
 @bp.route("/")
+@cached_page
 def index():
     return render_template("main/index.html", counts=services.home_counts(db.session))
 
