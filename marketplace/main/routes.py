@@ -55,5 +55,13 @@ def download(attachment_id: int):
     if attachment is None or not attachments.can_download(user, attachment, db.session):
         abort(404)
     inline = attachment.content_type in attachments.IMAGE_TYPES or attachment.content_type == "application/pdf"
-    return send_file(attachments.path_of(attachment), mimetype=attachment.content_type,
-                     as_attachment=not inline, download_name=attachment.filename, max_age=0)
+    path = attachments.path_of(attachment)
+    if path is not None:  # local storage: send_file's conditional and range support from the file on disk
+        return send_file(path, mimetype=attachment.content_type,
+                         as_attachment=not inline, download_name=attachment.filename, max_age=0)
+    # Object storage: stream the bytes through (never held in memory whole), with the same headers.
+    response = send_file(attachments.open_bytes(attachment), mimetype=attachment.content_type,
+                         as_attachment=not inline, download_name=attachment.filename, max_age=0,
+                         etag=attachment.sha256, conditional=False)
+    response.content_length = attachment.size
+    return response
