@@ -145,6 +145,7 @@ def configure_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
     from marketplace import clock
+    from marketplace.i18n import request_language, request_translations
     from marketplace.navigation import nav_items
 
     @app.template_filter("local_dt")
@@ -161,10 +162,19 @@ def configure_templates(app: Flask) -> None:
         """A reference row's name in the current language."""
         if obj is None:
             return ""
-        locale = get_locale()
-        if locale is not None and locale.language == "en" and getattr(obj, "name_en", None):
+        if request_language() == "en" and getattr(obj, "name_en", None):
             return obj.name_en
         return obj.name
+
+    # Templates call gettext a hundred times per list page; Flask-Babel looks the catalogue up anew each time.
+    # Look it up once per request instead (same catalogue, same newstyle formatting and escaping).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+    )
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
