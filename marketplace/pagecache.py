@@ -106,14 +106,26 @@ def bump(session: Session) -> None:
             conn.execute(table.insert().values(key=VERSION_KEY, version=1, updated_at=now))
 
 
-def data_version(session: Session) -> str:
-    """The current data version (one primary-key lookup); the time tells apart versions of an emptied table."""
-    row = session.execute(
-        sa.select(MatchState.version, MatchState.updated_at).where(MatchState.key == VERSION_KEY)
-    ).first()
+_VERSION_QUERY = sa.select(MatchState.__table__.c.version, MatchState.__table__.c.updated_at).where(
+    MatchState.__table__.c.key == VERSION_KEY)
+
+
+def data_version(session: Session | None = None) -> str:
+    """The current data version (one primary-key lookup); the time tells apart versions of an emptied table.
+
+    Read on its own pooled connection, outside the request's session (a cache hit then costs one
+    small query and no ORM work; the session never starts a transaction).
+    """
+    from marketplace.extensions import db
+
+    if session is not None:
+        row = session.execute(_VERSION_QUERY).first()
+    else:
+        with db.engine.connect() as conn:
+            row = conn.execute(_VERSION_QUERY).first()
     if row is None:
         return "v0"
-    return f"v{row.version}-{int(row.updated_at.timestamp() * 1_000_000)}"
+    return f"v{row.version}-{row.updated_at.timestamp() * 1_000_000:.0f}"
 
 
 def _public_change(objects: Any) -> bool:
@@ -264,9 +276,7 @@ def _serve_from_cache() -> Response | None:
     """``before_request``: answer from the cache when an entry for the current data version exists."""
     if not _cacheable_request():
         return None
-    from marketplace.extensions import db
-
-    version = data_version(db.session)
+    version = data_version()
     key = _key(version)
     g.page_cache = (key, version)
     entry = _get(key)
