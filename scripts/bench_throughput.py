@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -49,18 +50,19 @@ def hello():
 
 TARGETS = {"cached": 0.30, "uncached": 0.08}
 
-#: A complete application as the browser posts it (as in tests/test_applications.py).
+#: A complete application as the browser posts it (price and milestones fit any demo scenario).
 FULL = {
     "summary": "基于强化学习的区域信号协同优化方案，高峰通行时间下降15%。",
     "approach": "感知层接入卡口与线圈数据，决策层用多智能体强化学习，控制层对接现有信号机。",
     "team": "王磊｜项目经理｜智慧交通、信号控制\n李娜|算法工程师|强化学习",
-    "price_wan": "298.50",
+    "price_wan": "10.00",
     "plan": "需求调研、试点路口、全面推广三阶段实施。",
-    "milestones": "1｜完成需求调研\n试点路口上线｜第6月\n12｜通过验收",
+    "milestones": "1｜完成需求调研\n试点路口上线｜第2月\n3｜通过验收",
     "declares_meets_requirements": "y",
     "declares_no_conflict": "y",
     "submit": "1",
 }
+TAGS = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>|\s+", re.S)
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -190,7 +192,9 @@ def submit_p95(base: str, instance_env: dict[str, str], submitters: int) -> dict
             with opener.open(f"{base}/scenarios/{scenario_id}/apply", data=body, timeout=60) as response:
                 response.read()
         except OSError as error:
-            failures.append(str(error))
+            detail = error.read().decode() if hasattr(error, "read") else ""
+            text = re.sub(TAGS, " ", detail)
+            failures.append(f"{error} {text[:600]}")
         timings.append((time.perf_counter() - started) * 1000)
 
     threads = [threading.Thread(target=submit, args=pair) for pair in openers]
@@ -206,8 +210,8 @@ def submit_p95(base: str, instance_env: dict[str, str], submitters: int) -> dict
             Application.scenario_id == scenario_id, Application.status == ApplicationStatus.SUBMITTED,
             Organisation.name.like(f"压测软件公司{stamp}-%")))
     return {"submitters": submitters, "submitted": submitted, "p50_ms": round(statistics.median(timings), 1),
-            "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1), "max_ms": round(timings[-1], 1),
-            "failures": len(failures)}
+            "p95_ms": round(timings[max(0, math.ceil(len(timings) * 0.95) - 1)], 1), "max_ms": round(timings[-1], 1),
+            "failures": len(failures), "first_failure": failures[0] if failures else None}
 
 
 def main() -> None:
