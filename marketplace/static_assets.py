@@ -1,4 +1,4 @@
-"""Fingerprinted static assets: ``url_for('static', filename=…)`` adds ``?v=<content hash>``.
+"""Fingerprinted static assets: ``url_for('static', filename=…)`` adds ``?v=<content hash>`` (12 letters).
 
 A request whose ``v`` is the file's current hash is answered with
 ``Cache-Control: public, max-age=31536000, immutable``: the URL changes with the content, so
@@ -19,10 +19,14 @@ from flask import Flask, Response, current_app, request
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 _HASHES = "marketplace.static_hashes"
+_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 
 def fingerprint(app: Flask, filename: str) -> str | None:
-    """The first 12 hex digits of the file's SHA-256 (``None`` for a missing file)."""
+    """The file's SHA-256 shortened to 12 letters ``a``–``p`` (``None`` for a missing file).
+
+    Letters, not hex digits: a version in every page's ``<head>`` must not look like a number on the page.
+    """
     folder = app.static_folder
     if folder is None:
         return None
@@ -38,7 +42,7 @@ def fingerprint(app: Flask, filename: str) -> str | None:
     if known is not None and known[0] == mtime:
         return known[1]
     with open(path, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()[:12]
+        digest = hashlib.sha256(fh.read()).hexdigest()[:12].translate(_LETTERS)
     memo[path] = (mtime, digest)
     return digest
 
