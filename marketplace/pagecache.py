@@ -201,11 +201,32 @@ def _lifetime(session: Session, version: str, now: datetime) -> float:
 
 
 class _Store:
-    """Flask-Caching's backend, with an in-process fallback while a shared one fails."""
+    """Flask-Caching's backend, with a small in-process copy in front of a shared one.
 
-    def __init__(self) -> None:
-        self.fallback = SimpleCache(threshold=2000)
+    Entries never change under a key (the key holds the data version and the entry its expiry), so a
+    process may keep what it read from Redis: the copy is exactly as fresh, and a hit costs no round
+    trip. The same in-process cache stands in while the shared store fails.
+    """
+
+    def __init__(self, shared: bool) -> None:
+        self.shared = shared
+        self.fallback = SimpleCache(threshold=500)
         self.failed_at: float | None = None
+
+    def get(self, key: str) -> Any:
+        if self.shared:
+            found = self.fallback.get(key)
+            if found is not None:
+                return found
+        found = self.call("get", key)
+        if found is not None and self.shared:
+            self.fallback.set(key, found, timeout=int(current_app.config["PAGE_CACHE_SECONDS"]))
+        return found
+
+    def set(self, key: str, value: Any, timeout: int) -> None:
+        if self.shared:
+            self.fallback.set(key, value, timeout=timeout)
+        self.call("set", key, value, timeout)
 
     def backend(self) -> Any:
         if self.failed_at is not None and time.monotonic() - self.failed_at < RETRY_SECONDS:
@@ -230,11 +251,11 @@ def _store() -> _Store:
 
 
 def _get(key: str) -> Any:
-    return _store().call("get", key)
+    return _store().get(key)
 
 
 def _set(key: str, value: Any, timeout: float) -> None:
-    _store().call("set", key, value, max(1, int(timeout)))
+    _store().set(key, value, max(1, int(timeout)))
 
 
 def clear() -> None:
@@ -326,7 +347,7 @@ def init_app(app: Flask) -> None:
         config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
     config["CACHE_DEFAULT_TIMEOUT"] = int(app.config["PAGE_CACHE_SECONDS"])
     page_cache.init_app(app, config=config)
-    app.extensions[_EXTENSION] = _Store()
+    app.extensions[_EXTENSION] = _Store(shared=bool(url))
     app.before_request(_serve_from_cache)
     app.after_request(_store_response)
     attach(db.session)

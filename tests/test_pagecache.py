@@ -212,3 +212,40 @@ def test_fingerprinted_static_assets(cached_apps):
     assert "immutable" not in stale.headers.get("Cache-Control", "")
     response.close()
     stale.close()
+
+
+def _redis_url() -> str | None:
+    import os
+
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        return None
+    return url
+
+
+def test_redis_store_is_shared_and_versioned(app, database_url, tmp_path, make_scenario):
+    """On Redis a page rendered by one instance is a hit on another; after a commit the old entry is unreachable."""
+    from marketplace import pagecache
+    from marketplace.extensions import db
+    from marketplace.models import Scenario
+
+    url = _redis_url()
+    if url is None:
+        pytest.skip("no Redis at TEST_REDIS_URL (redis://127.0.0.1:6379/6)")
+    first, second = (make_test_app(database_url, tmp_path / name, PAGE_CACHE=True, REDIS_URL=url) for name in "ab")
+    with first.app_context():
+        pagecache.clear()
+    scenario = make_scenario(title="共享缓存")
+    assert _get(first, "/scenarios").headers["X-Page-Cache"] == "miss"
+    assert _get(second, "/scenarios").headers["X-Page-Cache"] == "hit"  # rendered by the other instance
+    db.session.get(Scenario, scenario.id).title = "共享缓存已更新"
+    db.session.commit()
+    for instance, state in ((second, "miss"), (first, "hit")):  # the second renders anew, the first reads it
+        page = _get(instance, "/scenarios")
+        assert page.headers["X-Page-Cache"] == state and "共享缓存已更新" in page.get_data(as_text=True)
+    with first.app_context():
+        pagecache.clear()
