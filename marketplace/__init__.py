@@ -53,7 +53,7 @@ def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
     from flask import request
 
-    from marketplace import logs, unit_of_work
+    from marketplace import logs, pagecache, static_assets, unit_of_work
     from marketplace.errors import register_error_handlers
     from marketplace.queryargs import refuse_nul_characters
 
@@ -64,6 +64,9 @@ def configure_requests(app: Flask) -> None:
     @app.before_request
     def _refuse_nul_characters() -> None:
         refuse_nul_characters(request.args)
+
+    pagecache.init_app(app)
+    static_assets.init_app(app)
 
 
 def configure_extensions(app: Flask) -> None:
@@ -145,6 +148,7 @@ def configure_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
     from marketplace import clock, formats
+    from marketplace.i18n import request_language, request_translations
     from marketplace.navigation import nav_items
     from marketplace.paging import pager_items
 
@@ -174,10 +178,19 @@ def configure_templates(app: Flask) -> None:
         """A reference row's name in the current language."""
         if obj is None:
             return ""
-        locale = get_locale()
-        if locale is not None and locale.language == "en" and getattr(obj, "name_en", None):
+        if request_language() == "en" and getattr(obj, "name_en", None):
             return obj.name_en
         return obj.name
+
+    # Templates call gettext a hundred times per list page; Flask-Babel looks the catalogue up anew each time.
+    # Look it up once per request instead (same catalogue, same newstyle formatting and escaping).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+    )
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Attachment storage: content checks, random names outside ``static/``, SHA-256, per-purpose access.
 
+The bytes go to the configured backend (:mod:`marketplace.storage`: ``UPLOAD_DIR`` or an S3 bucket).
+
 Each area says who may download files of its purposes with :func:`add_access_rule` in its
 ``init_app(app)`` (the rules live on the application); the download view asks :func:`can_download`,
 so a file is served only to those allowed to see it, and a purpose without a rule to nobody.
@@ -14,7 +16,7 @@ import secrets
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
@@ -24,6 +26,7 @@ from werkzeug.datastructures import FileStorage
 
 from marketplace.errors import ValidationFailed
 from marketplace.models import Attachment, AttachmentPurpose, User
+from marketplace.storage import get_storage
 
 #: Largest accepted file.
 MAX_BYTES = 20 * 1024 * 1024
@@ -90,10 +93,9 @@ def check_file(filename: str, data: bytes, field: str = "file", allowed: set[str
     return actual
 
 
-def upload_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_DIR"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def save_bytes(stored_name: str, data: bytes, content_type: str) -> None:
+    """Write a file's bytes to the configured storage under its random name."""
+    get_storage().save(stored_name, data, content_type)
 
 
 def store(session: Session, upload: FileStorage, purpose: AttachmentPurpose, user: User | None,
@@ -103,7 +105,7 @@ def store(session: Session, upload: FileStorage, purpose: AttachmentPurpose, use
     filename = Path(upload.filename or "file").name[:255]
     content_type = check_file(filename, data, field, allowed)
     stored_name = secrets.token_hex(16)
-    (upload_dir() / stored_name).write_bytes(data)
+    save_bytes(stored_name, data, content_type)
     attachment = Attachment(
         purpose=purpose, filename=filename, stored_name=stored_name, content_type=content_type, size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), uploaded_by=user,
@@ -114,8 +116,24 @@ def store(session: Session, upload: FileStorage, purpose: AttachmentPurpose, use
     return attachment
 
 
-def path_of(attachment: Attachment) -> Path:
-    return upload_dir() / attachment.stored_name
+def path_of(attachment: Attachment) -> Path | None:
+    """The file on this machine's disk (local storage), or None when the bytes live elsewhere."""
+    return get_storage().path(attachment.stored_name)
+
+
+def open_bytes(attachment: Attachment) -> IO[bytes]:
+    """A stream of the file's bytes from wherever they are stored."""
+    return get_storage().open(attachment.stored_name)
+
+
+def discard_bytes(stored_names: Iterable[str]) -> None:
+    """Delete stored files now (best effort: a stray file is only space; the rows decide what exists)."""
+    storage = get_storage()
+    for name in stored_names:
+        try:
+            storage.delete(name)
+        except Exception:
+            log.warning("could not remove attachment file %s", name)
 
 
 def add_access_rule(app: Flask, purpose: AttachmentPurpose, rule: AccessRule) -> None:
@@ -135,7 +153,7 @@ def can_download(user: User | None, attachment: Attachment, session: Session) ->
 # ------------------------------------------------------------------ deleting files with their rows
 
 def remove_on_commit(session: Session, stored_names: Iterable[str]) -> None:
-    """Delete these stored files from disk once *session* commits the deletion of their rows.
+    """Delete these stored files from storage once *session* commits the deletion of their rows.
 
     Nothing is deleted if the transaction rolls back, so a refused request never loses a file
     whose row survives. Needs :func:`watch_session` on the session (done in the factory's areas).
@@ -148,12 +166,7 @@ def _remove_after_commit(session: Session) -> None:
     names = session.info.pop(_REMOVE_ON_COMMIT, None)
     if not names or not has_app_context():
         return
-    folder = upload_dir()
-    for name in names:
-        try:
-            (folder / name).unlink(missing_ok=True)
-        except OSError:  # the rows are gone either way; a stray file is only disk space
-            log.warning("could not remove attachment file %s", name)
+    discard_bytes(names)  # the rows are gone either way; a file left behind is only space
 
 
 def _forget_on_transaction_end(session: Session, transaction: SessionTransaction) -> None:

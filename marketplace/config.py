@@ -116,6 +116,15 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # runs the periodic jobs in a thread (started by its first request).
         "JOBS_QUEUE": env.get("JOBS_QUEUE", "marketplace"),
         "JOBS_SCHEDULER": _bool(env.get("JOBS_SCHEDULER"), default=True),
+        # Anonymous public pages are cached (marketplace.pagecache); PAGE_CACHE=off disables it.
+        "PAGE_CACHE": _bool(env.get("PAGE_CACHE"), default=True),
+        # Longest life of a cached page (shorter when a deadline comes first).
+        "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", "300")),
+        # Attachment bytes: "local" (UPLOAD_DIR) or "s3" (S3_BUCKET, S3_ENDPOINT_URL; AWS_* credentials).
+        "STORAGE": env.get("STORAGE", "local").strip().lower(),
+        "S3_BUCKET": env.get("S3_BUCKET") or None,
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_PREFIX": env.get("S3_PREFIX", "attachments/"),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
@@ -191,4 +200,7 @@ def testing_overrides(database_url: str, instance: Path) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "MAIL_SERVER": None,
         "SERVER_NAME": None,
+        # Pages are cached only in the tests about caching (tests/test_pagecache.py turns it on).
+        "PAGE_CACHE": False,
+        "STORAGE": "local",
     }

@@ -15,9 +15,11 @@ from marketplace.appraisal.serializers import appraisal_record
 from marketplace.appraisal.services import published_annual
 from marketplace.errors import NotFound
 from marketplace.extensions import db
+from marketplace.pagecache import cached_page
 
 
 @bp.route("/appraisals/<int:year>")
+@cached_page
 def appraisal(year: int):
     """The published annual appraisal of ``year``: each district's indicators, score, rank and reward."""
     found = published_annual(db.session, year)

@@ -16,9 +16,11 @@ from marketplace.enterprises import directory
 from marketplace.enterprises.serializers import enterprise_detail, enterprise_summary
 from marketplace.errors import BadParameters, NotFound, ValidationFailed
 from marketplace.extensions import db
+from marketplace.pagecache import cached_page
 
 
 @bp.route("/enterprises")
+@cached_page
 def enterprises():
     """Verified firms, filtered like the directory page (district, domain, qualification, q), one page at a time."""
     try:
@@ -35,6 +37,7 @@ def enterprises():
 
 
 @bp.route("/enterprises/<int:profile_id>")
+@cached_page
 def enterprise(profile_id: int):
     """The public record of one verified firm; 404 for anything unverified."""
     profile = directory.public_profile(db.session, profile_id)

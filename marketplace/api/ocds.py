@@ -18,6 +18,7 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.opendata import bulk, ocds
 from marketplace.opendata.query import parse_release_query
+from marketplace.pagecache import cached_page
 
 #: Bulk files and packages may be cached this long by browsers and proxies.
 CACHE_SECONDS = 300
@@ -32,6 +33,7 @@ def _json(data: object) -> Response:
 
 
 @bp.route("/ocds/releases")
+@cached_page
 def ocds_releases():
     """A release package of every public process's releases, newest first, ``since``/``until`` a time."""
     query = parse_release_query(request.args)
@@ -47,6 +49,7 @@ def ocds_releases():
 
 
 @bp.route("/ocds/records/<ocid>")
+@cached_page
 def ocds_record(ocid: str):
     """The record package of one process: its releases (oldest first) and the compiled release."""
     scenario_id = ocds.scenario_id_of(ocid)

@@ -11,11 +11,13 @@ from marketplace.applications import publicity
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Scenario
+from marketplace.pagecache import cached_page
 from marketplace.scenarios import listing
 from marketplace.scenarios.serializers import list_filters, scenario_detail, scenario_summary
 
 
 @bp.route("/scenarios")
+@cached_page
 def scenarios():
     """Public scenarios, filtered like the list page, one page at a time."""
     filters = list_filters(request.args)
@@ -30,6 +32,7 @@ def scenarios():
 
 
 @bp.route("/scenarios/<int:scenario_id>")
+@cached_page
 def scenario(scenario_id: int):
     """The full public record of one published-or-later scenario."""
     found = db.session.get(Scenario, scenario_id)

@@ -11,12 +11,14 @@ from flask import jsonify, request
 
 from marketplace.api import bp
 from marketplace.extensions import db
+from marketplace.pagecache import cached_page
 from marketplace.showcase.facts import delivery_facts
 from marketplace.showcase.gallery import gallery_page
 from marketplace.showcase.serializers import demonstration_summary, gallery_filters
 
 
 @bp.route("/demonstrations")
+@cached_page
 def demonstrations():
     """Published demonstration projects, filtered by ``year``, ``district``, ``domain`` and ``q``; paged."""
     page = gallery_page(db.session, gallery_filters(request.args))

@@ -12,12 +12,14 @@ from flask import jsonify, request
 
 from marketplace.api import bp
 from marketplace.extensions import db
+from marketplace.pagecache import cached_page
 from marketplace.statistics.figures import public_statistics
 from marketplace.statistics.scope import public_scope
 from marketplace.statistics.serializers import api_statistics
 
 
 @bp.route("/statistics")
+@cached_page
 def statistics():
     """Counts of public scenarios, optionally for one ``year`` and/or one ``district`` (code)."""
     scope = public_scope(db.session, request.args.get("district"), request.args.get("year"))

@@ -253,11 +253,7 @@ def _require_applicant(actor: User, application: Application) -> None:
 
 
 def _discard(stored: Sequence[Attachment]) -> None:
-    for attachment in stored:
-        try:
-            attachments.path_of(attachment).unlink(missing_ok=True)
-        except OSError:  # pragma: no cover - best effort; the row is rolled back anyway
-            current_app.logger.warning("could not remove %s", attachment.stored_name)
+    attachments.discard_bytes(attachment.stored_name for attachment in stored)  # the rows are rolled back anyway
 
 
 def _path(endpoint: str, **values: Any) -> str:

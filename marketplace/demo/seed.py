@@ -12,7 +12,6 @@ import secrets
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from marketplace import clock
+from marketplace.attachments import save_bytes
 from marketplace.demo import corpus
 from marketplace.models import (
     ApprovalStatus,
@@ -195,10 +195,8 @@ class DemoLoader:
         return date(today.year - years_ago, min(12, 1 + k * 11 // (of + 1)), 15)
 
     def evidence(self, owner: Organisation) -> Attachment:
-        folder = Path(current_app.config["UPLOAD_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
         stored = secrets.token_hex(16)
-        (folder / stored).write_bytes(MINIMAL_PDF)
+        save_bytes(stored, MINIMAL_PDF, "application/pdf")
         attachment = Attachment(purpose=AttachmentPurpose.FUNDING_EVIDENCE, filename="资金落实证明.pdf",
                                 stored_name=stored, content_type="application/pdf", size=len(MINIMAL_PDF),
                                 sha256=hashlib.sha256(MINIMAL_PDF).hexdigest(), organisation=owner)

@@ -26,15 +26,14 @@ import hashlib
 import secrets
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from marketplace import clock
 from marketplace.applications.delivery import add_months
 from marketplace.applications.evaluation import weighted_total
+from marketplace.attachments import save_bytes
 from marketplace.demo import corpus
 from marketplace.models import (
     Acceptance,
@@ -524,10 +523,8 @@ class ApplicationLoader:
             f"业主单位：{scenario.owner.name}", f"揭榜单位：{firms}", f"验收日期：{day.isoformat()}",
             "验收结论：通过", "验收意见：" + REPORT_NOTE[:34], REPORT_NOTE[34:],
         ])
-        folder = Path(current_app.config["UPLOAD_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
         stored = secrets.token_hex(16)
-        (folder / stored).write_bytes(pdf)
+        save_bytes(stored, pdf, "application/pdf")
         report = Attachment(purpose=AttachmentPurpose.ACCEPTANCE_REPORT, filename="项目验收报告.pdf", stored_name=stored,
                             content_type="application/pdf", size=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(),
                             organisation=scenario.owner, uploaded_by=owner, created_at=_at(day, 16))

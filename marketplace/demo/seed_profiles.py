@@ -15,12 +15,10 @@ import random
 import secrets
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from flask import current_app
-
 from marketplace import clock
+from marketplace.attachments import save_bytes
 from marketplace.models import (
     Attachment,
     AttachmentPurpose,
@@ -106,10 +104,8 @@ def qualification_evidence(organisation: Organisation, kind: QualificationKind, 
         f"Year granted: {year or '-'}",
         "Issued for the Chongqing application-scenario marketplace demo.",
     ])
-    folder = Path(current_app.config["UPLOAD_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
     stored = secrets.token_hex(16)
-    (folder / stored).write_bytes(data)
+    save_bytes(stored, data, "application/pdf")
     filename = f"{label}证书.pdf".replace("/", "-").replace("\\", "-")[:255]
     return Attachment(purpose=AttachmentPurpose.QUALIFICATION_EVIDENCE, filename=filename, stored_name=stored,
                       content_type="application/pdf", size=len(data), sha256=hashlib.sha256(data).hexdigest(),

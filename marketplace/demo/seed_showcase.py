@@ -23,14 +23,13 @@ import struct
 import zlib
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from marketplace import clock
 from marketplace.appraisal import services as appraisals
+from marketplace.attachments import save_bytes
 from marketplace.demo import corpus
 from marketplace.models import (
     Acceptance,
@@ -186,10 +185,8 @@ class ShowcaseLoader:
     # -------------------------------------------------------------- media
 
     def _attachment(self, data: bytes, filename: str, content_type: str, organisation: Organisation) -> Attachment:
-        folder = Path(current_app.config["UPLOAD_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
         stored = secrets.token_hex(16)
-        (folder / stored).write_bytes(data)
+        save_bytes(stored, data, content_type)
         attachment = Attachment(purpose=AttachmentPurpose.DEMONSTRATION_MEDIA, filename=filename, stored_name=stored,
                                 content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                                 organisation=organisation)

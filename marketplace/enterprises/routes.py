@@ -18,6 +18,7 @@ from marketplace.errors import InvalidTransition, ValidationFailed, attach_to_fo
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import EnterpriseProfile, Role, VerificationStatus
+from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required
 
 STAFF = (Role.DISTRICT_STAFF, Role.CITY_STAFF)
@@ -30,6 +31,7 @@ def _user():
 # ------------------------------------------------------------------ public
 
 @bp.route("/enterprises")
+@cached_page
 def index():
     try:
         filters = directory.parse_filters(db.session, request.args)
@@ -42,6 +44,7 @@ def index():
 
 
 @bp.route("/enterprises/<int:profile_id>")
+@cached_page
 def detail(profile_id: int):
     """Public profile; the firm's own users and its reviewers also see it before verification."""
     profile = db.session.get(EnterpriseProfile, profile_id)

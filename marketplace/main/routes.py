@@ -21,11 +21,13 @@ from marketplace.extensions import db
 from marketplace.main import bp, services
 from marketplace.main.panels import panels_for, todos_for
 from marketplace.models import Attachment
+from marketplace.pagecache import cached_page
 from marketplace.permissions import signed_in
 from marketplace.redirects import safe_target
 
 
 @bp.route("/")
+@cached_page
 def index():
     return render_template("main/index.html", counts=services.home_counts(db.session))
 
@@ -63,5 +65,13 @@ def download(attachment_id: int):
     if attachment is None or not attachments.can_download(user, attachment, db.session):
         abort(404)
     inline = attachment.content_type in attachments.IMAGE_TYPES or attachment.content_type == "application/pdf"
-    return send_file(attachments.path_of(attachment), mimetype=attachment.content_type,
-                     as_attachment=not inline, download_name=attachment.filename, max_age=0)
+    path = attachments.path_of(attachment)
+    if path is not None:  # local storage: send_file's conditional and range support from the file on disk
+        return send_file(path, mimetype=attachment.content_type,
+                         as_attachment=not inline, download_name=attachment.filename, max_age=0)
+    # Object storage: stream the bytes through (never held in memory whole), with the same headers.
+    response = send_file(attachments.open_bytes(attachment), mimetype=attachment.content_type,
+                         as_attachment=not inline, download_name=attachment.filename, max_age=0,
+                         etag=attachment.sha256, conditional=False)
+    response.content_length = attachment.size
+    return response

@@ -13,6 +13,7 @@ from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import AttachmentPurpose, Batch, Role, Scenario, ScenarioStatus
+from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required, signed_in
 from marketplace.scenarios import bp, listing, policy, services
 from marketplace.scenarios.forms import (
@@ -38,6 +39,7 @@ def _visible_or_404(scenario_id: int) -> Scenario:
 # ------------------------------------------------------------------ public
 
 @bp.route("/scenarios")
+@cached_page
 def index():
     try:
         filters = listing.parse_filters(request.args)
@@ -50,6 +52,7 @@ def index():
 
 
 @bp.route("/scenarios/<int:scenario_id>")
+@cached_page
 def detail(scenario_id: int):
     scenario = _visible_or_404(scenario_id)
     user = current_user if current_user.is_authenticated else None
@@ -86,6 +89,7 @@ def detail(scenario_id: int):
 
 
 @bp.route("/batches")
+@cached_page
 def batches():
     rows = db.session.execute(
         sa.select(Batch, sa.func.count(Scenario.id))
@@ -96,6 +100,7 @@ def batches():
 
 
 @bp.route("/batches/<int:batch_id>")
+@cached_page
 def batch(batch_id: int):
     batch = db.get_or_404(Batch, batch_id)
     scenarios = [s for s in batch.scenarios if s.is_public]

@@ -29,6 +29,7 @@ from marketplace.models import (
     SelectionRound,
     User,
 )
+from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required
 from marketplace.showcase import bp, gallery, policy, services
 from marketplace.showcase.facts import facts_for
@@ -53,6 +54,7 @@ def _ids(values: list[str]) -> list[int]:
 # ====================================================================== public
 
 @bp.route("/demonstrations")
+@cached_page
 def index():
     try:
         filters = gallery.parse_filters(request.args)
@@ -81,6 +83,7 @@ def _reuse_form(demo: Demonstration) -> ReuseForm | None:
 
 
 @bp.route("/demonstrations/<int:demo_id>")
+@cached_page
 def detail(demo_id: int):
     demo = _demonstration_or_404(demo_id)
     images = [a for a in demo.media if a.content_type in attachments.IMAGE_TYPES]

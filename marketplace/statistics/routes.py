@@ -17,6 +17,7 @@ from marketplace import clock
 from marketplace.errors import BadParameters
 from marketplace.extensions import db
 from marketplace.models import Role
+from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required
 from marketplace.statistics import bp, export, facts, figures, serializers
 from marketplace.statistics.queries import ScenarioQuery, scenario_records
@@ -124,6 +125,7 @@ def _public_scope() -> Scope:
 
 
 @bp.route("/statistics")
+@cached_page
 def public():
     """Counts of public scenarios by status, district, domain and year, for everyone."""
     try:

@@ -1,0 +1,353 @@
+"""Page caching for anonymous visitors, with a data version shared by every process.
+
+Flask-Caching stores the pages (``RedisCache`` when ``REDIS_URL`` is set, an in-process
+``SimpleCache`` otherwise); this module decides *what* may be cached and *for how long*, which no
+caching library can know:
+
+* **What.** Views opt in with :func:`cached_page` (one line above the view; the registry is the
+  attribute it sets). Only anonymous ``GET`` requests are looked up or stored, never when a flashed
+  message is waiting, and only ``200`` responses that do not touch the session (no ``Set-Cookie``).
+  ``PAGE_CACHE=off`` turns it all off.
+* **Key.** Path, sorted query string, language and the **data version**: the ``pages`` row of the
+  version-stamp table (``match_state``), bumped in the same transaction as every committed change
+  (``before_commit``, like the matching stamps), so a change made through any process or host is a
+  new key everywhere at once and no process serves a page older than the last commit.
+* **Lifetime.** ``min(PAGE_CACHE_SECONDS, time until the next deadline or question cut-off of any
+  published scenario)``: open/closed is derived from the clock, so no entry outlives the moment a
+  page it holds would change by itself. Lists filtered by ``due_within`` (a window that moves with
+  the clock) are not cached.
+* **Validation.** Every cacheable response carries a strong ETag (hash of the body) and
+  ``Cache-Control: no-cache``; ``If-None-Match`` gets ``304`` from the cache without rendering.
+
+When Redis stops answering, pages are kept in an in-process ``SimpleCache`` until it is back
+(correctness does not depend on the store: the version lives in the database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from cachelib import SimpleCache
+from flask import Flask, Response, current_app, g, request, session
+from flask_babel import get_locale
+from flask_caching import Cache
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+
+from marketplace import clock
+from marketplace.models import (
+    AuditEvent,
+    LoginAttempt,
+    MatchState,
+    Notification,
+    OutboxMessage,
+    Scenario,
+    ScenarioStatus,
+)
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The row of ``match_state`` (the platform's version-stamp table) that versions public pages.
+VERSION_KEY = "pages"
+#: Attribute :func:`cached_page` sets on a view function.
+_ATTR = "page_cache"
+#: Rows no public page shows: writing only these does not change the data version.
+PRIVATE_MODELS: tuple[type, ...] = (LoginAttempt, Notification, OutboxMessage, AuditEvent)
+#: Query parameters whose meaning moves with the clock (such pages are not cached).
+CLOCK_RELATIVE_ARGS = frozenset({"due_within"})
+
+#: Response headers not stored with a page (recomputed, or never shared).
+_NOT_KEPT = frozenset({"content-length", "set-cookie", "etag", "vary", "x-page-cache", "date"})
+_CHANGED = "marketplace.pagecache.changed"
+_EXTENSION = "marketplace.pagecache"
+#: Seconds to use the in-process fallback after the shared store failed, before trying it again.
+RETRY_SECONDS = 30.0
+
+page_cache = Cache()
+
+
+def cached_page(view: F) -> F:
+    """Mark a view as cacheable for anonymous visitors (see the module docstring for the rules)."""
+    setattr(view, _ATTR, True)
+    return view
+
+
+# ------------------------------------------------------------------ the data version
+
+
+def bump(session: Session) -> None:
+    """``version += 1`` of the pages stamp, creating its row as needed (runs inside the transaction)."""
+    table = MatchState.__table__
+    now = clock.now()
+    conn = session.connection()
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(table).values(key=VERSION_KEY, version=1, updated_at=now)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={"version": table.c.version + 1, "updated_at": stmt.excluded.updated_at}))
+    else:  # pragma: no cover - other databases
+        done = conn.execute(table.update().where(table.c.key == VERSION_KEY)
+                            .values(version=table.c.version + 1, updated_at=now))
+        if not done.rowcount:
+            conn.execute(table.insert().values(key=VERSION_KEY, version=1, updated_at=now))
+
+
+_VERSION_QUERY = sa.select(MatchState.__table__.c.version, MatchState.__table__.c.updated_at).where(
+    MatchState.__table__.c.key == VERSION_KEY)
+
+
+def data_version(session: Session | None = None) -> str:
+    """The current data version (one primary-key lookup); the time tells apart versions of an emptied table.
+
+    Read on its own pooled connection, outside the request's session (a cache hit then costs one
+    small query and no ORM work; the session never starts a transaction).
+    """
+    from marketplace.extensions import db
+
+    if session is not None:
+        row = session.execute(_VERSION_QUERY).first()
+    else:
+        with db.engine.connect() as conn:
+            row = conn.execute(_VERSION_QUERY).first()
+    if row is None:
+        return "v0"
+    return f"v{row.version}-{row.updated_at.timestamp() * 1_000_000:.0f}"
+
+
+def _public_change(objects: Any) -> bool:
+    return any(not isinstance(obj, PRIVATE_MODELS) for obj in objects)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    dirty = (obj for obj in session.dirty if session.is_modified(obj))
+    if _public_change(session.new) or _public_change(dirty) or _public_change(session.deleted):
+        session.info[_CHANGED] = True
+
+
+def _on_execute(state: ORMExecuteState) -> None:
+    """Bulk ``UPDATE``/``DELETE``/``INSERT`` statements change data without a flush."""
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        if table is not MatchState.__table__:
+            state.session.info[_CHANGED] = True
+
+
+def _before_commit(session: Session) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    if session.info.pop(_CHANGED, False):
+        bump(session)
+
+
+def _forget(session: Session, transaction: SessionTransaction | None = None) -> None:
+    if transaction is None or transaction.parent is None:
+        session.info.pop(_CHANGED, None)
+
+
+def attach(target: Any) -> None:
+    """Bump the data version on every commit of *target* (Flask-SQLAlchemy's ``db.session``) that changed rows."""
+    if event.contains(target, "before_commit", _before_commit):
+        return
+    event.listen(target, "after_flush", _after_flush)
+    event.listen(target, "do_orm_execute", _on_execute)
+    event.listen(target, "before_commit", _before_commit)
+    event.listen(target, "after_transaction_end", _forget)
+
+
+# ------------------------------------------------------------------ lifetime
+
+
+def next_change_at(session: Session, now: datetime) -> datetime | None:
+    """The next moment a public page changes by the clock alone: a deadline or a question cut-off."""
+    cutoff = timedelta(hours=current_app.config["QUESTION_CUTOFF_HOURS"])
+    published = Scenario.status == ScenarioStatus.PUBLISHED
+    deadline, cutoff_deadline = session.execute(sa.select(
+        sa.func.min(Scenario.deadline).filter(published, Scenario.deadline > now),
+        sa.func.min(Scenario.deadline).filter(published, Scenario.deadline > now + cutoff),
+    )).one()
+    moments = [m for m in (deadline, cutoff_deadline - cutoff if cutoff_deadline else None) if m is not None]
+    return min(moments) if moments else None
+
+
+def _lifetime(session: Session, version: str, now: datetime) -> float:
+    """Seconds an entry stored now may live (0: do not store)."""
+    default = float(current_app.config["PAGE_CACHE_SECONDS"])
+    memo_key = f"next-change:{version}"
+    moment = _get(memo_key)
+    if moment is None or (moment != "none" and moment <= now):
+        found = next_change_at(session, now)
+        moment = found or "none"
+        _set(memo_key, moment, default)
+    if moment == "none":
+        return default
+    return min(default, (moment - now).total_seconds())
+
+
+# ------------------------------------------------------------------ the store (shared, or in-process)
+
+
+class _Store:
+    """Flask-Caching's backend, with a small in-process copy in front of a shared one.
+
+    Entries never change under a key (the key holds the data version and the entry its expiry), so a
+    process may keep what it read from Redis: the copy is exactly as fresh, and a hit costs no round
+    trip. The same in-process cache stands in while the shared store fails.
+    """
+
+    def __init__(self, shared: bool) -> None:
+        self.shared = shared
+        self.fallback = SimpleCache(threshold=500)
+        self.failed_at: float | None = None
+
+    def get(self, key: str) -> Any:
+        if self.shared:
+            found = self.fallback.get(key)
+            if found is not None:
+                return found
+        found = self.call("get", key)
+        if found is not None and self.shared:
+            self.fallback.set(key, found, timeout=int(current_app.config["PAGE_CACHE_SECONDS"]))
+        return found
+
+    def set(self, key: str, value: Any, timeout: int) -> None:
+        if self.shared:
+            self.fallback.set(key, value, timeout=timeout)
+        self.call("set", key, value, timeout)
+
+    def backend(self) -> Any:
+        if self.failed_at is not None and time.monotonic() - self.failed_at < RETRY_SECONDS:
+            return self.fallback
+        return page_cache.cache
+
+    def call(self, method: str, *args: Any) -> Any:
+        backend = self.backend()
+        try:
+            return getattr(backend, method)(*args)
+        except Exception as error:  # Redis down: degrade to this process's memory, try again later
+            if backend is self.fallback:
+                raise
+            if self.failed_at is None:
+                log.warning("page cache store failed (%s); using the in-process cache", error)
+            self.failed_at = time.monotonic()
+            return getattr(self.fallback, method)(*args)
+
+
+def _store() -> _Store:
+    return current_app.extensions[_EXTENSION]
+
+
+def _get(key: str) -> Any:
+    return _store().get(key)
+
+
+def _set(key: str, value: Any, timeout: float) -> None:
+    _store().set(key, value, max(1, int(timeout)))
+
+
+def clear() -> None:
+    """Drop every cached page of this app (tests; stale entries are unreachable anyway)."""
+    store = _store()
+    store.fallback.clear()
+    page_cache.clear()
+
+
+# ------------------------------------------------------------------ request hooks
+
+
+def _cacheable_request() -> bool:
+    if not current_app.config.get("PAGE_CACHE"):
+        return False
+    if request.method != "GET" or request.endpoint is None:
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, _ATTR, False):
+        return False
+    if CLOCK_RELATIVE_ARGS & set(request.args):
+        return False
+    return "_flashes" not in session and not current_user.is_authenticated
+
+
+def _key(version: str) -> str:
+    query = urlencode(sorted(request.args.items(multi=True)))
+    digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:40]
+    return f"page:{version}:{get_locale()}:{digest}"
+
+
+def _validators(response: Response, etag: str) -> Response:
+    response.set_etag(etag)
+    response.headers.setdefault("Cache-Control", "no-cache")  # a view's own policy (open data) stands
+    return response.make_conditional(request)
+
+
+def _serve_from_cache() -> Response | None:
+    """``before_request``: answer from the cache when an entry for the current data version exists."""
+    if not _cacheable_request():
+        return None
+    version = data_version()
+    key = _key(version)
+    g.page_cache = (key, version)
+    entry = _get(key)
+    if entry is None:
+        return None
+    body, headers, etag, expires = entry
+    if expires <= clock.now():  # the clock passed a deadline this page shows
+        return None
+    g.page_cache = None
+    response = Response(body, headers=headers)
+    response.headers["X-Page-Cache"] = "hit"
+    return _validators(response, etag)
+
+
+def _store_response(response: Response) -> Response:
+    """``after_request``: keep a cacheable page, and give it an ETag."""
+    found = g.pop("page_cache", None)
+    if not found:
+        return response
+    key, version = found
+    if (response.status_code != 200 or response.direct_passthrough or response.is_streamed
+            or session.modified or "_flashes" in session or response.headers.getlist("Set-Cookie")
+            or current_user.is_authenticated):
+        return response
+    from marketplace.extensions import db
+
+    body = response.get_data()
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    now = clock.now()
+    lifetime = _lifetime(db.session, version, now)
+    if lifetime >= 1:
+        headers = [(name, value) for name, value in response.headers.items() if name.lower() not in _NOT_KEPT]
+        _set(key, (body, headers, etag, now + timedelta(seconds=lifetime)), lifetime)
+        response.headers["X-Page-Cache"] = "miss"
+    return _validators(response, etag)
+
+
+def init_app(app: Flask) -> None:
+    """Bind the cache store and install the request hooks."""
+    from marketplace.extensions import db
+
+    url = app.config.get("REDIS_URL")
+    if url:
+        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "mp-page:",
+                  "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}}
+    else:
+        config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
+    config["CACHE_DEFAULT_TIMEOUT"] = int(app.config["PAGE_CACHE_SECONDS"])
+    page_cache.init_app(app, config=config)
+    app.extensions[_EXTENSION] = _Store(shared=bool(url))
+    app.before_request(_serve_from_cache)
+    app.after_request(_store_response)
+    attach(db.session)

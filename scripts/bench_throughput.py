@@ -1,0 +1,292 @@
+"""Throughput of anonymous ``/scenarios`` against a bare Flask hello-world under the same gunicorn settings.
+
+Starts three gunicorn servers on 127.0.0.1 (2 sync workers each, same flags): a hello-world app,
+the marketplace with page caching on and the marketplace with ``PAGE_CACHE=off``, all on one
+demo database. Then runs ``wrk`` (or a small threaded client when ``wrk`` is not installed)
+against them in interleaved rounds (hello, cached, uncached, hello, …), so load from other
+processes on the machine hits all three alike, and prints the median requests per second of each,
+the ratios against hello-world and the issue's targets (≥ 0.30 cached, ≥ 0.08 uncached).
+
+``--submitters 50`` also measures the application submit p95: that many firm users, signed in,
+submit one application each to the same open scenario at once (through the cached server).
+
+    .venv/bin/python scripts/bench_throughput.py                       # seeds a demo database first
+    .venv/bin/python scripts/bench_throughput.py --instance /tmp/demo  # reuse a seeded instance folder
+    .venv/bin/python scripts/bench_throughput.py --redis-url redis://127.0.0.1:6379/6 --submitters 50
+
+Traffic goes to 127.0.0.1 only; the run is bounded (rounds × duration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+HELLO = '''from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def hello():
+    return "Hello, World!"
+'''
+
+TARGETS = {"cached": 0.30, "uncached": 0.08}
+
+#: A complete application as the browser posts it (price and milestones fit any demo scenario).
+FULL = {
+    "summary": "基于强化学习的区域信号协同优化方案，高峰通行时间下降15%。",
+    "approach": "感知层接入卡口与线圈数据，决策层用多智能体强化学习，控制层对接现有信号机。",
+    "team": "王磊｜项目经理｜智慧交通、信号控制\n李娜|算法工程师|强化学习",
+    "price_wan": "10.00",
+    "plan": "需求调研、试点路口、全面推广三阶段实施。",
+    "milestones": "1｜完成需求调研\n试点路口上线｜第2月\n3｜通过验收",
+    "declares_meets_requirements": "y",
+    "declares_no_conflict": "y",
+    "submit": "1",
+}
+TAGS = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>|\s+", re.S)
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def gunicorn(app: str, port: int, env: dict[str, str], chdir: Path, workers: int, worker_class: str,
+             threads: int) -> subprocess.Popen:
+    command = [str(BIN / "gunicorn"), "--chdir", str(chdir), "-w", str(workers), "-k", worker_class,
+               "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def seed(instance: Path, env: dict[str, str]) -> None:
+    flask = str(BIN / "flask")
+    for args in (["db", "upgrade"], ["seed", "demo", "--if-empty"]):
+        subprocess.run([flask, *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def run_wrk(url: str, seconds: float, connections: int) -> float:
+    output = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", url],
+                            capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        print(f"  warning: {errors.group(1)} non-2xx responses from {url}", file=sys.stderr)
+    return float(match.group(1)) if match else 0.0
+
+
+def run_threads(url: str, seconds: float, connections: int) -> float:
+    """A plain client for machines without wrk: *connections* threads in a closed loop."""
+    count = [0] * connections
+    stop = time.monotonic() + seconds
+
+    def loop(i: int) -> None:
+        while time.monotonic() < stop:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                response.read()
+            count[i] += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(count) / seconds
+
+
+def measure(url: str, seconds: float, connections: int) -> float:
+    return (run_wrk if shutil.which("wrk") else run_threads)(url, seconds, connections)
+
+
+def submit_p95(base: str, instance_env: dict[str, str], submitters: int) -> dict[str, float]:
+    """*submitters* signed-in firm users submit one application each to one open scenario, all at once."""
+    import http.cookiejar
+    import urllib.parse
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(instance_env)
+    from marketplace import create_app
+    from marketplace.extensions import db
+    from marketplace.models import Organisation, OrganisationKind, Role, Scenario, ScenarioStatus, User
+
+    app = create_app()
+    password = "bench-password-1"
+    with app.app_context():
+        from datetime import timedelta
+
+        import sqlalchemy as sa
+        from werkzeug.security import generate_password_hash
+
+        from marketplace import clock
+        from marketplace.uscc import check_char
+
+        scenario = db.session.execute(sa.select(Scenario).where(
+            Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline > clock.now() + timedelta(hours=1))
+            .order_by(Scenario.id)).scalars().first()
+        if scenario is None:
+            raise SystemExit("no open scenario in the demo data")
+        scenario_id = scenario.id
+        emails = []
+        stamp = int(time.time())
+        for n in range(submitters):
+            first17 = f"91500103{stamp % 10**5:05d}{n:04d}"[:17]
+            org = Organisation(name=f"压测软件公司{stamp}-{n}", kind=OrganisationKind.SOFTWARE_ENTERPRISE,
+                               uscc=first17 + check_char(first17), district_id=scenario.district_id)
+            email = f"bench{stamp}-{n}@firm.example"
+            db.session.add(User(email=email, name=f"压测{n}", role=Role.ENTERPRISE, organisation=org,
+                                password_hash=generate_password_hash(password, "pbkdf2:sha256:1000")))
+            emails.append(email)
+        db.session.commit()
+
+    openers = []
+    for email in emails:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(f"{base}/auth/login", timeout=30).read().decode()
+        token = CSRF.search(page).group(1)
+        body = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token}).encode()
+        opener.open(f"{base}/auth/login", data=body, timeout=30).read()
+        page = opener.open(f"{base}/scenarios/{scenario_id}/apply", timeout=30).read().decode()
+        openers.append((opener, CSRF.search(page).group(1)))
+    timings: list[float] = []
+    failures: list[str] = []
+    barrier = threading.Barrier(len(openers))
+
+    def submit(opener, token) -> None:
+        body = urllib.parse.urlencode({**FULL, "csrf_token": token}).encode()
+        barrier.wait()
+        started = time.perf_counter()
+        try:
+            with opener.open(f"{base}/scenarios/{scenario_id}/apply", data=body, timeout=60) as response:
+                response.read()
+        except OSError as error:
+            detail = error.read().decode() if hasattr(error, "read") else ""
+            text = re.sub(TAGS, " ", detail)
+            failures.append(f"{error} {text[:600]}")
+        timings.append((time.perf_counter() - started) * 1000)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in openers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    timings.sort()
+    with app.app_context():
+        from marketplace.models import Application, ApplicationStatus
+
+        submitted = db.session.scalar(sa.select(sa.func.count()).select_from(Application).join(Organisation).where(
+            Application.scenario_id == scenario_id, Application.status == ApplicationStatus.SUBMITTED,
+            Organisation.name.like(f"压测软件公司{stamp}-%")))
+    return {"submitters": submitters, "submitted": submitted, "p50_ms": round(statistics.median(timings), 1),
+            "p95_ms": round(timings[max(0, math.ceil(len(timings) * 0.95) - 1)], 1), "max_ms": round(timings[-1], 1),
+            "failures": len(failures), "first_failure": failures[0] if failures else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instance", type=Path, help="seeded instance folder (default: a new one, seeded now)")
+    parser.add_argument("--database-url", help="DATABASE_URL (default: the instance's SQLite file)")
+    parser.add_argument("--redis-url", help="REDIS_URL for the marketplace servers (default: in-process cache)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--path", default="/scenarios")
+    parser.add_argument("--submitters", type=int, default=0, help="also measure submit p95 with this many")
+    args = parser.parse_args()
+
+    instance = args.instance or Path(tempfile.mkdtemp(prefix="bench-instance-"))
+    env = {**os.environ, "MARKETPLACE_INSTANCE": str(instance), "FLASK_APP": "wsgi.py",
+           "MATCH_BACKGROUND_REBUILD": "0"}
+    env.pop("REDIS_URL", None)
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    if args.redis_url:
+        env["REDIS_URL"] = args.redis_url
+    if args.instance is None or args.database_url:
+        print("seeding the demo database …", file=sys.stderr)
+    seed(instance, env)
+
+    hello_dir = Path(tempfile.mkdtemp(prefix="bench-hello-"))
+    (hello_dir / "hello.py").write_text(HELLO)
+    ports = {"hello": free_port(), "cached": free_port(), "uncached": free_port()}
+    settings = (args.workers, args.worker_class, args.threads)
+    servers = {
+        "hello": gunicorn("hello:app", ports["hello"], env, hello_dir, *settings),
+        "cached": gunicorn("wsgi:app", ports["cached"], {**env, "PAGE_CACHE": "on"}, ROOT, *settings),
+        "uncached": gunicorn("wsgi:app", ports["uncached"], {**env, "PAGE_CACHE": "off"}, ROOT, *settings),
+    }
+    urls = {"hello": f"http://127.0.0.1:{ports['hello']}/",
+            "cached": f"http://127.0.0.1:{ports['cached']}{args.path}",
+            "uncached": f"http://127.0.0.1:{ports['uncached']}{args.path}"}
+    results: dict[str, list[float]] = {name: [] for name in urls}
+    try:
+        for url in urls.values():
+            wait_until_up(url)
+            measure(url, 2, args.connections)  # warm-up: imports, first renders, caches
+        for n in range(args.rounds):
+            for name, url in urls.items():
+                rate = measure(url, args.seconds, args.connections)
+                results[name].append(rate)
+                print(f"round {n + 1} {name:9s} {rate:9.1f} req/s", file=sys.stderr)
+        summary: dict[str, object] = {
+            "settings": {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
+                         "connections": args.connections, "seconds": args.seconds, "rounds": args.rounds,
+                         "client": "wrk" if shutil.which("wrk") else "threads", "path": args.path,
+                         "store": "redis" if args.redis_url else "in-process",
+                         "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]},
+            "req_per_s": {name: round(statistics.median(rates), 1) for name, rates in results.items()},
+        }
+        hello = statistics.median(results["hello"])
+        ratios = {name: round(statistics.median(results[name]) / hello, 3) for name in TARGETS}
+        summary["ratio_to_hello"] = ratios
+        summary["meets_target"] = {name: ratios[name] >= target for name, target in TARGETS.items()}
+        if args.submitters:
+            summary["submit"] = submit_p95(f"http://127.0.0.1:{ports['cached']}", env, args.submitters)
+        print(json.dumps(summary, ensure_ascii=False))
+    finally:
+        for server in servers.values():
+            server.terminate()
+        for server in servers.values():
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
