@@ -379,3 +379,13 @@ def test_scenario_publication_is_confirmed(make_scenario, make_user, client, log
     assert post_confirmed(client, f"/scenarios/{scenario.id}/publish", data=data).status_code == 302
     db.session.expire_all()
     assert scenario.status == ScenarioStatus.PUBLISHED
+
+
+def test_delivery_page_offers_no_contract_during_the_notice(in_publicity, client, sign_in, travel):
+    scenario, owner, _winner, _others, notice = in_publicity(n=2)
+    sign_in(owner)
+    html = client.get(f"/scenarios/{scenario.id}/delivery").get_data(as_text=True)
+    assert "data-publicity-pending" in html and "contract-amount_wan" not in html
+    travel(notice.ends_at)
+    html = client.get(f"/scenarios/{scenario.id}/delivery").get_data(as_text=True)
+    assert "data-publicity-pending" not in html and "contract-amount_wan" in html

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace import confirmation
-from marketplace.applications import bp, delivery
+from marketplace.applications import bp, delivery, publicity
 from marketplace.applications.evaluation_forms import (
     AcceptanceForm,
     ContractForm,
@@ -42,12 +42,15 @@ def _render(scenario: Scenario, **given):
     contracts = delivery.contracts_of(db.session, scenario)
     winners = delivery.winners(db.session, scenario)
     contracted = {c.application_id for c in contracts}
+    final = publicity.is_final(db.session, scenario)
+    notice = None if final else publicity.notice_of(db.session, scenario)
     context = {"scenario": scenario, "manage": manage, "contracts": contracts, "winners": winners,
-               "contracted": contracted, "acceptance": delivery.acceptance_of(db.session, scenario)}
+               "contracted": contracted, "acceptance": delivery.acceptance_of(db.session, scenario),
+               "publicity_notice": notice}
     if manage:
         in_delivery = scenario.status == ScenarioStatus.IN_DELIVERY
         open_winners = [a for a in winners if a.id not in contracted]
-        if open_winners and scenario.status in (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY):
+        if final and open_winners and scenario.status in (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY):
             form = given.pop("contract_form", None) or ContractForm(prefix="contract", formdata=None)
             form.application_id.choices = options((str(a.id), a.organisation.name) for a in open_winners)
             if form.amount_wan.data is None and len(open_winners) == 1 and open_winners[0].price_wan is not None:

@@ -65,6 +65,8 @@ MAX_TEXT = 5000
 MAX_EVIDENCE_FILES = 5
 PER_PAGE = 20
 MAX_PER_PAGE = 100
+#: The highest page number accepted (as the other API lists: ``openapi.page_params``).
+MAX_PAGE = 100_000
 
 
 def notice_path(scenario_id: int) -> str:
@@ -430,22 +432,25 @@ def _int(value: object, name: str, default: int, maximum: int | None = None) -> 
     try:
         number = int(str(value))
     except ValueError:
-        raise BadParameters(_("参数 %(name)s 应为正整数。", name=name)) from None
+        message = _("参数 %(name)s 应为正整数。", name=name)
+        raise BadParameters(message, {name: [message]}) from None
     if number < 1 or (maximum is not None and number > maximum):
-        raise BadParameters(_("参数 %(name)s 超出范围。", name=name))
+        message = _("参数 %(name)s 超出范围（1–%(hi)d）。", name=name, hi=maximum or MAX_PAGE)
+        raise BadParameters(message, {name: [message]})
     return number
 
 
 def list_notices(session: Session, status: str | None = None, district: str | None = None,
                  page: object = None, per_page: object = None) -> tuple[list[NoticeRow], int, int, int]:
     """Public notices, newest first, filtered by status (open/ended/withdrawn) and district code."""
-    page_n = _int(page, "page", 1)
+    page_n = _int(page, "page", 1, MAX_PAGE)
     size = _int(per_page, "per_page", PER_PAGE, MAX_PER_PAGE)
     now = clock.now()
     query = sa.select(PublicityNotice).join(Scenario, PublicityNotice.scenario_id == Scenario.id)
     if status:
         if status not in NOTICE_STATES:
-            raise BadParameters(_("未知的公示状态：%(s)s", s=status))
+            message = _("未知的公示状态：%(s)s（可用：%(ok)s）", s=status, ok="、".join(NOTICE_STATES))
+            raise BadParameters(message, {"status": [message]})
         if status == "withdrawn":
             query = query.where(PublicityNotice.withdrawn_at.is_not(None))
         elif status == "open":
@@ -455,7 +460,8 @@ def list_notices(session: Session, status: str | None = None, district: str | No
     if district:
         district_id = session.execute(sa.select(District.id).where(District.code == district)).scalar_one_or_none()
         if district_id is None:
-            raise BadParameters(_("未知的区县代码：%(c)s", c=district))
+            message = _("未知的区县代码：%(c)s", c=district)
+            raise BadParameters(message, {"district": [message]})
         query = query.where(Scenario.district_id == district_id)
     total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     notices = session.execute(query.order_by(PublicityNotice.starts_at.desc(), PublicityNotice.id.desc())
