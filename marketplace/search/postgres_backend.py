@@ -8,12 +8,17 @@ built from the same parsed tree (phrases with ``<->``, exclusion with ``!``), ma
 the GIN index and ranked with ``ts_rank_cd``.  Both literals are passed as bound parameters and
 cast, never spliced into SQL; lexemes are quoted and escaped.
 
-A query is at most four statements in one read transaction: the total and the facets whose
-own filter is off in one ``GROUPING SETS`` pass; the facets whose filter is on (disjunctive
-counts need their own ``WHERE``) in one ``UNION ALL``; the ranked page of ids; the page's rows.
-Only the page query computes ``ts_rank_cd`` (it reads every matching tsvector).  Text queries
-run with ``SET LOCAL enable_seqscan = off`` so they always go through the GIN index, which the
-planner, blind to the cost of decompressing each tsvector, would otherwise often skip.
+A query reads at most ``exact_limit + 1`` (1,000 + 1) matching records for its counts, through
+the GIN index in physical order and without reading any ``tsvector``: one statement over that
+sample (a CTE) returns the total, every facet's disjunctive counts and, when the sample holds
+every match, the page in the requested order.  Past the limit, total and facets are scaled to
+the planner's row estimate and flagged (``RawPage.estimated``).  ``ts_rank_cd`` reads each
+ranked record's large, TOASTed ``tsvector``, so relevance ranks every match only up to
+``rank_limit``; past it, a bounded candidate set: records whose title holds a query word (the
+small inline ``title_tsv`` and its GIN index) and others, ``rank_candidates`` of each, growing
+with the page asked for.  The other orders stay exact.  Text queries run with
+``enable_seqscan = off`` (the planner, blind to the cost of decompressing each tsvector, would
+often scan the table) and every query with ``jit = off``.
 
 Writes happen in their own transaction on the engine (after the caller's commit), never in the
 caller's session.
