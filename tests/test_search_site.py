@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from marketplace import search
 from marketplace.extensions import db
 from marketplace.scenarios import services
+from tests.conftest import ON_POSTGRES, make_test_app
 from tests.test_enterprises import create_profile
 
 UNAVAILABLE = "搜索索引暂不可用"
@@ -364,3 +365,23 @@ def test_deadline_passing_closes_without_reindexing(client, make_scenario, monke
     body = client.get("/api/v1/search?q=数字孪生&status=closed").get_json()
     assert [i["id"] for i in body["items"]] == [scenario.id] and body["items"][0]["status"] == "closed"
     assert client.get("/api/v1/search?q=数字孪生&status=open").get_json()["total"] == 0
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the PostgreSQL backend estimates past SEARCH_EXACT_COUNT_LIMIT")
+def test_estimated_totals_are_shown_as_estimates(app, corpus, tmp_path):
+    from marketplace.search import sync
+
+    pg_app = make_test_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, SEARCH_BACKEND="postgres",
+                           SEARCH_EXACT_COUNT_LIMIT=1)
+    with pg_app.app_context():
+        backend = search.get_backend()
+        assert sync.reindex(db.session, backend) == 3
+        client = pg_app.test_client()
+        html = get(client, "/search")  # three records, counted exactly up to one: estimated
+        assert 'id="result-count-estimate"' in html and "估计值" in html and "约" in html
+        body = client.get("/api/v1/search").get_json()
+        assert body["total_is_estimate"] is True and body["total"] >= 2
+        html = get(client, "/search?q=养老")  # one match: exact
+        assert 'id="result-count-estimate"' not in html and "共 1 条结果" in html
+        assert client.get("/api/v1/search?q=养老").get_json()["total_is_estimate"] is False
+        backend.clear()

@@ -8,12 +8,17 @@ built from the same parsed tree (phrases with ``<->``, exclusion with ``!``), ma
 the GIN index and ranked with ``ts_rank_cd``.  Both literals are passed as bound parameters and
 cast, never spliced into SQL; lexemes are quoted and escaped.
 
-A query is at most four statements in one read transaction: the total and the facets whose
-own filter is off in one ``GROUPING SETS`` pass; the facets whose filter is on (disjunctive
-counts need their own ``WHERE``) in one ``UNION ALL``; the ranked page of ids; the page's rows.
-Only the page query computes ``ts_rank_cd`` (it reads every matching tsvector).  Text queries
-run with ``SET LOCAL enable_seqscan = off`` so they always go through the GIN index, which the
-planner, blind to the cost of decompressing each tsvector, would otherwise often skip.
+A query reads at most ``exact_limit + 1`` (1,000 + 1) matching records for its counts, through
+the GIN index in physical order and without reading any ``tsvector``: one statement over that
+sample (a CTE) returns the total, every facet's disjunctive counts and, when the sample holds
+every match, the page in the requested order.  Past the limit, total and facets are scaled to
+the planner's row estimate and flagged (``RawPage.estimated``).  ``ts_rank_cd`` reads each
+ranked record's large, TOASTed ``tsvector``, so relevance ranks every match only up to
+``rank_limit``; past it, a bounded candidate set: records whose title holds a query word (the
+small inline ``title_tsv`` and its GIN index) and others, ``rank_candidates`` of each, growing
+with the page asked for.  The other orders stay exact.  Text queries run with
+``enable_seqscan = off`` (the planner, blind to the cost of decompressing each tsvector, would
+often scan the table) and every query with ``jit = off``.
 
 Writes happen in their own transaction on the engine (after the caller's commit), never in the
 caller's session.
@@ -419,12 +424,15 @@ class PostgresBackend(SearchBackend):
                 # The planner's estimate of the matches (the text's lexeme frequencies and the
                 # columns' statistics, kept by ANALYZE): the sample's counts are scaled to it.
                 estimate = _planned_rows(con, sa.select(_c.id).where(*text, *filters.values()))
+                blocks, rows_total = con.execute(
+                    sa.text(
+                        "SELECT pg_relation_size('search_entries') / current_setting('block_size')::int,"
+                        " (SELECT reltuples FROM pg_class WHERE oid = 'search_entries'::regclass)"
+                    )
+                ).one()
                 if total:
                     scale = max(1.0, estimate / total)
                 else:  # no match in the sample passes every filter: scale by the heap read
-                    blocks = con.execute(
-                        sa.text("SELECT pg_relation_size('search_entries') / current_setting('block_size')::int")
-                    ).scalar_one()
                     scale = max(1.0, float(blocks) / (last_block + 1))
                 facets = {f: {k: _scaled(v, scale) for k, v in values.items()} for f, values in facets.items()}
                 total = _scaled(total, scale)
@@ -456,12 +464,22 @@ class PostgresBackend(SearchBackend):
             elif exact:
                 ranked = []  # (the page lies past the matches)
             else:
+                # Filters first: PostgreSQL tests quals of equal cost in the order written, and
+                # the text test reads the record's tsvector.
+                matches: Any = sa.select(
+                    _c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id
+                ).where(*filters.values(), *text)
+                if text and estimate < 0.1 * max(float(rows_total), 1.0):
+                    # Sparse matches: walking an order index would test the tsvector of ten
+                    # records or more per hit; collect the matches through the GIN index first.
+                    matches = matches.cte("matches").prefix_with("MATERIALIZED")
+                else:
+                    matches = matches.subquery("matches")
                 ranked = [
                     (row.id, 0.0)
                     for row in con.execute(
-                        sa.select(_c.id)
-                        .where(*text, *filters.values())
-                        .order_by(*self._order(_c, sort, now))
+                        sa.select(matches.c.id)
+                        .order_by(*self._order(matches.c, sort, now))
                         .limit(query.per_page)
                         .offset(query.offset)
                     )
@@ -582,10 +600,10 @@ class PostgresBackend(SearchBackend):
         title_q = sa.cast(sa.literal(tsquery_literal(parsed.must, "or"), sa.Text), postgresql.TSQUERY)
         in_title = (
             sa.select(_c.id)
-            .where(*text, *filters.values(), _c.title_tsv.bool_op("@@")(title_q))
+            .where(*filters.values(), _c.title_tsv.bool_op("@@")(title_q), *text)
             .limit(size)
         )
-        anywhere = sa.select(_c.id).where(*text, *filters.values()).limit(size)
+        anywhere = sa.select(_c.id).where(*filters.values(), *text).limit(size)
         return sa.union(in_title.subquery().select(), anywhere.subquery().select())
 
     @staticmethod

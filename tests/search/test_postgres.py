@@ -130,3 +130,10 @@ def test_bounded_ranking_still_puts_title_matches_first(many) -> None:
     # Deeper pages are filled too (the candidate set grows with the page asked for).
     deep = bounded.query(SearchQuery(q="区块链", now=NOW, per_page=10, page=4))
     assert len(deep.hits) == 10 and not {h.doc_id for h in deep.hits} & {37, 121, 200}
+
+
+def test_index_state_counts_the_entries(many) -> None:
+    exact, _ = many
+    assert exact.state() == {"backend": "postgres", "state": "ok", "documents": 240}
+    broken = PostgresBackend(sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere"))
+    assert broken.state()["state"] == "unavailable"
