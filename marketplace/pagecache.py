@@ -13,7 +13,7 @@ caching library can know:
   (``before_commit``, like the matching stamps), so a change made through any process or host is a
   new key everywhere at once and no process serves a page older than the last commit.
 * **Lifetime.** ``min(PAGE_CACHE_SECONDS, time until the next deadline or question cut-off of any
-  published scenario)``: open/closed is derived from the clock, so no entry outlives the moment a
+  published scenario, or the end of an open 公示 notice)``: open/closed is derived from the clock, so no entry outlives the moment a
   page it holds would change by itself. Lists filtered by ``due_within`` (a window that moves with
   the clock) are not cached.
 * **Validation.** Every cacheable response carries a strong ETag (hash of the body) and
@@ -49,6 +49,7 @@ from marketplace.models import (
     MatchState,
     Notification,
     OutboxMessage,
+    PublicityNotice,
     Scenario,
     ScenarioStatus,
 )
@@ -172,14 +173,19 @@ def attach(target: Any) -> None:
 
 
 def next_change_at(session: Session, now: datetime) -> datetime | None:
-    """The next moment a public page changes by the clock alone: a deadline or a question cut-off."""
+    """The next moment a public page changes by the clock alone: a deadline, a question cut-off or the end
+    of a 公示 notice."""
     cutoff = timedelta(hours=current_app.config["QUESTION_CUTOFF_HOURS"])
     published = Scenario.status == ScenarioStatus.PUBLISHED
     deadline, cutoff_deadline = session.execute(sa.select(
         sa.func.min(Scenario.deadline).filter(published, Scenario.deadline > now),
         sa.func.min(Scenario.deadline).filter(published, Scenario.deadline > now + cutoff),
     )).one()
-    moments = [m for m in (deadline, cutoff_deadline - cutoff if cutoff_deadline else None) if m is not None]
+    # A 公示 notice ending makes its award final (the scenario page, /publicity and the API change).
+    notice_end = session.execute(sa.select(sa.func.min(PublicityNotice.ends_at)).where(
+        PublicityNotice.withdrawn_at.is_(None), PublicityNotice.ends_at > now)).scalar()
+    moments = [m for m in (deadline, cutoff_deadline - cutoff if cutoff_deadline else None, notice_end)
+               if m is not None]
     return min(moments) if moments else None
 
 

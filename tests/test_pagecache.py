@@ -177,6 +177,27 @@ def test_lifetime_is_bounded_by_deadlines_and_question_cutoffs(cached_apps, make
         assert pagecache.next_change_at(db.session, now + timedelta(hours=31)) == now + timedelta(days=8)
 
 
+def test_lifetime_is_bounded_by_the_end_of_an_open_notice(cached_apps, make_scenario):
+    """An award becomes final when its 公示 ends: no cached page outlives that moment."""
+    from marketplace import clock, pagecache
+    from marketplace.extensions import db
+    from marketplace.models import PublicityNotice
+
+    first, _second = cached_apps
+    now = clock.now()
+    scenario = make_scenario(deadline=now - timedelta(days=1))
+    withdrawn = make_scenario(deadline=now - timedelta(days=2), title="已撤回")
+    db.session.add_all([
+        PublicityNotice(scenario_id=scenario.id, starts_at=now, ends_at=now + timedelta(hours=5)),
+        PublicityNotice(scenario_id=withdrawn.id, starts_at=now, ends_at=now + timedelta(hours=1),
+                        withdrawn_at=now, withdrawn_reason="异议成立"),
+    ])
+    db.session.commit()
+    with first.app_context():
+        assert pagecache.next_change_at(db.session, now) == now + timedelta(hours=5)
+        assert pagecache.next_change_at(db.session, now + timedelta(hours=6)) is None
+
+
 def test_page_cache_off(app, database_url, tmp_path, make_scenario):
     make_scenario()
     off = make_test_app(database_url, tmp_path / "off", PAGE_CACHE=False)

@@ -11,9 +11,11 @@ from flask import jsonify, request
 from marketplace.api import bp
 from marketplace.applications import publicity
 from marketplace.extensions import db
+from marketplace.pagecache import cached_page
 
 
 @bp.route("/publicity")
+@cached_page
 def publicity_notices():
     """Notices filtered by ``status`` (open/ended/withdrawn) and ``district``; paged."""
     rows, total, page, per_page = publicity.list_notices(

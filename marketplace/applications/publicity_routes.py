@@ -16,12 +16,14 @@ from marketplace.applications.publicity_forms import AnswerForm, DecisionForm, O
 from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.models import Role, Scenario
+from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required
 
 DECIDERS = (Role.DISTRICT_STAFF, Role.CITY_STAFF)
 
 
 @bp.route("/publicity", endpoint="publicity_index")
+@cached_page
 def publicity_index():
     status = request.args.get("status") or None
     district = request.args.get("district") or None
