@@ -53,12 +53,13 @@ def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
     from flask import request
 
-    from marketplace import unit_of_work
+    from marketplace import unit_of_work, web_security
     from marketplace.errors import register_error_handlers
     from marketplace.queryargs import refuse_nul_characters
 
     unit_of_work.init_app(app)
     register_error_handlers(app)
+    web_security.init_app(app)
 
     @app.before_request
     def _refuse_nul_characters() -> None:

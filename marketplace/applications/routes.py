@@ -15,6 +15,7 @@ from flask_login import current_user
 from marketplace import clock
 from marketplace.applications import bp, policy, services, submission
 from marketplace.applications.forms import ApplicationForm, ReconfirmForm, WithdrawForm
+from marketplace.downloads import content_disposition
 from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed, rejected
 from marketplace.exports import CSV_MIMETYPE, csv_bytes
 from marketplace.extensions import db
@@ -193,4 +194,4 @@ def export(scenario_id: int):
              a.status.label, a.confirmed_revision, len(a.documents)]
             for a in services.readable_applications(db.session, current_user, scenario)]
     return Response(csv_bytes(header, rows), mimetype=CSV_MIMETYPE,
-                    headers={"Content-Disposition": f"attachment; filename=scenario-{scenario.id}-applications.csv"})
+                    headers={"Content-Disposition": content_disposition(f"scenario-{scenario.id}-applications.csv")})

@@ -7,6 +7,7 @@ from flask import abort, current_app, jsonify, redirect, render_template, reques
 from flask_login import current_user
 
 from marketplace import attachments
+from marketplace.downloads import content_disposition
 from marketplace.extensions import db
 from marketplace.main import bp, services
 from marketplace.main.panels import panels_for
@@ -53,5 +54,6 @@ def download(attachment_id: int):
     if attachment is None or not attachments.can_download(user, attachment, db.session):
         abort(404)
     inline = attachment.content_type in attachments.IMAGE_TYPES or attachment.content_type == "application/pdf"
-    return send_file(attachments.path_of(attachment), mimetype=attachment.content_type,
-                     as_attachment=not inline, download_name=attachment.filename, max_age=0)
+    response = send_file(attachments.path_of(attachment), mimetype=attachment.content_type, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(attachment.filename, inline=inline)
+    return response
