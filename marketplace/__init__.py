@@ -63,7 +63,12 @@ def configure_requests(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul_characters() -> None:
-        refuse_nul_characters(request.args)
+        # Query string, URL path and form fields (uploaded files are bytes and are not checked here).
+        sources = [request.args]
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            sources.append(request.form)
+        refuse_nul_characters(*sources, path=request.path)
 
 
 def configure_extensions(app: Flask) -> None:
