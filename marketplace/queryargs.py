@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from marketplace.errors import BadParameters, MalformedRequest, ValidationFailed
+from marketplace.errors import MalformedRequest, ValidationFailed
 
 
 def int_arg(args: MultiDict, name: str, errors: dict[str, list[str]], minimum: int = 1,
@@ -74,13 +74,13 @@ MAX_PAGE = 100_000
 
 
 def page_number(args: MultiDict, name: str = "page", maximum: int = MAX_PAGE) -> int:
-    """The 1-based page number of a list (1 when absent); anything else than 1 … ``maximum`` is a
-    :class:`BadParameters` (400), never an offset the database cannot hold."""
-    errors: dict[str, list[str]] = {}
-    value = int_arg(args, name, errors, 1, maximum)
-    if errors:
-        raise BadParameters(_("参数有误：%(detail)s", detail=f"{name}: {' '.join(errors[name])}"), errors)
-    return value or 1
+    """The 1-based page number of an HTML list, clamped: absent or not a number → 1, beyond
+    ``maximum`` → ``maximum`` (an empty page), never an offset the database cannot hold. The API's
+    list parsers answer 400 instead (:func:`int_arg` with the same bounds)."""
+    raw = (args.get(name) or "").strip()
+    if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 40:
+        return 1
+    return max(1, min(int(raw), maximum))
 
 
 def refuse_nul_characters(*sources: MultiDict, path: str = "") -> None:

@@ -12,9 +12,10 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 
 HUGE_IDS = [2**31, 2**63, 10**30]
 HUGE_PAGE = "99999999999999999999999"
-#: Lists that read ``page``: an impossible page is a 400 there.
-PAGINATED = ["/notifications", "/admin/users", "/admin/organisations", "/api/v1/scenarios", "/api/v1/enterprises",
-             "/api/v1/search"]
+#: API lists: an impossible page is a 400 in the JSON envelope.
+PAGINATED = ["/api/v1/scenarios", "/api/v1/enterprises", "/api/v1/search"]
+#: Pages paginated by :func:`marketplace.queryargs.page_number`: the page number is clamped (200).
+CLAMPED = ["/notifications", "/admin/users", "/admin/organisations"]
 #: The public list pages keep their friendly behaviour: the first page, with the reason shown.
 FORGIVING = ["/scenarios", "/enterprises"]
 
@@ -73,6 +74,23 @@ def test_impossible_page_numbers_are_400(staff, path):
         response = staff.get(path, query_string={"page": page})
         assert response.status_code == 400, (path, page, response.status_code)
     assert staff.get(path, query_string={"page": "1"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", CLAMPED)
+def test_page_numbers_of_html_lists_are_clamped(staff, path):
+    for page in (HUGE_PAGE, "0", "-1", "abc", "1e400", "٣"):
+        response = staff.get(path, query_string={"page": page})
+        assert response.status_code == 200, (path, page, response.status_code)
+
+
+def test_page_number_parser():
+    from werkzeug.datastructures import MultiDict
+
+    from marketplace.queryargs import MAX_PAGE, page_number
+
+    assert [page_number(MultiDict({"page": v})) for v in ("", "abc", "0", "-5", "3", HUGE_PAGE, " 7 ")] == \
+        [1, 1, 1, 1, 3, MAX_PAGE, 7]
+    assert page_number(MultiDict()) == 1
 
 
 @pytest.mark.parametrize("path", FORGIVING)
