@@ -53,17 +53,23 @@ def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
     from flask import request
 
-    from marketplace import logs, pagecache, static_assets, unit_of_work
+    from marketplace import logs, pagecache, static_assets, unit_of_work, web_security
     from marketplace.errors import register_error_handlers
     from marketplace.queryargs import refuse_nul_characters
 
     logs.init_app(app)
     unit_of_work.init_app(app)
     register_error_handlers(app)
+    web_security.init_app(app)
 
     @app.before_request
     def _refuse_nul_characters() -> None:
-        refuse_nul_characters(request.args)
+        # Query string, URL path and form fields (uploaded files are bytes and are not checked here).
+        sources = [request.args]
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            sources.append(request.form)
+        refuse_nul_characters(*sources, path=request.path)
 
     pagecache.init_app(app)
     static_assets.init_app(app)

@@ -146,6 +146,13 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         # 20 MB per attachment plus the rest of the form.
         "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+        # Spreadsheet import (/scenarios/import), checked before parsing (marketplace.scenarios.import_limits):
+        # rows and columns the sheet may declare or hold, bytes its zip may unpack to, and the largest
+        # unpacked/packed ratio of any big member (a "zip bomb" packs 300 MB of strings into 300 KB).
+        "IMPORT_MAX_ROWS": int(env.get("IMPORT_MAX_ROWS", "5000")),
+        "IMPORT_MAX_COLUMNS": int(env.get("IMPORT_MAX_COLUMNS", "100")),
+        "IMPORT_MAX_UNPACKED_MB": int(env.get("IMPORT_MAX_UNPACKED_MB", "50")),
+        "IMPORT_MAX_RATIO": int(env.get("IMPORT_MAX_RATIO", "100")),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},

@@ -61,6 +61,11 @@ class BadParameters(DomainError):
     status_code = 400
 
 
+class MalformedRequest(BadParameters):
+    """A request no browser form sends (e.g. a NUL character): 400 with the error page even for a form
+    submission, since there is nothing the user could correct on the page it came from."""
+
+
 class ValidationFailed(DomainError):
     """Input broke a rule; ``field_errors`` map form fields to messages."""
 
@@ -99,7 +104,7 @@ def register_error_handlers(app: Flask) -> None:
         unit_of_work.rollback()
         status = error.status_code
         if (not wants_json() and request.method not in unit_of_work.SAFE_METHODS
-                and status not in _PAGE_STATUSES):
+                and status not in _PAGE_STATUSES and not isinstance(error, MalformedRequest)):
             flash(error.message, "danger")
             return redirect(back_url(), 303)
         return error_response(status, error.message, error.field_errors)

@@ -1,10 +1,9 @@
-"""How values are written in JSON, exports and pages: money in 万元 as exact decimal strings, CSV cells
-that no spreadsheet runs as a formula."""
+"""How values are written in JSON, exports and pages: money in 万元 as exact decimal strings (spreadsheet
+cells that never run as a formula: :mod:`marketplace.exports`)."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 #: 1 万元 in yuan.
 YUAN_PER_WAN = Decimal(10000)
@@ -31,9 +30,3 @@ def two_decimals(value: Decimal | float | int | str | None) -> str:
     """A score (or any decimal) with exactly two decimals, half up ("35.333333" → "35.33")."""
     return "" if value is None or value == "" else f"{Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)}"
 
-
-def csv_safe(value: Any) -> Any:
-    """Keep spreadsheet programs from running text as a formula (CSV injection): prefix ``'``."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from marketplace.errors import BadParameters, ValidationFailed
+from marketplace.errors import MalformedRequest, ValidationFailed
 
 
 def int_arg(args: MultiDict, name: str, errors: dict[str, list[str]], minimum: int = 1,
@@ -69,11 +69,28 @@ def raise_if_errors(errors: dict[str, list[str]]) -> None:
         raise ValidationFailed(_("参数有误：%(detail)s", detail=detail), errors)
 
 
-def refuse_nul_characters(args: MultiDict) -> None:
-    """A query string with a NUL character is refused (400) before any view sees it: PostgreSQL text
-    cannot hold one, so it would otherwise fail deep inside a query as a server error."""
-    bad = sorted({name for name, value in args.items(multi=True) if "\x00" in name or "\x00" in value})
+#: Highest page number any list accepts (also the API's documented maximum).
+MAX_PAGE = 100_000
+
+
+def page_number(args: MultiDict, name: str = "page", maximum: int = MAX_PAGE) -> int:
+    """The 1-based page number of an HTML list, clamped: absent or not a number → 1, beyond
+    ``maximum`` → ``maximum`` (an empty page), never an offset the database cannot hold. The API's
+    list parsers answer 400 instead (:func:`int_arg` with the same bounds)."""
+    raw = (args.get(name) or "").strip()
+    if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 40:
+        return 1
+    return max(1, min(int(raw), maximum))
+
+
+def refuse_nul_characters(*sources: MultiDict, path: str = "") -> None:
+    """A query string, form or path with a NUL character is refused (400) before any view sees it:
+    PostgreSQL text cannot hold one, so it would otherwise fail deep inside a query as a server error."""
+    bad = sorted({name for args in sources for name, value in args.items(multi=True)
+                  if "\x00" in name or (isinstance(value, str) and "\x00" in value)})
+    if "\x00" in path:
+        bad.append("path")
     if bad:
         message = _("参数不能包含空字符（NUL）。")
-        raise BadParameters(_("参数有误：%(detail)s", detail=message),
-                            {name.replace("\x00", "\\0"): [message] for name in bad})
+        raise MalformedRequest(_("参数有误：%(detail)s", detail=message),
+                               {name.replace("\x00", "\\0"): [message] for name in bad})

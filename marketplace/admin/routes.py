@@ -15,6 +15,7 @@ from marketplace.formfields import options
 from marketplace.main.services import pending_approvals_query
 from marketplace.models import District, Organisation, OrganisationKind, Role, User
 from marketplace.permissions import roles_required
+from marketplace.queryargs import page_number
 
 STAFF = (Role.DISTRICT_STAFF, Role.CITY_STAFF)
 
@@ -52,7 +53,7 @@ def users():
         query = query.where(sa.or_(User.name.ilike(like), User.email.ilike(like), Organisation.name.ilike(like)))
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
-    page = db.paginate(query, per_page=30, error_out=False)
+    page = db.paginate(query, page=page_number(request.args), per_page=30, error_out=False)
     return render_template("admin/users.html", page=page, q=q, role=role, roles=Role)
 
 
@@ -92,7 +93,7 @@ def organisations():
         query = query.where(sa.or_(Organisation.name.ilike(f"%{q}%"), Organisation.uscc.ilike(f"%{q}%")))
     if kind in {k.value for k in OrganisationKind}:
         query = query.where(Organisation.kind == OrganisationKind(kind))
-    page = db.paginate(query, per_page=30, error_out=False)
+    page = db.paginate(query, page=page_number(request.args), per_page=30, error_out=False)
     return render_template("admin/organisations.html", page=page, q=q, kind=kind, kinds=OrganisationKind)
 
 

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from marketplace import clock
 from marketplace.api import bp
+from marketplace.downloads import content_disposition
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.opendata import bulk, ocds
@@ -77,7 +78,7 @@ def _require_year(year: int) -> None:
 
 def _download(content: bytes, mimetype: str, filename: str) -> Response:
     response = Response(content, mimetype=mimetype,
-                        headers={"Content-Disposition": f"attachment; filename={filename}"})
+                        headers={"Content-Disposition": content_disposition(filename)})
     response.cache_control.public = True
     response.cache_control.max_age = CACHE_SECONDS
     return response

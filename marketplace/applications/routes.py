@@ -8,9 +8,6 @@ through ``services.readable_*`` (sealed in SQL); the scenario page's 揭榜 box 
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +15,9 @@ from flask_login import current_user
 from marketplace import clock, unit_of_work
 from marketplace.applications import bp, completeness, policy, services, submission
 from marketplace.applications.forms import ApplicationForm, ReconfirmForm, WithdrawForm
+from marketplace.downloads import content_disposition
 from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed, rejected
+from marketplace.exports import CSV_MIMETYPE, csv_bytes
 from marketplace.extensions import db
 from marketplace.formfields import options
 from marketplace.models import Application, Role, Scenario
@@ -225,14 +224,11 @@ def export(scenario_id: int):
     scenario = _listable_or_403(scenario_id)
     if policy.is_sealed(scenario):
         raise PermissionDenied(_("揭榜截止（%(d)s）前申请材料密封，不能导出。", d=services.deadline_text(scenario)))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("申请编号"), _("揭榜企业"), _("报价（万元）"), _("提交时间（北京时间）"), _("状态"),
-                     _("已确认场景版本"), _("附件数")])
-    for a in services.readable_applications(db.session, current_user, scenario):
-        writer.writerow([a.id, a.organisation.name, f"{a.price_wan:.2f}" if a.price_wan is not None else "",
-                         clock.to_local(a.submitted_at).strftime("%Y-%m-%d %H:%M:%S") if a.submitted_at else "",
-                         completeness.visible_status(db.session, current_user, a).label, a.confirmed_revision,
-                         len(a.documents)])
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=scenario-{scenario.id}-applications.csv"})
+    header = [_("申请编号"), _("揭榜企业"), _("报价（万元）"), _("提交时间（北京时间）"), _("状态"),
+              _("已确认场景版本"), _("附件数")]
+    rows = [[a.id, a.organisation.name, f"{a.price_wan:.2f}" if a.price_wan is not None else "",
+             clock.to_local(a.submitted_at).strftime("%Y-%m-%d %H:%M:%S") if a.submitted_at else "",
+             completeness.visible_status(db.session, current_user, a).label, a.confirmed_revision, len(a.documents)]
+            for a in services.readable_applications(db.session, current_user, scenario)]
+    return Response(csv_bytes(header, rows), mimetype=CSV_MIMETYPE,
+                    headers={"Content-Disposition": content_disposition(f"scenario-{scenario.id}-applications.csv")})

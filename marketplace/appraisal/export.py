@@ -12,6 +12,7 @@ from openpyxl.styles import Font
 from sqlalchemy.orm import Session
 
 from marketplace.appraisal.computation import BY_CODE, RULES_SUMMARY, outcome
+from marketplace.exports import append_row
 from marketplace.formats import two_decimals, wan_from_yuan
 from marketplace.models import Appraisal
 
@@ -26,9 +27,9 @@ def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = _("排名")
-    sheet.append([appraisal.name])
+    append_row(sheet, [appraisal.name])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([_("状态"), appraisal.status.label, _("奖励资金总额（万元）"), wan_from_yuan(appraisal.reward_pool_yuan),
+    append_row(sheet, [_("状态"), appraisal.status.label, _("奖励资金总额（万元）"), wan_from_yuan(appraisal.reward_pool_yuan),
                   _("单个区县上限（万元）"), wan_from_yuan(appraisal.cap_yuan), _("获奖名次"), appraisal.top_n,
                   _("未分配（万元）"), wan_from_yuan(result.unallocated_yuan)])
     for column in ("D", "F", "J"):
@@ -37,7 +38,7 @@ def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
     for i in indicators:
         header += [f"{i.name}（{BY_CODE[i.code].unit if i.code in BY_CODE else ''}）", _("%(n)s 标准化", n=i.name)]
     header += [_("得分"), _("奖励（万元）")]
-    sheet.append(header)
+    append_row(sheet, header)
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     for line in result.results:
@@ -46,23 +47,23 @@ def export_xlsx(session: Session, appraisal: Appraisal) -> bytes:
             values = line.indicators.get(i.code, {})
             row += [Decimal(values.get("raw", "0")), Decimal(values.get("normalised", "0"))]
         row += [Decimal(two_decimals(line.score)), wan_from_yuan(line.reward_yuan)]
-        sheet.append(row)
+        append_row(sheet, row)
         sheet.cell(row=sheet.max_row, column=len(row) - 1).number_format = "0.00"
         sheet.cell(row=sheet.max_row, column=len(row)).number_format = MONEY
     weights = book.create_sheet(_("指标与权重"))
-    weights.append([_("代码"), _("指标"), _("权重（%）"), _("定义")])
+    append_row(weights, [_("代码"), _("指标"), _("权重（%）"), _("定义")])
     for i in indicators:
-        weights.append([i.code, i.name, i.weight, str(BY_CODE[i.code].definition) if i.code in BY_CODE else ""])
+        append_row(weights, [i.code, i.name, i.weight, str(BY_CODE[i.code].definition) if i.code in BY_CODE else ""])
     evidence = book.create_sheet(_("证据"))
-    evidence.append([_("区县"), _("指标"), _("场景编号"), _("场景名称"), _("取值"), _("是否计入")])
+    append_row(evidence, [_("区县"), _("指标"), _("场景编号"), _("场景名称"), _("取值"), _("是否计入")])
     for line in result.results:
         for i in indicators:
             for item in line.evidence.get(i.code, []):
-                evidence.append([line.district.name, i.name, item["scenario_id"], item["title"], item["value"],
+                append_row(evidence, [line.district.name, i.name, item["scenario_id"], item["title"], item["value"],
                                  _("是") if item["counted"] else _("否")])
     rules = book.create_sheet(_("计算规则"))
     for text in RULES_SUMMARY:
-        rules.append([str(text)])
+        append_row(rules, [str(text)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

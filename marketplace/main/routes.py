@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 
 from marketplace import attachments
+from marketplace.downloads import content_disposition
 from marketplace.extensions import db
 from marketplace.main import bp, services
 from marketplace.main.panels import panels_for, todos_for
@@ -67,11 +68,10 @@ def download(attachment_id: int):
     inline = attachment.content_type in attachments.IMAGE_TYPES or attachment.content_type == "application/pdf"
     path = attachments.path_of(attachment)
     if path is not None:  # local storage: send_file's conditional and range support from the file on disk
-        return send_file(path, mimetype=attachment.content_type,
-                         as_attachment=not inline, download_name=attachment.filename, max_age=0)
-    # Object storage: stream the bytes through (never held in memory whole), with the same headers.
-    response = send_file(attachments.open_bytes(attachment), mimetype=attachment.content_type,
-                         as_attachment=not inline, download_name=attachment.filename, max_age=0,
-                         etag=attachment.sha256, conditional=False)
-    response.content_length = attachment.size
+        response = send_file(path, mimetype=attachment.content_type, max_age=0)
+    else:  # object storage: stream the bytes through (never held in memory whole), with the same headers
+        response = send_file(attachments.open_bytes(attachment), mimetype=attachment.content_type, max_age=0,
+                             etag=attachment.sha256, conditional=False)
+        response.content_length = attachment.size
+    response.headers["Content-Disposition"] = content_disposition(attachment.filename, inline=inline)
     return response

@@ -16,6 +16,7 @@ from marketplace.models import Role
 from marketplace.notifications import bp, services
 from marketplace.notifications.forms import ActionForm, SavedSearchForm, SettingsForm
 from marketplace.permissions import roles_required, signed_in
+from marketplace.queryargs import page_number
 from marketplace.redirects import safe_target
 
 PER_PAGE = 20
@@ -45,8 +46,8 @@ def _back(default: str) -> str:
 @signed_in
 def index():
     unread_only = request.args.get("filter") == "unread"
-    page = db.paginate(services.inbox_query(current_user, unread_only), per_page=PER_PAGE, max_per_page=PER_PAGE,
-                       error_out=False)
+    page = db.paginate(services.inbox_query(current_user, unread_only), page=page_number(request.args),
+                       per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render_template("notifications/index.html", page=page, unread_only=unread_only,
                            unread=services.unread_count(db.session, current_user), form=ActionForm())
 

@@ -11,7 +11,6 @@ The year is the publication year in Beijing time. Files are built from the live 
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import json
@@ -24,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from marketplace import clock
-from marketplace.formats import csv_safe
+from marketplace.exports import csv_bytes
 from marketplace.models import Scenario
 from marketplace.opendata import ocds
 from marketplace.scenarios.policy import public_clause
@@ -127,10 +126,5 @@ def flatten(release: dict[str, Any]) -> dict[str, Any]:
 
 def csv_file(session: Session, year: int, now: datetime) -> bytes:
     """The ``.csv`` file of ``year``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for release in compiled_releases(session, year, now):
-        row = flatten(release)
-        writer.writerow(["" if row[name] is None else csv_safe(row[name]) for name in CSV_COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
+    rows = (flatten(release) for release in compiled_releases(session, year, now))
+    return csv_bytes(CSV_COLUMNS, ([row[name] for name in CSV_COLUMNS] for row in rows))

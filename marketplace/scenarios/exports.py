@@ -1,12 +1,11 @@
 """Open-data exports of the public scenario list: XLSX, CSV (UTF-8 with BOM) and JSON.
 
 Every format carries the records the API lists (:func:`marketplace.scenarios.serializers.scenario_summary`);
-text never becomes a spreadsheet formula (CSV injection).
+text never becomes a spreadsheet formula (CSV injection: :mod:`marketplace.exports`).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable
@@ -17,17 +16,16 @@ from typing import Any
 import openpyxl
 from flask_babel import gettext as _
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from marketplace import clock
 from marketplace.errors import ValidationFailed
+from marketplace.exports import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes, xlsx_cell
 from marketplace.models import Scenario
 from marketplace.scenarios import listing
 from marketplace.scenarios.serializers import scenario_summary
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Name of the exported sheet (the same as the import template's data sheet).
 SHEET_TITLE = "场景清单"
 
@@ -57,27 +55,9 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "batches": "；".join(record["batch"])}
 
 
-def _csv_safe(value: Any) -> Any:
-    """Keep spreadsheet programs from running text as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _cell_text(value: str) -> str:
-    """Text without the control characters an XLSX cell cannot hold."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value).strip()
-
-
 def export_csv(records: list[dict[str, Any]]) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for record in records:
-        flat = _flat(record)
-        writer.writerow([_csv_safe(flat[name]) if flat[name] is not None else "" for name in EXPORT_COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes(EXPORT_COLUMNS, ([_flat(record)[name] for name in EXPORT_COLUMNS] for record in records))
 
 
 def export_json(records: list[dict[str, Any]]) -> bytes:
@@ -100,9 +80,7 @@ def export_xlsx(records: list[dict[str, Any]]) -> bytes:
                 cell = WriteOnlyCell(sheet, value=Decimal(value))
                 cell.number_format = "0.00"
             else:
-                cell = WriteOnlyCell(sheet, value=_cell_text(value) if isinstance(value, str) else value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
+                cell = xlsx_cell(sheet, value.strip() if isinstance(value, str) else value)
             cells.append(cell)
         sheet.append(cells)
     buffer = io.BytesIO()
@@ -112,7 +90,7 @@ def export_xlsx(records: list[dict[str, Any]]) -> bytes:
 
 _EXPORTERS = {
     "xlsx": (export_xlsx, XLSX_MIMETYPE),
-    "csv": (export_csv, "text/csv; charset=utf-8"),
+    "csv": (export_csv, CSV_MIMETYPE),
     "json": (export_json, "application/json"),
 }
 

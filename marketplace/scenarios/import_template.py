@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import clock
 from marketplace.errors import PermissionDenied
+from marketplace.exports import append_row, set_cell
 from marketplace.models import Domain, FundingSource, ScenarioMode, Theme, User
 from marketplace.scenarios.importer import (
     COLUMN_BY_KEY,
@@ -86,7 +87,7 @@ def build_template(session: Session, actor: User) -> bytes:
         "mode": allowed["mode"][0],
         "race_teams": None,
     }
-    sheet.append([example[c.key] for c in COLUMNS])
+    append_row(sheet, [example[c.key] for c in COLUMNS])
     last_row = MAX_ROWS + 1
     for key, fmt in (("budget_wan", "0.00"), ("deadline", "yyyy-mm-dd hh:mm"), ("contact_phone", "@")):
         letter = get_column_letter(_position(key))
@@ -147,6 +148,6 @@ def _fill_help_sheet(sheet, allowed: dict[str, list[str]], owners: list[str]) ->
     for col, (title, values) in enumerate(value_lists, start=5):
         sheet.cell(row=HELP_LIST_ROW, column=col, value=title).font = bold
         for offset, value in enumerate(values, start=1):
-            sheet.cell(row=HELP_LIST_ROW + offset, column=col, value=value)
+            set_cell(sheet, HELP_LIST_ROW + offset, col, value)  # names typed by users: text, never a formula
     for letter, width in (("A", 16), ("B", 10), ("C", 60), ("E", 20), ("F", 12), ("G", 18), ("H", 12), ("I", 32)):
         sheet.column_dimensions[letter].width = width

@@ -25,6 +25,7 @@ from typing import Any
 import openpyxl
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -48,6 +49,13 @@ from marketplace.models import (
     User,
 )
 from marketplace.scenarios import services
+from marketplace.scenarios.import_limits import (
+    ImportLimits,
+    check_archive,
+    check_dimensions,
+    row_limit,
+    too_many_rows,
+)
 
 #: Most data rows one file may hold.
 MAX_ROWS = 500
@@ -172,8 +180,11 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def read_rows(data: bytes) -> list[ParsedRow]:
-    """The non-empty data rows of an XLSX file, by column key; a broken file or a wrong layout is refused."""
+def read_rows(data: bytes, limits: ImportLimits | None = None) -> list[ParsedRow]:
+    """The non-empty data rows of an XLSX file, by column key; a broken file, a wrong layout or a file
+    over the limits (checked before parsing: :mod:`marketplace.scenarios.import_limits`) is refused."""
+    limits = limits or ImportLimits()
+    check_archive(data, limits)
     try:
         # Files saved by Excel or WPS may carry extensions openpyxl warns about; they do not matter here.
         with warnings.catch_warnings():
@@ -181,7 +192,9 @@ def read_rows(data: bytes) -> list[ParsedRow]:
             workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
                 sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else workbook.worksheets[0]
-                return _rows_of(sheet.iter_rows(values_only=True, max_col=len(COLUMNS) + 30))
+                check_dimensions(sheet, limits)
+                rows = sheet.iter_rows(values_only=True, max_col=len(COLUMNS) + 30, max_row=row_limit(limits) + 1)
+                return _rows_of(rows, limits)
             finally:
                 workbook.close()
     except ValidationFailed:
@@ -190,7 +203,7 @@ def read_rows(data: bytes) -> list[ParsedRow]:
         raise _refuse(_("无法读取该 Excel 文件，文件可能已损坏。请用模板重新填写并保存为 .xlsx 后上传。"))
 
 
-def _rows_of(rows: Iterator[tuple]) -> list[ParsedRow]:
+def _rows_of(rows: Iterator[tuple], limits: ImportLimits) -> list[ParsedRow]:
     header = next(rows, None)
     positions: dict[str, int] = {}
     for index, text in enumerate(header or ()):
@@ -205,6 +218,8 @@ def _rows_of(rows: Iterator[tuple]) -> list[ParsedRow]:
                         columns="、".join(missing)))
     parsed: list[ParsedRow] = []
     for number, values in enumerate(rows, start=2):
+        if number > row_limit(limits):
+            raise too_many_rows(limits)
         raw = {key: values[i] if i < len(values) else None for key, i in positions.items()}
         if all(_blank(v) for v in raw.values()):
             continue
@@ -510,7 +525,7 @@ def import_scenarios(session: Session, actor: User, filename: str, data: bytes,
     if not can_import(actor):
         raise PermissionDenied(_("只有区县或市级工作人员可以批量导入场景。"))
     attachments.check_file(filename or "", data, field="file", allowed={"xlsx"})
-    rows = read_rows(data)
+    rows = read_rows(data, ImportLimits.from_config(current_app.config))
     drafts, errors = check_rows(session, actor, rows)
     if errors:
         raise ImportRejected(errors)

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SubmitField
 
+from marketplace.downloads import content_disposition
 from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import db
 from marketplace.models import Role
@@ -37,7 +38,7 @@ class ImportForm(FlaskForm):
 
 def _xlsx_response(content: bytes, filename: str) -> Response:
     return Response(content, mimetype=exports.XLSX_MIMETYPE,
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+                    headers={"Content-Disposition": content_disposition(filename)})
 
 
 @bp.route("/scenarios/import/template.xlsx", endpoint="import_template")
@@ -77,4 +78,4 @@ def export(fmt: str):
     filters = list_filters(request.args)
     exported = exports.export_public(db.session, filters, fmt)
     return Response(exported.content, mimetype=exported.mimetype,
-                    headers={"Content-Disposition": f"attachment; filename={exported.filename}"})
+                    headers={"Content-Disposition": content_disposition(exported.filename)})

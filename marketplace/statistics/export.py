@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from openpyxl.styles import Font
 
 from marketplace import clock
+from marketplace.exports import append_row
 from marketplace.statistics.figures import Table
 from marketplace.statistics.scope import Scope, fail
 
@@ -20,12 +21,12 @@ def table_xlsx(table: Table, scope: Scope, generated: datetime | None = None) ->
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = re.sub(r"[\\/*?:\[\]]", " ", table.title)[:31] or "data"
-    sheet.append([_("项目"), *[c.label for c in table.columns]])
+    append_row(sheet, [_("项目"), *[c.label for c in table.columns]])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     formats = {"wan": "#,##0.00", "percent": "0.0%", "count": "0"}
     for row in table.rows:
-        sheet.append([row.label, *[row.cells[c.key].value for c in table.columns]])
+        append_row(sheet, [row.label, *[row.cells[c.key].value for c in table.columns]])
         for index, column in enumerate(table.columns, start=2):
             sheet.cell(row=sheet.max_row, column=index).number_format = formats[column.format]
     sheet.column_dimensions["A"].width = 36
@@ -37,7 +38,7 @@ def table_xlsx(table: Table, scope: Scope, generated: datetime | None = None) ->
     for line in ((_("表格"), table.title), (_("范围"), scope.describe()),
                  (_("生成时间"), clock.to_local(generated).strftime("%Y-%m-%d %H:%M")), (_("说明"), table.note),
                  (_("口径"), _("草稿不计入；“已截止”由截止时间推算；年份和月份按发布时间（尚未发布的按提交审核时间）。"))):
-        about.append(list(line))
+        append_row(about, list(line))
     about.column_dimensions["A"].width = 12
     about.column_dimensions["B"].width = 90
     buffer = io.BytesIO()

@@ -14,6 +14,7 @@ from flask import Response, flash, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from marketplace import clock
+from marketplace.downloads import content_disposition
 from marketplace.errors import BadParameters
 from marketplace.extensions import db
 from marketplace.models import Role
@@ -31,7 +32,7 @@ MAX_LISTED = 1000
 
 def _xlsx(table: figures.Table, scope: Scope, prefix: str) -> Response:
     return Response(export.table_xlsx(table, scope), mimetype=XLSX_MIMETYPE,
-                    headers={"Content-Disposition": f"attachment; filename={export.filename(prefix, table, scope)}"})
+                    headers={"Content-Disposition": content_disposition(export.filename(prefix, table, scope))})
 
 
 # ------------------------------------------------------------------ district dashboard (staff)

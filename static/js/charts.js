@@ -42,12 +42,21 @@
     return {value: cell.value === null ? '-' : cell.value, url: cell.url, display: cell.display};
   }
 
+  // Labels come from user data (batch, organisation and scenario names): ECharts renders a tooltip
+  // formatter's string as HTML, so every piece of text is escaped here. Canvas labels are not HTML.
+  function escapeHtml(value) {
+    return String(value === undefined || value === null ? '' : value).replace(/[&<>"']/g, function (c) {
+      return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c];
+    });
+  }
+
   function tooltipFormatter(params) {
     var list = Array.isArray(params) ? params : [params];
     var head = list.length ? (list[0].axisValueLabel || list[0].name) : '';
-    return [head].concat(list.map(function (p) {
+    return [escapeHtml(head)].concat(list.map(function (p) {
       var shown = p.data && p.data.display !== undefined ? p.data.display : p.value;
-      return p.marker + (p.seriesName && list.length > 1 ? p.seriesName + '：' : '') + shown;
+      // p.marker is the coloured dot ECharts builds itself (no user text).
+      return p.marker + (p.seriesName && list.length > 1 ? escapeHtml(p.seriesName) + '：' : '') + escapeHtml(shown);
     })).join('<br>');
   }
 

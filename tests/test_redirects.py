@@ -1,0 +1,66 @@
+"""The outside probe's open-redirect cases, on the host and port it used (127.0.0.1:5000): the language
+switch's Referer and the sign-in ``next=`` go through one :func:`marketplace.redirects.is_safe_redirect`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+BASE = "http://127.0.0.1:5000"
+OFF_SITE = [
+    "http://127.0.0.1:5000@evil.example/",  # user info: the host is evil.example
+    "http://127.0.0.1:50000/",  # a port that merely starts with 5000
+    "http://127.0.0.1:5000.evil.example/",  # not a port: was a 500
+    "https://127.0.0.1:5000/",  # another scheme
+    "http://127.0.0.1/",  # default port 80, not 5000
+    "//evil.example/",
+    "/\\evil.example",
+    "javascript:alert(1)",
+]
+
+
+@pytest.fixture
+def reset_language(client):
+    yield
+    from flask_babel import refresh
+
+    client.get("/lang/zh_CN", base_url=BASE)
+    refresh()
+
+
+@pytest.mark.parametrize("referer", OFF_SITE)
+def test_language_switch_refuses_off_site_referers(client, reset_language, referer):
+    response = client.get("/lang/en", headers={"Referer": referer}, base_url=BASE)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_language_switch_goes_back_on_the_same_origin(client, reset_language):
+    response = client.get("/lang/en", headers={"Referer": f"{BASE}/scenarios?page=2"}, base_url=BASE)
+    assert response.headers["Location"] == f"{BASE}/scenarios?page=2"
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_sign_in_next_refuses_off_site_targets(client, make_user, target):
+    user = make_user("owner")
+    response = client.post("/auth/login", query_string={"next": target}, base_url=BASE,
+                           data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard"
+
+
+def test_sign_in_next_keeps_a_same_origin_target(client, make_user):
+    user = make_user("owner")
+    response = client.post("/auth/login", query_string={"next": f"{BASE}/scenarios"}, base_url=BASE,
+                           data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"] == f"{BASE}/scenarios"
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_is_safe_redirect_is_the_one_check(app, target):
+    from marketplace.redirects import is_safe_redirect
+
+    with app.test_request_context("/", base_url=BASE):
+        assert not is_safe_redirect(target)
+        assert is_safe_redirect(f"{BASE}/x") and is_safe_redirect("/x")
