@@ -73,7 +73,7 @@ def configure_requests(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     """Bind the unbound extensions of :mod:`marketplace.extensions`."""
-    from flask import flash, has_request_context, redirect, request, session
+    from flask import flash, g, has_request_context, redirect, request, session
     from flask_babel import lazy_gettext as _l
     from flask_login import login_url
 
@@ -84,6 +84,13 @@ def configure_extensions(app: Flask) -> None:
     from marketplace.models import User
 
     db.init_app(app)
+
+    @app.before_request
+    def _load_the_user_afresh() -> None:
+        """Each request checks its own session (generation included). ``g`` belongs to the application
+        context, which requests share when one is already pushed (tests, scripts)."""
+        g.pop("_login_user", None)
+
     limiter.init_app(app)
     throttle.init_app(app, app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
     audit.init_app(app)
