@@ -94,6 +94,14 @@ def _mailed_path(to: str, marker: str) -> str:
     return line[line.index(marker):].strip()
 
 
+def register_and_confirm(client, **overrides):
+    """Register a firm through the form and open the confirmation link mailed to it (signs in)."""
+    form = enterprise_form(**overrides)
+    assert client.post("/auth/register/enterprise", data=form).status_code == 302
+    response = client.post(_mailed_path(form["email"], "/auth/confirm/"))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
+
+
 def test_enterprise_registration_signs_in_after_the_mailed_link(client):
     response = client.post("/auth/register/enterprise", data=enterprise_form(), follow_redirects=True)
     assert "请查收邮件" in response.get_data(as_text=True)
