@@ -174,6 +174,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": _rate_limit_storage(env),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "mp"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis unreachable: limits fall back to this process's memory instead of failing the request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "20/minute;200/hour"),
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER", "5/minute;30/hour"),
         "RATELIMIT_PASSWORD_RESET": env.get("RATELIMIT_PASSWORD_RESET", "5/minute;30/hour"),
