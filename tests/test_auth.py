@@ -120,6 +120,10 @@ def test_enterprise_registration_signs_in_after_the_mailed_link(client):
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
     assert client.get("/dashboard").status_code == 200
     assert db.session.get(User, user.id).email_confirmed
+    client.post("/auth/logout")
+    response = client.post(path, follow_redirects=True)  # single use: not a standing sign-in link
+    assert "已确认，请直接登录" in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
 
 
 def test_bad_uscc_is_refused_on_the_field(client):

@@ -266,14 +266,15 @@ def user_for_confirmation(session: Session, token: str) -> User:
     user = session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
     if user is None or data.get("e") != user.email:
         raise DomainError(_("确认链接无效。"))
+    if user.email_confirmed:  # single use: the link must not stay a way to sign in
+        raise DomainError(_("该邮箱已确认，请直接登录。"))
     return user
 
 
 def confirm_email(session: Session, token: str, ip: str | None) -> User:
     user = user_for_confirmation(session, token)
-    if not user.email_confirmed:
-        user.email_confirmed = True
-        audit.record(session, actor=user, action="user.email_confirm", object_type="user", object_id=user.id, ip=ip)
+    user.email_confirmed = True
+    audit.record(session, actor=user, action="user.email_confirm", object_type="user", object_id=user.id, ip=ip)
     return user
 
 
