@@ -65,7 +65,7 @@ def authenticate(session: Session, email: str, password: str, ip: str, device: s
             throttle.failed(email, ip, device)
         # An unconfirmed self-registration answers like a wrong password: the registration form must
         # not tell whether an address was already registered, so neither may signing in with it.
-        raise DomainError(_("邮箱或密码不正确。新注册的账号请先点击确认邮件中的链接。"))
+        raise DomainError(_("邮箱或密码不正确。"))
     if user.approval_status == ApprovalStatus.PENDING:
         raise DomainError(_("您的账号正在等待区县或市级工作人员审核，审核通过后即可登录。"))
     if user.approval_status == ApprovalStatus.REJECTED:
