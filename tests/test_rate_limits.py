@@ -122,3 +122,13 @@ def test_a_limit_reached_on_one_app_server_is_enforced_on_another(database_url, 
     # The same run with each server's own memory would not have noticed (the test can fail):
     separate = {**config, "RATELIMIT_STORAGE_URI": "memory://"}
     assert _second_instance(database_url, tmp_path, separate, user.email) == {"search": 200, "login": 302}
+
+
+def test_an_unreachable_store_degrades_to_process_memory(database_url, tmp_path, make_user):
+    """Redis down: sign-in and limits keep working on this process's memory (no 500)."""
+    user = make_user("enterprise")
+    application = make_test_app(database_url, tmp_path, **LIMITS, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    client = application.test_client()
+    assert client.post("/auth/login", data={"email": user.email, "password": "wrong-password-1"}).status_code == 200
+    assert client.post("/auth/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    assert client.get("/search?q=工业").status_code == 200
