@@ -21,11 +21,17 @@ LIMITS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _limits_off_again():
+    """The Limiter object is shared by every app of the process, and the last ``init_app`` decides
+    whether it is on: leave it off, as the suite's config has it."""
+    yield
+    limiter.enabled = False
+
+
 @pytest.fixture
 def limited_app(database_url, tmp_path):
-    application = make_test_app(database_url, tmp_path, **LIMITS)  # a fresh memory store per app
-    yield application
-    limiter.enabled = False  # the extension object is shared: leave it as the suite's config has it
+    return make_test_app(database_url, tmp_path, **LIMITS)  # a fresh memory store per app
 
 
 CASES = [
