@@ -39,6 +39,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Before any route exists: ``<int:…>`` in a URL stops at the 32-bit ids the database holds, so a
     # larger number is a 404 from routing instead of an out-of-range error from PostgreSQL.
     app.url_map.converters["int"] = BoundedInt
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind that many reverse proxies: the client address, scheme and host come from X-Forwarded-*.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     configure_extensions(app)
     configure_requests(app)
@@ -77,15 +83,27 @@ def configure_requests(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     """Bind the unbound extensions of :mod:`marketplace.extensions`."""
-    from flask import flash, has_request_context, redirect, request, session
+    from flask import flash, g, has_request_context, redirect, request, session
     from flask_babel import lazy_gettext as _l
     from flask_login import login_url
 
+    from marketplace import audit
+    from marketplace.auth import sessions, throttle
     from marketplace.errors import error_response, wants_json
-    from marketplace.extensions import babel, csrf, db, login_manager, migrate
+    from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
     from marketplace.models import User
 
     db.init_app(app)
+
+    @app.before_request
+    def _load_the_user_afresh() -> None:
+        """Each request checks its own session (generation included). ``g`` belongs to the application
+        context, which requests share when one is already pushed (tests, scripts)."""
+        g.pop("_login_user", None)
+
+    limiter.init_app(app)
+    throttle.init_app(app, app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    audit.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
 
@@ -112,7 +130,9 @@ def configure_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active or not sessions.is_current(user):
+            return None  # deactivated, or a session ended by sign-out, password change, "sign out everywhere" …
+        return user
 
 
 def configure_areas(app: Flask) -> None:

@@ -1,27 +1,51 @@
-"""The hash-chained audit log: append an event, verify the chain.
+"""The keyed, hash-chained audit log: append an event, anchor the chain, verify both.
 
-Every state change in a service calls :func:`record` inside the same
-transaction as the change, so the log and the data commit or roll back together.
+Every state change in a service calls :func:`record` inside the same transaction as the change, so
+the log and the data commit or roll back together.
+
+**Keyed chain.** Each row's ``hash`` is HMAC-SHA256 with ``AUDIT_KEY`` over its content and the
+previous row's hash (``hash_version`` 2). Without the key nobody can recompute the chain after editing
+a row. Rows written before migration ``0012_security`` keep their unkeyed SHA-256 (``hash_version`` 1)
+and are not rewritten: they may only precede keyed rows, and the first keyed row's HMAC covers the last
+unkeyed hash, so the old prefix cannot be changed either without breaking a keyed link.
+
+**Anchoring.** After every commit that wrote events, a checkpoint line (event count, head id, head
+hash, time, HMAC signature) is appended to ``AUDIT_CHECKPOINT_FILE``, outside the database. Deleting the
+newest rows, or recomputing the chain, no longer goes unnoticed: ``flask audit verify`` compares the
+chain with every checkpoint and exits 1 naming what differs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from marketplace.models import AuditEvent, User
 from marketplace.models.base import utcnow
 
+log = logging.getLogger(__name__)
+
 #: ``prev_hash`` of the first event.
 GENESIS_HASH = "0" * 64
 #: Advisory lock key that serialises appends on PostgreSQL.
 _PG_LOCK_KEY = 73_414_207
+#: ``hash_version`` values: unkeyed SHA-256 (before 0012_security) and HMAC-SHA256 with AUDIT_KEY.
+LEGACY_SHA256 = 1
+KEYED_HMAC = 2
+#: ``session.info`` flag: this transaction appended events (a checkpoint follows its commit).
+_WRITTEN = "audit_written"
 
 
 def _jsonable(value: Any) -> Any:
@@ -31,8 +55,13 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str, sort_keys=True))
 
 
-def compute_hash(event: AuditEvent) -> str:
-    """SHA-256 over the event's content and the previous hash."""
+def _key() -> bytes:
+    return str(current_app.config["AUDIT_KEY"]).encode("utf-8")
+
+
+def compute_hash(event: AuditEvent, key: bytes | None = None) -> str:
+    """The row's digest over its content and the previous hash: HMAC-SHA256 with ``AUDIT_KEY``, or
+    plain SHA-256 for a row written before the chain was keyed (``hash_version`` 1)."""
     payload = {
         "created_at": event.created_at.isoformat(),
         "actor_id": event.actor_id,
@@ -45,8 +74,10 @@ def compute_hash(event: AuditEvent) -> str:
         "ip": event.ip,
         "prev_hash": event.prev_hash,
     }
-    data = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+    data = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+    if (event.hash_version or KEYED_HMAC) == LEGACY_SHA256:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key or _key(), data, hashlib.sha256).hexdigest()
 
 
 def record(
@@ -79,26 +110,151 @@ def record(
         after=_jsonable(after),
         ip=ip,
         prev_hash=last or GENESIS_HASH,
+        hash_version=KEYED_HMAC,
     )
     event.hash = compute_hash(event)
     session.add(event)
     session.flush()
+    session.info[_WRITTEN] = True
     return event
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+def _sign(body: dict[str, Any], key: bytes) -> str:
+    message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hmac.new(key, b"audit-checkpoint:" + message, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Checkpoint:
+    count: int
+    head_id: int
+    head: str
+    at: str
+
+    def line(self, key: bytes) -> str:
+        body = {"count": self.count, "head_id": self.head_id, "head": self.head, "at": self.at}
+        return json.dumps({**body, "sig": _sign(body, key)}, sort_keys=True)
+
+
+#: Per checkpoint file and database: the last checkpoint this process wrote, so the next count only
+#: looks at the rows after it (one primary-key range query instead of a full count).
+_last_written: dict[tuple[str, str], Checkpoint] = {}
+_lock = threading.Lock()
+
+
+def checkpoint_path() -> Path:
+    return Path(current_app.config["AUDIT_CHECKPOINT_FILE"])
+
+
+def write_checkpoint(engine: sa.Engine | None = None) -> Checkpoint | None:
+    """Append a signed checkpoint of the committed chain's head to ``AUDIT_CHECKPOINT_FILE``."""
+    from marketplace.extensions import db
+
+    engine = engine or db.engine
+    path = checkpoint_path()
+    cache_key = (str(path), str(engine.url))
+    table = AuditEvent.__table__
+    with _lock, engine.connect() as conn:
+        head = conn.execute(sa.select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
+        if head is None:
+            return None
+        previous = _last_written.get(cache_key)
+        still_there = previous is not None and previous.head_id <= head.id and conn.execute(
+            sa.select(table.c.hash).where(table.c.id == previous.head_id)).scalar() == previous.head
+        if still_there:
+            count = previous.count + conn.execute(sa.select(sa.func.count()).select_from(table).where(
+                table.c.id > previous.head_id, table.c.id <= head.id)).scalar_one()
+        else:
+            count = conn.execute(sa.select(sa.func.count()).select_from(table)
+                                 .where(table.c.id <= head.id)).scalar_one()
+        checkpoint = Checkpoint(count=count, head_id=head.id, head=head.hash, at=utcnow().isoformat())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (checkpoint.line(_key()) + "\n").encode("utf-8"))  # one write: lines never interleave
+        finally:
+            os.close(fd)
+        _last_written[cache_key] = checkpoint
+    return checkpoint
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_WRITTEN, False):
+        try:
+            write_checkpoint()
+        except Exception:  # the data is committed; a missed checkpoint is caught up by the next one
+            log.exception("could not write the audit checkpoint")
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+def init_app(app: Flask) -> None:
+    """Write a checkpoint after every commit that appended events."""
+    from marketplace.extensions import db
+
+    if not getattr(init_app, "_listening", False):
+        sa.event.listen(db.session, "after_commit", _after_commit)
+        sa.event.listen(db.session, "after_rollback", _after_rollback)
+        init_app._listening = True  # type: ignore[attr-defined]
+
+
+class CheckpointFileError(Exception):
+    """The checkpoint file is unreadable or one of its lines is forged."""
+
+
+def read_checkpoints(path: Path | None = None) -> list[Checkpoint]:
+    """Every checkpoint in the file, each signature checked (raises :class:`CheckpointFileError`)."""
+    path = path or checkpoint_path()
+    key = _key()
+    found = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                body = {k: data[k] for k in ("count", "head_id", "head", "at")}
+                signature = data["sig"]
+            except (ValueError, KeyError, TypeError):
+                raise CheckpointFileError(f"checkpoint file line {number} is not a checkpoint")
+            if not hmac.compare_digest(_sign(body, key), str(signature)):
+                raise CheckpointFileError(
+                    f"checkpoint file line {number}: signature does not match (line edited, or wrong AUDIT_KEY)")
+            found.append(Checkpoint(**body))
+    return found
+
+
+# ------------------------------------------------------------------ verification
 
 
 @dataclass
 class ChainReport:
-    """The outcome of :func:`verify_chain`."""
+    """The outcome of :func:`verify_chain` / :func:`verify`."""
 
     count: int
     ok: bool
     broken_at: int | None = None
     reason: str | None = None
+    #: The newest checkpoint compared (``verify`` only) and the events written after it.
+    checkpoint: Checkpoint | None = None
+    unanchored: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
-def verify_chain(session: Session, batch: int = 1000) -> ChainReport:
-    """Walk the log in order and check every link and every hash."""
+def verify_chain(session: Session, batch: int = 1000, checkpoints: list[Checkpoint] | None = None) -> ChainReport:
+    """Walk the log in order and check every link and every hash; with *checkpoints*, also that each
+    anchored event is still there with the anchored hash and position."""
+    key = _key()
+    anchors: dict[int, Checkpoint] = {}
+    for checkpoint in checkpoints or ():
+        anchors[checkpoint.head_id] = checkpoint
     expected_prev = GENESIS_HASH
+    keyed_seen = False
     count = 0
     last_id = 0
     while True:
@@ -106,13 +262,57 @@ def verify_chain(session: Session, batch: int = 1000) -> ChainReport:
             sa.select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         ).scalars().all()
         if not rows:
-            return ChainReport(count=count, ok=True)
+            break
         for event in rows:
             count += 1
             if event.prev_hash != expected_prev:
                 return ChainReport(count, False, event.id, "previous-hash link broken (row removed or reordered)")
-            if compute_hash(event) != event.hash:
-                return ChainReport(count, False, event.id, "content does not match its hash (row edited)")
+            if event.hash_version == LEGACY_SHA256 and keyed_seen:
+                return ChainReport(count, False, event.id,
+                                   "unkeyed (version 1) row after keyed rows: inserted or recomputed without the key")
+            if event.hash_version not in (LEGACY_SHA256, KEYED_HMAC):
+                return ChainReport(count, False, event.id, f"unknown hash version {event.hash_version}")
+            keyed_seen = keyed_seen or event.hash_version == KEYED_HMAC
+            if not hmac.compare_digest(compute_hash(event, key), event.hash):
+                return ChainReport(count, False, event.id,
+                                   "content does not match its hash (row edited, or chain computed with another key)")
+            anchor = anchors.pop(event.id, None)
+            if anchor is not None and anchor.head != event.hash:
+                return ChainReport(count, False, event.id,
+                                   f"hash differs from the checkpoint of {anchor.at}: the chain was recomputed")
+            if anchor is not None and anchor.count != count:
+                return ChainReport(count, False, event.id,
+                                   f"event is number {count} in the chain but number {anchor.count} in the checkpoint "
+                                   f"of {anchor.at}: rows were deleted or inserted before it")
             expected_prev = event.hash
             last_id = event.id
         session.expunge_all()
+    if anchors:
+        missing = max(anchors.values(), key=lambda c: c.head_id)
+        return ChainReport(count, False, missing.head_id,
+                           f"event {missing.head_id} (number {missing.count}, anchored at {missing.at}) is missing: "
+                           f"the log ends at event {last_id or 'none'} with {count} events (tail truncated or rows "
+                           "deleted)")
+    return ChainReport(count=count, ok=True)
+
+
+def verify(session: Session) -> ChainReport:
+    """The chain and the checkpoint file together (``flask audit verify``)."""
+    path = checkpoint_path()
+    try:
+        checkpoints = read_checkpoints(path) if path.exists() else []
+    except (CheckpointFileError, OSError) as error:
+        return ChainReport(0, False, None, str(error))
+    report = verify_chain(session, checkpoints=checkpoints)
+    if not report.ok:
+        return report
+    if not checkpoints:
+        if report.count:
+            return ChainReport(report.count, False, None,
+                               f"no checkpoint in {path}: the chain is intact but not anchored (a deleted tail "
+                               "would go unnoticed); after checking it, run `flask audit checkpoint`")
+        return report
+    latest = max(checkpoints, key=lambda c: c.head_id)
+    report.checkpoint = latest
+    report.unanchored = report.count - latest.count
+    return report

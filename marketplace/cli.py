@@ -8,8 +8,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from marketplace import search, unit_of_work
-from marketplace.audit import verify_chain
+from marketplace import audit, search, unit_of_work
 from marketplace.extensions import db
 from marketplace.indexing import count_public
 from marketplace.jobs.cli import jobs_cli
@@ -82,13 +81,35 @@ def audit_cli() -> None:
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Check every link and hash of the audit chain; exit 1 when it is broken."""
-    report = verify_chain(db.session)
+    """Check every link and keyed hash of the audit chain against the signed checkpoints in
+    AUDIT_CHECKPOINT_FILE; exit 1 naming what is wrong (edited, deleted or inserted rows, a truncated
+    tail, a recomputed chain, a forged checkpoint)."""
+    report = audit.verify(db.session)
     if report.ok:
         click.echo(f"audit chain intact: {report.count} events")
+        if report.checkpoint is not None:
+            click.echo(f"matches checkpoint of {report.checkpoint.at} ({report.checkpoint.count} events, head "
+                       f"event {report.checkpoint.head_id}); {report.unanchored} newer events not yet anchored")
     else:
-        click.echo(f"audit chain BROKEN at event {report.broken_at}: {report.reason}", err=True)
+        where = f" at event {report.broken_at}" if report.broken_at is not None else ""
+        click.echo(f"audit chain BROKEN{where}: {report.reason}", err=True)
         raise SystemExit(1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Append a signed checkpoint of the current chain head (written after every commit anyway; use it
+    once after upgrading, after `flask audit verify` found the chain intact)."""
+    report = audit.verify_chain(db.session)
+    if not report.ok:
+        click.echo(f"audit chain BROKEN at event {report.broken_at}: {report.reason}; no checkpoint written",
+                   err=True)
+        raise SystemExit(1)
+    checkpoint = audit.write_checkpoint()
+    if checkpoint is None:
+        click.echo("no audit events yet")
+    else:
+        click.echo(f"checkpoint written: {checkpoint.count} events, head event {checkpoint.head_id}")
 
 
 @click.group("outbox")

@@ -44,6 +44,29 @@ def _secret_key(env: Mapping[str, str], instance: Path, production: bool) -> str
     return key
 
 
+def _audit_key(env: Mapping[str, str], instance: Path) -> str:
+    """``AUDIT_KEY`` keys the audit chain and signs its checkpoints. Keep it apart from the database
+    (and its backups): whoever holds both could rewrite the log. Default: generated once into
+    ``instance/audit_key`` (mode 0600), like the secret key."""
+    key = env.get("AUDIT_KEY")
+    if key:
+        return key
+    path = instance / "audit_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _rate_limit_storage(env: Mapping[str, str]) -> str:
+    """Where rate limits and sign-in counters live: ``RATELIMIT_STORAGE_URI``, else Redis when
+    ``REDIS_URL`` is set (shared by every app server), else this process's memory."""
+    return env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://"
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
         return default
@@ -160,12 +183,41 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
         "LOGIN_WINDOW_SECONDS": int(env.get("LOGIN_WINDOW_SECONDS", "900")),
+        # Past the allowance each failure doubles the wait (2 s, 4 s, 8 s … up to the cap); see auth/throttle.py.
+        "LOGIN_DELAY_SECONDS": int(env.get("LOGIN_DELAY_SECONDS", "2")),
+        "LOGIN_MAX_DELAY_SECONDS": int(env.get("LOGIN_MAX_DELAY_SECONDS", "900")),
+        # A browser that signed in to an account keeps a device cookie this long (not locked out by others).
+        "LOGIN_DEVICE_COOKIE_DAYS": int(env.get("LOGIN_DEVICE_COOKIE_DAYS", "180")),
         "PASSWORD_RESET_MAX_AGE": 3600,
         # Award process (README "Award process: deadlines, sealing, evaluations"): a scenario is published
         # with at least MIN_APPLICATION_DAYS for applications; a substantive change leaves at least
         # MIN_DAYS_AFTER_CHANGE days before the deadline.
         "MIN_APPLICATION_DAYS": int(env.get("MIN_APPLICATION_DAYS", "10")),
         "MIN_DAYS_AFTER_CHANGE": int(env.get("MIN_DAYS_AFTER_CHANGE", "5")),
+        "EMAIL_CONFIRM_MAX_AGE": 7 * 86400,
+        "EMAIL_CHANGE_MAX_AGE": 86400,
+        # Reverse proxies in front of the app (nginx: 1): X-Forwarded-For/-Proto/-Host are trusted from
+        # that many hops; 0 ignores them (a client could forge them).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # The audit chain's HMAC key and the file its signed checkpoints are appended to (keep both
+        # outside the database and its backups' reach).
+        "AUDIT_KEY": _audit_key(env, instance),
+        "AUDIT_CHECKPOINT_FILE": env.get("AUDIT_CHECKPOINT_FILE", str(instance / "audit-checkpoints.log")),
+        # Rate limits (Flask-Limiter; "N/second|minute|hour|day", several joined with ";").
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_STORAGE_URI": _rate_limit_storage(env),
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "mp"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis unreachable: limits fall back to this process's memory instead of failing the request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "20/minute;200/hour"),
+        "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER", "5/minute;30/hour"),
+        "RATELIMIT_PASSWORD_RESET": env.get("RATELIMIT_PASSWORD_RESET", "5/minute;30/hour"),
+        "RATELIMIT_QUESTIONS": env.get("RATELIMIT_QUESTIONS", "10/minute;60/hour"),
+        "RATELIMIT_OBJECTIONS": env.get("RATELIMIT_OBJECTIONS", "5/minute;30/hour"),
+        "RATELIMIT_SEARCH": env.get("RATELIMIT_SEARCH", "60/minute"),
+        "RATELIMIT_API": env.get("RATELIMIT_API", "60/minute"),
         # Questions close this many hours before a scenario's deadline.
         "QUESTION_CUTOFF_HOURS": int(env.get("QUESTION_CUTOFF_HOURS", "48")),
         # Followers are reminded this many hours before a deadline (flask notifications scan).
@@ -210,4 +262,9 @@ def testing_overrides(database_url: str, instance: Path) -> dict[str, Any]:
         # Pages are cached only in the tests about caching (tests/test_pagecache.py turns it on).
         "PAGE_CACHE": False,
         "STORAGE": "local",
+        "AUDIT_KEY": "test-audit-key",
+        "AUDIT_CHECKPOINT_FILE": str(instance / "audit-checkpoints.log"),
+        # Rate limits off unless a test turns them on; sign-in throttling stays on (memory store).
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
     }

@@ -22,7 +22,7 @@ from werkzeug.datastructures import MultiDict
 
 from marketplace import clock, search
 from marketplace.errors import ValidationFailed
-from marketplace.extensions import db
+from marketplace.extensions import SEARCH, db, rate_limit
 from marketplace.models import Batch, District, Domain, ScenarioStatus, Theme
 from marketplace.queryargs import int_arg, raise_if_errors
 from marketplace.search.documents import MAX_PER_PAGE
@@ -263,6 +263,7 @@ def run_search(params: SearchParams) -> search.SearchResults:
 
 
 @bp.route("/search")
+@rate_limit(SEARCH, methods=None)
 def index():
     """Search scenarios, firms and demonstrations: highlighted hits, facets, sort, pages."""
     try:

@@ -108,6 +108,14 @@ def _database_per_test(request):
         db.session.remove()
         dbsupport.empty_tables(db.engine, db.metadata)
         _empty_search_index()
+        _forget_sign_in_failures(application)
+
+
+def _forget_sign_in_failures(application) -> None:
+    """Sign-in failure counters live outside the database (the rate-limit store): empty them with it."""
+    from marketplace.auth import throttle
+
+    throttle.reset(application)
 
 
 def _empty_search_index() -> None:

@@ -63,6 +63,7 @@ def test_login_is_throttled_after_repeated_failures(client, make_user, app):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         client.post("/auth/login", data={"email": user.email, "password": "wrong"})
     response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
     assert "登录失败次数过多" in response.get_data(as_text=True)
     assert client.get("/dashboard").status_code == 302
     # The refused attempt is not even checked, so it is not recorded.
@@ -86,14 +87,43 @@ def test_next_parameter_on_this_site_is_followed(client, make_user):
     assert response.status_code == 302 and response.headers["Location"] == "/scenarios?q=1"
 
 
-def test_enterprise_registration(client):
-    response = client.post("/auth/register/enterprise", data=enterprise_form())
-    assert response.status_code == 302
+def _mailed_path(to: str, marker: str) -> str:
+    message = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.to_address == to)
+                                 .order_by(OutboxMessage.id.desc())).scalars().first()
+    line = next(line for line in message.body.splitlines() if marker in line)
+    return line[line.index(marker):].strip()
+
+
+def register_and_confirm(client, **overrides):
+    """Register a firm through the form and open the confirmation link mailed to it (signs in)."""
+    form = enterprise_form(**overrides)
+    assert client.post("/auth/register/enterprise", data=form).status_code == 302
+    response = client.post(_mailed_path(form["email"], "/auth/confirm/"))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
+
+
+def test_enterprise_registration_signs_in_after_the_mailed_link(client):
+    response = client.post("/auth/register/enterprise", data=enterprise_form(), follow_redirects=True)
+    assert "请查收邮件" in response.get_data(as_text=True)
     user = db.session.execute(sa.select(User).where(User.email == "wang.fang@firm.cq")).scalar_one()
-    assert user.role == Role.ENTERPRISE and user.is_active
+    assert user.role == Role.ENTERPRISE and not user.email_confirmed
     assert user.organisation.uscc == VALID_USCC and user.organisation.district.code == "yubei"
     assert user.password_hash.startswith("pbkdf2:") or user.password_hash.startswith("scrypt:")
     assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.register"))
+    # Not yet: the answer is the one for a wrong password (it must not tell that the address is new).
+    response = client.post("/auth/login", data={"email": "wang.fang@firm.cq", "password": "secret-pass-1"})
+    assert response.status_code == 200 and "邮箱或密码不正确" in response.get_data(as_text=True)
+    path = _mailed_path("wang.fang@firm.cq", "/auth/confirm/")
+    assert client.get(path).status_code == 200  # a page with a button: GET never writes
+    assert not db.session.get(User, user.id).email_confirmed
+    response = client.post(path)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
+    assert client.get("/dashboard").status_code == 200
+    assert db.session.get(User, user.id).email_confirmed
+    client.post("/auth/logout")
+    response = client.post(path, follow_redirects=True)  # single use: not a standing sign-in link
+    assert "已确认，请直接登录" in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
 
 
 def test_bad_uscc_is_refused_on_the_field(client):
@@ -105,10 +135,22 @@ def test_bad_uscc_is_refused_on_the_field(client):
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
-def test_duplicate_email_is_refused_on_the_field(client, make_user):
+def test_registering_a_taken_address_answers_as_for_a_new_one_and_tells_its_owner(client, make_user):
     make_user("owner", email="taken@firm.cq")
-    response = client.post("/auth/register/enterprise", data=enterprise_form(email="taken@firm.cq"))
-    assert "该邮箱已注册" in response.get_data(as_text=True)
+    taken = client.post("/auth/register/enterprise", data=enterprise_form(email="taken@firm.cq"),
+                        follow_redirects=True)
+    fresh = client.post("/auth/register/enterprise",
+                        data=enterprise_form(email="new@firm.cq", uscc="91350100M000100Y43",
+                                             organisation_name="另一家测试公司"), follow_redirects=True)
+    assert taken.status_code == fresh.status_code == 200
+    assert "请查收邮件" in taken.get_data(as_text=True)
+    assert taken.get_data() == fresh.get_data()  # the same page, word for word
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.email == "taken@firm.cq")) == 1
+    notice = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.to_address == "taken@firm.cq")
+                                ).scalar_one()
+    assert "尝试用您的邮箱" in notice.subject and "/auth/reset" in notice.body
+    # the firm of the refused attempt was not created
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 2
 
 
 def test_duplicate_uscc_is_refused(client, make_org):
@@ -126,6 +168,8 @@ def test_owner_registration_waits_for_approval(client, make_user, login):
     assert response.status_code == 302
     user = db.session.execute(sa.select(User).where(User.email == "li.qiang@gov.cq")).scalar_one()
     assert user.approval_status == ApprovalStatus.PENDING
+    response = client.post(_mailed_path("li.qiang@gov.cq", "/auth/confirm/"))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/auth/login")
     response = client.post("/auth/login", data={"email": "li.qiang@gov.cq", "password": "owner-pass-1"})
     assert "等待区县或市级工作人员审核" in response.get_data(as_text=True)
 
@@ -141,7 +185,7 @@ def test_owner_registration_waits_for_approval(client, make_user, login):
     assert client.post(f"/admin/approvals/{user.id}/approve").status_code == 302
     client.post("/auth/logout")
     assert client.post("/auth/login", data={"email": "li.qiang@gov.cq", "password": "owner-pass-1"}).status_code == 302
-    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 2  # confirmation, approval
 
 
 def test_rejection_needs_a_reason(client, make_user, login):

@@ -138,9 +138,9 @@ def firm_user(make_user):
 def test_registration_creates_the_profile_and_saving_edits_it(client):
     from marketplace.extensions import db
     from marketplace.models import AuditEvent, RevenueBand, User, VerificationStatus
-    from tests.test_auth import enterprise_form
+    from tests.test_auth import register_and_confirm
 
-    assert client.post("/auth/register/enterprise", data=enterprise_form()).status_code == 302
+    register_and_confirm(client)
     user = db.session.query(User).filter_by(email="wang.fang@firm.cq").one()
     profile = _profile(user.organisation_id)
     assert profile is not None and profile.status == VerificationStatus.UNVERIFIED
@@ -175,9 +175,9 @@ def _row_counts() -> dict[str, int]:
 def test_the_profile_pages_of_a_newly_registered_firm_write_nothing(client):
     from marketplace.extensions import db
     from marketplace.models import User
-    from tests.test_auth import enterprise_form
+    from tests.test_auth import register_and_confirm
 
-    assert client.post("/auth/register/enterprise", data=enterprise_form()).status_code == 302
+    register_and_confirm(client)
     user = db.session.query(User).filter_by(email="wang.fang@firm.cq").one()
     before = _row_counts()
     assert before["enterprise_profiles"] == 1 and before["audit_events"] >= 2

@@ -27,7 +27,7 @@ class UserForm(FlaskForm):
     role = SelectField(_l("角色"), choices=options(Role.choices()), validators=[DataRequired()])
     organisation_id = SelectField(_l("所属单位"), coerce=int, default=0)
     active = BooleanField(_l("启用"), default=True)
-    password = PasswordField(_l("初始密码"), validators=[Optional(), Length(min=8, max=128, message=_l("密码至少 8 位。"))],
+    password = PasswordField(_l("初始密码"), validators=[Optional(), Length(min=10, max=128, message=_l("密码至少 10 位。"))],
                              description=_l("新建账号时必填；编辑时留空则不修改"))
     submit = SubmitField(_l("保存"))
 

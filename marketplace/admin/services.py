@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from marketplace import audit, clock, mail
+from marketplace.auth.passwords import check_policy
 from marketplace.auth.services import hash_password, normalise_email
 from marketplace.enterprises.services import create_profile
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -104,6 +105,10 @@ def save_user(session: Session, actor: User, user: User | None, data: dict[str, 
     else:
         before = {"email": user.email, "role": user.role.value, "active": user.active,
                   "organisation_id": user.organisation_id}
+    if data.get("password"):
+        check_policy(data["password"], email=email, name=data.get("name"))
+    if before is not None and (role != user.role or not data.get("active", True)):
+        user.end_sessions()  # a role change or deactivation takes effect on every signed-in browser at once
     user.email = email
     user.name = data["name"].strip()
     user.phone = (data.get("phone") or "").strip() or None

@@ -6,8 +6,13 @@ paths under ``/api/``) are answered as the JSON envelope by :mod:`marketplace.er
 """
 
 from flask import Blueprint, Flask
+from flask_login import current_user
+
+from marketplace.extensions import API, rate_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+#: Anonymous clients get ``RATELIMIT_API`` (default 60/minute) per client IP; signed-in users are exempt.
+rate_limit(API, methods=None, exempt_when=lambda: current_user.is_authenticated)(bp)
 
 from marketplace.api import (  # noqa: E402,F401  (route modules register on bp)
     applications,

@@ -14,7 +14,7 @@ from flask_login import current_user
 from marketplace.applications import bp, publicity
 from marketplace.applications.publicity_forms import AnswerForm, DecisionForm, ObjectionForm
 from marketplace.errors import ValidationFailed, rejected
-from marketplace.extensions import db
+from marketplace.extensions import OBJECTIONS, db, rate_limit
 from marketplace.models import Role, Scenario
 from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required
@@ -61,6 +61,7 @@ def publicity_notice(scenario_id: int):
 
 @bp.route("/scenarios/<int:scenario_id>/publicity/objections", methods=["GET", "POST"],
           endpoint="publicity_object")
+@rate_limit(OBJECTIONS)
 @roles_required(Role.ENTERPRISE)
 def publicity_object(scenario_id: int):
     scenario, notice = publicity.notice_for(db.session, scenario_id)

@@ -35,7 +35,7 @@ class _PersonMixin:
                                                 Length(max=254)])
     phone = StringField(_l("联系电话"), validators=[DataRequired(_l("请输入联系电话。")), PHONE])
     password = PasswordField(
-        _l("密码"), validators=[DataRequired(_l("请设置密码。")), Length(min=8, max=128, message=_l("密码至少 8 位。"))]
+        _l("密码"), validators=[DataRequired(_l("请设置密码。")), Length(min=10, max=128, message=_l("密码至少 10 位。"))]
     )
     password2 = PasswordField(
         _l("确认密码"), validators=[DataRequired(_l("请再次输入密码。")), EqualTo("password", _l("两次输入的密码不一致。"))]
@@ -74,7 +74,7 @@ class OwnerRegistrationForm(_PersonMixin, FlaskForm):
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码。"))])
     password = PasswordField(
-        _l("新密码"), validators=[DataRequired(_l("请设置新密码。")), Length(min=8, max=128, message=_l("密码至少 8 位。"))]
+        _l("新密码"), validators=[DataRequired(_l("请设置新密码。")), Length(min=10, max=128, message=_l("密码至少 10 位。"))]
     )
     password2 = PasswordField(
         _l("确认新密码"), validators=[DataRequired(_l("请再次输入新密码。")), EqualTo("password", _l("两次输入的密码不一致。"))]
@@ -89,9 +89,22 @@ class ResetRequestForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        _l("新密码"), validators=[DataRequired(_l("请设置新密码。")), Length(min=8, max=128, message=_l("密码至少 8 位。"))]
+        _l("新密码"), validators=[DataRequired(_l("请设置新密码。")), Length(min=10, max=128, message=_l("密码至少 10 位。"))]
     )
     password2 = PasswordField(
         _l("确认新密码"), validators=[DataRequired(_l("请再次输入新密码。")), EqualTo("password", _l("两次输入的密码不一致。"))]
     )
     submit = SubmitField(_l("设置新密码"))
+
+
+class ConfirmForm(FlaskForm):
+    """The button on a confirmation link's page (a link's GET never writes)."""
+
+    submit = SubmitField(_l("确认"))
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField(_l("新邮箱"), validators=[DataRequired(_l("请输入新邮箱。")), Email(_l("邮箱格式不正确。")),
+                                              Length(max=254)])
+    password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码。"))])
+    submit = SubmitField(_l("发送确认链接"))

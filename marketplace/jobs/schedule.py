@@ -53,6 +53,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("search_repair", minutes=60),
     # A safety net behind the refit enqueued on every version bump (a bump made while Redis was down).
     Periodic("match_refit", minutes=10),
+    # The issue asks for a checkpoint at least every minute (commits that write events checkpoint too).
+    Periodic("audit_checkpoint", minutes=1),
 )
 
 

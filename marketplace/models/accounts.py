@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
@@ -125,6 +126,12 @@ class User(UserMixin, TimestampMixin, Base):
     #: E-mail for notifications: "immediate" or "daily" (digest); "off" keeps them in-app only.
     notification_mode: Mapped[str] = mapped_column(String(16), nullable=False, default="immediate",
                                                    server_default="immediate")
+    #: Stored in the session at sign-in and compared on every request; bumping it (sign-out, password
+    #: change or reset, deactivation, role change, "sign out everywhere") ends every existing session.
+    #: False for a self-registration until the link mailed to the address is opened (such an account
+    #: cannot sign in yet); accounts created by staff or before 0012_security are confirmed.
+    email_confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=sa.true())
+    session_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users", foreign_keys=[organisation_id])
     approved_by: Mapped[User | None] = relationship(remote_side=[id])
@@ -141,6 +148,10 @@ class User(UserMixin, TimestampMixin, Base):
     @property
     def district_id(self) -> int | None:
         return self.organisation.district_id if self.organisation else None
+
+    def end_sessions(self) -> None:
+        """Invalidate every session signed in to this account (checked by the user loader)."""
+        self.session_generation = (self.session_generation or 0) + 1
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles

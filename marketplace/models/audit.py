@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.models.accounts import User
@@ -38,7 +38,10 @@ class AuditEvent(CreatedAtMixin, Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     #: ``hash`` of the previous row (``audit.GENESIS_HASH`` for the first).
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    #: SHA-256 over this row's content and ``prev_hash`` (see ``marketplace.audit.compute_hash``).
+    #: Keyed digest over this row's content and ``prev_hash`` (see ``marketplace.audit.compute_hash``).
     hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    #: How ``hash`` was computed: 1 = unkeyed SHA-256 (rows written before migration 0012_security),
+    #: 2 = HMAC-SHA256 with ``AUDIT_KEY``. Version 1 rows may only precede version 2 rows.
+    hash_version: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=2, server_default="1")
 
     actor: Mapped[User | None] = relationship()

@@ -10,7 +10,7 @@ from werkzeug.datastructures import FileStorage
 
 from marketplace import attachments, clock, confirmation
 from marketplace.errors import ValidationFailed, rejected
-from marketplace.extensions import db
+from marketplace.extensions import QUESTIONS, db, rate_limit
 from marketplace.formfields import options
 from marketplace.models import AttachmentPurpose, Batch, Role, Scenario, ScenarioStatus
 from marketplace.pagecache import cached_page
@@ -336,6 +336,7 @@ def new_batch():
 # ------------------------------------------------------------------ questions
 
 @bp.route("/scenarios/<int:scenario_id>/questions", methods=["POST"])
+@rate_limit(QUESTIONS)
 @roles_required(Role.ENTERPRISE)
 def ask(scenario_id: int):
     scenario = _visible_or_404(scenario_id)
