@@ -172,6 +172,42 @@ def test_open_call_award(make_process):
     assert "320" not in json.dumps(award_release)  # the losing bid's price is never published
 
 
+def test_award_in_public_notice_is_pending_until_final(make_process, make_user):
+    """公示: the award release says ``pending``; an ``awardUpdate`` makes it ``active`` once the notice has
+    ended with no objection undecided (derived from the clock, like the deadline)."""
+    from marketplace.models import Objection, ObjectionDecision, PublicityNotice
+
+    scenario = make_process("awarded")
+    decided = max(a.decided_at for a in db.session.query(Application).filter_by(scenario_id=scenario.id)
+                  if a.decided_at)
+    notice = PublicityNotice(scenario_id=scenario.id, starts_at=decided, ends_at=decided + timedelta(days=5))
+    db.session.add(notice)
+    db.session.commit()
+    during = decided + timedelta(days=1)
+    found = releases(scenario.id, during)
+    assert found[-1]["tag"] == ["award"] and {a["status"] for a in found[-1]["awards"]} == {"pending"}
+    for release in found:
+        assert_valid_release(release)
+
+    # An objection undecided when the notice ends keeps the award pending.
+    objector = make_user("enterprise")
+    objection = Objection(notice_id=notice.id, objector_id=objector.id, grounds="评分过程存在明显错误，请复核。" * 2)
+    db.session.add(objection)
+    db.session.commit()
+    after = decided + timedelta(days=6)
+    assert {a["status"] for a in compiled_of(scenario.id, after)["awards"]} == {"pending"}
+
+    objection.decision, objection.decided_at = ObjectionDecision.DISMISSED, decided + timedelta(days=7)
+    db.session.commit()
+    later = decided + timedelta(days=8)
+    found = releases(scenario.id, later)
+    final = found[-1]
+    assert final["tag"] == ["awardUpdate"] and final["date"] == clock.iso_local(decided + timedelta(days=7))
+    assert {a["status"] for a in final["awards"]} == {"active"}
+    assert {a["status"] for a in found[-2]["awards"]} == {"pending"}
+    assert_valid_release(final)
+
+
 def test_horse_race_with_two_final_winners_has_two_awards(make_process):
     scenario = make_process("race_awarded")
     compiled = compiled_of(scenario.id)

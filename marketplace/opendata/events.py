@@ -25,6 +25,8 @@ from marketplace.models import (
     Contract,
     Milestone,
     MilestoneStatus,
+    Objection,
+    PublicityNotice,
     Question,
     Scenario,
     ScenarioStatus,
@@ -66,6 +68,24 @@ class Facts:
     milestone_records: list[tuple[int, datetime]] = field(default_factory=list)
     #: Acceptance: (created_at, passed?).
     acceptance: tuple[datetime, bool] | None = None
+    #: The latest live (not withdrawn) 公示 notice: (starts_at, ends_at), None for an award made before
+    #: notices existed (final at once).
+    notice: tuple[datetime, datetime] | None = None
+    #: Objections of that notice: how many are undecided, and the latest decision time.
+    undecided_objections: int = 0
+    last_objection_decided_at: datetime | None = None
+
+    def award_final_at(self) -> datetime | None:
+        """When the award became (or becomes) final: the notice's end, or the last objection decision after
+        it; None while an objection is undecided. Twin of :func:`marketplace.applications.publicity.award_state`.
+        """
+        if self.notice is None:
+            return award_date(self)
+        if self.undecided_objections:
+            return None
+        ends = self.notice[1]
+        decided = self.last_objection_decided_at
+        return max(ends, decided) if decided is not None else ends
 
     def seal_ends(self) -> datetime | None:
         """Twin of :func:`marketplace.applications.policy.seal_ends` on these columns."""
@@ -118,16 +138,16 @@ def unsuccessful_date(facts: Facts) -> datetime | None:
 def award_status(facts: Facts, as_of: datetime, now: datetime) -> str | None:
     """The OCDS ``awards[].status`` of the process's award(s) as of ``as_of``; None while there is none.
 
-    ``pending`` (proposed, not yet final), ``active`` (in force), ``cancelled`` (withdrawn) or
-    ``unsuccessful``. Today an award is final the moment it is decided, so it is ``active`` from its
-    decision on. The award-integrity work (公示, issue 11) makes it ``pending`` from the notice's start
-    until the notice has ended with no undecided objection, then ``active``; ``cancelled`` once the notice
-    is withdrawn after an upheld objection — all derived from the clock like deadlines.
+    ``pending`` while the award is proposed (its 公示 notice runs, or has ended with an objection still
+    undecided), ``active`` from the moment it became final — derived from the clock like deadlines. An
+    award made before notices existed is ``active`` from its decision. A notice withdrawn after an upheld
+    objection puts the scenario back to evaluation: the process then has no award until a new one.
     """
     decided = award_date(facts)
     if decided is None or as_of < decided:
         return None
-    return "active"
+    final = facts.award_final_at()
+    return "active" if final is not None and final <= as_of and final <= now else "pending"
 
 
 @dataclass(frozen=True)
@@ -164,15 +184,21 @@ def events_of(facts: Facts, now: datetime) -> list[ReleaseEvent]:
 
 
 def award_events(facts: Facts, now: datetime) -> list[ReleaseEvent]:
-    """The award releases: one ``award`` at the decision. (Issue 11 adds ``awardUpdate`` when a notice
-    becomes final and ``awardCancellation`` when it is withdrawn.)"""
+    """The award releases: ``award`` at the decision (status ``pending`` during the 公示 notice) and
+    ``awardUpdate`` when the notice has ended with no objection undecided (status ``active``)."""
     decided = award_date(facts)
-    return [] if decided is None else [ReleaseEvent(decided, facts.scenario_id, "award", ("award",))]
+    if decided is None:
+        return []
+    events = [ReleaseEvent(decided, facts.scenario_id, "award", ("award",))]
+    final = facts.award_final_at()
+    if facts.notice is not None and final is not None and final <= now:
+        events.append(ReleaseEvent(final, facts.scenario_id, "award-final", ("awardUpdate",)))
+    return events
 
 
 #: Same-second events keep the lifecycle's order.
-_TAG_ORDER = {"tender": 0, "tenderAmendment": 1, "tenderUpdate": 2, "award": 3, "contract": 4,
-              "implementation": 5, "implementationUpdate": 6}
+_TAG_ORDER = {"tender": 0, "tenderAmendment": 1, "tenderUpdate": 2, "award": 3, "awardUpdate": 4, "contract": 5,
+              "implementation": 6, "implementationUpdate": 7}
 
 
 def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> dict[int, Facts]:
@@ -190,6 +216,7 @@ def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> d
     if not facts:
         return {}
     public = sa.select(Scenario.id).where(public_clause())
+    notice_ids: dict[int, int] = {}
 
     def scoped(column):
         return column.in_(ids) if ids is not None else column.in_(public)
@@ -215,6 +242,23 @@ def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> d
                 facts[sid].selected_at = decided
             else:
                 facts[sid].not_selected_at = decided
+    for sid, nid, starts, ends in session.execute(
+            sa.select(PublicityNotice.scenario_id, PublicityNotice.id, PublicityNotice.starts_at,
+                      PublicityNotice.ends_at)
+            .where(scoped(PublicityNotice.scenario_id), PublicityNotice.withdrawn_at.is_(None))
+            .order_by(PublicityNotice.id)):
+        if sid in facts:
+            facts[sid].notice = (starts, ends)
+            notice_ids[sid] = nid
+    if notice_ids:
+        for nid, undecided, decided in session.execute(
+                sa.select(Objection.notice_id,
+                          sa.func.count(Objection.id).filter(Objection.decision.is_(None)),
+                          sa.func.max(Objection.decided_at))
+                .where(Objection.notice_id.in_(list(notice_ids.values()))).group_by(Objection.notice_id)):
+            sid = next(k for k, v in notice_ids.items() if v == nid)
+            facts[sid].undecided_objections = undecided
+            facts[sid].last_objection_decided_at = decided
     for sid, cid, created in session.execute(
             sa.select(Contract.scenario_id, Contract.id, Contract.created_at)
             .where(scoped(Contract.scenario_id)).order_by(Contract.id)):

@@ -21,7 +21,10 @@ key                    tag                          when
 ``qa-<question id>``   tenderUpdate                 each answered clarification question
 ``closed``             tenderUpdate                 the application deadline, once passed: tenderers
                                                     and their number become public
-``award``              award                        the award decision (winners' ``decided_at``)
+``award``              award                        the award decision (winners' ``decided_at``); awards
+                                                    ``pending`` while the 公示 notice runs
+``award-final``        awardUpdate                  the notice ended with no objection undecided: awards
+                                                    ``active`` (final)
 ``unsuccessful``       tenderUpdate                 流榜 (audit ``scenario.unsuccessful``)
 ``contract-<id>``      contract                     each contract recorded
 ``milestone-<id>``     implementation(Update)       each milestone outcome recorded
