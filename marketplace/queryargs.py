@@ -23,7 +23,7 @@ def int_arg(args: MultiDict, name: str, errors: dict[str, list[str]], minimum: i
     try:
         value = int(raw)
     except ValueError:
-        value = _integral(raw)
+        value = integral(raw)
         if value is None:
             errors[name] = [_("必须是整数。")]
             return None
@@ -33,7 +33,7 @@ def int_arg(args: MultiDict, name: str, errors: dict[str, list[str]], minimum: i
     return value
 
 
-def _integral(raw: str) -> int | None:
+def integral(raw: str) -> int | None:
     """``10.0`` or ``1e1`` as the integer it denotes (JSON Schema counts them as integers); else None."""
     if len(raw) > 40:
         return None

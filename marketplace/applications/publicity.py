@@ -53,6 +53,7 @@ from marketplace.models import (
 )
 from marketplace.models.publicity import AWARDED_OR_LATER
 from marketplace.notifications.services import followers, notify, organisation_users
+from marketplace.queryargs import integral
 from marketplace.scenarios import policy as scenario_policy
 from marketplace.scenarios import services as scenario_services
 
@@ -429,11 +430,10 @@ class NoticeRow:
 def _int(value: object, name: str, default: int, maximum: int | None = None) -> int:
     if value in (None, ""):
         return default
-    try:
-        number = int(str(value))
-    except ValueError:
+    number = integral(str(value))  # "30" and also "30.0" (JSON Schema counts it as an integer)
+    if number is None:
         message = _("参数 %(name)s 应为正整数。", name=name)
-        raise BadParameters(message, {name: [message]}) from None
+        raise BadParameters(message, {name: [message]})
     if number < 1 or (maximum is not None and number > maximum):
         message = _("参数 %(name)s 超出范围（1–%(hi)d）。", name=name, hi=maximum or MAX_PAGE)
         raise BadParameters(message, {name: [message]})
