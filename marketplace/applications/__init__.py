@@ -39,5 +39,11 @@ def init_app(app: Flask) -> None:
              "applications.owner_evaluations")
     add_todo(app, (Role.OWNER,), "experts_pending", _l("尚未声明的评审专家"), panels.experts_pending_count,
              "applications.owner_evaluations")
+    add_todo(app, (Role.OWNER,), "objections_to_answer", _l("异议待答复"), publicity.objections_to_answer_count,
+             "applications.objections_work", status="unanswered")
+    add_todo(app, (Role.OWNER,), "notices_open", _l("公示中的场景"), publicity.open_notices_count,
+             "applications.publicity_index", status="open", mine="1")
+    add_todo(app, (Role.DISTRICT_STAFF, Role.CITY_STAFF), "objections_to_decide", _l("异议待决定"),
+             publicity.objections_to_decide_count, "applications.objections_work", status="undecided")
     add_todo(app, (Role.EXPERT,), "to_declare", _l("待声明回避的评审任务"), panels.to_declare_count,
              "applications.reviews")

@@ -441,12 +441,16 @@ def _int(value: object, name: str, default: int, maximum: int | None = None) -> 
 
 
 def list_notices(session: Session, status: str | None = None, district: str | None = None,
-                 page: object = None, per_page: object = None) -> tuple[list[NoticeRow], int, int, int]:
-    """Public notices, newest first, filtered by status (open/ended/withdrawn) and district code."""
+                 page: object = None, per_page: object = None,
+                 mine: User | None = None) -> tuple[list[NoticeRow], int, int, int]:
+    """Public notices, newest first, filtered by status (open/ended/withdrawn) and district code;
+    with *mine*, only that owner's or deciding staff member's notices (see :func:`_mine`)."""
     page_n = _int(page, "page", 1, MAX_PAGE)
     size = _int(per_page, "per_page", PER_PAGE, MAX_PER_PAGE)
     now = clock.now()
     query = sa.select(PublicityNotice).join(Scenario, PublicityNotice.scenario_id == Scenario.id)
+    if mine is not None:
+        query = _mine(query, mine)
     if status:
         if status not in NOTICE_STATES:
             message = _("未知的公示状态：%(s)s（可用：%(ok)s）", s=status, ok="、".join(NOTICE_STATES))
@@ -492,3 +496,69 @@ def award_summary(session: Session, scenario: Scenario) -> dict | None:
         return None
     notice = notice_of(session, scenario)
     return {"status": state, "publicity_ends_at": clock.iso_local(notice.ends_at) if notice else None}
+
+
+# ------------------------------------------------------------------ workbench to-dos
+
+#: Filters of the work list (``/objections``): undecided objections, and those not yet answered.
+WORK_FILTERS = ("undecided", "unanswered")
+
+
+def _pending_objections() -> sa.Select:
+    """Objections still open to an answer or a decision (undecided, on a notice not withdrawn)."""
+    return (sa.select(Objection).join(PublicityNotice, Objection.notice_id == PublicityNotice.id)
+            .join(Scenario, PublicityNotice.scenario_id == Scenario.id)
+            .where(Objection.decision.is_(None), PublicityNotice.withdrawn_at.is_(None)))
+
+
+def _mine(query: sa.Select, user: User) -> sa.Select:
+    """Limit a notice query to the user's work: the deciding staff's notices (as :func:`can_decide`),
+    the owner's own scenarios; nothing for anybody else."""
+    if user.role == Role.CITY_STAFF:
+        return query.where(PublicityNotice.level == BatchLevel.CITY.value)
+    if user.role == Role.DISTRICT_STAFF and user.district_id is not None:
+        return query.where(PublicityNotice.level == BatchLevel.DISTRICT.value,
+                           Scenario.district_id == user.district_id)
+    if user.role == Role.OWNER and user.organisation_id is not None:
+        return query.where(Scenario.owner_id == user.organisation_id)
+    return query.where(sa.false())
+
+
+def has_own_notices(user: User | None) -> bool:
+    """Whether ``mine=1`` means something on the public list for this user (owner or deciding staff)."""
+    return user is not None and user.is_authenticated and user.role in (Role.OWNER, Role.DISTRICT_STAFF,
+                                                                          Role.CITY_STAFF)
+
+
+def work_objections(session: Session, user: User, status: str | None = None) -> list[Objection]:
+    """The objections waiting for *user*: staff see those they decide; owners those on their scenarios
+    (``unanswered``: not answered yet). Oldest first — the longest-waiting comes first."""
+    query = _mine(_pending_objections(), user)
+    if status == "unanswered" or (status is None and user.role == Role.OWNER):
+        query = query.where(Objection.answer.is_(None))
+    return list(session.execute(query.order_by(Objection.created_at, Objection.id)).scalars())
+
+
+def objections_to_decide_count(session: Session, user: User) -> int:
+    """异议待决定: undecided objections the staff member decides."""
+    if user.role not in (Role.DISTRICT_STAFF, Role.CITY_STAFF):
+        return 0
+    query = _mine(_pending_objections(), user)
+    return session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+
+
+def objections_to_answer_count(session: Session, user: User) -> int:
+    """异议待答复: undecided objections on the owner's scenarios that have no answer yet."""
+    if user.role != Role.OWNER:
+        return 0
+    query = _mine(_pending_objections(), user).where(Objection.answer.is_(None))
+    return session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+
+
+def open_notices_count(session: Session, user: User) -> int:
+    """公示中的场景: the owner's scenarios whose notice period is running (the list's ``status=open``)."""
+    if user.role != Role.OWNER:
+        return 0
+    query = _mine(sa.select(PublicityNotice.id).join(Scenario, PublicityNotice.scenario_id == Scenario.id)
+                  .where(PublicityNotice.withdrawn_at.is_(None), PublicityNotice.ends_at > clock.now()), user)
+    return session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()

@@ -27,10 +27,26 @@ DECIDERS = (Role.DISTRICT_STAFF, Role.CITY_STAFF)
 def publicity_index():
     status = request.args.get("status") or None
     district = request.args.get("district") or None
-    rows, total, page, per_page = publicity.list_notices(db.session, status, district, request.args.get("page"))
+    user = current_user if publicity.has_own_notices(current_user) else None
+    mine = user is not None and request.args.get("mine") == "1"
+    rows, total, page, per_page = publicity.list_notices(db.session, status, district, request.args.get("page"),
+                                                         mine=user if mine else None)
     return render_template("applications/publicity/index.html", rows=rows, total=total, page=page,
-                           per_page=per_page, status=status, district=district,
+                           per_page=per_page, status=status, district=district, mine=mine,
+                           can_filter_mine=user is not None,
                            districts=publicity.districts(db.session), states=publicity.NOTICE_STATES)
+
+
+@bp.route("/objections", endpoint="objections_work")
+@roles_required(Role.OWNER, *DECIDERS)
+def objections_work():
+    """The objections waiting for the signed-in owner (答复) or deciding staff (处理)."""
+    status = request.args.get("status")
+    if status not in publicity.WORK_FILTERS:
+        status = "unanswered" if current_user.role == Role.OWNER else "undecided"
+    objections = publicity.work_objections(db.session, current_user, status)
+    return render_template("applications/publicity/objections.html", objections=objections, status=status,
+                           filters=publicity.WORK_FILTERS, local=publicity.local)
 
 
 def _notice_page(scenario: Scenario, notice, status: int = 200, **forms):

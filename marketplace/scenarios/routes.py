@@ -217,7 +217,11 @@ def edit(scenario_id: int):
                 flash(_("修改涉及实质内容，场景已重新提交审核；已提交的揭榜申请需要企业重新确认。"), "warning")
                 return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
             return _save_and_maybe_submit(form, scenario, _("已保存。"))
-    gate = services.gate_problems(scenario) if scenario.status in ScenarioStatus.editable() else []
+    gate = []
+    if scenario.status in ScenarioStatus.editable():
+        # Re-shown after an error: the box judges what the form holds, not the stored (rolled-back) values.
+        gate = services.gate_problems(scenario) if request.method == "GET" else \
+            services.gate_preview(db.session, scenario, _form_data(form))
     if request.method == "GET" and request.args.get("check"):
         for problem in gate:  # after a refused submission: highlight each field with its rule
             if problem.field in form:

@@ -99,6 +99,25 @@ def gate_problems(scenario: Scenario, now=None) -> list[GateProblem]:
     return problems
 
 
+def gate_preview(session: Session, scenario: Scenario, data: dict[str, Any]) -> list[GateProblem]:
+    """The gate as it would be with the submitted *data*, for a form re-shown after an error.
+
+    A refused save (an upload error, a field error) rolls the scenario back to what is stored, but
+    the form still shows what the owner typed; the "还需完善" box must judge those values, not the
+    stored ones. The preview is a transient copy (never added to the session): nothing is written.
+    Values the form could not read (an invalid code or budget) count as missing.
+    """
+    preview = Scenario()
+    for attr in sa.inspect(Scenario).column_attrs:
+        setattr(preview, attr.key, getattr(scenario, attr.key))
+    for name, value in data.items():
+        try:
+            apply_fields(session, preview, {name: value})
+        except (ValidationFailed, ValueError, ArithmeticError):
+            continue
+    return gate_problems(preview)
+
+
 def _require_gate(scenario: Scenario) -> None:
     problems = gate_problems(scenario)
     if problems:
