@@ -36,11 +36,24 @@ serve: venv
 worker: venv
 	$(BIN)/flask jobs worker
 
-# Runs the suite on SQLite; when TEST_DATABASE_URL names a PostgreSQL server, runs the
-# database tests again on PostgreSQL (each run in its own fresh database).
+# Runs the suite on SQLite; when TEST_DATABASE_URL names a PostgreSQL server, runs the database tests
+# on PostgreSQL too, side by side with the SQLite pass (each in its own fresh database; the PostgreSQL
+# pass uses TEST_REDIS_URL_POSTGRES, or the next Redis database number, so the two never share a queue).
+# The PostgreSQL pass's output is printed after the SQLite pass's; the target fails if either fails.
 test: venv
-	$(BIN)/python -m pytest
-	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== again on PostgreSQL =="; TEST_DB=postgres $(BIN)/python -m pytest; fi
+	@if [ -z "$$TEST_DATABASE_URL" ]; then exec $(BIN)/python -m pytest; fi; \
+	pg_redis="$${TEST_REDIS_URL_POSTGRES:-}"; \
+	if [ -z "$$pg_redis" ] && [ -n "$$TEST_REDIS_URL" ]; then \
+	  db="$${TEST_REDIS_URL##*/}"; case "$$db" in ''|*[!0-9]*) db=0;; esac; \
+	  pg_redis="$${TEST_REDIS_URL%/*}/$$((db + 1))"; fi; \
+	log="$$(mktemp)"; \
+	echo "== SQLite and PostgreSQL passes side by side (PostgreSQL's output follows) =="; \
+	TEST_DB=postgres TEST_REDIS_URL="$$pg_redis" $(BIN)/python -m pytest >"$$log" 2>&1 & pg=$$!; \
+	$(BIN)/python -m pytest; sqlite=$$?; \
+	wait $$pg; postgres=$$?; \
+	echo "== PostgreSQL pass =="; cat "$$log"; rm -f "$$log"; \
+	echo "== SQLite pass exit $$sqlite, PostgreSQL pass exit $$postgres =="; \
+	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
 
 lint: venv
 	$(BIN)/python -m ruff check .
