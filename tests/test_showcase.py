@@ -581,10 +581,15 @@ def test_api_lists_published_demonstrations(client, three_demos):
     assert item["title"] == "渝中政务一网通办" and item["district_code"] == "yuzhong" and item["year"] == 2024
     assert item["contract_amount_wan"] == "280.00" and item["firm"] and item["url"].endswith(f"/demonstrations/{item['id']}")
     assert client.get("/api/v1/demonstrations?domain=data_services").get_json()["total"] == 1
-    for bad in ("per_page=101", "page=0", "year=x"):
+    for bad in ("per_page=101", "page=0", "year=x", "district=no-such-district", "domain=渝中区"):
         response = client.get(f"/api/v1/demonstrations?{bad}")
         assert response.status_code == 400, bad
         assert response.get_json()["error"]["fields"]
+    # An unknown code names the accepted ones (and the page says so instead of an empty gallery).
+    refused = client.get("/api/v1/demonstrations?district=渝中区").get_json()["error"]["fields"]["district"][0]
+    assert "yuzhong" in refused and "请使用代码" in refused
+    page = client.get("/demonstrations?district=no-such-district").get_data(as_text=True)
+    assert "未知的区县" in page and "渝中政务一网通办" in page
 
 
 # ====================================================================== reuse

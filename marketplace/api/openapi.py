@@ -340,8 +340,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "已发布的示范项目", "按年份、区县、领域和关键词筛选。", tag="showcase", operation_id="listDemonstrations",
         parameters=[
             query("year", "评选年份", integer(2000, 2100)),
-            query("district", "区县代码（未知的代码得到空列表）", {"type": "string"}),
-            query("domain", "产业领域代码（未知的代码得到空列表）", {"type": "string"}),
+            codes("district", DISTRICT_CODES, "区县代码"),
+            codes("domain", DOMAIN_CODES, "产业领域代码"),
             query("q", "关键词（只用前 100 个字）", {"type": "string"}),
             *page_params(DEMONSTRATIONS_PER_PAGE, 20)],
         ok=list_of("Demonstration"))},

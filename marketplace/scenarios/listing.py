@@ -50,7 +50,7 @@ class ScenarioFilters:
         return {k: v for k, v in data.items() if v not in (None, "", [])}
 
 
-def _unknown_codes(session: Session, model, name: str, values: list[str], label: str,
+def unknown_codes(session: Session, model, name: str, values: list[str], label: str,
                    errors: dict[str, list[str]]) -> None:
     """Record an error naming every unknown code and listing the accepted ones (a name gets a hint)."""
     rows = session.execute(sa.select(model.code, model.name).order_by(model.sort_order)).all()
@@ -96,11 +96,11 @@ def parse_filters(args: MultiDict, default_per_page: int = 20, session: Session 
         per_page=integer("per_page", 1, MAX_PER_PAGE) or default_per_page,
     )
     if filters.districts:
-        _unknown_codes(session, District, "district", filters.districts, _("区县"), errors)
+        unknown_codes(session, District, "district", filters.districts, _("区县"), errors)
     if filters.domain:
-        _unknown_codes(session, Domain, "domain", [filters.domain], _("产业领域"), errors)
+        unknown_codes(session, Domain, "domain", [filters.domain], _("产业领域"), errors)
     if filters.theme:
-        _unknown_codes(session, Theme, "theme", [filters.theme], _("应用主题"), errors)
+        unknown_codes(session, Theme, "theme", [filters.theme], _("应用主题"), errors)
     if filters.status and filters.status not in STATUS_FILTERS:
         errors["status"] = [_("未知的状态：%(v)s。可用的取值：%(values)s", v=filters.status[:40],
                               values="、".join(STATUS_FILTERS))]

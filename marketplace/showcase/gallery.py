@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from marketplace import audit, clock, search
 from marketplace.errors import PermissionDenied, ValidationFailed
+from marketplace.extensions import db
 from marketplace.models import (
     Demonstration,
     DemonstrationReuse,
@@ -29,6 +30,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.queryargs import int_arg, raise_if_errors
+from marketplace.scenarios.listing import unknown_codes
 
 MAX_PER_PAGE = 100
 
@@ -51,8 +53,13 @@ class DemonstrationFilters:
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 
-def parse_filters(args: MultiDict, default_per_page: int = 12) -> DemonstrationFilters:
-    """Read gallery filters; bad values raise :class:`ValidationFailed` naming the parameter."""
+def parse_filters(args: MultiDict, default_per_page: int = 12, session: Session | None = None) -> DemonstrationFilters:
+    """Read gallery filters; bad values raise :class:`ValidationFailed` naming the parameter.
+
+    ``district`` and ``domain`` take codes: an unknown one is refused with the accepted codes (as the
+    scenario list does), never silently answered with an empty gallery.
+    """
+    session = session or db.session
     errors: dict[str, list[str]] = {}
 
     def integer(name: str, lo: int, hi: int) -> int | None:
@@ -66,6 +73,10 @@ def parse_filters(args: MultiDict, default_per_page: int = 12) -> DemonstrationF
         page=integer("page", 1, 100_000) or 1,
         per_page=integer("per_page", 1, MAX_PER_PAGE) or default_per_page,
     )
+    if filters.district:
+        unknown_codes(session, District, "district", [filters.district], _("区县"), errors)
+    if filters.domain:
+        unknown_codes(session, Domain, "domain", [filters.domain], _("产业领域"), errors)
     raise_if_errors(errors)
     return filters
 
