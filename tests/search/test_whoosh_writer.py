@@ -1,0 +1,109 @@
+"""The rebuild's segment writer writes what Whoosh's own writer writes (issue 13.6)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from whoosh import writing
+from whoosh.filedb.filestore import RamStorage
+
+from marketplace.search.analysis import index_positions, index_tokens
+from marketplace.search.documents import SearchDocument
+from marketplace.search.whoosh_backend import _codec, _fields_of, build_schema
+from marketplace.search.whoosh_writer import RebuildSegmentWriter
+
+from .conftest import build_corpus
+
+TEXT_FIELDS = ("title", "body", "extra")
+
+
+def _documents() -> list[SearchDocument]:
+    """The test corpus, then 300 variants of it: frequent terms get more postings than one
+    block of the codec holds (128), and positions lists of several entries."""
+    corpus = build_corpus()
+    docs = list(corpus)
+    for i in range(300):
+        base = corpus[i % len(corpus)]
+        docs.append(
+            dataclasses.replace(
+                base,
+                doc_id=1000 + i,
+                title=f"{base.title}（第{i}期）智慧交通",
+                body=f"{base.body} 数据数据与数据，信息安全 ISO 27001、C++ 和 5G+ 平台{i % 7}。{base.body}",
+                extra=base.extra if i % 3 else "",
+                district=None if i % 5 == 0 else base.district,
+                batches=() if i % 4 == 0 else (*base.batches, str(i % 9)),
+            )
+        )
+    return docs
+
+
+def _build(writer_class: type[writing.SegmentWriter], docs: list[SearchDocument]) -> Any:
+    ix = RamStorage().create_index(build_schema())
+    main = ix.writer(codec=_codec())
+    sub = writer_class(ix, _lk=False, codec=_codec())
+    for doc in docs:
+        sub.add_document(**_fields_of(doc))
+    segment = sub._finalize_segment()
+    main.commit(mergetype=lambda _writer, _old: [segment])
+    return ix
+
+
+def _contents(ix: Any) -> dict[str, Any]:
+    with ix.reader() as reader:
+        postings: dict[tuple[str, bytes], list[tuple[int, float, bytes]]] = {}
+        for fieldname in sorted(reader.indexed_field_names()):
+            for term in reader.lexicon(fieldname):
+                matcher = reader.postings(fieldname, term)
+                found = []
+                while matcher.is_active():
+                    found.append((matcher.id(), matcher.weight(), matcher.value()))
+                    matcher.next()
+                postings[(fieldname, term)] = found
+        size = reader.doc_count_all()
+        return {
+            "postings": postings,
+            "stored": [reader.stored_fields(n) for n in range(size)],
+            "columns": {name: list(reader.column_reader(name)) for name in ("nums", "fingerprint")},
+            "lengths": {name: [reader.doc_field_length(n, name) for n in range(size)] for name in TEXT_FIELDS},
+            "totals": {name: reader.field_length(name) for name in TEXT_FIELDS},
+            "positions": {
+                (name, term): list(reader.postings(name, term).items_as("positions"))
+                for name in TEXT_FIELDS
+                for term in list(reader.lexicon(name))[:200]
+            },
+        }
+
+
+def test_the_rebuild_writer_writes_the_same_index_as_whoosh() -> None:
+    docs = _documents()
+    expected = _contents(_build(writing.SegmentWriter, docs))
+    got = _contents(_build(RebuildSegmentWriter, docs))
+    assert max(len(p) for p in expected["postings"].values()) > 2 * 128  # several blocks
+    assert any(len(p) > 1 for p in expected["positions"].values())
+    assert got["postings"].keys() == expected["postings"].keys()
+    assert got == expected
+
+
+def test_index_positions_groups_the_index_tokens() -> None:
+    texts = ["", "信息与安全", "个人信息安全", "ISO 27001认证 数据数据数据", "智慧交通信号灯控制系统，工业互联网平台 5G+ C++"]
+    for doc in _documents():
+        texts += [doc.title, doc.body, doc.extra]
+    for text in texts:
+        expected: dict[str, list[int]] = {}
+        for token in index_tokens(text):
+            expected.setdefault(token.text, []).append(token.pos)
+        assert index_positions(text) == expected
+        assert index_positions(text) == expected  # (memoised for short texts)
+
+
+def test_the_rebuild_writer_refuses_what_it_does_not_write() -> None:
+    ix = RamStorage().create_index(build_schema())
+    main = ix.writer(codec=_codec())
+    sub = RebuildSegmentWriter(ix, _lk=False, codec=_codec())
+    with pytest.raises(ValueError):
+        sub.add_document(key="scenario:1", title="标题", _boost=2.0)
+    sub._close_segment()
+    main.cancel()
