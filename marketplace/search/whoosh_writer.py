@@ -34,8 +34,8 @@ from marketplace.search.analysis import ChineseTokenizer, index_positions
 
 __all__ = ["RebuildSegmentWriter"]
 
-#: term bytes → (docnums, weights, encoded values)
-_Postings = tuple[array, array, list[bytes]]
+#: term (``str`` in the text fields, ``bytes`` in the others) → postings ``(docnum, weight, value)``
+_Postings = list[tuple[int, float, bytes]]
 
 #: Encoded position lists (``Positions.encode``), keyed by their tuple of positions.
 _ENCODED: dict[tuple[int, ...], bytes] = {}
@@ -81,13 +81,13 @@ class RebuildSegmentWriter(writing.SegmentWriter):
         super().__init__(ix, **kwargs)
         if self.codec.length_stats:
             raise ValueError("RebuildSegmentWriter needs a codec without length statistics")
-        self._terms: dict[str, dict[bytes, _Postings]] = {}
+        self._terms: dict[str, dict[Any, _Postings]] = {}
         self._fast = {name for name, field in self.schema.items() if field.indexed and _is_fast_text(field)}
         for name, field in self.schema.items():
             if field.indexed and (field.vector or field.separate_spelling()):
                 raise ValueError(f"field {name!r}: vectors and spelling are not supported")
 
-    def _field_terms(self, fieldname: str) -> dict[bytes, _Postings]:
+    def _field_terms(self, fieldname: str) -> dict[Any, _Postings]:
         terms = self._terms.get(fieldname)
         if terms is None:
             terms = self._terms[fieldname] = {}
@@ -116,16 +116,22 @@ class RebuildSegmentWriter(writing.SegmentWriter):
                     if fieldname in self._fast:
                         if not isinstance(value, str):
                             raise ValueError(f"{value!r} is not unicode")
+                        get = terms.get
                         for text, poses in index_positions(value).items():
                             freq = len(poses)
                             length += freq
-                            self._post(terms, text.encode("utf-8"), docnum, float(freq), _encode_positions(poses))
+                            posting = (docnum, float(freq), _encode_positions(poses))
+                            found = get(text)
+                            if found is None:
+                                terms[text] = [posting]
+                            else:
+                                found.append(posting)
                     else:
                         scorable = field.scorable
                         for tbytes, freq, weight, vbytes in field.index(value):
                             if scorable:
                                 length += freq
-                            self._post(terms, tbytes, docnum, weight, vbytes)
+                            terms.setdefault(tbytes, []).append((docnum, weight, vbytes))
                 perdoc.add_field(fieldname, field, value if field.stored else None, length)
                 column = field.column_type
                 if column:
@@ -137,16 +143,6 @@ class RebuildSegmentWriter(writing.SegmentWriter):
         self._added = True
         self.docnum += 1
 
-    @staticmethod
-    def _post(terms: dict[bytes, _Postings], tbytes: bytes, docnum: int, weight: float, vbytes: bytes) -> None:
-        postings = terms.get(tbytes)
-        if postings is None:
-            postings = terms[tbytes] = (array("I"), array("d"), [])
-        postings[0].append(docnum)
-        postings[1].append(weight)
-        if vbytes:  # (as the W3 postings writer: empty values are not kept)
-            postings[2].append(vbytes)
-
     def _flush_segment(self) -> None:
         """Write the term index and postings: fields and terms in sorted order, each term's
         postings in blocks of the codec's size, as ``FieldWriter.add_postings`` would."""
@@ -157,9 +153,13 @@ class RebuildSegmentWriter(writing.SegmentWriter):
             if not terms:
                 continue
             writer.start_field(fieldname, self.schema[fieldname])
-            for tbytes in sorted(terms):
-                ids, weights, values = terms[tbytes]
-                writer.start_term(tbytes)
+            # (str and UTF-8 bytes sort alike: by code point)
+            for term in sorted(terms):
+                docnums, weights, values = zip(*terms[term], strict=True)
+                ids = array("I", docnums)
+                if not all(values):  # (as the W3 postings writer: empty values are not kept)
+                    values = tuple(v for v in values if v)
+                writer.start_term(term.encode("utf-8") if isinstance(term, str) else term)
                 postwriter = writer._postwriter
                 limit = postwriter._blocklimit
                 count = len(ids)
@@ -168,7 +168,7 @@ class RebuildSegmentWriter(writing.SegmentWriter):
                     block_weights = weights[start:end]
                     postwriter._ids = ids[start:end]
                     postwriter._weights = array("f", block_weights)
-                    postwriter._values = values[start:end]
+                    postwriter._values = list(values[start:end])
                     postwriter._maxweight = max(0, max(block_weights))
                     postwriter._minlength = None
                     postwriter._maxlength = 0
