@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from whoosh.filedb.filestore import RamStorage
 
 from marketplace.search.analysis import index_positions, index_tokens
 from marketplace.search.documents import SearchDocument
-from marketplace.search.whoosh_backend import _codec, _fields_of, build_schema
+from marketplace.search.whoosh_backend import WhooshBackend, _codec, _fields_of, _read_postings, build_schema
 from marketplace.search.whoosh_writer import RebuildSegmentWriter
 
 from .conftest import build_corpus
@@ -107,3 +108,49 @@ def test_the_rebuild_writer_refuses_what_it_does_not_write() -> None:
         sub.add_document(key="scenario:1", title="标题", _boost=2.0)
     sub._close_segment()
     main.cancel()
+
+
+def test_posting_lists_read_a_block_at_a_time_are_the_whole_lists() -> None:
+    ix = _build(RebuildSegmentWriter, _documents())
+    with ix.reader() as reader:
+        checked = 0
+        for fieldname in ("title", "body", "extra", "district", "batches"):
+            for term in reader.lexicon(fieldname):
+                matcher = reader.postings(fieldname, term)
+                expected_ids, expected_tf = [], []
+                while matcher.is_active():
+                    expected_ids.append(matcher.id())
+                    expected_tf.append(matcher.weight())
+                    matcher.next()
+                ids, tf = _read_postings(reader, fieldname, term.decode("utf-8"))
+                assert ids.tolist() == expected_ids and tf.tolist() == expected_tf
+                checked += len(expected_ids) > 128
+        assert checked  # lists of several blocks
+        assert _read_postings(reader, "body", "没有的词")[0].tolist() == []
+
+
+def test_segment_arrays_read_in_bulk_match_whoosh_per_document(tmp_path: Path) -> None:
+    backend = WhooshBackend(tmp_path, rebuild_chunk=100)
+    backend.rebuild(_documents())
+    backend.index([dataclasses.replace(build_corpus()[0], title="更新后的标题", budget=None)])
+    searcher = backend._searcher()
+    checked = 0
+    for sub, _offset in searcher.leaf_searchers():
+        reader = sub.reader()
+        size = reader.doc_count_all()
+        data = backend._segment_data(sub)
+        for name in TEXT_FIELDS:
+            assert data.lengths[name].tolist() == [reader.doc_field_length(n, name, 0) or 0 for n in range(size)]
+        raw = b"".join(reader.column_reader("nums", translate=False))
+        assert data.nums.tobytes() == raw
+        for term in list(reader.lexicon("title"))[:50]:  # (a segment with a deletion too)
+            matcher = reader.postings("title", term)
+            matcher = getattr(matcher, "child", matcher)
+            expected = []
+            while matcher.is_active():
+                expected.append(matcher.id())
+                matcher.next()
+            assert _read_postings(reader, "title", term.decode("utf-8"))[0].tolist() == expected
+        checked += size
+    assert checked == len(_documents()) + 1
+    backend.close()
