@@ -1,4 +1,8 @@
-"""The rebuild's segment writer writes what Whoosh's own writer writes (issue 13.6)."""
+"""Issue 13.6, Whoosh speed: the faster paths give what the plain ones gave.
+
+The rebuild's segment writer writes what Whoosh's own writer writes; posting lists, lengths and
+numbers read in bulk equal Whoosh's per-document reads; highlight spans equal the tokens'.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from marketplace.search.analysis import index_positions, index_tokens
 from marketplace.search.documents import SearchDocument
 from marketplace.search.whoosh_backend import WhooshBackend, _codec, _fields_of, _read_postings, build_schema
 from marketplace.search.whoosh_writer import RebuildSegmentWriter
+from marketplace.text.tokenizer import iter_tokens, token_spans
 
 from .conftest import build_corpus
 
@@ -154,3 +159,13 @@ def test_segment_arrays_read_in_bulk_match_whoosh_per_document(tmp_path: Path) -
         checked += size
     assert checked == len(_documents()) + 1
     backend.close()
+
+
+def test_token_spans_are_the_offsets_of_the_wanted_tokens() -> None:
+    texts = ["基于ＡＩ的智慧交通（试点），ＩＳＯ　27001认证", "信息与安全", "", "ｃ＋＋ 与 C# 开发"]
+    texts += [doc.body for doc in _documents()[:40]]
+    wanted_sets = [{"交通"}, {"智慧交通", "智慧", "ai"}, {"iso", "27001", "信息"}, {"c++", "c#"}, {"没有"}, set()]
+    for text in texts:
+        for wanted in wanted_sets:
+            expected = [(s, e) for tok, s, e in iter_tokens(text) if tok in wanted]
+            assert token_spans(text, frozenset(wanted)) == expected
