@@ -255,7 +255,26 @@ def _read_postings(reader: Any, fieldname: str, token: str) -> tuple[np.ndarray,
     return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
 
 
-def _read_blocks(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
+def _read_positions(reader: Any, fieldname: str, token: str) -> tuple[np.ndarray, tuple[bytes, ...]]:
+    """Local docnums of *token* in one segment and the encoded positions of each."""
+    try:
+        matcher = reader.postings(fieldname, token)
+    except TermNotFound:
+        return _EMPTY_IDS, ()
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    values: list[bytes] = []
+    if type(matcher) is W3LeafMatcher:
+        return _read_blocks(matcher, values)[0], tuple(values)
+    found: list[int] = []
+    while matcher.is_active():
+        found.append(matcher.id())
+        values.append(matcher.value())
+        matcher.next()
+    return np.asarray(found, dtype=np.int64), tuple(values)
+
+
+def _read_blocks(matcher: W3LeafMatcher, values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A W3 posting list a block at a time: each block's delta-coded ids and its weights are
     decoded with NumPy instead of a Python step per posting (most of a cold query's time for
     frequent words: ~1 M postings read cost ~5 s that way at 50,000 records)."""
@@ -267,8 +286,10 @@ def _read_blocks(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
         first = matcher._i
         if matcher._data is None:
             matcher._read_data()
-        deltas, weights, _values = matcher._data
+        deltas, weights, block_values = matcher._data
         count = matcher._blocklength
+        if values is not None:
+            values.extend(block_values[first:])
         id_parts.append(np.cumsum(np.asarray(deltas, dtype=np.int64))[first:])
         if weights is None:
             weight_parts.append(np.ones(count - first, dtype=np.float64))
@@ -373,6 +394,39 @@ class _Evaluator:
             found.append(ids + offset)
         return np.concatenate(found) if found else _EMPTY_IDS
 
+    def _consecutive_ids(self, fieldname: str, tokens: list[str], candidates: np.ndarray) -> np.ndarray:
+        """Global docnums among *candidates* where *tokens* sit at consecutive positions of
+        *fieldname*: what Whoosh's ``Phrase(fieldname, tokens)`` matches (a ``SpanNear2`` with
+        slop 1), checked on the candidates' decoded positions instead of Whoosh's span matchers
+        over every document holding all the tokens (~45 ms for a three-leaf phrase at 50,000
+        records)."""
+        decode = self.searcher.schema[fieldname].format.decode_positions
+        found: list[int] = []
+        for segid, offset, data in self.arrays.leaves:
+            local = candidates[offset : offset + data.size]
+            if not local.any():
+                continue
+            reader = self.subs[segid].reader()
+            per_token: list[dict[int, bytes]] = []
+            for token in tokens:
+                ids, values = _read_positions(reader, fieldname, token)
+                chosen = np.flatnonzero(local[ids])
+                if not len(chosen):
+                    break
+                per_token.append({int(ids[i]): values[i] for i in chosen})
+            else:
+                docs = set(per_token[0]).intersection(*per_token[1:])
+                for doc in sorted(docs):
+                    starts = set(decode(per_token[0][doc]))
+                    for i, postings in enumerate(per_token[1:], start=1):
+                        following = set(decode(postings[doc]))
+                        starts = {p for p in starts if p + i in following}
+                        if not starts:
+                            break
+                    if starts:
+                        found.append(offset + doc)
+        return np.asarray(found, dtype=np.int64)
+
     def phrase(self, node: PhraseNode) -> tuple[np.ndarray, np.ndarray]:
         """Mask and score of a phrase: adjacent leaves are indexed as shingles (one term for two
         leaves); longer phrases and phrases with gaps are checked with positions."""
@@ -385,7 +439,10 @@ class _Evaluator:
             return mask, score
         verified = np.zeros(self.size, dtype=bool)
         for fieldname, _weight in _TEXT_FIELDS:
-            verified[self._match_ids(_positional(fieldname, node, tokens))] = True
+            if node.consecutive:
+                verified[self._consecutive_ids(fieldname, tokens, mask & self.arrays.live)] = True
+            else:
+                verified[self._match_ids(_positional(fieldname, node, tokens))] = True
         mask &= verified
         return mask, np.where(mask, score, 0.0)
 

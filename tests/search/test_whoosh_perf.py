@@ -11,12 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from whoosh import writing
+from whoosh import query, writing
 from whoosh.filedb.filestore import RamStorage
 
-from marketplace.search.analysis import index_positions, index_tokens
+from marketplace.search.analysis import analyse, index_positions, index_tokens, shingle
 from marketplace.search.documents import SearchDocument
-from marketplace.search.whoosh_backend import WhooshBackend, _codec, _fields_of, _read_postings, build_schema
+from marketplace.search.whoosh_backend import (
+    WhooshBackend,
+    _codec,
+    _Evaluator,
+    _fields_of,
+    _read_postings,
+    build_schema,
+)
 from marketplace.search.whoosh_writer import RebuildSegmentWriter
 from marketplace.text.tokenizer import iter_tokens, token_spans
 
@@ -169,3 +176,23 @@ def test_token_spans_are_the_offsets_of_the_wanted_tokens() -> None:
         for wanted in wanted_sets:
             expected = [(s, e) for tok, s, e in iter_tokens(text) if tok in wanted]
             assert token_spans(text, frozenset(wanted)) == expected
+
+
+def test_consecutive_phrase_check_matches_whoosh_phrase_queries(tmp_path: Path) -> None:
+    backend = WhooshBackend(tmp_path, rebuild_chunk=120)
+    docs = _documents()
+    backend.rebuild(docs)
+    backend.index([dataclasses.replace(docs[0], body="智慧交通信号灯控制系统")])  # a deletion too
+    searcher = backend._searcher()
+    evaluator = _Evaluator(backend, searcher, backend._view(searcher))
+    everything = backend._view(searcher).live.copy()
+    checked = 0
+    for phrase in ("信息安全平台", "数据数据数据", "智慧交通信号灯", "平台3", "交通信号灯控制系统", "安全 ISO 27001"):
+        leaves = [w.text for word in analyse(phrase) for w in word.leaves]
+        tokens = [shingle(a, b) for a, b in zip(leaves, leaves[1:], strict=False)]
+        for fieldname in TEXT_FIELDS:
+            expected = sorted(evaluator._match_ids(query.Phrase(fieldname, tokens)).tolist())
+            assert sorted(evaluator._consecutive_ids(fieldname, tokens, everything).tolist()) == expected
+            checked += len(expected)
+    assert checked
+    backend.close()
