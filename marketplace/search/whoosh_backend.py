@@ -8,15 +8,20 @@ id) sit in one fixed-width column.
 How a query runs:
 
 1. **Matching and scoring** (:class:`_Evaluator`): each query term's posting list is read from
-   Whoosh once per segment and cached; AND / OR / NOT and BM25 scores (title weighted above body
-   above extra) are NumPy operations over dense per-document arrays.  Whoosh's own matcher loop
-   costs a Python step per matching document (measured ~200 ms for 7,000 matches at 50,000
-   records); this costs a few milliseconds.  Phrases are single shingle terms (two words) or are
-   checked with Whoosh's positional ``Phrase`` over the shingles.
+   Whoosh once per segment, a block of postings at a time, and cached; AND / OR / NOT and BM25
+   scores (title weighted above body above extra) are NumPy operations over dense per-document
+   arrays.  Whoosh's own matcher loop costs a Python step per matching document (measured
+   ~200 ms for 7,000 matches at 50,000 records); this costs a few milliseconds.  Phrases are
+   single shingle terms (two words); longer ones are a chain of shingles whose positions are
+   checked on the candidate documents only (Whoosh's positional ``SpanNear2`` when the phrase
+   has a gap).
 2. **Filters, facet counts, the clock-derived open/closed status and sorting** are NumPy over
    per-segment arrays of facet codes and numbers, built once per segment (a segment never
    changes, only its deletions do): no reindexing when a deadline passes.
 3. Only the page of hits is read from stored fields and highlighted.
+
+A full rebuild writes its segments with :class:`~marketplace.search.whoosh_writer.RebuildSegmentWriter`
+(the same segment contents as Whoosh's writer, about 40% less CPU).
 
 Several processes (gunicorn workers) may write: every write takes Whoosh's directory lock with a
 bounded wait (``writer_timeout``, default 10 s) instead of failing at once (``ix.writer()``
@@ -49,16 +54,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import columns, index, query, writing
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3LeafMatcher
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage, Storage
 from whoosh.index import LockError
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.spans import SpanNear2
-from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
-from whoosh.util.numeric import _length_byte_cache
 
 from marketplace.search.analysis import ChineseTokenizer, shingle
 from marketplace.search.backend import (
@@ -82,6 +84,14 @@ from marketplace.search.documents import (
     doc_key,
 )
 from marketplace.search.query import AllOf, Node, ParsedQuery, PhraseNode, TermNode
+from marketplace.search.whoosh_reading import (
+    EMPTY_IDS,
+    EMPTY_TF,
+    column_bytes,
+    field_lengths,
+    read_positions,
+    read_postings,
+)
 from marketplace.search.whoosh_writer import RebuildSegmentWriter
 
 __all__ = ["WhooshBackend", "build_schema"]
@@ -236,101 +246,6 @@ def _band_codes(budget: np.ndarray) -> np.ndarray:
     return band
 
 
-def _read_postings(reader: Any, fieldname: str, token: str) -> tuple[np.ndarray, np.ndarray]:
-    """Local docnums and term frequencies of *token* in one segment (deleted docs included)."""
-    try:
-        matcher = reader.postings(fieldname, token)
-    except TermNotFound:
-        return _EMPTY_IDS, _EMPTY_TF
-    if isinstance(matcher, FilterMatcher):  # deletions are masked by the caller
-        matcher = matcher.child
-    if type(matcher) is W3LeafMatcher:
-        return _read_blocks(matcher)
-    ids: list[int] = []
-    weights: list[float] = []
-    while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
-
-
-def _read_positions(reader: Any, fieldname: str, token: str) -> tuple[np.ndarray, tuple[bytes, ...]]:
-    """Local docnums of *token* in one segment and the encoded positions of each."""
-    try:
-        matcher = reader.postings(fieldname, token)
-    except TermNotFound:
-        return _EMPTY_IDS, ()
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child
-    values: list[bytes] = []
-    if type(matcher) is W3LeafMatcher:
-        return _read_blocks(matcher, values)[0], tuple(values)
-    found: list[int] = []
-    while matcher.is_active():
-        found.append(matcher.id())
-        values.append(matcher.value())
-        matcher.next()
-    return np.asarray(found, dtype=np.int64), tuple(values)
-
-
-def _read_blocks(matcher: W3LeafMatcher, values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A W3 posting list a block at a time: each block's delta-coded ids and its weights are
-    decoded with NumPy instead of a Python step per posting (most of a cold query's time for
-    frequent words: ~1 M postings read cost ~5 s that way at 50,000 records)."""
-    id_parts: list[np.ndarray] = []
-    weight_parts: list[np.ndarray] = []
-    while matcher.is_active():
-        # (From the matcher's place: a deletion filter may have moved it past the first
-        # postings, as the per-posting loop would start there too.)
-        first = matcher._i
-        if matcher._data is None:
-            matcher._read_data()
-        deltas, weights, block_values = matcher._data
-        count = matcher._blocklength
-        if values is not None:
-            values.extend(block_values[first:])
-        id_parts.append(np.cumsum(np.asarray(deltas, dtype=np.int64))[first:])
-        if weights is None:
-            weight_parts.append(np.ones(count - first, dtype=np.float64))
-        elif isinstance(weights, float):
-            weight_parts.append(np.full(count - first, weights, dtype=np.float64))
-        else:
-            weight_parts.append(np.asarray(weights, dtype=np.float64)[first:])
-        matcher._next_block()
-    if not id_parts:
-        return _EMPTY_IDS, _EMPTY_TF
-    if len(id_parts) == 1:
-        return id_parts[0], weight_parts[0]
-    return np.concatenate(id_parts), np.concatenate(weight_parts)
-
-
-def _column_bytes(creader: Any, size: int) -> bytes:
-    """The values of a fixed-width column for *size* documents as one byte string (read at once,
-    not a Python step per document)."""
-    if isinstance(creader, columns.FixedBytesColumn.Reader):
-        count = min(creader._count, size)
-        raw: bytes = creader._dbfile.get(creader._basepos, count * creader._fixedlen)
-        return raw + creader._defaultbytes * (size - count)
-    return b"".join(creader)  # (a segment without the column: its default for every document)
-
-
-#: Whoosh's one-byte field length code → length (``whoosh.util.numeric.byte_to_length``).
-_BYTE_TO_LENGTH = np.asarray(_length_byte_cache, dtype=np.float64)
-
-
-def _field_lengths(reader: Any, fieldname: str, size: int) -> np.ndarray:
-    """``reader.doc_field_length(n, fieldname) or 0`` for every document of a segment."""
-    perdoc = reader._perdoc
-    lenfield = f"_{fieldname}_len"
-    if not perdoc.has_column(lenfield):
-        return np.zeros(size, dtype=np.float64)
-    raw = _column_bytes(perdoc.column_reader(lenfield, LENGTHS_COLUMN), size)
-    return _BYTE_TO_LENGTH[np.frombuffer(raw, dtype=np.uint8, count=size)]
-
-
-_EMPTY_IDS = np.zeros(0, dtype=np.int64)
-_EMPTY_TF = np.zeros(0, dtype=np.float64)
 
 
 class _Evaluator:
@@ -364,7 +279,7 @@ class _Evaluator:
                 ids.append(local + offset)
                 tfs.append(tf)
         if not ids:
-            return _EMPTY_IDS, _EMPTY_TF
+            return EMPTY_IDS, EMPTY_TF
         if len(ids) == 1:
             return ids[0], tfs[0]
         return np.concatenate(ids), np.concatenate(tfs)
@@ -392,7 +307,7 @@ class _Evaluator:
         for sub, offset in self._leaf_searchers():
             ids = np.fromiter(q.matcher(sub, context).all_ids(), dtype=np.int64)
             found.append(ids + offset)
-        return np.concatenate(found) if found else _EMPTY_IDS
+        return np.concatenate(found) if found else EMPTY_IDS
 
     def _consecutive_ids(self, fieldname: str, tokens: list[str], candidates: np.ndarray) -> np.ndarray:
         """Global docnums among *candidates* where *tokens* sit at consecutive positions of
@@ -409,7 +324,7 @@ class _Evaluator:
             reader = self.subs[segid].reader()
             per_token: list[dict[int, bytes]] = []
             for token in tokens:
-                ids, values = _read_positions(reader, fieldname, token)
+                ids, values = read_positions(reader, fieldname, token)
                 chosen = np.flatnonzero(local[ids])
                 if not len(chosen):
                     break
@@ -895,16 +810,16 @@ class WhooshBackend(SearchBackend):
             arr = np.full(size, -1, dtype=np.int32)
             if name in indexed:
                 for term in reader.lexicon(name):
-                    local, _tf = _read_postings(reader, name, term)
+                    local, _tf = read_postings(reader, name, term)
                     arr[local] = self._vocab.code(name, term.decode("utf-8"))
             codes[name] = arr
         batches: dict[str, np.ndarray] = {}
         if "batches" in indexed:
             for term in reader.lexicon("batches"):
-                batches[term.decode("utf-8")] = _read_postings(reader, "batches", term)[0]
-        raw = _column_bytes(reader.column_reader("nums", translate=False), size)
+                batches[term.decode("utf-8")] = read_postings(reader, "batches", term)[0]
+        raw = column_bytes(reader.column_reader("nums", translate=False), size)
         nums = np.frombuffer(raw, dtype=_NUM_DTYPE, count=size)
-        lengths = {name: _field_lengths(reader, name, size) for name, _ in _TEXT_FIELDS}
+        lengths = {name: field_lengths(reader, name, size) for name, _ in _TEXT_FIELDS}
         data = _SegmentData(segid, size, codes, batches, nums, lengths)
         self._segments[segid] = data
         return data
@@ -987,7 +902,7 @@ class WhooshBackend(SearchBackend):
             if found is not None:
                 self._postings.move_to_end(key)
                 return found
-        found = _read_postings(reader, fieldname, token)
+        found = read_postings(reader, fieldname, token)
         with self._lock:
             self._postings[key] = found
             self._postings_size += len(found[0])
@@ -1067,7 +982,7 @@ class WhooshBackend(SearchBackend):
                 wanted_status |= {OPEN, CLOSED}
             masks["status"] = np.isin(status, [i for i, v in enumerate(status_labels) if v in wanted_status])
         if q.batch is not None:
-            members = arrays.batches.get(q.batch, _EMPTY_IDS)
+            members = arrays.batches.get(q.batch, EMPTY_IDS)
             masks["batch"] = np.isin(ids, members)
         if q.budget_min is not None or q.budget_max is not None:
             budget = arrays.nums["budget"][ids]
@@ -1128,7 +1043,7 @@ class WhooshBackend(SearchBackend):
         sorted.
         """
         if not len(ids) or limit <= 0:
-            return _EMPTY_IDS
+            return EMPTY_IDS
         nums = arrays.nums[ids]
         newest = -np.nan_to_num(nums["published"], nan=-np.inf)
         if sort == "relevance":

@@ -21,9 +21,9 @@ from marketplace.search.whoosh_backend import (
     _codec,
     _Evaluator,
     _fields_of,
-    _read_postings,
     build_schema,
 )
+from marketplace.search.whoosh_reading import read_postings
 from marketplace.search.whoosh_writer import RebuildSegmentWriter
 from marketplace.text.tokenizer import iter_tokens, token_spans
 
@@ -134,11 +134,11 @@ def test_posting_lists_read_a_block_at_a_time_are_the_whole_lists() -> None:
                     expected_ids.append(matcher.id())
                     expected_tf.append(matcher.weight())
                     matcher.next()
-                ids, tf = _read_postings(reader, fieldname, term.decode("utf-8"))
+                ids, tf = read_postings(reader, fieldname, term.decode("utf-8"))
                 assert ids.tolist() == expected_ids and tf.tolist() == expected_tf
                 checked += len(expected_ids) > 128
         assert checked  # lists of several blocks
-        assert _read_postings(reader, "body", "没有的词")[0].tolist() == []
+        assert read_postings(reader, "body", "没有的词")[0].tolist() == []
 
 
 def test_segment_arrays_read_in_bulk_match_whoosh_per_document(tmp_path: Path) -> None:
@@ -162,7 +162,7 @@ def test_segment_arrays_read_in_bulk_match_whoosh_per_document(tmp_path: Path) -
             while matcher.is_active():
                 expected.append(matcher.id())
                 matcher.next()
-            assert _read_postings(reader, "title", term.decode("utf-8"))[0].tolist() == expected
+            assert read_postings(reader, "title", term.decode("utf-8"))[0].tolist() == expected
         checked += size
     assert checked == len(_documents()) + 1
     backend.close()
