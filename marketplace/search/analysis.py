@@ -46,6 +46,7 @@ __all__ = [
     "PositionedToken",
     "Word",
     "analyse",
+    "index_positions",
     "index_tokens",
     "shingle",
 ]
@@ -216,6 +217,69 @@ def index_tokens(text: str, shingles: bool = True) -> list[PositionedToken]:
                         )
                     )
                 prev_leaf = leaf
+    return out
+
+
+#: Positions of short texts (the ``extra`` field: owner, district, domain, batch names) repeat
+#: across records: memoised up to this many texts of at most ``_POSITIONS_MAX_LEN`` characters.
+_POSITIONS: dict[str, dict[str, list[int]]] = {}
+_MAX_POSITIONS = 50_000
+_POSITIONS_MAX_LEN = 120
+
+
+def index_positions(text: str) -> dict[str, list[int]]:
+    """``{token: [positions]}`` of :func:`index_tokens` (with shingles), positions in the order
+    the tokens come, without building the tokens: what Whoosh's ``Positions`` format stores.
+
+    Used by the rebuild's segment writer.  The result of a short text may be shared between
+    calls: never modify it.
+    """
+    if not text:
+        return {}
+    short = len(text) <= _POSITIONS_MAX_LEN
+    if short:
+        found = _POSITIONS.get(text)
+        if found is not None:
+            return found
+    out: dict[str, list[int]] = {}
+    get = out.get
+    prev_text = ""
+    prev_pos = -2  # no previous leaf
+    for main, layout, pos in _iter_words(text):
+        if layout is None:
+            tok = main[0]
+            found_list = get(tok)
+            if found_list is None:
+                out[tok] = [pos]
+            else:
+                found_list.append(pos)
+            if prev_pos == pos - 1:
+                sh = prev_text + SHINGLE_SEPARATOR + tok
+                found_list = get(sh)
+                if found_list is None:
+                    out[sh] = [prev_pos]
+                else:
+                    found_list.append(prev_pos)
+            prev_text, prev_pos = tok, pos
+            continue
+        for tok, rel_pos, _start, _end in layout.tokens:
+            found_list = get(tok)
+            if found_list is None:
+                out[tok] = [pos + rel_pos]
+            else:
+                found_list.append(pos + rel_pos)
+        for i, (tok, _start, _end) in enumerate(layout.leaves):
+            leaf_pos = pos + i
+            if prev_pos == leaf_pos - 1:
+                sh = prev_text + SHINGLE_SEPARATOR + tok
+                found_list = get(sh)
+                if found_list is None:
+                    out[sh] = [prev_pos]
+                else:
+                    found_list.append(prev_pos)
+            prev_text, prev_pos = tok, leaf_pos
+    if short and len(_POSITIONS) < _MAX_POSITIONS:
+        _POSITIONS[text] = out
     return out
 
 

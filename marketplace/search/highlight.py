@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Collection
 
-from marketplace.text.tokenizer import iter_tokens
+from marketplace.text.tokenizer import token_spans
 
 __all__ = ["highlight", "snippet"]
 
@@ -28,7 +28,7 @@ _ELLIPSIS = "…"
 def _spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
     if not terms or not text:
         return []
-    found = sorted((s, e) for tok, s, e in iter_tokens(text) if tok in terms)
+    found = sorted(token_spans(text, terms))
     merged: list[tuple[int, int]] = []
     for start, end in found:
         if merged and start <= merged[-1][1]:

@@ -8,15 +8,20 @@ id) sit in one fixed-width column.
 How a query runs:
 
 1. **Matching and scoring** (:class:`_Evaluator`): each query term's posting list is read from
-   Whoosh once per segment and cached; AND / OR / NOT and BM25 scores (title weighted above body
-   above extra) are NumPy operations over dense per-document arrays.  Whoosh's own matcher loop
-   costs a Python step per matching document (measured ~200 ms for 7,000 matches at 50,000
-   records); this costs a few milliseconds.  Phrases are single shingle terms (two words) or are
-   checked with Whoosh's positional ``Phrase`` over the shingles.
+   Whoosh once per segment, a block of postings at a time, and cached; AND / OR / NOT and BM25
+   scores (title weighted above body above extra) are NumPy operations over dense per-document
+   arrays.  Whoosh's own matcher loop costs a Python step per matching document (measured
+   ~200 ms for 7,000 matches at 50,000 records); this costs a few milliseconds.  Phrases are
+   single shingle terms (two words); longer ones are a chain of shingles whose positions are
+   checked on the candidate documents only (Whoosh's positional ``SpanNear2`` when the phrase
+   has a gap).
 2. **Filters, facet counts, the clock-derived open/closed status and sorting** are NumPy over
    per-segment arrays of facet codes and numbers, built once per segment (a segment never
    changes, only its deletions do): no reindexing when a deadline passes.
 3. Only the page of hits is read from stored fields and highlighted.
+
+A full rebuild writes its segments with :class:`~marketplace.search.whoosh_writer.RebuildSegmentWriter`
+(the same segment contents as Whoosh's writer, about 40% less CPU).
 
 Several processes (gunicorn workers) may write: every write takes Whoosh's directory lock with a
 bounded wait (``writer_timeout``, default 10 s) instead of failing at once (``ix.writer()``
@@ -53,9 +58,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage, Storage
 from whoosh.index import LockError
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.spans import SpanNear2
-from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
 
@@ -81,6 +84,15 @@ from marketplace.search.documents import (
     doc_key,
 )
 from marketplace.search.query import AllOf, Node, ParsedQuery, PhraseNode, TermNode
+from marketplace.search.whoosh_reading import (
+    EMPTY_IDS,
+    EMPTY_TF,
+    column_bytes,
+    field_lengths,
+    read_positions,
+    read_postings,
+)
+from marketplace.search.whoosh_writer import RebuildSegmentWriter
 
 __all__ = ["WhooshBackend", "build_schema"]
 
@@ -101,8 +113,6 @@ _NUM_FORMAT = struct.Struct("<dddq")
 _NUM_DTYPE = np.dtype([("budget", "<f8"), ("published", "<f8"), ("deadline", "<f8"), ("doc_id", "<i8")])
 _NUM_DEFAULT = _NUM_FORMAT.pack(math.nan, math.nan, math.nan, -1)
 _TEXT_FIELDS = tuple(FIELD_WEIGHTS.items())
-#: Posting pool of each rebuild sub-writer (a chunk of 10,000 documents needs ~300 MB).
-_REBUILD_LIMIT_MB = 512
 #: BM25 parameters (the usual defaults, as in Whoosh's BM25F).
 _K1 = 1.2
 _B = 0.75
@@ -236,25 +246,6 @@ def _band_codes(budget: np.ndarray) -> np.ndarray:
     return band
 
 
-def _read_postings(reader: Any, fieldname: str, token: str) -> tuple[np.ndarray, np.ndarray]:
-    """Local docnums and term frequencies of *token* in one segment (deleted docs included)."""
-    try:
-        matcher = reader.postings(fieldname, token)
-    except TermNotFound:
-        return _EMPTY_IDS, _EMPTY_TF
-    if isinstance(matcher, FilterMatcher):  # deletions are masked by the caller
-        matcher = matcher.child
-    ids: list[int] = []
-    weights: list[float] = []
-    while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
-
-
-_EMPTY_IDS = np.zeros(0, dtype=np.int64)
-_EMPTY_TF = np.zeros(0, dtype=np.float64)
 
 
 class _Evaluator:
@@ -288,7 +279,7 @@ class _Evaluator:
                 ids.append(local + offset)
                 tfs.append(tf)
         if not ids:
-            return _EMPTY_IDS, _EMPTY_TF
+            return EMPTY_IDS, EMPTY_TF
         if len(ids) == 1:
             return ids[0], tfs[0]
         return np.concatenate(ids), np.concatenate(tfs)
@@ -316,7 +307,40 @@ class _Evaluator:
         for sub, offset in self._leaf_searchers():
             ids = np.fromiter(q.matcher(sub, context).all_ids(), dtype=np.int64)
             found.append(ids + offset)
-        return np.concatenate(found) if found else _EMPTY_IDS
+        return np.concatenate(found) if found else EMPTY_IDS
+
+    def _consecutive_ids(self, fieldname: str, tokens: list[str], candidates: np.ndarray) -> np.ndarray:
+        """Global docnums among *candidates* where *tokens* sit at consecutive positions of
+        *fieldname*: what Whoosh's ``Phrase(fieldname, tokens)`` matches (a ``SpanNear2`` with
+        slop 1), checked on the candidates' decoded positions instead of Whoosh's span matchers
+        over every document holding all the tokens (~45 ms for a three-leaf phrase at 50,000
+        records)."""
+        decode = self.searcher.schema[fieldname].format.decode_positions
+        found: list[int] = []
+        for segid, offset, data in self.arrays.leaves:
+            local = candidates[offset : offset + data.size]
+            if not local.any():
+                continue
+            reader = self.subs[segid].reader()
+            per_token: list[dict[int, bytes]] = []
+            for token in tokens:
+                ids, values = read_positions(reader, fieldname, token)
+                chosen = np.flatnonzero(local[ids])
+                if not len(chosen):
+                    break
+                per_token.append({int(ids[i]): values[i] for i in chosen})
+            else:
+                docs = set(per_token[0]).intersection(*per_token[1:])
+                for doc in sorted(docs):
+                    starts = set(decode(per_token[0][doc]))
+                    for i, postings in enumerate(per_token[1:], start=1):
+                        following = set(decode(postings[doc]))
+                        starts = {p for p in starts if p + i in following}
+                        if not starts:
+                            break
+                    if starts:
+                        found.append(offset + doc)
+        return np.asarray(found, dtype=np.int64)
 
     def phrase(self, node: PhraseNode) -> tuple[np.ndarray, np.ndarray]:
         """Mask and score of a phrase: adjacent leaves are indexed as shingles (one term for two
@@ -330,7 +354,10 @@ class _Evaluator:
             return mask, score
         verified = np.zeros(self.size, dtype=bool)
         for fieldname, _weight in _TEXT_FIELDS:
-            verified[self._match_ids(_positional(fieldname, node, tokens))] = True
+            if node.consecutive:
+                verified[self._consecutive_ids(fieldname, tokens, mask & self.arrays.live)] = True
+            else:
+                verified[self._match_ids(_positional(fieldname, node, tokens))] = True
         mask &= verified
         return mask, np.where(mask, score, 0.0)
 
@@ -706,13 +733,14 @@ class WhooshBackend(SearchBackend):
         try:
             # One segment per chunk, written by lock-less sub-writers while this writer holds
             # the lock, then published together in one commit that drops the old segments:
-            # Whoosh's own multi-segment scheme (MpWriter) without the subprocesses.  Bounded
-            # chunks keep each writer's posting pool in memory (no sorted runs spilled to
-            # disk and merged back, which made a single 50k-document writer ~60% slower).
+            # Whoosh's own multi-segment scheme (MpWriter) without the subprocesses.  Each
+            # sub-writer keeps its chunk's postings grouped by term in memory (see
+            # marketplace.search.whoosh_writer: the same files as Whoosh's writer, less Python
+            # per posting); bounded chunks bound that memory.
             for chunk in chunked(docs, self.rebuild_chunk):
                 # (A sub-writer is not finished: that would delete the temporary directory it
                 # shares with the main writer, which cleans it up at commit or cancel.)
-                sub = writing.SegmentWriter(ix, _lk=False, limitmb=_REBUILD_LIMIT_MB, codec=_codec())
+                sub = RebuildSegmentWriter(ix, _lk=False, codec=_codec())
                 try:
                     for doc in chunk:
                         sub.add_document(**_fields_of(doc))
@@ -782,21 +810,16 @@ class WhooshBackend(SearchBackend):
             arr = np.full(size, -1, dtype=np.int32)
             if name in indexed:
                 for term in reader.lexicon(name):
-                    local, _tf = _read_postings(reader, name, term)
+                    local, _tf = read_postings(reader, name, term)
                     arr[local] = self._vocab.code(name, term.decode("utf-8"))
             codes[name] = arr
         batches: dict[str, np.ndarray] = {}
         if "batches" in indexed:
             for term in reader.lexicon("batches"):
-                batches[term.decode("utf-8")] = _read_postings(reader, "batches", term)[0]
-        raw = b"".join(reader.column_reader("nums", translate=False))
+                batches[term.decode("utf-8")] = read_postings(reader, "batches", term)[0]
+        raw = column_bytes(reader.column_reader("nums", translate=False), size)
         nums = np.frombuffer(raw, dtype=_NUM_DTYPE, count=size)
-        lengths = {
-            name: np.fromiter(
-                (reader.doc_field_length(n, name, 0) or 0 for n in range(size)), dtype=np.float64, count=size
-            )
-            for name, _ in _TEXT_FIELDS
-        }
+        lengths = {name: field_lengths(reader, name, size) for name, _ in _TEXT_FIELDS}
         data = _SegmentData(segid, size, codes, batches, nums, lengths)
         self._segments[segid] = data
         return data
@@ -879,7 +902,7 @@ class WhooshBackend(SearchBackend):
             if found is not None:
                 self._postings.move_to_end(key)
                 return found
-        found = _read_postings(reader, fieldname, token)
+        found = read_postings(reader, fieldname, token)
         with self._lock:
             self._postings[key] = found
             self._postings_size += len(found[0])
@@ -959,7 +982,7 @@ class WhooshBackend(SearchBackend):
                 wanted_status |= {OPEN, CLOSED}
             masks["status"] = np.isin(status, [i for i, v in enumerate(status_labels) if v in wanted_status])
         if q.batch is not None:
-            members = arrays.batches.get(q.batch, _EMPTY_IDS)
+            members = arrays.batches.get(q.batch, EMPTY_IDS)
             masks["batch"] = np.isin(ids, members)
         if q.budget_min is not None or q.budget_max is not None:
             budget = arrays.nums["budget"][ids]
@@ -1020,7 +1043,7 @@ class WhooshBackend(SearchBackend):
         sorted.
         """
         if not len(ids) or limit <= 0:
-            return _EMPTY_IDS
+            return EMPTY_IDS
         nums = arrays.nums[ids]
         newest = -np.nan_to_num(nums["published"], nan=-np.inf)
         if sort == "relevance":

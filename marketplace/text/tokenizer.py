@@ -52,7 +52,7 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ __all__ = [
     "search_terms",
     "stopwords",
     "tokenize",
+    "token_spans",
     "tokenize_with_han",
     "warm_up",
 ]
@@ -317,6 +318,24 @@ def iter_tokens(text: str) -> Iterator[tuple[str, int, int]]:
         return
     for word, start, end in _norm_tokens(norm):
         yield word, index[start], index[end - 1] + 1
+
+
+def token_spans(text: str, wanted: Collection[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` in the ORIGINAL *text* of each token of :func:`iter_tokens` whose
+    normalised form is in *wanted*, in token order (for highlighting).
+
+    Every token is a slice of the normalised text, so a text containing none of the *wanted*
+    forms has no such token and is not segmented at all.
+    """
+    if not text or not wanted:
+        return []
+    norm, index = _normalise(text)
+    if not any(w in norm for w in wanted):
+        return []
+    found = [(start, end) for word, start, end in _norm_tokens(norm) if word in wanted]
+    if index is None:
+        return found
+    return [(index[start], index[end - 1] + 1) for start, end in found]
 
 
 def tokenize(text: str) -> list[str]:
