@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from werkzeug.datastructures import MultiDict
 
 from marketplace import clock, pagecache, search
+from marketplace.i18n import request_language
 from marketplace.extensions import db
 from marketplace.models import (
     Batch,
@@ -301,12 +302,24 @@ _CHOICES = "marketplace.scenarios.filter_choices"
 
 def cached_filter_choices(session: Session) -> dict[str, list]:
     """:func:`filter_choices`, read once per data version in each process (one small version read instead
-    of two queries: reference lists and batches change only with a commit, which bumps the version)."""
+    of two queries: reference lists and batches change only with a commit, which bumps the version).
+
+    Also carries ``labels``: the districts', domains' and themes' ``(code, name in the request's
+    language)`` pairs, so the filter form does not look the language up once per checkbox.
+    """
     version = pagecache.request_data_version(session)
     memo = current_app.extensions.get(_CHOICES)
     if memo is None or memo[0] != version:
-        memo = current_app.extensions[_CHOICES] = (version, filter_choices(session))
-    return memo[1]
+        memo = current_app.extensions[_CHOICES] = (version, filter_choices(session), {})
+    _version, choices, by_language = memo
+    language = request_language()
+    labels = by_language.get(language)
+    if labels is None:
+        english = language == "en"
+        labels = by_language[language] = {
+            kind: [(row.code, row.name_en if english and row.name_en else row.name) for row in choices[kind]]
+            for kind in ("districts", "domains", "themes")}
+    return {**choices, "labels": labels}
 
 
 def filter_choices(session: Session) -> dict[str, list]:
