@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from werkzeug.datastructures import MultiDict
 
 from marketplace import clock, pagecache, search
-from marketplace.i18n import request_language
 from marketplace.extensions import db
+from marketplace.i18n import request_language
 from marketplace.models import (
     Batch,
     District,
