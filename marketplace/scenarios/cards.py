@@ -34,8 +34,9 @@ def _name(row: Any, english: bool) -> str:
 
 def status_badge(status: Any) -> Markup:
     """``<span class="badge …" data-status="…">label</span>`` (the ``status_badge`` macro)."""
-    return Markup('<span class="badge bg-{}" data-status="{}">{}</span>').format(
-        STATUS_COLOURS.get(status.value, "secondary"), status.value, status.label)
+    colour = STATUS_COLOURS.get(status.value, "secondary")
+    return Markup(f'<span class="badge bg-{escape(colour)}" data-status="{escape(status.value)}">'
+                  f'{escape(status.label)}</span>')
 
 
 def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, Any]) -> Markup:
