@@ -176,9 +176,11 @@ def configure_templates(app: Flask) -> None:
     from marketplace import clock, formats
     from marketplace.i18n import request_language, request_translations
     from marketplace.navigation import nav_items
-    from marketplace.paging import pager_items
+    from marketplace.paging import id_url, pager_items, query_url
 
     app.add_template_global(pager_items)
+    app.add_template_global(query_url)
+    app.add_template_global(id_url)
 
     @app.template_filter("local_dt")
     def local_dt(value, fmt: str = "%Y-%m-%d %H:%M"):

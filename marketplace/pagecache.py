@@ -129,6 +129,14 @@ def data_version(session: Session | None = None) -> str:
     return f"v{row.version}-{row.updated_at.timestamp() * 1_000_000:.0f}"
 
 
+def request_data_version(session: Session) -> str:
+    """The data version this request works with: the one the page cache read, else read now (in *session*)."""
+    found = g.get("page_cache")
+    if found:
+        return found[1]
+    return data_version(session)
+
+
 def _public_change(objects: Any) -> bool:
     return any(not isinstance(obj, PRIVATE_MODELS) for obj in objects)
 

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import url_for
+from werkzeug.datastructures import iter_multi_items
+
 #: Bootstrap classes: an item shown from the ``sm`` breakpoint up only, or on phones only.
 WIDE_ONLY = "d-none d-sm-block"
 PHONE_ONLY = "d-sm-none"
@@ -44,3 +51,32 @@ def pager_items(page: int, pages: int) -> list[tuple[int | None, str]]:
         if 0 <= position < len(narrow) - 1 and narrow[position + 1] is None:
             items.append((None, PHONE_ONLY))
     return items
+
+
+#: Characters left unescaped in query strings, as Werkzeug's URL building leaves them.
+_QUERY_SAFE = "!$'()*,/:;?@"
+
+
+def query_url(base: str, args: Mapping[str, Any] | None = None) -> str:
+    """*base* (one ``url_for`` result) with *args* as its query string, exactly as ``url_for`` would add them.
+
+    A list page links to itself some thirty times with different filters; building the path once and
+    the query strings here costs a fraction of a ``url_for`` per link. Lists expand to repeated
+    parameters, ``None`` values are left out.
+    """
+    items = [(key, value) for key, value in iter_multi_items(args or {}) if value is not None]
+    return f"{base}?{urlencode(items, safe=_QUERY_SAFE)}" if items else base
+
+
+#: A stand-in id to find where the id goes in a built URL (the largest id ``<int:…>`` accepts).
+_MARKER = 2**31 - 1
+
+
+def id_url(endpoint: str, name: str) -> Callable[[int], str]:
+    """A function ``id → url_for(endpoint, name=id)`` that builds the URL once: for a link on every row.
+
+    ``<int:…>`` converters write the id as its decimal digits, so putting the digits in place of the
+    stand-in gives exactly what ``url_for`` gives.
+    """
+    head, _marker, tail = url_for(endpoint, **{name: _MARKER}).rpartition(str(_MARKER))
+    return lambda value: f"{head}{int(value)}{tail}"

@@ -4,7 +4,8 @@ A request whose ``v`` is the file's current hash is answered with
 ``Cache-Control: public, max-age=31536000, immutable``: the URL changes with the content, so
 browsers and proxies may keep it for a year. Any other static request keeps Flask's default
 (revalidated) caching, so an old or made-up ``v`` never pins a file. Hashes are computed once per
-file and modification time.
+file and modification time (once per file name in a process that reloads no templates, i.e. in
+production).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask import Flask, Response, current_app, request
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 _HASHES = "marketplace.static_hashes"
+_SETTLED = "marketplace.static_hashes_settled"
 _LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 
@@ -30,6 +32,9 @@ def fingerprint(app: Flask, filename: str) -> str | None:
     folder = app.static_folder
     if folder is None:
         return None
+    settled: dict[str, str | None] = app.extensions.setdefault(_SETTLED, {})
+    if filename in settled:
+        return settled[filename]
     path = os.path.realpath(os.path.join(folder, filename))
     if not path.startswith(os.path.realpath(folder) + os.sep):
         return None
@@ -40,10 +45,15 @@ def fingerprint(app: Flask, filename: str) -> str | None:
     memo: dict[str, tuple[int, str]] = app.extensions.setdefault(_HASHES, {})
     known = memo.get(path)
     if known is not None and known[0] == mtime:
-        return known[1]
-    with open(path, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()[:12].translate(_LETTERS)
-    memo[path] = (mtime, digest)
+        digest = known[1]
+    else:
+        with open(path, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()[:12].translate(_LETTERS)
+        memo[path] = (mtime, digest)
+    if not (app.debug or app.config.get("TEMPLATES_AUTO_RELOAD")):
+        # Deployed files do not change under a running process (a deploy restarts it): hash once per name
+        # instead of resolving and stat-ing the path for each of the ~7 assets on every page.
+        settled[filename] = digest
     return digest
 
 

@@ -13,6 +13,11 @@ submit one application each to the same open scenario at once (through the cache
     .venv/bin/python scripts/bench_throughput.py                       # seeds a demo database first
     .venv/bin/python scripts/bench_throughput.py --instance /tmp/demo  # reuse a seeded instance folder
     .venv/bin/python scripts/bench_throughput.py --redis-url redis://127.0.0.1:6379/6 --submitters 50
+    .venv/bin/python scripts/bench_throughput.py --baseline /tmp/old-checkout   # before/after, interleaved
+
+``--baseline DIR`` adds the same two marketplace servers run from another checkout of the code (e.g.
+``git archive <commit> | tar -x -C DIR``) on the same database, measured in the same rounds, so a change
+is compared with the code before it under the same machine load.
 
 Traffic goes to 127.0.0.1 only; the run is bounded (rounds × duration).
 """
@@ -227,6 +232,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--path", default="/scenarios")
     parser.add_argument("--submitters", type=int, default=0, help="also measure submit p95 with this many")
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure alongside (before/after)")
     args = parser.parse_args()
 
     instance = args.instance or Path(tempfile.mkdtemp(prefix="bench-instance-"))
@@ -243,16 +249,17 @@ def main() -> None:
 
     hello_dir = Path(tempfile.mkdtemp(prefix="bench-hello-"))
     (hello_dir / "hello.py").write_text(HELLO)
-    ports = {"hello": free_port(), "cached": free_port(), "uncached": free_port()}
+    roots = {"cached": ROOT, "uncached": ROOT}
+    if args.baseline:
+        roots.update({"cached_baseline": args.baseline.resolve(), "uncached_baseline": args.baseline.resolve()})
+    ports = {name: free_port() for name in ("hello", *roots)}
     settings = (args.workers, args.worker_class, args.threads)
-    servers = {
-        "hello": gunicorn("hello:app", ports["hello"], env, hello_dir, *settings),
-        "cached": gunicorn("wsgi:app", ports["cached"], {**env, "PAGE_CACHE": "on"}, ROOT, *settings),
-        "uncached": gunicorn("wsgi:app", ports["uncached"], {**env, "PAGE_CACHE": "off"}, ROOT, *settings),
-    }
-    urls = {"hello": f"http://127.0.0.1:{ports['hello']}/",
-            "cached": f"http://127.0.0.1:{ports['cached']}{args.path}",
-            "uncached": f"http://127.0.0.1:{ports['uncached']}{args.path}"}
+    servers = {"hello": gunicorn("hello:app", ports["hello"], env, hello_dir, *settings)}
+    for name, root in roots.items():
+        cache = "on" if name.startswith("cached") else "off"
+        servers[name] = gunicorn("wsgi:app", ports[name], {**env, "PAGE_CACHE": cache}, root, *settings)
+    urls = {"hello": f"http://127.0.0.1:{ports['hello']}/"}
+    urls.update({name: f"http://127.0.0.1:{ports[name]}{args.path}" for name in roots})
     results: dict[str, list[float]] = {name: [] for name in urls}
     try:
         for url in urls.values():
@@ -272,11 +279,16 @@ def main() -> None:
             "req_per_s": {name: round(statistics.median(rates), 1) for name, rates in results.items()},
         }
         hello = statistics.median(results["hello"])
-        ratios = {name: round(statistics.median(results[name]) / hello, 3) for name in TARGETS}
+        ratios = {name: round(statistics.median(results[name]) / hello, 3) for name in roots}
         summary["ratio_to_hello"] = ratios
         summary["meets_target"] = {name: ratios[name] >= target for name, target in TARGETS.items()}
+        if args.baseline:
+            summary["baseline"] = str(args.baseline)
         if args.submitters:
             summary["submit"] = submit_p95(f"http://127.0.0.1:{ports['cached']}", env, args.submitters)
+            if args.baseline:
+                summary["submit_baseline"] = submit_p95(f"http://127.0.0.1:{ports['cached_baseline']}", env,
+                                                        args.submitters)
         print(json.dumps(summary, ensure_ascii=False))
     finally:
         for server in servers.values():

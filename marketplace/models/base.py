@@ -13,13 +13,17 @@ carry none: the rows they link hold the times.
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_request_context
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from marketplace.i18n import request_translations
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -63,6 +67,10 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
 
+#: catalogue (the request's Translations) → enum class → value → translated label.
+_TRANSLATED_LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class LabelledEnum(enum.StrEnum):
     """A string enum whose members carry a (translatable) Chinese label.
 
@@ -72,8 +80,16 @@ class LabelledEnum(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        labels: dict[str, Any] = type(self).__labels__()  # type: ignore[attr-defined]
-        return str(labels.get(self.value, self.value))
+        cls = type(self)
+        if has_request_context():
+            # Translated once per enum class and catalogue: a list page shows a status and a mode per row.
+            per_catalogue = _TRANSLATED_LABELS.setdefault(request_translations(), {})
+            labels = per_catalogue.get(cls)
+            if labels is None:
+                labels = per_catalogue[cls] = {k: str(v) for k, v in cls.__labels__().items()}  # type: ignore[attr-defined]
+            return labels.get(self.value, self.value)
+        lazy: dict[str, Any] = cls.__labels__()  # type: ignore[attr-defined]
+        return str(lazy.get(self.value, self.value))
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

@@ -7,13 +7,24 @@ from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from werkzeug.datastructures import MultiDict
 
-from marketplace import clock, search
+from marketplace import clock, pagecache, search
 from marketplace.extensions import db
-from marketplace.models import Batch, District, Domain, Scenario, ScenarioStatus, Theme, batch_scenarios
+from marketplace.i18n import request_language
+from marketplace.models import (
+    Batch,
+    District,
+    Domain,
+    Organisation,
+    Scenario,
+    ScenarioStatus,
+    Theme,
+    batch_scenarios,
+)
 from marketplace.queryargs import decimal_arg, int_arg, raise_if_errors
 from marketplace.scenarios.policy import public_clause
 
@@ -220,10 +231,95 @@ def page_of(session: Session, filters: ScenarioFilters) -> ScenarioPage:
     return ScenarioPage(list(items), total, filters.page, filters.per_page, counts)
 
 
+class ScenarioCard:
+    """What a list card shows of a scenario, read as plain columns (no ORM objects, no identity map).
+
+    Offers the attributes the card macro reads of a :class:`Scenario` (``owner.name``, ``district``,
+    ``domain``, ``theme``, ``batches``, ``display_status()`` …), so the same macro renders both.
+    """
+
+    __slots__ = ("id", "title", "summary", "status", "deadline", "budget_wan", "mode", "owner", "district",
+                 "domain", "theme", "batches")
+
+    def __init__(self, row: sa.Row, refs: dict[str, dict[int, object]]) -> None:
+        self.id = row.id
+        self.title = row.title
+        self.summary = row.summary
+        self.status = row.status
+        self.deadline = row.deadline
+        self.budget_wan = row.budget_wan
+        self.mode = row.mode
+        self.owner = _Named(row.owner_name)
+        self.district = refs["districts"].get(row.district_id)
+        self.domain = refs["domains"].get(row.domain_id)
+        self.theme = refs["themes"].get(row.theme_id)
+        self.batches: list[sa.Row] = []
+
+    display_status = Scenario.display_status
+
+
+class _Named:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, list]) -> ScenarioPage:
+    """:func:`page_of` for the HTML list: the page's rows as :class:`ScenarioCard` (three queries).
+
+    The district, domain and theme come from *choices* (:func:`filter_choices`, which the page reads
+    anyway), the owner's name from one join, the batches from one more query for the page's ids.
+    """
+    counts = status_counts(session, filters)
+    total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    query = ordered(filtered_query(session, filters), filters.sort).with_only_columns(
+        Scenario.id, Scenario.title, Scenario.summary, Scenario.status, Scenario.deadline, Scenario.budget_wan,
+        Scenario.mode, Scenario.district_id, Scenario.domain_id, Scenario.theme_id,
+        Organisation.name.label("owner_name"),
+    ).join(Organisation, Organisation.id == Scenario.owner_id)
+    rows = session.execute(query.limit(filters.per_page).offset((filters.page - 1) * filters.per_page)).all()
+    refs = {kind: {row.id: row for row in choices[kind]} for kind in ("districts", "domains", "themes")}
+    cards = [ScenarioCard(row, refs) for row in rows]
+    if cards:
+        by_id = {card.id: card for card in cards}
+        link = batch_scenarios.c
+        for row in session.execute(
+                sa.select(link.scenario_id, Batch.id, Batch.name).join(Batch, Batch.id == link.batch_id)
+                .where(link.scenario_id.in_(list(by_id))).order_by(Batch.published_on, Batch.id)):
+            by_id[row.scenario_id].batches.append(row)
+    return ScenarioPage(cards, total, filters.page, filters.per_page, counts)  # type: ignore[arg-type]
+
+
 def all_matching(session: Session, filters: ScenarioFilters, limit: int = 10000) -> list[Scenario]:
     """Every matching scenario, for exports."""
     query = with_relations(ordered(filtered_query(session, filters), filters.sort)).limit(limit)
     return list(session.execute(query).unique().scalars())
+
+
+_CHOICES = "marketplace.scenarios.filter_choices"
+
+
+def cached_filter_choices(session: Session) -> dict[str, list]:
+    """:func:`filter_choices`, read once per data version in each process (one small version read instead
+    of two queries: reference lists and batches change only with a commit, which bumps the version).
+
+    Also carries ``labels``: the districts', domains' and themes' ``(code, name in the request's
+    language)`` pairs, so the filter form does not look the language up once per checkbox.
+    """
+    version = pagecache.request_data_version(session)
+    memo = current_app.extensions.get(_CHOICES)
+    if memo is None or memo[0] != version:
+        memo = current_app.extensions[_CHOICES] = (version, filter_choices(session), {})
+    _version, choices, by_language = memo
+    language = request_language()
+    labels = by_language.get(language)
+    if labels is None:
+        english = language == "en"
+        labels = by_language[language] = {
+            kind: [(row.code, row.name_en if english and row.name_en else row.name) for row in choices[kind]]
+            for kind in ("districts", "domains", "themes")}
+    return {**choices, "labels": labels}
 
 
 def filter_choices(session: Session) -> dict[str, list]:

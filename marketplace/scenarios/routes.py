@@ -46,9 +46,9 @@ def index():
     except ValidationFailed as error:
         flash(error.message, "warning")
         filters = listing.ScenarioFilters()
-    page = listing.page_of(db.session, filters)
-    return render_template("scenarios/index.html", page=page, filters=filters,
-                           choices=listing.filter_choices(db.session), now=clock.now())
+    choices = listing.cached_filter_choices(db.session)
+    page = listing.card_page(db.session, filters, choices)
+    return render_template("scenarios/index.html", page=page, filters=filters, choices=choices, now=clock.now())
 
 
 @bp.route("/scenarios/<int:scenario_id>")
