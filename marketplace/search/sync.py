@@ -39,7 +39,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from marketplace.search.backend import CheckReport, NullBackend, ProgressCallback, SearchBackend, check_index
+from marketplace.search.backend import (
+    CheckReport,
+    NullBackend,
+    ProgressCallback,
+    SearchBackend,
+    SearchUnavailable,
+    check_index,
+)
 from marketplace.search.documents import DocKey, SearchDocument
 
 __all__ = [
@@ -286,6 +293,11 @@ class SearchSync:
             return
         try:
             backend.apply(list(changes.upserts.values()), sorted(changes.removals))
+        except SearchUnavailable as error:
+            # A known state (missing, rebuilding, corrupt index): the pages fall back and /readyz says so;
+            # the next `flask search reindex` (or repair job) indexes these records from the database.
+            log.warning("search: index unavailable, %d writes and %d removals left to the next reindex: %s",
+                        len(changes.upserts), len(changes.removals), error)
         except Exception:
             log.exception(
                 "search: index update failed after commit (%d writes, %d removals); run `flask search check`",

@@ -320,3 +320,21 @@ def test_end_to_end_with_a_real_index(engine: sa.Engine) -> None:
             assert backend.query(SearchQuery(q="水质")).total == 1
     finally:
         sync.detach()
+
+
+def test_an_unavailable_index_after_commit_is_a_warning_not_an_error(
+    session: Session, index: RecordingBackend, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing index is a known state (reindex repairs it): one warning line, no traceback, data committed."""
+    from marketplace.search.backend import SearchUnavailable
+
+    def unavailable(*_args, **_kwargs):
+        raise SearchUnavailable("search index missing: not created implicitly")
+
+    monkeypatch.setattr(index, "apply", unavailable)
+    with caplog.at_level(logging.WARNING, logger="marketplace.search"):
+        session.add(Item(title="索引缺失", status="published"))
+        session.commit()
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert "left to the next reindex" in caplog.text and caplog.records[0].exc_info is None
+    assert session.scalar(sa.select(sa.func.count()).select_from(Item)) == 1
