@@ -88,23 +88,7 @@ def cached_page(view: F) -> F:
 
 def bump(session: Session) -> None:
     """``version += 1`` of the pages stamp, creating its row as needed (runs inside the transaction)."""
-    table = MatchState.__table__
-    now = clock.now()
-    conn = session.connection()
-    if conn.dialect.name in ("sqlite", "postgresql"):
-        if conn.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(table).values(key=VERSION_KEY, version=1, updated_at=now)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={"version": table.c.version + 1, "updated_at": stmt.excluded.updated_at}))
-    else:  # pragma: no cover - other databases
-        done = conn.execute(table.update().where(table.c.key == VERSION_KEY)
-                            .values(version=table.c.version + 1, updated_at=now))
-        if not done.rowcount:
-            conn.execute(table.insert().values(key=VERSION_KEY, version=1, updated_at=now))
+    MatchState.bump(session, [VERSION_KEY], clock.now())
 
 
 _VERSION_QUERY = sa.select(MatchState.__table__.c.version, MatchState.__table__.c.updated_at).where(

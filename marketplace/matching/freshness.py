@@ -120,24 +120,7 @@ def read_stamp(session: Session, key: str) -> Stamp:
 
 def bump(session: Session, keys: Iterable[str]) -> None:
     """``version += 1, updated_at = now`` for each key, creating rows as needed (an upsert)."""
-    table = MatchState.__table__
-    now = clock.now()
-    dialect = session.get_bind().dialect.name
-    for key in sorted(set(keys)):
-        if dialect in ("sqlite", "postgresql"):
-            if dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert
-            stmt = insert(table).values(key=key, version=1, updated_at=now)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={"version": table.c.version + 1, "updated_at": stmt.excluded.updated_at}))
-        else:  # pragma: no cover - other databases
-            done = session.execute(table.update().where(table.c.key == key)
-                                   .values(version=table.c.version + 1, updated_at=now))
-            if not done.rowcount:
-                session.execute(table.insert().values(key=key, version=1, updated_at=now))
+    MatchState.bump(session, keys, clock.now())
 
 
 # ------------------------------------------------------------------ session hooks

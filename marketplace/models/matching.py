@@ -12,11 +12,13 @@ scenario: the firm is no longer suggested for that scenario (only), and the mark
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from marketplace.models.accounts import User
 from marketplace.models.base import Base, CreatedAtMixin, UTCDateTime, utcnow
@@ -41,6 +43,21 @@ class MatchState(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: When ``version`` was last bumped.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    @classmethod
+    def bump(cls, session: Session, keys: Iterable[str], now: datetime) -> None:
+        """``version += 1, updated_at = now`` for each key, creating rows as needed: one upsert per key,
+        in sorted order (each locks its row until commit on PostgreSQL; a fixed order avoids deadlocks)."""
+        table = cls.__table__
+        dialect = session.get_bind().dialect.name
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+        if insert is None:  # the platform runs on SQLite or PostgreSQL only
+            raise NotImplementedError(f"MatchState.bump does not support {dialect}")
+        for key in sorted(set(keys)):
+            stmt = insert(table).values(key=key, version=1, updated_at=now)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=[table.c.key],
+                set_={"version": table.c.version + 1, "updated_at": stmt.excluded.updated_at}))
 
 
 class MatchInvitation(CreatedAtMixin, Base):
