@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Collection
 
-from marketplace.text.tokenizer import token_spans
+from marketplace.text.tokenizer import normalize, token_spans
 
 __all__ = ["highlight", "snippet"]
 
@@ -23,12 +23,30 @@ _LEAD_CHARS = 16
 _SCAN_CHARS = 6000
 _BLANKS = re.compile(r"\s+")
 _ELLIPSIS = "…"
+#: Pieces of text between blanks and sentence punctuation.  No token crosses these characters
+#: (the segmenter works on runs of Chinese characters, Latin tokens on runs of letters and
+#: digits), so tokenising each piece on its own gives the same tokens as the whole text, and a
+#: piece holding no query word as a substring needs no tokenising at all.
+_PIECES = re.compile(r"[^\s。，、；：！？,;:!?（）()]+")
 
 
 def _spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
     if not terms or not text:
         return []
-    found = sorted(token_spans(text, terms))
+    norm = normalize(text)
+    if not any(term in norm for term in terms):
+        return []
+    found: list[tuple[int, int]]
+    if len(norm) != len(text):  # (rare: normalisation changed lengths; no shortcut)
+        found = sorted(token_spans(text, terms))
+    else:
+        found = []
+        for piece in _PIECES.finditer(norm):
+            start, end = piece.span()
+            value = norm[start:end]
+            if any(term in value for term in terms):
+                found.extend((s + start, e + start) for s, e in token_spans(text[start:end], terms))
+        found.sort()
     merged: list[tuple[int, int]] = []
     for start, end in found:
         if merged and start <= merged[-1][1]:

@@ -296,8 +296,10 @@ class PostgresBackend(SearchBackend):
                 count += len(chunk)
                 if progress is not None:
                     progress(count)
+        # VACUUM sets the visibility map, so that reading the order indexes (browsing, the
+        # windows of newest / budget) needs no visit of the table; ANALYZE the statistics.
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
-            con.execute(sa.text("ANALYZE search_entries"))
+            con.execute(sa.text("VACUUM ANALYZE search_entries"))
         return count
 
     def clear(self) -> None:
@@ -415,11 +417,13 @@ class PostgresBackend(SearchBackend):
             elif exact:
                 ranked = []  # (the page lies past the matches)
             else:
-                # Sparse matches: walking an order index would test the tsvector of ten records
-                # or more per hit; collect the matches through the GIN index first.
-                sparse = has_text and estimate < 0.1 * max(rows_total, 1.0)
-                page = statements.sparse_page if sparse else statements.page
-                ranked = [(row[0], 0.0) for row in con.execute(page, params)]
+                ranked = self._windowed_page(con, statements, params, query, estimate, rows_total)
+                if ranked is None:
+                    # Sparse matches: walking an order index would test the tsvector of ten
+                    # records or more per hit; collect the matches through the GIN index first.
+                    sparse = has_text and estimate < 0.1 * max(rows_total, 1.0)
+                    page = statements.sparse_page if sparse else statements.page
+                    ranked = [(row[0], 0.0) for row in con.execute(page, params)]
             if not exact:
                 # An estimate is never below what is known to exist.
                 total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
@@ -442,6 +446,35 @@ class PostgresBackend(SearchBackend):
             )
         return RawPage(total, hits, facets, estimated=not exact)
 
+
+    @staticmethod
+    def _windowed_page(
+        con: sa.Connection,
+        statements: _Statements,
+        params: dict[str, Any],
+        query: SearchQuery,
+        estimate: float,
+        rows_total: float,
+    ) -> list[tuple[int, float]] | None:
+        """The page of a text query with many matches in ``newest`` or ``budget`` order, read
+        from a window of the order: the matches whose sort key is at least the key of the
+        table's K-th record, K sized from the estimated share of matches so that the window
+        likely holds the page.  PostgreSQL intersects the text's GIN bitmap with the window's
+        range on the order index and visits only the records in both, instead of every match.
+        Every match before the window's end is in it (ties included, blanks last), so a full
+        page from it is the exact page; otherwise ``None`` (the caller reads all matches)."""
+        if statements.threshold is None or rows_total <= 0:
+            return None
+        wanted = query.offset + query.per_page
+        share = max(estimate, 1.0) / rows_total
+        k = int(min(rows_total, 2 * wanted / share + 100))
+        threshold = con.execute(statements.threshold, {"k": k}).scalar()
+        if threshold is None:
+            return None
+        rows = con.execute(statements.window_page, {**params, "threshold": threshold}).all()
+        if len(rows) < query.per_page:
+            return None
+        return [(row[0], 0.0) for row in rows]
 
 # -- query statements: built once per shape, values bound at execution ------------------------
 #
@@ -595,6 +628,21 @@ class _Statements:
             )
             self.page = self._page(matches.subquery("matches"))
             self.sparse_page = self._page(matches.cte("matches").prefix_with("MATERIALIZED"))
+        # newest / budget: the window of the order index (see PostgresBackend._windowed_page).
+        self.threshold: Any = None
+        self.window_page: Any = None
+        key = {"newest": _c.published_at, "budget": _c.budget}.get(shape.sort)
+        if shape.text and key is not None:
+            self.threshold = (
+                sa.select(key).order_by(key.desc().nulls_last()).offset(_bp("k", sa.Integer)).limit(1)
+            )
+            self.window_page = (
+                sa.select(_c.id)
+                .where(*filters.values(), *text, key >= sa.bindparam("threshold", type_=key.type))
+                .order_by(*_order(_c, shape.sort))
+                .limit(_bp("page_limit", sa.Integer))
+                .offset(_bp("page_offset", sa.Integer))
+            )
 
     def explain_args(self, con: sa.Connection, params: dict[str, Any]) -> tuple[str, Any]:
         """``EXPLAIN (FORMAT JSON)`` of the estimate statement and its parameters for *params*."""
