@@ -456,10 +456,11 @@ class PostgresBackend(SearchBackend):
         estimate: float,
         rows_total: float,
     ) -> list[tuple[int, float]] | None:
-        """The page of a text query with many matches in ``newest`` or ``budget`` order, read
-        from a window of the order: the matches whose sort key is at least the key of the
-        table's K-th record, K sized from the estimated share of matches so that the window
-        likely holds the page.  PostgreSQL intersects the text's GIN bitmap with the window's
+        """The page of a text query with many matches in ``newest``, ``budget`` or ``deadline``
+        order, read from a window of the order: the matches whose sort key comes no later than
+        the key of the table's K-th record in that order (for ``deadline``: the K-th upcoming
+        deadline), K sized from the estimated share of matches so that the window likely holds
+        the page.  PostgreSQL intersects the text's GIN bitmap with the window's
         range on the order index and visits only the records in both, instead of every match.
         Every match before the window's end is in it (ties included, blanks last), so a full
         page from it is the exact page; otherwise ``None`` (the caller reads all matches)."""
@@ -468,7 +469,7 @@ class PostgresBackend(SearchBackend):
         wanted = query.offset + query.per_page
         share = max(estimate, 1.0) / rows_total
         k = int(min(rows_total, 2 * wanted / share + 100))
-        threshold = con.execute(statements.threshold, {"k": k}).scalar()
+        threshold = con.execute(statements.threshold, {"k": k, "now": params["now"]}).scalar()
         if threshold is None:
             return None
         rows = con.execute(statements.window_page, {**params, "threshold": threshold}).all()
@@ -631,14 +632,20 @@ class _Statements:
         # newest / budget: the window of the order index (see PostgresBackend._windowed_page).
         self.threshold: Any = None
         self.window_page: Any = None
-        key = {"newest": _c.published_at, "budget": _c.budget}.get(shape.sort)
-        if shape.text and key is not None:
-            self.threshold = (
-                sa.select(key).order_by(key.desc().nulls_last()).offset(_bp("k", sa.Integer)).limit(1)
-            )
+        # deadline: the window of upcoming deadlines (they come first, soonest first).
+        if shape.text and shape.sort in ("newest", "budget", "deadline"):
+            k = _bp("k", sa.Integer)
+            if shape.sort == "deadline":
+                key = _c.deadline
+                self.threshold = sa.select(key).where(key > _NOW).order_by(key).offset(k).limit(1)
+                window = sa.and_(key > _NOW, key <= sa.bindparam("threshold", type_=key.type))
+            else:
+                key = _c.published_at if shape.sort == "newest" else _c.budget
+                self.threshold = sa.select(key).order_by(key.desc().nulls_last()).offset(k).limit(1)
+                window = key >= sa.bindparam("threshold", type_=key.type)
             self.window_page = (
                 sa.select(_c.id)
-                .where(*filters.values(), *text, key >= sa.bindparam("threshold", type_=key.type))
+                .where(*filters.values(), *text, window)
                 .order_by(*_order(_c, shape.sort))
                 .limit(_bp("page_limit", sa.Integer))
                 .offset(_bp("page_offset", sa.Integer))
