@@ -632,8 +632,9 @@ class _Statements:
         # newest / budget: the window of the order index (see PostgresBackend._windowed_page).
         self.threshold: Any = None
         self.window_page: Any = None
-        # deadline: the window of upcoming deadlines (they come first, soonest first).
-        if shape.text and shape.sort in ("newest", "budget", "deadline"):
+        # deadline: the window of upcoming deadlines (they come first, soonest first); also
+        # when browsing, since no index walks that order.
+        if shape.sort == "deadline" or (shape.text and shape.sort in ("newest", "budget")):
             k = _bp("k", sa.Integer)
             if shape.sort == "deadline":
                 key = _c.deadline
