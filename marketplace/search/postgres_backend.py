@@ -706,7 +706,7 @@ class _Statements:
                 _c.deadline,
                 derived.label("derived"),
                 band.label("band"),
-                sa.cast(sa.text("(search_entries.ctid::text::point)[0]"), sa.Integer).label("block"),
+                sa.literal_column("search_entries.ctid").label("tid"),
                 *flags,
             )
             .where(*where)
@@ -730,11 +730,12 @@ class _Statements:
                     ),
                     sa.Float,
                 ),
-                sa.func.max(s.block),
+                # The last block read (tids order by block first; one conversion, not one per row).
+                sa.cast(sa.text("(max(sample.tid)::text::point)[0]"), sa.Integer),
                 sa.cast(
                     sa.text("(SELECT reltuples FROM pg_class WHERE oid = 'search_entries'::regclass)"), sa.Float
                 ),
-            )
+            ).select_from(cte)
         ]
         if shape.facets:
             for facet, (column, own) in _FACETS.items():
