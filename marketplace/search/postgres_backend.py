@@ -16,7 +16,12 @@ the planner's row estimate and flagged (``RawPage.estimated``).  ``ts_rank_cd`` 
 ranked record's large, TOASTed ``tsvector``, so relevance ranks every match only up to
 ``rank_limit``; past it, a bounded candidate set: records whose title holds a query word (the
 small inline ``title_tsv`` and its GIN index) and others, ``rank_candidates`` of each, growing
-with the page asked for.  The other orders stay exact.  Text queries run with
+with the page asked for.  The other orders stay exact; past the limit their page is read from
+a window of the order index (newest, budget, upcoming deadlines) intersected with the GIN
+bitmap, or from every match when the window falls short (:meth:`PostgresBackend._windowed_page`).
+Words and exclusions are one tsquery (``a & !b``), answered by the GIN index alone.  Each query
+*shape* (text, exclusion, filters, facets, order) has its statements built once per process,
+with every value bound, so a query costs no SQL building or compiling.  Text queries run with
 ``enable_seqscan = off`` (the planner, blind to the cost of decompressing each tsvector, would
 often scan the table) and every query with ``jit = off``.
 
@@ -297,7 +302,7 @@ class PostgresBackend(SearchBackend):
                 if progress is not None:
                     progress(count)
         # VACUUM sets the visibility map, so that reading the order indexes (browsing, the
-        # windows of newest / budget) needs no visit of the table; ANALYZE the statistics.
+        # order windows) needs no visit of the table; ANALYZE the statistics.
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
             con.execute(sa.text("VACUUM ANALYZE search_entries"))
         return count
