@@ -464,23 +464,39 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def _time_queries(run: Callable[[SearchQuery], Any], queries: list[SearchQuery]) -> dict[str, float]:
+def _time_queries(
+    run: Callable[[SearchQuery], Any],
+    queries: list[SearchQuery],
+    server_cpu: Callable[[], float] | None = None,
+) -> dict[str, float]:
     """Latency percentiles, wall clock and this process's CPU time (the machine may be shared:
-    CPU time shows the cost without other processes' load)."""
+    CPU time shows the cost without other processes' load).  With *server_cpu* (seconds of CPU
+    used so far by the database server process answering the queries), its share too."""
     for q in queries[:5]:  # warm up the process (dictionary, first segment load)
         run(q)
-    wall, cpu = [], []
+    wall, cpu, server = [], [], []
     for q in queries:
+        start_server = server_cpu() if server_cpu else 0.0
         start, start_cpu = time.perf_counter(), time.process_time()
         run(q)
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
+        if server_cpu:
+            server.append(server_cpu() - start_server)
     cpu_stats = _percentiles(cpu)
-    return {
+    result = {
         **_percentiles(wall),
         "cpu_p50_ms": cpu_stats["p50_ms"],
         "cpu_p95_ms": cpu_stats["p95_ms"],
     }
+    if server:
+        server_stats = _percentiles(server)
+        result["server_cpu_p50_ms"] = server_stats["p50_ms"]
+        result["server_cpu_p95_ms"] = server_stats["p95_ms"]
+        both = _percentiles([c + s for c, s in zip(cpu, server, strict=True)])
+        result["total_cpu_p50_ms"] = both["p50_ms"]
+        result["total_cpu_p95_ms"] = both["p95_ms"]
+    return result
 
 
 def _dir_size(path: Path) -> int:
@@ -488,20 +504,28 @@ def _dir_size(path: Path) -> int:
 
 
 def _bench_backend(
-    backend: SearchBackend, db_path: Path, queries: list[SearchQuery], n: int
+    backend: SearchBackend,
+    db_path: Path,
+    queries: list[SearchQuery],
+    n: int,
+    *,
+    rebuild: bool = True,
+    server_cpu: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
-    start, start_cpu = time.perf_counter(), time.process_time()
-    count = backend.rebuild(read_sqlite(db_path))
-    build, build_cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    assert count == n, (count, n)
+    build = build_cpu = None
+    if rebuild:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        count = backend.rebuild(read_sqlite(db_path))
+        build, build_cpu = round(time.perf_counter() - start, 1), round(time.process_time() - start_cpu, 1)
+        assert count == n, (count, n)
     first = time.perf_counter()
     backend.query(SearchQuery())
     first_query = time.perf_counter() - first
-    latency = _time_queries(backend.query, queries)
+    latency = _time_queries(backend.query, queries, server_cpu)
     estimated = sum(1 for q in queries if backend.query(q).total_is_estimate)
     return {
-        "build_s": round(build, 1),
-        "build_cpu_s": round(build_cpu, 1),
+        "build_s": build,
+        "build_cpu_s": build_cpu,
         "first_query_ms": round(first_query * 1000, 1),
         **latency,
         "estimated_totals": estimated,
@@ -516,6 +540,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pg-url", default=None, help="SQLAlchemy URL of a PostgreSQL server")
     parser.add_argument("--skip-like", action="store_true")
+    parser.add_argument(
+        "--pg-db",
+        default=None,
+        help="keep the PostgreSQL corpus in this database and reuse it when it already holds N records",
+    )
     parser.add_argument(
         "--backends", default="whoosh,postgres", help="comma-separated: whoosh, postgres (postgres needs --pg-url)"
     )
@@ -548,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
             whoosh.close()
 
         if args.pg_url and "postgres" in backends:
-            report["postgres"] = _bench_postgres(args.pg_url, db_path, queries, args.records)
+            report["postgres"] = _bench_postgres(args.pg_url, db_path, queries, args.records, args.pg_db)
             print(f"postgres: {report['postgres']}", flush=True)
 
         if not args.skip_like:
@@ -572,22 +601,49 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _bench_postgres(url: str, db_path: Path, queries: list[SearchQuery], n: int) -> dict[str, Any]:
+def _server_cpu(engine: Any) -> Callable[[], float]:
+    """CPU seconds used so far by the server process behind *engine*'s one pooled connection
+    (``/proc/<pid>/schedstat``: the server must run on this machine), or nothing."""
+    import sqlalchemy as sa
+
+    with engine.connect() as con:
+        pid = con.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    path = Path(f"/proc/{pid}/schedstat")
+
+    def read() -> float:
+        try:
+            return int(path.read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    return read
+
+
+def _bench_postgres(
+    url: str, db_path: Path, queries: list[SearchQuery], n: int, keep: str | None = None
+) -> dict[str, Any]:
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
     from marketplace.models.search import SearchEntry
     from marketplace.search.postgres_backend import PostgresBackend
 
-    name = f"search_bench_{uuid.uuid4().hex[:8]}"
+    name = keep or f"search_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as con:
-        con.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = sa.create_engine(sa.make_url(url).set(database=name))
+        exists = con.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            con.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    # One pooled connection: the server process answering every query is known.
+    engine = sa.create_engine(sa.make_url(url).set(database=name), pool_size=1, max_overflow=0)
     try:
         SearchEntry.metadata.create_all(engine, tables=[SearchEntry.__table__])
+        with engine.connect() as con:
+            have = con.execute(sa.text("SELECT count(*) FROM search_entries")).scalar_one()
         backend = PostgresBackend(engine)
-        result = _bench_backend(backend, db_path, queries, n)
+        result = _bench_backend(
+            backend, db_path, queries, n, rebuild=have != n, server_cpu=_server_cpu(engine)
+        )
         with Session(engine) as session:
             size = session.execute(sa.text("SELECT pg_total_relation_size('search_entries')")).scalar_one()
         result["index_mb"] = round(size / 2**20, 1)
@@ -595,8 +651,9 @@ def _bench_postgres(url: str, db_path: Path, queries: list[SearchQuery], n: int)
         return result
     finally:
         engine.dispose()
-        with admin.connect() as con:
-            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            with admin.connect() as con:
+                con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

@@ -91,6 +91,8 @@ class SearchEntry(TimestampMixin, Base):
             "doc_type",
             "doc_id",
         ).ddl_if(dialect="postgresql"),
+        # The "deadline" order's window of upcoming deadlines (migration 0015).
+        sa.Index("ix_search_entries_deadline", "deadline").ddl_if(dialect="postgresql"),
         # Move body and tsvector out of the main heap (TOAST) so that browsing and facet
         # counts, which scan the small columns of many rows, do not read ~2 kB per row.
         {"postgresql_with": {"toast_tuple_target": 128}},

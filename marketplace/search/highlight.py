@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from collections.abc import Collection
 
-from marketplace.text.tokenizer import token_spans
+from marketplace.text.tokenizer import normalize, token_spans
 
 __all__ = ["highlight", "snippet"]
 
@@ -23,12 +24,38 @@ _LEAD_CHARS = 16
 _SCAN_CHARS = 6000
 _BLANKS = re.compile(r"\s+")
 _ELLIPSIS = "…"
+#: Blanks and sentence punctuation: no token crosses them (the segmenter works on runs of
+#: Chinese characters, Latin tokens on runs of letters and digits), so tokenising the piece of
+#: text between two of them on its own gives the same tokens as the whole text, and only the
+#: pieces holding a query word as a substring need tokenising at all.
+_BREAKS = re.compile(r"[\s。，、；：！？,;:!?（）()]")
 
 
 def _spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
     if not terms or not text:
         return []
-    found = sorted(token_spans(text, terms))
+    norm = normalize(text)
+    if len(norm) != len(text):  # (rare: normalisation changed lengths; no shortcut)
+        found = sorted(token_spans(text, terms))
+    else:
+        pieces: set[int] = set()
+        breaks: list[int] | None = None
+        for term in terms:
+            at = norm.find(term)
+            while at != -1:
+                if breaks is None:
+                    breaks = [m.start() for m in _BREAKS.finditer(norm)]
+                pieces.add(bisect_right(breaks, at))
+                at = norm.find(term, at + 1)
+        if not pieces:
+            return []
+        assert breaks is not None
+        edges = [-1, *breaks, len(norm)]
+        found = []
+        for piece in pieces:
+            start, end = edges[piece] + 1, edges[piece + 1]
+            found.extend((s + start, e + start) for s, e in token_spans(text[start:end], terms))
+        found.sort()
     merged: list[tuple[int, int]] = []
     for start, end in found:
         if merged and start <= merged[-1][1]:

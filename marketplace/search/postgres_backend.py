@@ -16,7 +16,12 @@ the planner's row estimate and flagged (``RawPage.estimated``).  ``ts_rank_cd`` 
 ranked record's large, TOASTed ``tsvector``, so relevance ranks every match only up to
 ``rank_limit``; past it, a bounded candidate set: records whose title holds a query word (the
 small inline ``title_tsv`` and its GIN index) and others, ``rank_candidates`` of each, growing
-with the page asked for.  The other orders stay exact.  Text queries run with
+with the page asked for.  The other orders stay exact; past the limit their page is read from
+a window of the order index (newest, budget, upcoming deadlines) intersected with the GIN
+bitmap, or from every match when the window falls short (:meth:`PostgresBackend._windowed_page`).
+Words and exclusions are one tsquery (``a & !b``), answered by the GIN index alone.  Each query
+*shape* (text, exclusion, filters, facets, order) has its statements built once per process,
+with every value bound, so a query costs no SQL building or compiling.  Text queries run with
 ``enable_seqscan = off`` (the planner, blind to the cost of decompressing each tsvector, would
 often scan the table) and every query with ``jit = off``.
 
@@ -29,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -197,7 +203,7 @@ _ROW_COLUMNS = (
 
 
 class _Columns:
-    """The filterable columns, with the clock-derived status, for :meth:`PostgresBackend._filters`."""
+    """The filterable columns, with the clock-derived status, for :func:`_filters`."""
 
     def __init__(self, derived: Any) -> None:
         self.doc_type = _c.doc_type
@@ -218,15 +224,6 @@ _FACETS = {
     "status": ("derived", "status"),
     "budget": ("band", "budget"),
 }
-
-
-def _planned_rows(con: sa.Connection, stmt: Any) -> float:
-    """The planner's row estimate for *stmt* (``EXPLAIN``: planning only, nothing is read)."""
-    compiled = stmt.compile(dialect=con.dialect, compile_kwargs={"render_postcompile": True})
-    plan = con.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _scaled(count: int, scale: float) -> int:
@@ -304,8 +301,10 @@ class PostgresBackend(SearchBackend):
                 count += len(chunk)
                 if progress is not None:
                     progress(count)
+        # VACUUM sets the visibility map, so that reading the order indexes (browsing, the
+        # order windows) needs no visit of the table; ANALYZE the statistics.
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
-            con.execute(sa.text("ANALYZE search_entries"))
+            con.execute(sa.text("VACUUM ANALYZE search_entries"))
         return count
 
     def clear(self) -> None:
@@ -343,21 +342,349 @@ class PostgresBackend(SearchBackend):
         """Nothing to release: connections belong to the engine's pool."""
 
     def _execute(self, parsed: ParsedQuery, query: SearchQuery, mode: Mode, now: datetime) -> RawPage:
+        has_text = bool(parsed.must)
+        sort = query.sort if has_text else ("newest" if query.sort == "relevance" else query.sort)
+        shape = _Shape(
+            text=has_text,
+            exclude=bool(parsed.must_not),
+            filters=_filter_shape(query),
+            facets=query.with_facets,
+            sort=sort,
+        )
+        limit = self.exact_limit
+        wanted = query.offset + query.per_page
+        params: dict[str, Any] = {
+            "now": now,
+            "sample_limit": limit + 1,
+            "small_limit": self.rank_limit if shape.relevance else limit,
+            "wanted": wanted,
+            "page_limit": query.per_page,
+            "page_offset": query.offset,
+            **_filter_params(query),
+        }
+        if has_text:
+            params["tsq"] = tsquery_literal(parsed.must, mode)
+            # Matching and exclusion in one tsquery: GIN answers ``a & !b`` from the index alone
+            # (no record's tsvector is read unless a phrase needs its positions).
+            params["match_q"] = (
+                f"({params['tsq']}) & !({tsquery_literal(parsed.must_not, 'or')})"
+                if parsed.must_not
+                else params["tsq"]
+            )
+        elif parsed.must_not:
+            params["neg"] = tsquery_literal(parsed.must_not, "or")
+        statements = _statements(shape)
+        with self.engine.begin() as con:
+            # JIT compilation costs 50-200 ms on this kind of query and never pays back here.
+            # Text matches always come through the GIN index; the planner, blind to the cost
+            # of reading each tsvector, would often scan the table instead.  (One round trip.)
+            con.execute(_SETTINGS, {"seqscan": "off" if has_text else "on"})
+            total, sampled, last_block, blocks, rows_total = 0, 0, 0, 0.0, 0.0
+            facets: dict[str, dict[str, int]] = {}
+            ordered: list[tuple[int, int, float]] = []
+            for kind, value, n, score, block, tuples in con.execute(statements.sample, params):
+                if kind == "#":
+                    total, sampled, last_block = int(n), int(value), int(block or 0)
+                    blocks, rows_total = float(score or 0.0), float(tuples or 0.0)
+                elif kind == "page":
+                    ordered.append((int(n), int(value), float(score or 0.0)))
+                else:
+                    label = BUDGET_BANDS[int(value)].label if kind == "budget" else value
+                    facets.setdefault(kind, {})[label] = int(n)
+            exact = sampled <= limit
+            estimate = 0.0
+            if not exact:
+                # The planner's estimate of the matches (the text's lexeme frequencies and the
+                # columns' statistics, kept by ANALYZE): the sample's counts are scaled to it.
+                sql, explain_params = statements.explain_args(con, params)
+                plan = con.exec_driver_sql(sql, explain_params).scalar_one()
+                if isinstance(plan, str):
+                    plan = json.loads(plan)
+                estimate = float(plan[0]["Plan"]["Plan Rows"])
+                if total:
+                    scale = max(1.0, estimate / total)
+                else:  # no match in the sample passes every filter: scale by the heap read
+                    scale = max(1.0, blocks / (last_block + 1))
+                facets = {f: {k: _scaled(v, scale) for k, v in values.items()} for f, values in facets.items()}
+                total = _scaled(total, scale)
+            elif not total:
+                return RawPage(0, [], facets)
+
+            # 2. The page: from the sample when it holds every match (and, for relevance, few
+            #    enough to rank them all), else from the table.
+            ranked: list[tuple[int, float]]
+            if exact and ordered:
+                ranked = [(entry_id, score) for _, entry_id, score in sorted(ordered)[query.offset : wanted]]
+            elif shape.relevance:
+                params["title_q"] = tsquery_literal(parsed.must, "or")
+                params["rank_size"] = max(self.rank_candidates, wanted)
+                ranked = [(row[0], float(row[1] or 0.0)) for row in con.execute(statements.ranked, params)]
+            elif exact:
+                ranked = []  # (the page lies past the matches)
+            else:
+                ranked = self._windowed_page(con, statements, params, query, estimate, rows_total)
+                if ranked is None:
+                    # Sparse matches: walking an order index would test the tsvector of ten
+                    # records or more per hit; collect the matches through the GIN index first.
+                    sparse = has_text and estimate < 0.1 * max(rows_total, 1.0)
+                    page = statements.sparse_page if sparse else statements.page
+                    ranked = [(row[0], 0.0) for row in con.execute(page, params)]
+            if not exact:
+                # An estimate is never below what is known to exist.
+                total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
+            ids = [entry_id for entry_id, _ in ranked]
+            rows_by_id = {row.id: row for row in con.execute(_ROWS, {"ids": ids})} if ids else {}
+        hits = []
+        for entry_id, entry_score in ranked:
+            row = rows_by_id[entry_id]
+            hits.append(
+                RawHit(
+                    doc_type=row.doc_type,
+                    doc_id=int(row.doc_id),
+                    score=entry_score,
+                    title=row.title,
+                    body=row.body,
+                    url=row.url,
+                    status=row.status,
+                    deadline=row.deadline,
+                )
+            )
+        return RawPage(total, hits, facets, estimated=not exact)
+
+
+    @staticmethod
+    def _windowed_page(
+        con: sa.Connection,
+        statements: _Statements,
+        params: dict[str, Any],
+        query: SearchQuery,
+        estimate: float,
+        rows_total: float,
+    ) -> list[tuple[int, float]] | None:
+        """The page of a text query with many matches in ``newest``, ``budget`` or ``deadline``
+        order, read from a window of the order: the matches whose sort key comes no later than
+        the key of the table's K-th record in that order (for ``deadline``: the K-th upcoming
+        deadline), K sized from the estimated share of matches so that the window likely holds
+        the page.  PostgreSQL intersects the text's GIN bitmap with the window's
+        range on the order index and visits only the records in both, instead of every match.
+        Every match before the window's end is in it (ties included, blanks last), so a full
+        page from it is the exact page; otherwise ``None`` (the caller reads all matches)."""
+        if statements.threshold is None or rows_total <= 0:
+            return None
+        wanted = query.offset + query.per_page
+        share = max(estimate, 1.0) / rows_total
+        k = int(min(rows_total, 2 * wanted / share + 100))
+        threshold = con.execute(statements.threshold, {"k": k, "now": params["now"]}).scalar()
+        if threshold is None:
+            return None
+        rows = con.execute(statements.window_page, {**params, "threshold": threshold}).all()
+        if len(rows) < query.per_page:
+            return None
+        return [(row[0], 0.0) for row in rows]
+
+# -- query statements: built once per shape, values bound at execution ------------------------
+#
+# A query's statements depend on its *shape* (text or not, exclusion, which filters, facets,
+# order); the values (tsquery literals, filter values, clock, limits) are bound parameters.  Each
+# shape's statements are built once per process and kept, so SQLAlchemy reuses their memoised
+# cache keys and compiled SQL: a query costs no statement building or compiling.
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    text: bool
+    exclude: bool
+    #: Active filter names; ``budget`` carries which bounds are given (``budget:10``).
+    filters: tuple[str, ...]
+    facets: bool
+    sort: str
+
+    @property
+    def relevance(self) -> bool:
+        return self.sort == "relevance" and self.text
+
+
+def _bp(name: str, type_: Any) -> Any:
+    return sa.bindparam(name, type_=type_)
+
+
+_TEXT_ARRAY = postgresql.ARRAY(sa.String)
+_NOW = sa.bindparam("now", type_=_c.deadline.type)
+_SETTINGS = sa.text("SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true)")
+_ROWS = sa.select(_c.id, _c.doc_type, _c.doc_id, _c.title, _c.body, _c.url, _c.status, _c.deadline).where(
+    _c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
+)
+
+
+def _tsquery(name: str) -> Any:
+    return sa.cast(sa.bindparam(name, type_=sa.Text), postgresql.TSQUERY)
+
+
+def _filter_shape(query: SearchQuery) -> tuple[str, ...]:
+    names = [
+        name
+        for name, active in (
+            ("type", query.types),
+            ("district", query.districts),
+            ("domain", query.domains),
+            ("theme", query.themes),
+            ("status", query.statuses),
+            ("batch", query.batch is not None),
+        )
+        if active
+    ]
+    if query.budget_min is not None or query.budget_max is not None:
+        names.append(f"budget:{int(query.budget_min is not None)}{int(query.budget_max is not None)}")
+    return tuple(names)
+
+
+def _filter_params(query: SearchQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "types": list(query.types),
+        "districts": list(query.districts),
+        "domains": list(query.domains),
+        "themes": list(query.themes),
+    }
+    if query.statuses:
+        wanted = set(query.statuses)
+        if PUBLISHED in wanted:
+            wanted |= {OPEN, CLOSED}
+        params["statuses"] = sorted(wanted)
+    if query.batch is not None:
+        escaped = query.batch.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        params["batch_like"] = f"% {escaped} %"
+    if query.budget_min is not None:
+        params["budget_min"] = Decimal(str(query.budget_min))
+    if query.budget_max is not None:
+        params["budget_max"] = Decimal(str(query.budget_max))
+    return params
+
+
+def _filters(m: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The filter conditions of a shape, by filter name (values bound at execution)."""
+    filters: dict[str, Any] = {}
+    for name in names:
+        if name == "type":
+            filters["type"] = m.doc_type == sa.any_(_bp("types", _TEXT_ARRAY))
+        elif name in ("district", "domain", "theme"):
+            filters[name] = getattr(m, name) == sa.any_(_bp(f"{name}s", _TEXT_ARRAY))
+        elif name == "status":
+            filters["status"] = m.derived == sa.any_(_bp("statuses", _TEXT_ARRAY))
+        elif name == "batch":
+            filters["batch"] = m.batches.like(_bp("batch_like", sa.Text), escape="/")
+        else:
+            conds = [m.budget.is_not(None)]
+            if name[-2] == "1":
+                conds.append(m.budget >= _bp("budget_min", sa.Numeric))
+            if name[-1] == "1":
+                conds.append(m.budget <= _bp("budget_max", sa.Numeric))
+            filters["budget"] = sa.and_(*conds)
+    return filters
+
+
+def _order(m: Any, sort: str) -> list[Any]:
+    """ORDER BY for *sort*; ties: newest, then doc type and id (as the Whoosh backend)."""
+    newest = m.published_at.desc().nulls_last()
+    tail = [m.doc_type, m.doc_id]
+    if sort == "relevance":
+        return [sa.func.round(sa.cast(m.score, sa.Numeric), 9).desc(), newest, *tail]
+    if sort == "deadline":
+        group = sa.case((m.deadline.is_(None), 2), (m.deadline > _NOW, 0), else_=1)
+        upcoming = sa.case((m.deadline > _NOW, m.deadline), else_=None)
+        passed = sa.case((m.deadline <= _NOW, m.deadline), else_=None)
+        return [group, upcoming.asc(), passed.desc(), newest, *tail]
+    if sort == "budget":
+        return [m.budget.desc().nulls_last(), newest, *tail]
+    return [newest, *tail]
+
+
+def _rank_score(tsv: Any) -> Any:
+    return sa.func.ts_rank_cd(sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL)), tsv, _tsquery("tsq"), 1)
+
+
+class _Statements:
+    """The statements of one query shape (see :func:`_statements`)."""
+
+    def __init__(self, shape: _Shape) -> None:
+        self.shape = shape
+        # Text conditions: one tsquery for words and exclusions; an exclusion alone (no word to
+        # match) takes the excluded ids from the GIN index (a hashed NOT IN).
         text: list[Any] = []
-        tsq: Any = None
-        if parsed.must:
-            tsq = sa.cast(sa.literal(tsquery_literal(parsed.must, mode), sa.Text), postgresql.TSQUERY)
-            text.append(_c.tsv.bool_op("@@")(tsq))
-        if parsed.must_not:
-            neg = sa.cast(sa.literal(tsquery_literal(parsed.must_not, "or"), sa.Text), postgresql.TSQUERY)
-            # Excluded ids come from the GIN index (a hashed NOT IN) rather than from testing
-            # every candidate's tsvector.
-            text.append(_c.id.not_in(sa.select(_c.id).where(_c.tsv.bool_op("@@")(neg))))
+        if shape.text:
+            text.append(_c.tsv.bool_op("@@")(_tsquery("match_q")))
+        elif shape.exclude:
+            text.append(_c.id.not_in(sa.select(_c.id).where(_c.tsv.bool_op("@@")(_tsquery("neg")))))
         derived = sa.case(
-            (sa.and_(_c.status == PUBLISHED, sa.or_(_c.deadline.is_(None), _c.deadline > now)), OPEN),
+            (sa.and_(_c.status == PUBLISHED, sa.or_(_c.deadline.is_(None), _c.deadline > _NOW)), OPEN),
             (_c.status == PUBLISHED, CLOSED),
             else_=_c.status,
         )
+        filters = _filters(_Columns(derived), shape.filters)
+        self.text, self.filters = text, filters
+        self.sample = self._sample(derived, text, filters)
+        # The planner's row estimate of every match (EXPLAIN, compiled once, see explain_args).
+        self.estimate = sa.select(_c.id).where(*text, *filters.values())
+        self._explain: tuple[str, Any] | None = None
+        self.ranked = self._ranked() if shape.relevance else None
+        if not shape.relevance:
+            # Filters first: PostgreSQL tests quals of equal cost in the order written, and the
+            # text test reads the record's tsvector.
+            matches = sa.select(_c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id).where(
+                *filters.values(), *text
+            )
+            self.page = self._page(matches.subquery("matches"))
+            self.sparse_page = self._page(matches.cte("matches").prefix_with("MATERIALIZED"))
+        # newest / budget: the window of the order index (see PostgresBackend._windowed_page).
+        self.threshold: Any = None
+        self.window_page: Any = None
+        # deadline: the window of upcoming deadlines (they come first, soonest first); also
+        # when browsing, since no index walks that order.
+        if shape.sort == "deadline" or (shape.text and shape.sort in ("newest", "budget")):
+            k = _bp("k", sa.Integer)
+            if shape.sort == "deadline":
+                key = _c.deadline
+                self.threshold = sa.select(key).where(key > _NOW).order_by(key).offset(k).limit(1)
+                window = sa.and_(key > _NOW, key <= sa.bindparam("threshold", type_=key.type))
+            else:
+                key = _c.published_at if shape.sort == "newest" else _c.budget
+                self.threshold = sa.select(key).order_by(key.desc().nulls_last()).offset(k).limit(1)
+                window = key >= sa.bindparam("threshold", type_=key.type)
+            self.window_page = (
+                sa.select(_c.id)
+                .where(*filters.values(), *text, window)
+                .order_by(*_order(_c, shape.sort))
+                .limit(_bp("page_limit", sa.Integer))
+                .offset(_bp("page_offset", sa.Integer))
+            )
+
+    def explain_args(self, con: sa.Connection, params: dict[str, Any]) -> tuple[str, Any]:
+        """``EXPLAIN (FORMAT JSON)`` of the estimate statement and its parameters for *params*."""
+        if self._explain is None:
+            compiled = self.estimate.compile(dialect=con.dialect)
+            self._explain = ("EXPLAIN (FORMAT JSON) " + str(compiled), compiled)
+        sql, compiled = self._explain
+        return sql, compiled.construct_params(params)
+
+    def _page(self, matches: Any) -> Any:
+        return (
+            sa.select(matches.c.id)
+            .order_by(*_order(matches.c, self.shape.sort))
+            .limit(_bp("page_limit", sa.Integer))
+            .offset(_bp("page_offset", sa.Integer))
+        )
+
+    def _sample(self, derived: Any, text: list[Any], filters: dict[str, Any]) -> Any:
+        """One statement over the sample (a CTE, read once): ``(kind, value, n, score, block,
+        tuples)`` rows — ``#``: matches passing every filter, the sample's size, the table's
+        size in blocks (``score``), the sample's last heap block and the table's row count;
+        one row per facet value (``kind`` the facet): rows passing every filter but the facet's
+        own; ``page``: the first page's worth of ids in the requested order (``n`` the rank),
+        computed only when the sample holds few enough matches to rank them all.
+
+        The sample: up to ``exact_limit + 1`` records matching the text and all filters but at
+        most one (what the disjunctive facet counts need), in physical order, which the bitmap
+        heap scan reads page by page and stops early.  No tsvector is read."""
+        shape = self.shape
         # Band number (0 = first band): how many band boundaries the budget reaches.
         band = sa.func.width_bucket(
             _c.budget,
@@ -365,14 +692,6 @@ class PostgresBackend(SearchBackend):
                 [Decimal(str(b.low)) for b in BUDGET_BANDS if b.low is not None], postgresql.ARRAY(sa.Numeric)
             ),
         )
-        columns = _Columns(derived)
-        filters = self._filters(columns, query)
-        sort = query.sort if parsed.must else ("newest" if query.sort == "relevance" else query.sort)
-        limit = self.exact_limit
-
-        # 1. The sample: up to ``exact_limit + 1`` records matching the text and all filters but
-        #    at most one (what the disjunctive facet counts need), in physical order, which the
-        #    bitmap heap scan reads page by page and stops early.  No tsvector is read.
         names = list(filters)
         flags = [sa.case((filters[name], 1), else_=0).label(f"f_{name}") for name in names]
         where = list(text)
@@ -392,135 +711,12 @@ class PostgresBackend(SearchBackend):
                 _c.deadline,
                 derived.label("derived"),
                 band.label("band"),
-                sa.cast(sa.text("(search_entries.ctid::text::point)[0]"), sa.Integer).label("block"),
+                sa.literal_column("search_entries.ctid").label("tid"),
                 *flags,
             )
             .where(*where)
-            .limit(limit + 1)
+            .limit(_bp("sample_limit", sa.Integer))
         )
-        wanted = query.offset + query.per_page
-        statement = self._sample_statement(sample, names, query, sort, tsq, now)
-        with self.engine.begin() as con:
-            # JIT compilation costs 50-200 ms on this kind of query and never pays back here.
-            # Text matches always come through the GIN index; the planner, blind to the cost
-            # of reading each tsvector, would often scan the table instead.  (One round trip.)
-            con.execute(
-                sa.text("SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true)"),
-                {"seqscan": "off" if parsed.must else "on"},
-            )
-            total, sampled, last_block = 0, 0, 0
-            facets: dict[str, dict[str, int]] = {}
-            ordered: list[tuple[int, int, float]] = []
-            for kind, value, n, score, block in con.execute(statement):
-                if kind == "#":
-                    total, sampled, last_block = int(n), int(value), int(block or 0)
-                elif kind == "page":
-                    ordered.append((int(n), int(value), float(score or 0.0)))
-                else:
-                    label = BUDGET_BANDS[int(value)].label if kind == "budget" else value
-                    facets.setdefault(kind, {})[label] = int(n)
-            exact = sampled <= limit
-            if not exact:
-                # The planner's estimate of the matches (the text's lexeme frequencies and the
-                # columns' statistics, kept by ANALYZE): the sample's counts are scaled to it.
-                estimate = _planned_rows(con, sa.select(_c.id).where(*text, *filters.values()))
-                blocks, rows_total = con.execute(
-                    sa.text(
-                        "SELECT pg_relation_size('search_entries') / current_setting('block_size')::int,"
-                        " (SELECT reltuples FROM pg_class WHERE oid = 'search_entries'::regclass)"
-                    )
-                ).one()
-                if total:
-                    scale = max(1.0, estimate / total)
-                else:  # no match in the sample passes every filter: scale by the heap read
-                    scale = max(1.0, float(blocks) / (last_block + 1))
-                facets = {f: {k: _scaled(v, scale) for k, v in values.items()} for f, values in facets.items()}
-                total = _scaled(total, scale)
-            elif not total:
-                return RawPage(0, [], facets)
-
-            # 2. The page: from the sample when it holds every match (and, for relevance, few
-            #    enough to rank them all), else from the table.
-            ranked: list[tuple[int, float]]
-            if exact and ordered:
-                ranked = [(entry_id, score) for _, entry_id, score in sorted(ordered)[query.offset : wanted]]
-            elif sort == "relevance" and tsq is not None:
-                candidates = self._rank_candidates(parsed, text, filters, max(self.rank_candidates, wanted))
-                score = sa.func.ts_rank_cd(sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL)), _c.tsv, tsq, 1)
-                ranked_q = (
-                    sa.select(_c.id, score.label("score"), _c.published_at, _c.doc_type, _c.doc_id)
-                    .where(_c.id.in_(candidates))
-                    .subquery("ranked")
-                )
-                ranked = [
-                    (row.id, float(row.score or 0.0))
-                    for row in con.execute(
-                        sa.select(ranked_q.c.id, ranked_q.c.score)
-                        .order_by(*self._order(ranked_q.c, "relevance", now))
-                        .limit(query.per_page)
-                        .offset(query.offset)
-                    )
-                ]
-            elif exact:
-                ranked = []  # (the page lies past the matches)
-            else:
-                # Filters first: PostgreSQL tests quals of equal cost in the order written, and
-                # the text test reads the record's tsvector.
-                matches: Any = sa.select(
-                    _c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id
-                ).where(*filters.values(), *text)
-                if text and estimate < 0.1 * max(float(rows_total), 1.0):
-                    # Sparse matches: walking an order index would test the tsvector of ten
-                    # records or more per hit; collect the matches through the GIN index first.
-                    matches = matches.cte("matches").prefix_with("MATERIALIZED")
-                else:
-                    matches = matches.subquery("matches")
-                ranked = [
-                    (row.id, 0.0)
-                    for row in con.execute(
-                        sa.select(matches.c.id)
-                        .order_by(*self._order(matches.c, sort, now))
-                        .limit(query.per_page)
-                        .offset(query.offset)
-                    )
-                ]
-            if not exact:
-                # An estimate is never below what is known to exist.
-                total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
-            ids = [entry_id for entry_id, _ in ranked]
-            rows_by_id = {
-                row.id: row
-                for row in con.execute(
-                    sa.select(
-                        _c.id, _c.doc_type, _c.doc_id, _c.title, _c.body, _c.url, _c.status, _c.deadline
-                    ).where(_c.id.in_(ids))
-                )
-            } if ids else {}
-        hits = []
-        for entry_id, entry_score in ranked:
-            row = rows_by_id[entry_id]
-            hits.append(
-                RawHit(
-                    doc_type=row.doc_type,
-                    doc_id=int(row.doc_id),
-                    score=entry_score,
-                    title=row.title,
-                    body=row.body,
-                    url=row.url,
-                    status=row.status,
-                    deadline=row.deadline,
-                )
-            )
-        return RawPage(total, hits, facets, estimated=not exact)
-
-    def _sample_statement(
-        self, sample: Any, names: list[str], query: SearchQuery, sort: str, tsq: Any, now: datetime
-    ) -> Any:
-        """One statement over the sample (a CTE, read once): ``(kind, value, n, score, block)``
-        rows — ``#``: matches passing every filter, the sample's size, its last heap block;
-        one row per facet value (``kind`` the facet): rows passing every filter but the
-        facet's own; ``page``: the first page's worth of ids in the requested order (``n`` the
-        rank), computed only when the sample holds few enough matches to rank them all."""
         cte = sample.cte("sample")
         s = cte.c
         none_i, none_f = sa.null().cast(sa.Integer), sa.null().cast(sa.Float)
@@ -533,15 +729,24 @@ class PostgresBackend(SearchBackend):
                 sa.literal("#"),
                 sa.cast(sa.func.count(), sa.Text),
                 sa.func.count().filter(passes()),
-                none_f,
-                sa.func.max(s.block),
-            )
+                sa.cast(
+                    sa.text(
+                        "(SELECT pg_relation_size('search_entries') / current_setting('block_size')::int)"
+                    ),
+                    sa.Float,
+                ),
+                # The last block read (tids order by block first; one conversion, not one per row).
+                sa.cast(sa.text("(max(sample.tid)::text::point)[0]"), sa.Integer),
+                sa.cast(
+                    sa.text("(SELECT reltuples FROM pg_class WHERE oid = 'search_entries'::regclass)"), sa.Float
+                ),
+            ).select_from(cte)
         ]
-        if query.with_facets:
+        if shape.facets:
             for facet, (column, own) in _FACETS.items():
                 col = s[column]
                 branches.append(
-                    sa.select(sa.literal(facet), sa.cast(col, sa.Text), sa.func.count(), none_f, none_i)
+                    sa.select(sa.literal(facet), sa.cast(col, sa.Text), sa.func.count(), none_f, none_i, none_f)
                     .where(passes(own), col.is_not(None))
                     .group_by(col)
                 )
@@ -551,33 +756,32 @@ class PostgresBackend(SearchBackend):
                 .subquery("batch_values")
             )
             branches.append(
-                sa.select(sa.literal("batch"), values.c.v, sa.func.count(), none_f, none_i)
+                sa.select(sa.literal("batch"), values.c.v, sa.func.count(), none_f, none_i, none_f)
                 .where(values.c.v != "")
                 .group_by(values.c.v)
             )
-        wanted = query.offset + query.per_page
-        small = (
-            sa.select(sa.func.count()).select_from(cte).where(passes()).scalar_subquery()
-            <= (self.rank_limit if sort == "relevance" and tsq is not None else self.exact_limit)
+        small = sa.select(sa.func.count()).select_from(cte).where(passes()).scalar_subquery() <= _bp(
+            "small_limit", sa.Integer
         )
-        if sort == "relevance" and tsq is not None:
-            score = sa.func.ts_rank_cd(sa.literal(_RANK_WEIGHTS, postgresql.ARRAY(sa.REAL)), _c.tsv, tsq, 1)
+        wanted = _bp("wanted", sa.Integer)
+        if shape.relevance:
             scored = (
-                sa.select(s.id, score.label("score"), s.published_at, s.doc_type, s.doc_id)
+                sa.select(s.id, _rank_score(_c.tsv).label("score"), s.published_at, s.doc_type, s.doc_id)
                 .join_from(cte, _table, _c.id == s.id)
                 .where(passes(), small)
                 .subquery("scored")
             )
-            order = self._order(scored.c, "relevance", now)
+            order = _order(scored.c, "relevance")
             page = sa.select(
                 sa.literal("page"),
                 sa.cast(scored.c.id, sa.Text),
                 sa.func.row_number().over(order_by=order),
                 sa.cast(scored.c.score, sa.Float),
                 none_i,
+                none_f,
             ).order_by(*order).limit(wanted)
         else:
-            order = self._order(s, sort, now)
+            order = _order(s, shape.sort)
             page = (
                 sa.select(
                     sa.literal("page"),
@@ -585,6 +789,7 @@ class PostgresBackend(SearchBackend):
                     sa.func.row_number().over(order_by=order),
                     none_f,
                     none_i,
+                    none_f,
                 )
                 .where(passes(), small)
                 .order_by(*order)
@@ -593,58 +798,39 @@ class PostgresBackend(SearchBackend):
         branches.append(page.subquery("page_ids").select())
         return sa.union_all(*branches)
 
-    def _rank_candidates(self, parsed: ParsedQuery, text: list[Any], filters: dict[str, Any], size: int) -> Any:
-        """Ids to rank when too many records match: up to *size* whose title holds a query word
-        (through the title's own small GIN index) and up to *size* others, both in physical
-        order.  Only these read their large ``tsv`` for ``ts_rank_cd``."""
-        title_q = sa.cast(sa.literal(tsquery_literal(parsed.must, "or"), sa.Text), postgresql.TSQUERY)
+    def _ranked(self) -> Any:
+        """The page ranked among a bounded candidate set (see :meth:`PostgresBackend._execute`):
+        up to ``rank_size`` records whose title holds a query word (through the title's own
+        small GIN index) and up to ``rank_size`` others, both in physical order.  Only these
+        read their large ``tsv`` for ``ts_rank_cd``."""
+        size = _bp("rank_size", sa.Integer)
         in_title = (
             sa.select(_c.id)
-            .where(*filters.values(), _c.title_tsv.bool_op("@@")(title_q), *text)
+            .where(*self.filters.values(), _c.title_tsv.bool_op("@@")(_tsquery("title_q")), *self.text)
             .limit(size)
         )
-        anywhere = sa.select(_c.id).where(*filters.values(), *text).limit(size)
-        return sa.union(in_title.subquery().select(), anywhere.subquery().select())
+        anywhere = sa.select(_c.id).where(*self.filters.values(), *self.text).limit(size)
+        candidates = sa.union(in_title.subquery().select(), anywhere.subquery().select())
+        ranked = (
+            sa.select(_c.id, _rank_score(_c.tsv).label("score"), _c.published_at, _c.doc_type, _c.doc_id)
+            .where(_c.id.in_(candidates))
+            .subquery("ranked")
+        )
+        return (
+            sa.select(ranked.c.id, ranked.c.score)
+            .order_by(*_order(ranked.c, "relevance"))
+            .limit(_bp("page_limit", sa.Integer))
+            .offset(_bp("page_offset", sa.Integer))
+        )
 
-    @staticmethod
-    def _filters(m: Any, query: SearchQuery) -> dict[str, Any]:
-        filters: dict[str, Any] = {}
-        if query.types:
-            filters["type"] = m.doc_type.in_(list(query.types))
-        if query.districts:
-            filters["district"] = m.district.in_(list(query.districts))
-        if query.domains:
-            filters["domain"] = m.domain.in_(list(query.domains))
-        if query.themes:
-            filters["theme"] = m.theme.in_(list(query.themes))
-        if query.statuses:
-            wanted = set(query.statuses)
-            if PUBLISHED in wanted:
-                wanted |= {OPEN, CLOSED}
-            filters["status"] = m.derived.in_(sorted(wanted))
-        if query.batch is not None:
-            filters["batch"] = m.batches.contains(f" {query.batch} ", autoescape=True)
-        if query.budget_min is not None or query.budget_max is not None:
-            conds = [m.budget.is_not(None)]
-            if query.budget_min is not None:
-                conds.append(m.budget >= Decimal(str(query.budget_min)))
-            if query.budget_max is not None:
-                conds.append(m.budget <= Decimal(str(query.budget_max)))
-            filters["budget"] = sa.and_(*conds)
-        return filters
 
-    @staticmethod
-    def _order(m: Any, sort: str, now: datetime) -> list[Any]:
-        """ORDER BY for *sort*; ties: newest, then doc type and id (as the Whoosh backend)."""
-        newest = m.published_at.desc().nulls_last()
-        tail = [m.doc_type, m.doc_id]
-        if sort == "relevance":
-            return [sa.func.round(sa.cast(m.score, sa.Numeric), 9).desc(), newest, *tail]
-        if sort == "deadline":
-            group = sa.case((m.deadline.is_(None), 2), (m.deadline > now, 0), else_=1)
-            upcoming = sa.case((m.deadline > now, m.deadline), else_=None)
-            passed = sa.case((m.deadline <= now, m.deadline), else_=None)
-            return [group, upcoming.asc(), passed.desc(), newest, *tail]
-        if sort == "budget":
-            return [m.budget.desc().nulls_last(), newest, *tail]
-        return [newest, *tail]
+_STATEMENTS: dict[_Shape, _Statements] = {}
+
+
+def _statements(shape: _Shape) -> _Statements:
+    """The statements of *shape*, built on first use and kept (a few hundred shapes at most:
+    filter combinations × orders × facets)."""
+    found = _STATEMENTS.get(shape)
+    if found is None:
+        found = _STATEMENTS[shape] = _Statements(shape)
+    return found

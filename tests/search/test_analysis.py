@@ -158,6 +158,33 @@ def test_snippet_centres_on_matches_and_marks_cuts() -> None:
     assert snippet("", {"x"}) == ""
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "本项目采用GIS和BIM技术（含C++开发），通过ISO 27001认证；大数据平台,5G!人工智能?",
+        "智慧交通信号灯系统。交通数据\n采集、交通\t治理：智能交通",
+        "采用ＧＩＳ和ＢＩＭ，全角字母改变长度的ﬁ连字",
+        "信息安全等级保护三级测评，信息与安全",
+        "",
+    ],
+)
+def test_marks_are_those_of_tokenising_the_whole_text(text: str) -> None:
+    """Only the pieces of text holding a query word are tokenised: the marks are the same as
+    tokenising everything."""
+    from marketplace.search import highlight as module
+    from marketplace.text.tokenizer import token_spans
+
+    for q in ("GIS c++ 27001", "交通 信号", "大数据 人工智能", "信息安全", "bim", "fi 连字", "无关"):
+        terms = parse_query(q).highlight
+        reference: list[tuple[int, int]] = []
+        for start, end in sorted(token_spans(text, terms)):
+            if reference and start <= reference[-1][1]:
+                reference[-1] = (reference[-1][0], max(end, reference[-1][1]))
+            else:
+                reference.append((start, end))
+        assert module._spans(text, terms) == reference, (text, q)
+
+
 def test_analyse_words_expose_leaves() -> None:
     word = analyse("自然语言处理")[0]
     assert [leaf.text for leaf in word.leaves] == ["自然", "语言", "处理"]

@@ -137,3 +137,50 @@ def test_index_state_counts_the_entries(many) -> None:
     assert exact.state() == {"backend": "postgres", "state": "ok", "documents": 240}
     broken = PostgresBackend(sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere"))
     assert broken.state()["state"] == "unavailable"
+
+
+def test_exclusions_join_the_words_in_one_tsquery(many) -> None:
+    exact, bounded = many
+    # 区块链: 3 titles (all 区块链电子证照…) and 59 bodies; the titles hold 证照.
+    for backend in (exact, bounded):
+        result = backend.query(SearchQuery(q="区块链 -证照", now=NOW, per_page=100))
+        assert not result.total_is_estimate or backend is bounded
+        if backend is exact:
+            assert result.total == 59
+            assert not {h.doc_id for h in result.hits} & {37, 121, 200}
+    only_excluded = exact.query(SearchQuery(q="-区块链", now=NOW))
+    assert only_excluded.total == 240 - 62
+
+
+@pytest.mark.parametrize("sort", ["newest", "deadline", "budget"])
+def test_order_windows_give_the_exact_page_or_fall_back(many, sort, monkeypatch) -> None:
+    """Past the limit, newest / budget / deadline pages come from a window of the order index
+    when it holds the page (else every match is read): the same pages as the exact backend."""
+    exact, bounded = many
+    outcomes: list[bool] = []
+    original = PostgresBackend._windowed_page
+
+    def spy(*args, **kwargs):
+        found = original(*args, **kwargs)
+        outcomes.append(found is not None)
+        return found
+
+    monkeypatch.setattr(PostgresBackend, "_windowed_page", staticmethod(spy))
+    for q in ("数据", "数据 -区块链", ""):
+        for filters in ({}, {"districts": ("500105",)}, {"statuses": ("open",)}):
+            for page in (1, 2, 5, 12):
+                query = SearchQuery(q=q, sort=sort, page=page, per_page=10, now=NOW, **filters)
+                want = [h.doc_id for h in exact.query(query).hits]
+                assert [h.doc_id for h in bounded.query(query).hits] == want, (q, filters, page)
+    assert True in outcomes and False in outcomes
+
+
+def test_statements_are_built_once_per_query_shape(many) -> None:
+    from marketplace.search import postgres_backend as pb
+
+    exact, _ = many
+    exact.query(SearchQuery(q="数据", sort="budget", districts=("500105",), now=NOW))
+    before = len(pb._STATEMENTS)
+    for district in DISTRICTS:
+        exact.query(SearchQuery(q="区块链 政务", sort="budget", districts=(district,), now=NOW))
+    assert len(pb._STATEMENTS) == before
