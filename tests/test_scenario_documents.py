@@ -362,6 +362,18 @@ def test_scenario_list_in_english_has_no_chinese_title(client, make_scenario):
 
     make_scenario("published", batch=Batch(name="Batch 2025-1", level=BatchLevel.CITY, stage=BatchStage.COLLECT,
                                            published_on=date.today()))
-    client.get("/lang/en")
+    client.get("/lang/en")  # the first request of this test (tests share one app context, so Babel's locale)
     page = client.get("/scenarios").get_data(as_text=True)
+    assert "<title>Scenarios" in page
     assert "场景清单" not in page, [page[max(0, i - 200):i + 50] for i in [page.find("场景清单")]]
+
+
+def test_xlsx_export_from_the_english_list_names_its_sheet_in_english(client, make_scenario):
+    import openpyxl
+    from flask_babel import refresh
+
+    make_scenario("published")
+    assert openpyxl.load_workbook(io.BytesIO(client.get("/scenarios/export.xlsx").data)).sheetnames == ["场景清单"]
+    client.get("/lang/en")
+    refresh()  # tests share one app context, where Babel keeps the locale of the first request
+    assert openpyxl.load_workbook(io.BytesIO(client.get("/scenarios/export.xlsx").data)).sheetnames == ["Scenarios"]
