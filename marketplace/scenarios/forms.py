@@ -91,7 +91,7 @@ class AnswerForm(FlaskForm):
 class DocumentForm(FlaskForm):
     """Upload a scenario document (需求说明书, drawings …); internal unless 公开 is ticked."""
 
-    file = FileField(_l("附件"), description=_l("PDF、Word、Excel 或图片，不超过 20 MB"))
+    file = FileField(_l("上传新附件"), description=_l("PDF、Word、Excel 或图片，不超过 20 MB"))
     public = BooleanField(_l("公开（场景发布后任何人可查看和下载）"))
     submit = SubmitField(_l("上传附件"))
 
