@@ -25,6 +25,7 @@ PUBLIC = {
     "auth.login", "auth.logout", "auth.register", "auth.register_enterprise", "auth.register_owner",
     "auth.request_reset", "auth.reset_password", "auth.confirm_email", "auth.confirm_email_change",
     "scenarios.index", "scenarios.detail", "scenarios.batches", "scenarios.batch", "scenarios.export",
+    "scenarios.print_view", "scenarios.document",
     "enterprises.index", "enterprises.detail",
     "showcase.index", "showcase.detail",
     "applications.publicity_index", "applications.publicity_notice", "api.publicity_notices",

@@ -77,7 +77,7 @@ def test_upload_download_and_delete_on_commit(s3_app, s3_endpoint, tmp_path, mak
 
     row = db.session.get(Attachment, attachment_id)
     row.purpose = AttachmentPurpose.SCENARIO_DOCUMENT
-    db.session.add(ScenarioDocument(scenario=scenario, attachment=row))
+    db.session.add(ScenarioDocument(scenario=scenario, attachment=row, public=True))
     db.session.commit()
     response = s3_app.test_client().get(f"/files/{attachment_id}")
     assert response.status_code == 200

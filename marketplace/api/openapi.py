@@ -169,7 +169,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         mode_label=STR, race_teams=nullable(INT),
         contact=obj(name=STR, phone=STR, email=nullable(STR)),
         published_at=nullable(TIME), revision=INT,
-        documents={"type": "array", "items": obj(filename=STR, url=URL)},
+        documents={"type": "array", "description": "业主公开的附件（内部附件不列出）", "items": obj(
+            filename=STR, kind={"type": "string", "description": "PDF、Word、Excel 或 图片"}, content_type=STR,
+            size={"type": "integer", "minimum": 0, "description": "字节"},
+            size_label={"type": "string", "description": "如 1.2 MB"}, url=URL)},
         questions={"type": "array", "items": obj(question=STR, asked_at=TIME, answer=STR,
                                                  answered_at=nullable(TIME))},
     ), obj([], award=ref("Award"))]},

@@ -10,14 +10,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
 from flask_login import current_user
 
 from marketplace import attachments
-from marketplace.downloads import content_disposition
+from marketplace.downloads import send_attachment
 from marketplace.extensions import db
 from marketplace.main import bp, services
 from marketplace.main.panels import panels_for, todos_for
@@ -66,12 +65,4 @@ def download(attachment_id: int):
     if attachment is None or not attachments.can_download(user, attachment, db.session):
         abort(404)
     inline = attachment.content_type in attachments.IMAGE_TYPES or attachment.content_type == "application/pdf"
-    path = attachments.path_of(attachment)
-    if path is not None:  # local storage: send_file's conditional and range support from the file on disk
-        response = send_file(path, mimetype=attachment.content_type, max_age=0)
-    else:  # object storage: stream the bytes through (never held in memory whole), with the same headers
-        response = send_file(attachments.open_bytes(attachment), mimetype=attachment.content_type, max_age=0,
-                             etag=attachment.sha256, conditional=False)
-        response.content_length = attachment.size
-    response.headers["Content-Disposition"] = content_disposition(attachment.filename, inline=inline)
-    return response
+    return send_attachment(attachment, inline=inline)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace import clock
@@ -22,6 +22,8 @@ class ScenarioStatus(LabelledEnum):
 
     ``CLOSED`` is never stored: a published scenario whose deadline has passed
     *is* closed, derived from the clock at read time (:meth:`Scenario.display_status`).
+    ``PUBLICITY`` (公示中) is never stored either: an awarded scenario whose award notice is still
+    pending (:func:`marketplace.models.publicity.pending_notice_clause`) shows it instead of 已揭榜.
     """
 
     DRAFT = "draft"
@@ -30,6 +32,7 @@ class ScenarioStatus(LabelledEnum):
     PUBLISHED = "published"
     CLOSED = "closed"
     AWARDED = "awarded"
+    PUBLICITY = "publicity"
     IN_DELIVERY = "in_delivery"
     ACCEPTED = "accepted"
     WITHDRAWN = "withdrawn"
@@ -44,6 +47,7 @@ class ScenarioStatus(LabelledEnum):
             "published": _l("征集中"),
             "closed": _l("已截止"),
             "awarded": _l("已揭榜"),
+            "publicity": _l("公示中"),
             "in_delivery": _l("实施中"),
             "accepted": _l("已验收"),
             "withdrawn": _l("已撤回"),
@@ -212,12 +216,16 @@ class Scenario(TimestampMixin, Base):
     batches: Mapped[list[Batch]] = relationship(secondary=batch_scenarios, back_populates="scenarios",
                                                 order_by="Batch.published_on")
     documents: Mapped[list[ScenarioDocument]] = relationship(back_populates="scenario",
-                                                             cascade="all, delete-orphan")
+                                                             cascade="all, delete-orphan",
+                                                             order_by="ScenarioDocument.id")
     questions: Mapped[list[Question]] = relationship(back_populates="scenario", cascade="all, delete-orphan",
                                                      order_by="Question.created_at")
 
-    def display_status(self, now: datetime | None = None) -> ScenarioStatus:
-        """The status people see: a published scenario past its deadline is closed."""
+    def display_status(self, now: datetime | None = None, in_publicity: bool = False) -> ScenarioStatus:
+        """The status people see: a published scenario past its deadline is closed; an awarded one whose
+        award notice is pending (*in_publicity*, found by the caller in SQL) is 公示中."""
+        if in_publicity and self.status == ScenarioStatus.AWARDED:
+            return ScenarioStatus.PUBLICITY
         if (self.status == ScenarioStatus.PUBLISHED and self.deadline is not None
                 and self.deadline <= (now or clock.now())):
             return ScenarioStatus.CLOSED
@@ -236,7 +244,11 @@ class Scenario(TimestampMixin, Base):
 
 
 class ScenarioDocument(Base):
-    """A public document attached to a scenario (drawings, interface specs …); a link row, timed by its attachment."""
+    """A document attached to a scenario (需求说明书, drawings, interface specs …); a link row, timed by its attachment.
+
+    Internal (owner and reviewing staff only) until the owner publishes it; a published document of a
+    public scenario is listed on the scenario page and downloadable by anyone.
+    """
 
     __tablename__ = "scenario_documents"
 
@@ -244,6 +256,8 @@ class ScenarioDocument(Base):
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), nullable=False,
                                              index=True)
     attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"), nullable=False)
+    #: Published by the owner (公开): shown and served to everyone once the scenario itself is public.
+    public: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa.false())
 
     scenario: Mapped[Scenario] = relationship(back_populates="documents")
     attachment: Mapped[Attachment] = relationship()

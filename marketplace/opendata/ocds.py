@@ -292,7 +292,7 @@ def _documents(process: Process, as_of: datetime) -> list[dict[str, Any]]:
         "url": url_for("scenarios.detail", scenario_id=scenario.id, _external=True),
         "datePublished": clock.iso_local(scenario.published_at), "format": "text/html", "language": "zh",
     }]
-    for document in sorted(scenario.documents, key=lambda d: d.attachment_id):
+    for document in sorted((d for d in scenario.documents if d.public), key=lambda d: d.attachment_id):
         attachment = document.attachment
         published = max(attachment.created_at, scenario.published_at)  # type: ignore[type-var]
         if published > as_of:

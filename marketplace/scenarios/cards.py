@@ -9,7 +9,7 @@ Every value is escaped (``markupsafe``); the link patterns come from :func:`mark
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,8 @@ from marketplace.i18n import request_language
 
 #: Bootstrap background of each status badge.
 STATUS_COLOURS = {"draft": "secondary", "submitted": "info text-dark", "returned": "warning text-dark",
-                  "published": "success", "closed": "dark", "awarded": "primary", "in_delivery": "primary",
+                  "published": "success", "closed": "dark", "awarded": "primary", "publicity": "warning text-dark",
+                  "in_delivery": "primary",
                   "accepted": "success", "withdrawn": "secondary", "unsuccessful": "secondary"}
 
 
@@ -39,8 +40,11 @@ def status_badge(status: Any) -> Markup:
                   f'{escape(status.label)}</span>')
 
 
-def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, Any]) -> Markup:
+def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, Any],
+                   publicity: Collection[int] = ()) -> Markup:
     """The cards of *scenarios* (ORM scenarios or :class:`~marketplace.scenarios.listing.ScenarioCard`).
+
+    *publicity*: ids of the scenarios whose award is in 公示 (:func:`~marketplace.scenarios.listing.in_publicity`).
 
     *labels*: ``budget``, ``wan``, ``deadline`` (translated once by the caller), ``detail`` and ``batch``
     (``id → URL`` functions).
@@ -69,7 +73,7 @@ def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, An
             f'  <div class="card-body">\n'
             f'    <div class="d-flex justify-content-between gap-3">\n'
             f'      <h2 class="h5 mb-1"><a href="{escape(detail(s.id))}">{escape(s.title)}</a></h2>\n'
-            f'      <div>{status_badge(s.display_status(now))}</div>\n'
+            f'      <div>{status_badge(s.display_status(now, s.id in publicity))}</div>\n'
             f'    </div>\n'
             f'    <p class="text-muted small mb-2">{" · ".join(meta)}</p>\n'
             f'    {summary}\n'

@@ -15,6 +15,7 @@ from typing import Any
 
 import openpyxl
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
@@ -26,8 +27,9 @@ from marketplace.models import Scenario
 from marketplace.scenarios import listing
 from marketplace.scenarios.serializers import scenario_summary
 
-#: Name of the exported sheet (the same as the import template's data sheet).
-SHEET_TITLE = "场景清单"
+#: Name of the exported sheet, in the request's language (the import template's data sheet is "场景清单";
+#: the importer falls back to the first sheet, so an English export imports too).
+SHEET_TITLE = _l("场景清单")
 
 #: Columns of the CSV and XLSX exports (the JSON export has the API's item shape).
 EXPORT_COLUMNS = ("id", "title", "owner", "district", "district_code", "domain", "domain_code", "theme",
@@ -66,7 +68,7 @@ def export_json(records: list[dict[str, Any]]) -> bytes:
 
 def export_xlsx(records: list[dict[str, Any]]) -> bytes:
     workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET_TITLE)
+    sheet = workbook.create_sheet(str(SHEET_TITLE))
     widths = {"title": 40, "owner": 28, "url": 40, "deadline": 26, "batches": 30}
     for index, name in enumerate(EXPORT_COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 14)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     DecimalField,
@@ -85,3 +86,15 @@ class QuestionForm(FlaskForm):
 class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("答复"), validators=[DataRequired(_l("请填写答复内容。")), Length(max=4000)])
     submit = SubmitField(_l("发布答复"))
+
+
+class DocumentForm(FlaskForm):
+    """Upload a scenario document (需求说明书, drawings …); internal unless 公开 is ticked."""
+
+    file = FileField(_l("上传新附件"), description=_l("PDF、Word、Excel 或图片，不超过 20 MB"))
+    public = BooleanField(_l("公开（场景发布后任何人可查看和下载）"))
+    submit = SubmitField(_l("上传附件"))
+
+
+class DocumentActionForm(FlaskForm):
+    """Publish, make internal or delete one document (the CSRF token is all it carries)."""

@@ -25,6 +25,7 @@ from marketplace.models import (
     Theme,
     batch_scenarios,
 )
+from marketplace.models.publicity import AWARDED_OR_LATER, pending_notice_clause
 from marketplace.queryargs import decimal_arg, int_arg, raise_if_errors
 from marketplace.scenarios.policy import public_clause
 
@@ -192,6 +193,8 @@ class ScenarioPage:
     page: int
     per_page: int
     status_counts: dict[str, int]
+    #: Ids of the page's scenarios whose award is in 公示 (their badge says 公示中).
+    publicity: frozenset[int] = frozenset()
 
     @property
     def pages(self) -> int:
@@ -288,7 +291,21 @@ def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, lis
                 sa.select(link.scenario_id, Batch.id, Batch.name).join(Batch, Batch.id == link.batch_id)
                 .where(link.scenario_id.in_(list(by_id))).order_by(Batch.published_on, Batch.id)):
             by_id[row.scenario_id].batches.append(row)
-    return ScenarioPage(cards, total, filters.page, filters.per_page, counts)  # type: ignore[arg-type]
+    return ScenarioPage(cards, total, filters.page, filters.per_page, counts,  # type: ignore[arg-type]
+                        in_publicity(session, cards))
+
+
+def in_publicity(session: Session, scenarios, now=None) -> frozenset[int]:
+    """Ids of those *scenarios* (rows with ``id`` and ``status``) that are awarded with a pending 公示 notice.
+
+    One query, and none when no scenario is awarded (most list pages).
+    """
+    ids = [s.id for s in scenarios if s.status in AWARDED_OR_LATER]
+    if not ids:
+        return frozenset()
+    now = now or clock.now()
+    return frozenset(session.execute(sa.select(Scenario.id).where(
+        Scenario.id.in_(ids), Scenario.status == ScenarioStatus.AWARDED, pending_notice_clause(now))).scalars())
 
 
 def all_matching(session: Session, filters: ScenarioFilters, limit: int = 10000) -> list[Scenario]:

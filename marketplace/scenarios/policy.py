@@ -99,13 +99,22 @@ def public_clause() -> sa.ColumnElement[bool]:
     return Scenario.status.in_(ScenarioStatus.public())
 
 
+def sees_internal_documents(user: User | None, scenario: Scenario) -> bool:
+    """The owner organisation, and the reviewing staff who may see the scenario, see its internal documents."""
+    return is_owner_member(user, scenario) or (is_reviewer(user, scenario) and can_view(user, scenario))
+
+
+def can_download_document(user: User | None, document: ScenarioDocument) -> bool:
+    """A published (公开) document of a public scenario: anyone; an internal one: owner and reviewers."""
+    return (document.public and document.scenario.is_public) or sees_internal_documents(user, document.scenario)
+
+
 def scenario_files_rule(user: User | None, attachment: Attachment, session: Session) -> bool:
-    """Funding evidence: owner and reviewers only. Scenario documents: as the scenario itself."""
+    """Funding evidence: owner and reviewers only. Scenario documents: :func:`can_download_document`."""
 
     if attachment.purpose == AttachmentPurpose.FUNDING_EVIDENCE:
         scenarios = session.execute(sa.select(Scenario).where(Scenario.funding_evidence_id == attachment.id)).scalars()
         return any(is_owner_member(user, s) or is_reviewer(user, s) for s in scenarios)
-    scenarios = session.execute(
-        sa.select(Scenario).join(ScenarioDocument).where(ScenarioDocument.attachment_id == attachment.id)
-    ).scalars()
-    return any(can_view(user, s) for s in scenarios)
+    documents = session.execute(
+        sa.select(ScenarioDocument).where(ScenarioDocument.attachment_id == attachment.id)).scalars()
+    return any(can_download_document(user, d) for d in documents)

@@ -9,17 +9,20 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from marketplace import attachments, clock, confirmation
+from marketplace.downloads import send_attachment
 from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import QUESTIONS, db, rate_limit
 from marketplace.formfields import options
-from marketplace.models import AttachmentPurpose, Batch, Role, Scenario, ScenarioStatus
+from marketplace.models import AttachmentPurpose, Batch, Demonstration, Role, Scenario, ScenarioStatus
 from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required, signed_in
-from marketplace.scenarios import bp, listing, policy, services
+from marketplace.scenarios import bp, documents, listing, policy, services
 from marketplace.scenarios.forms import (
     AnswerForm,
     BatchForm,
     CityListForm,
+    DocumentActionForm,
+    DocumentForm,
     PublishForm,
     QuestionForm,
     ReasonForm,
@@ -51,14 +54,32 @@ def index():
     return render_template("scenarios/index.html", page=page, filters=filters, choices=choices, now=clock.now())
 
 
+def _demonstration(scenario: Scenario) -> Demonstration | None:
+    """The published demonstration case (示范案例) the scenario became, if any (the newest)."""
+    return db.session.execute(sa.select(Demonstration).where(
+        Demonstration.scenario_id == scenario.id, Demonstration.published_at.is_not(None))
+        .order_by(Demonstration.published_at.desc()).limit(1)).scalar_one_or_none()
+
+
+def _shown_status(scenario: Scenario) -> ScenarioStatus:
+    """The badge's status: 公示中 while the award notice is pending, else the displayed status."""
+    return scenario.display_status(in_publicity=bool(listing.in_publicity(db.session, [scenario])))
+
+
 @bp.route("/scenarios/<int:scenario_id>")
 @cached_page
 def detail(scenario_id: int):
     scenario = _visible_or_404(scenario_id)
     user = current_user if current_user.is_authenticated else None
+    can_manage_documents = documents.can_manage(user, scenario)
     context = {
         "scenario": scenario,
-        "status": scenario.display_status(),
+        "status": _shown_status(scenario),
+        "documents": [documents.describe(d) for d in documents.visible_documents(user, scenario)],
+        "can_manage_documents": can_manage_documents,
+        "document_form": DocumentForm() if can_manage_documents else None,
+        "document_action_form": DocumentActionForm() if can_manage_documents else None,
+        "demonstration": _demonstration(scenario) if scenario.is_public else None,
         "actions": services.allowed_actions(user, scenario),
         "can_edit": services.can_edit(user, scenario),
         "can_delete": services.can_delete(user, scenario),
@@ -88,6 +109,27 @@ def detail(scenario_id: int):
     return render_template("scenarios/detail.html", **context)
 
 
+@bp.route("/scenarios/<int:scenario_id>/print")
+def print_view(scenario_id: int):
+    """A clean printable page of the scenario (打印): every field, key facts, contact, public documents."""
+    scenario = _visible_or_404(scenario_id)
+    return render_template("scenarios/print.html", scenario=scenario, status=_shown_status(scenario),
+                           documents=[documents.describe(d) for d in documents.public_documents(scenario)],
+                           printed_at=clock.now(),
+                           page_url=url_for("scenarios.detail", scenario_id=scenario.id, _external=True))
+
+
+@bp.route("/scenarios/<int:scenario_id>/documents/<int:document_id>")
+def document(scenario_id: int, document_id: int):
+    """Download a scenario document: published ones of a public scenario for anyone (404 for anyone else)."""
+    scenario = _visible_or_404(scenario_id)
+    found = next((d for d in scenario.documents if d.id == document_id), None)
+    user = current_user if current_user.is_authenticated else None
+    if found is None or not documents.can_download(user, found):
+        abort(404)
+    return send_attachment(found.attachment)
+
+
 @bp.route("/batches")
 @cached_page
 def batches():
@@ -104,7 +146,8 @@ def batches():
 def batch(batch_id: int):
     batch = db.get_or_404(Batch, batch_id)
     scenarios = [s for s in batch.scenarios if s.is_public]
-    return render_template("scenarios/batch.html", batch=batch, scenarios=scenarios)
+    return render_template("scenarios/batch.html", batch=batch, scenarios=scenarios,
+                           publicity=listing.in_publicity(db.session, scenarios))
 
 
 # ------------------------------------------------------------------ owners
@@ -265,6 +308,41 @@ def delete(scenario_id: int):
     services.delete_draft(db.session, current_user, scenario, ip=request.remote_addr)
     flash(_("草稿已删除。"), "success")
     return redirect(url_for("scenarios.mine"), 303)
+
+
+# ------------------------------------------------------------------ documents (owner)
+
+@bp.route("/scenarios/<int:scenario_id>/documents", methods=["POST"])
+@roles_required(Role.OWNER)
+def add_document(scenario_id: int):
+    """Upload a document; internal unless the owner ticks 公开."""
+    scenario = _visible_or_404(scenario_id)
+    form = DocumentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    upload = form.file.data if isinstance(form.file.data, FileStorage) else None
+    document = documents.add(db.session, current_user, scenario, upload, form.public.data, request.remote_addr)
+    flash(_("附件已上传（公开）。") if document.public else _("附件已上传（内部，仅本单位和审核人员可见）。"), "success")
+    return redirect(url_for("scenarios.detail", scenario_id=scenario.id, _anchor="documents"), 303)
+
+
+@bp.route("/scenarios/<int:scenario_id>/documents/<int:document_id>/<action>", methods=["POST"])
+@roles_required(Role.OWNER)
+def document_action(scenario_id: int, document_id: int, action: str):
+    """``publish`` (公开), ``unpublish`` (设为内部) or ``delete`` one document."""
+    if action not in ("publish", "unpublish", "delete"):
+        abort(404)
+    scenario = _visible_or_404(scenario_id)
+    if not DocumentActionForm().validate_on_submit():
+        abort(400)
+    if action == "delete":
+        documents.remove(db.session, current_user, scenario, document_id, request.remote_addr)
+        flash(_("附件已删除。"), "success")
+    else:
+        documents.set_public(db.session, current_user, scenario, document_id, action == "publish",
+                             request.remote_addr)
+        flash(_("附件已公开。") if action == "publish" else _("附件已设为内部。"), "success")
+    return redirect(url_for("scenarios.detail", scenario_id=scenario.id, _anchor="documents"), 303)
 
 
 # ------------------------------------------------------------------ staff

@@ -19,7 +19,7 @@ from marketplace.clock import iso_local
 from marketplace.errors import BadParameters, ValidationFailed
 from marketplace.formats import money
 from marketplace.models import Scenario, ScenarioStatus
-from marketplace.scenarios import listing
+from marketplace.scenarios import documents, listing
 from marketplace.scenarios.listing import ScenarioFilters
 
 #: Largest id or page number accepted in a query string (keeps values inside a 32-bit INTEGER).
@@ -100,9 +100,11 @@ def scenario_detail(scenario: Scenario, now: datetime | None = None) -> dict[str
         "published_at": iso_local(scenario.published_at),
         "revision": scenario.revision,
         "documents": [
-            {"filename": doc.attachment.filename,
-             "url": url_for("main.download", attachment_id=doc.attachment_id, _external=True)}
-            for doc in scenario.documents
+            {"filename": doc.attachment.filename, "kind": documents.kind_label(doc.attachment.content_type),
+             "content_type": doc.attachment.content_type, "size": doc.attachment.size,
+             "size_label": documents.human_size(doc.attachment.size),
+             "url": url_for("scenarios.document", scenario_id=scenario.id, document_id=doc.id, _external=True)}
+            for doc in documents.public_documents(scenario)
         ],
         "questions": [
             {"question": q.text, "asked_at": iso_local(q.created_at), "answer": q.answer,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
 from marketplace import audit, clock, search
+from marketplace.enterprises.policy import public_clause as public_profile_clause
 from marketplace.errors import PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -24,6 +25,7 @@ from marketplace.models import (
     DemonstrationReuse,
     District,
     Domain,
+    EnterpriseProfile,
     Role,
     Scenario,
     ScenarioStatus,
@@ -33,6 +35,14 @@ from marketplace.queryargs import int_arg, raise_if_errors
 from marketplace.scenarios.listing import unknown_codes
 
 MAX_PER_PAGE = 100
+
+
+def firm_profile(session: Session, demo: Demonstration) -> EnterpriseProfile | None:
+    """The winning firm's public profile (linked from the case page), or None when it is not public."""
+    if demo.firm_id is None:
+        return None
+    return session.execute(sa.select(EnterpriseProfile).where(
+        EnterpriseProfile.organisation_id == demo.firm_id, public_profile_clause()).limit(1)).scalar_one_or_none()
 
 
 @dataclass

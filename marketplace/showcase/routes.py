@@ -89,7 +89,8 @@ def detail(demo_id: int):
     images = [a for a in demo.media if a.content_type in attachments.IMAGE_TYPES]
     documents = [a for a in demo.media if a.content_type not in attachments.IMAGE_TYPES]
     return render_template("showcase/detail.html", demo=demo, facts=facts_for(db.session, demo.scenario_id),
-                           images=images, documents=documents, reuse_form=_reuse_form(demo))
+                           images=images, documents=documents, reuse_form=_reuse_form(demo),
+                           firm_profile=gallery.firm_profile(db.session, demo))
 
 
 @bp.route("/demonstrations/<int:demo_id>/reuse", methods=["POST"])

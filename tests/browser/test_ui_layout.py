@@ -35,7 +35,8 @@ def content(make_scenario, make_user):
 
 
 def public_pages(content) -> list[str]:
-    return ["/", "/scenarios", f"/scenarios/{content['scenario'].id}", "/batches", f"/batches/{content['batch'].id}",
+    return ["/", "/scenarios", f"/scenarios/{content['scenario'].id}", f"/scenarios/{content['scenario'].id}/print",
+            "/batches", f"/batches/{content['batch'].id}",
             "/enterprises", "/demonstrations", "/statistics", "/search?q=交通", "/open-data", "/auth/login",
             "/auth/register"]
 
