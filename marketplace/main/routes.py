@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from marketplace import attachments
+from marketplace import attachments, clock, pagecache
 from marketplace.downloads import content_disposition
 from marketplace.extensions import db
 from marketplace.main import bp, services
@@ -30,7 +30,9 @@ from marketplace.redirects import safe_target
 @bp.route("/")
 @cached_page
 def index():
-    return render_template("main/index.html", counts=services.home_counts(db.session))
+    lists = services.home_lists(db.session, clock.now())
+    pagecache.changes_at(lists["changes_at"])
+    return render_template("main/index.html", counts=services.home_counts(db.session), lists=lists)
 
 
 @bp.route("/dashboard")
