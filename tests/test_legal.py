@@ -62,9 +62,8 @@ def test_the_service_refuses_a_registration_without_consent(app):
     from marketplace.errors import ValidationFailed
 
     person = services.Registration("王芳", "wang@firm.cq", "13800138000", "secret-pass-1")  # consent=False
-    with app.test_request_context():
-        with pytest.raises(ValidationFailed) as refused:
-            services.register_enterprise(db.session, person, "某公司", "91350100M000100Y43", "yubei", None)
+    with app.test_request_context(), pytest.raises(ValidationFailed) as refused:
+        services.register_enterprise(db.session, person, "某公司", "91350100M000100Y43", "yubei", None)
     assert "consent" in refused.value.field_errors
 
 
