@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# Exported: the default SITE_URL (links in mail) follows the port the site runs on.
+export PORT
 export FLASK_APP := wsgi
 
 .PHONY: run test lint venv translations clean serve worker

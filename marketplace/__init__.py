@@ -147,6 +147,7 @@ def configure_areas(app: Flask) -> None:
         enterprises,
         health,
         jobs,
+        legal,
         main,
         matching,
         notifications,
@@ -157,8 +158,8 @@ def configure_areas(app: Flask) -> None:
         statistics,
     )
 
-    for area in (main, auth, scenarios, applications, enterprises, matching, notifications, showcase, statistics,
-                 appraisal, admin, search_views, api, opendata, jobs, health):
+    for area in (main, auth, legal, scenarios, applications, enterprises, matching, notifications, showcase,
+                 statistics, appraisal, admin, search_views, api, opendata, jobs, health):
         area.init_app(app)
 
 

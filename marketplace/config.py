@@ -67,6 +67,13 @@ def _rate_limit_storage(env: Mapping[str, str]) -> str:
     return env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://"
 
 
+def default_site_url(env: Mapping[str, str]) -> str:
+    """``SITE_URL`` when unset: this machine on the port the site is served on (``PORT``, as ``make run
+    PORT=5123`` and ``make serve`` set it; 5000 otherwise), so links in mail reach the running site."""
+    port = (env.get("PORT") or "").strip()
+    return f"http://127.0.0.1:{port if port.isdigit() else '5000'}"
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
         return default
@@ -154,7 +161,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_SENDER": env.get("MAIL_SENDER", "noreply@scenarios.cq.example"),
-        "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000"),
+        # The site's public address, for links in mail and open data (default: default_site_url()).
+        "SITE_URL": env.get("SITE_URL") or default_site_url(env),
         # The footer of every page: who runs the site, how to reach them, the ICP filing number (备案号).
         # Empty values leave the line out (the filing number is required once the site is public in China).
         "SITE_OPERATOR": env.get("SITE_OPERATOR", ""),

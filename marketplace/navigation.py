@@ -55,6 +55,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("approvals", _l("注册审核"), "admin.approvals"),
     NavEntry("users", _l("用户管理"), "admin.users"),
     NavEntry("organisations", _l("单位管理"), "admin.organisations"),
+    NavEntry("legal", _l("协议与政策"), "legal.manage"),
     NavEntry("jobs", _l("后台任务"), "jobs.index"),
     NavEntry("nominations", _l("示范推荐"), "showcase.nominations"),
     NavEntry("selection_rounds", _l("示范评选"), "showcase.rounds"),

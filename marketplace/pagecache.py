@@ -14,7 +14,8 @@ caching library can know:
   new key everywhere at once and no process serves a page older than the last commit.
 * **Lifetime.** ``min(PAGE_CACHE_SECONDS, time until the next deadline or question cut-off of any
   published scenario, or the end of an open 公示 notice)``: open/closed is derived from the clock, so no entry outlives the moment a
-  page it holds would change by itself. Lists filtered by ``due_within`` (a window that moves with
+  page it holds would change by itself. A view showing something else that moves with the clock (the
+  home page's "N 天" counts) bounds its own entry with :func:`changes_at`. Lists filtered by ``due_within`` (a window that moves with
   the clock) are not cached.
 * **Validation.** Every cacheable response carries a strong ETag (hash of the body) and
   ``Cache-Control: no-cache``; ``If-None-Match`` gets ``304`` from the cache without rendering.
@@ -181,6 +182,17 @@ def next_change_at(session: Session, now: datetime) -> datetime | None:
     return min(moments) if moments else None
 
 
+def changes_at(moment: datetime | None) -> None:
+    """A view tells the cache that the page it is rendering changes by the clock alone at *moment* (a
+    "N 天" count that drops at a day boundary, say), beyond what :func:`next_change_at` knows: an entry
+    stored for this request lives no longer than that. Several calls keep the earliest moment."""
+    if moment is None:
+        return
+    found = g.get("page_cache_until")
+    if found is None or moment < found:
+        g.page_cache_until = moment
+
+
 def _lifetime(session: Session, version: str, now: datetime) -> float:
     """Seconds an entry stored now may live (0: do not store)."""
     default = float(current_app.config["PAGE_CACHE_SECONDS"])
@@ -326,6 +338,9 @@ def _store_response(response: Response) -> Response:
     etag = hashlib.sha256(body).hexdigest()[:32]
     now = clock.now()
     lifetime = _lifetime(db.session, version, now)
+    until = g.pop("page_cache_until", None)
+    if until is not None:
+        lifetime = min(lifetime, (until - now).total_seconds())
     if lifetime >= 1:
         headers = [(name, value) for name, value in response.headers.items() if name.lower() not in _NOT_KEPT]
         _set(key, (body, headers, etag, now + timedelta(seconds=lifetime)), lifetime)

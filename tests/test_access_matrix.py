@@ -35,6 +35,7 @@ PUBLIC = {
     "api.demonstrations", "api.appraisal",
     "api.ocds_releases", "api.ocds_record", "api.ocds_bulk_index", "api.ocds_bulk_jsonl", "api.ocds_bulk_csv",
     "api.openapi_json", "opendata.index", "opendata.api_docs",
+    "legal.document",
 }
 
 #: Admitted roles that an object-level rule may still refuse with 403 on the matrix's fresh users.

@@ -254,7 +254,7 @@ def test_weak_passwords_are_refused_at_registration(client, password, message):
     response = client.post("/auth/register/enterprise", data={
         "organisation_name": "重庆测试数智科技有限公司", "uscc": "91350100M000100Y43", "district": "yubei",
         "name": "王芳", "email": "wang.fang@firm.cq", "phone": "13800138000",
-        "password": password, "password2": password,
+        "password": password, "password2": password, "consent": "y",
     })
     assert response.status_code in (200, 422) and message in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0

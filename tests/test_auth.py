@@ -12,7 +12,7 @@ def enterprise_form(**overrides):
     data = {
         "organisation_name": "重庆测试数智科技有限公司", "uscc": VALID_USCC, "district": "yubei",
         "name": "王芳", "email": "wang.fang@firm.cq", "phone": "13800138000",
-        "password": "secret-pass-1", "password2": "secret-pass-1",
+        "password": "secret-pass-1", "password2": "secret-pass-1", "consent": "y",
     }
     data.update(overrides)
     return data
@@ -163,7 +163,7 @@ def test_owner_registration_waits_for_approval(client, make_user, login):
     response = client.post("/auth/register/owner", data={
         "organisation_id": "0", "new_organisation_name": "重庆市测试局", "new_organisation_kind": "government",
         "district": "yuzhong", "name": "李强", "email": "li.qiang@gov.cq", "phone": "023-63001234",
-        "password": "owner-pass-1", "password2": "owner-pass-1",
+        "password": "owner-pass-1", "password2": "owner-pass-1", "consent": "y",
     })
     assert response.status_code == 302
     user = db.session.execute(sa.select(User).where(User.email == "li.qiang@gov.cq")).scalar_one()

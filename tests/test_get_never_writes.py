@@ -103,6 +103,7 @@ def _candidates(session) -> dict[str, list]:
         "code": ["scenarios_published", "en"],
         "fmt": ["csv", "json", "xlsx"],
         "token": ["not-a-token"],
+        "kind": ["terms", "privacy"],
     }
 
 

@@ -53,6 +53,9 @@ def test_upgrade_matches_models_and_downgrade_works(empty_database_url, tmp_path
             assert diff == [], diff
             assert conn.execute(sa.text("SELECT count(*) FROM districts")).scalar() == 12
             assert conn.execute(sa.text("SELECT count(*) FROM domains")).scalar() == 12
+            # 0014_consent loads version 1 of the 用户协议 and the 隐私政策
+            assert sorted(conn.execute(sa.text("SELECT kind, version FROM legal_documents")).all()) == [
+                ("privacy", 1), ("terms", 1)]
         downgrade(revision="base")
         tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
         assert tables == set()

@@ -69,8 +69,8 @@ def test_timestamp_mixin_moves_updated_at_on_orm_and_core_updates(app, make_org)
 
 
 #: Rows only ever added: ``created_at`` and no ``updated_at``.
-WRITTEN_ONCE = {"acceptances", "appraisal_results", "attachments", "audit_events", "demonstration_reuses",
-                "evaluation_criteria", "login_attempts", "match_feedback", "match_invitations", "progress_notes"}
+WRITTEN_ONCE = {"acceptances", "appraisal_results", "attachments", "audit_events", "consents", "demonstration_reuses",
+                "evaluation_criteria", "legal_documents", "login_attempts", "match_feedback", "match_invitations", "progress_notes"}
 #: No ``created_at``/``updated_at`` of their own, and why.
 UNTIMED = {
     "application_documents": "link row; its attachment has created_at",

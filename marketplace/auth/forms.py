@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from marketplace import uscc
@@ -40,6 +40,9 @@ class _PersonMixin:
     password2 = PasswordField(
         _l("确认密码"), validators=[DataRequired(_l("请再次输入密码。")), EqualTo("password", _l("两次输入的密码不一致。"))]
     )
+    #: 同意《用户协议》和《隐私政策》 (the template renders the label with links to both).
+    consent = BooleanField(_l("我已阅读并同意《用户协议》和《隐私政策》"),
+                           validators=[DataRequired(_l("请阅读并同意《用户协议》和《隐私政策》。"))])
 
 
 class EnterpriseRegistrationForm(_PersonMixin, FlaskForm):

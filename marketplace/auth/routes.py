@@ -94,7 +94,8 @@ def register_enterprise():
     form = EnterpriseRegistrationForm()
     form.district.choices = _district_choices()
     if form.validate_on_submit():
-        person = services.Registration(form.name.data, form.email.data, form.phone.data, form.password.data)
+        person = services.Registration(form.name.data, form.email.data, form.phone.data, form.password.data,
+                                       consent=form.consent.data)
         try:
             services.register_enterprise(
                 db.session, person, form.organisation_name.data, form.uscc.data, form.district.data,
@@ -119,7 +120,8 @@ def register_owner():
     ).scalars()
     form.organisation_id.choices = options([(0, _("新单位（在下方填写）"))] + [(o.id, o.name) for o in owners])
     if form.validate_on_submit():
-        person = services.Registration(form.name.data, form.email.data, form.phone.data, form.password.data)
+        person = services.Registration(form.name.data, form.email.data, form.phone.data, form.password.data,
+                                       consent=form.consent.data)
         try:
             services.register_owner(
                 db.session, person,

@@ -17,6 +17,7 @@ from marketplace import audit, clock, mail
 from marketplace.auth import passwords, throttle, tokens
 from marketplace.enterprises.services import create_profile
 from marketplace.errors import DomainError, ValidationFailed
+from marketplace.legal import services as legal
 from marketplace.models import (
     ApprovalStatus,
     District,
@@ -109,6 +110,8 @@ class Registration:
     email: str
     phone: str
     password: str
+    #: The 用户协议 and 隐私政策 were accepted (the form's checkbox); registration is refused otherwise.
+    consent: bool = False
 
 
 def register_enterprise(
@@ -117,6 +120,7 @@ def register_enterprise(
     """Register a software firm, its first user and the firm's empty profile; the user signs in once
     the address is confirmed through the mailed link. Returns None when the address already has an
     account: its owner is sent a notice instead, and the caller answers exactly as for a new address."""
+    legal.require_consent(person.consent)
     email = normalise_email(person.email)
     passwords.check_policy(person.password, email=email, name=person.name)
     district = _district(session, district_code)
@@ -141,6 +145,7 @@ def register_enterprise(
     )
     session.add_all([organisation, user])
     session.flush()
+    legal.record_consent(session, user, ip)
     _send_confirmation(session, user)
     audit.record(session, actor=user, action="user.register", object_type="user", object_id=user.id,
                  after={"role": user.role.value, "organisation": organisation.name}, ip=ip)
@@ -161,6 +166,7 @@ def register_owner(
 ) -> User | None:
     """Register an owner user; the account waits for a confirmed address and district or city staff
     approval. Returns None (and mails the owner a notice) when the address already has an account."""
+    legal.require_consent(person.consent)
     email = normalise_email(person.email)
     passwords.check_policy(person.password, email=email, name=person.name)
     district = _district(session, district_code)
@@ -193,6 +199,7 @@ def register_owner(
     )
     session.add(user)
     session.flush()
+    legal.record_consent(session, user, ip)
     _send_confirmation(session, user)
     audit.record(session, actor=user, action="user.register", object_type="user", object_id=user.id,
                  after={"role": user.role.value, "organisation": organisation.name, "approval": "pending"}, ip=ip)

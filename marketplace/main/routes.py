@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from marketplace import attachments
+from marketplace import attachments, clock, pagecache
 from marketplace.downloads import send_attachment
 from marketplace.extensions import db
 from marketplace.main import bp, services
@@ -29,7 +29,9 @@ from marketplace.redirects import safe_target
 @bp.route("/")
 @cached_page
 def index():
-    return render_template("main/index.html", counts=services.home_counts(db.session))
+    lists = services.home_lists(db.session, clock.now())
+    pagecache.changes_at(lists["changes_at"])
+    return render_template("main/index.html", counts=services.home_counts(db.session), lists=lists)
 
 
 @bp.route("/dashboard")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +44,56 @@ def scenario_counts(session: Session) -> dict[str, int]:
         sa.func.count(Scenario.id).filter(Scenario.status == ScenarioStatus.ACCEPTED),
     )).one()
     return {"scenarios": row[0], "open": row[1], "accepted": row[2]}
+
+
+#: Scenarios in each list of the home page.
+HOME_LIST_SIZE = 6
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class HomeItem:
+    """One line of a home-page list, read as plain columns (no ORM objects)."""
+
+    id: int
+    title: str
+    owner: str
+    district: str
+    district_en: str | None
+    published_at: datetime | None
+    deadline: datetime | None
+    #: Whole days until the deadline (0: less than a day); None once it has passed.
+    days_left: int | None
+    is_open: bool
+
+
+def home_lists(session: Session, now: datetime, size: int = HOME_LIST_SIZE) -> dict[str, Any]:
+    """The home page's "最新发布" (newest public scenarios) and "即将截止" (open scenarios, nearest deadline
+    first), two queries; ``changes_at`` is the next moment a "N 天" count shown would drop (the page cache
+    keeps the page no longer than that)."""
+    from marketplace.models import Scenario, ScenarioStatus
+
+    columns = sa.select(Scenario.id, Scenario.title, Scenario.published_at, Scenario.deadline, Scenario.status,
+                        Organisation.name.label("owner"), District.name.label("district"),
+                        District.name_en.label("district_en")) \
+        .join(Organisation, Organisation.id == Scenario.owner_id).outerjoin(District, District.id == Scenario.district_id)
+    is_open = sa.and_(Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline > now)
+    newest = session.execute(columns.where(Scenario.status.in_(ScenarioStatus.public()))
+                             .order_by(Scenario.published_at.desc(), Scenario.id.desc()).limit(size)).all()
+    closing = session.execute(columns.where(is_open).order_by(Scenario.deadline.asc(), Scenario.id.asc())
+                              .limit(size)).all()
+
+    def item(row: Any) -> HomeItem:
+        open_now = row.status == ScenarioStatus.PUBLISHED and row.deadline is not None and row.deadline > now
+        days = (row.deadline - now) // DAY if open_now else None
+        return HomeItem(row.id, row.title, row.owner, row.district or "", row.district_en, row.published_at,
+                        row.deadline, days, open_now)
+
+    closing_items = [item(row) for row in closing]
+    # A count of N whole days drops to N - 1 when exactly N days are left (at the deadline for N = 0).
+    moments = [i.deadline - i.days_left * DAY for i in closing_items if i.deadline and i.days_left is not None]
+    return {"newest": [item(row) for row in newest], "closing": closing_items,
+            "changes_at": min(moments) if moments else None}
 
 
 def pending_approvals_query(user: User) -> sa.Select:

@@ -37,6 +37,7 @@ from marketplace.models.enterprises import (
     VerificationStatus,
     profile_domains,
 )
+from marketplace.models.legal import Consent, LegalDocument, LegalKind
 from marketplace.models.mail import OutboxMessage, OutboxStatus
 from marketplace.models.matching import MatchFeedback, MatchInvitation, MatchState
 from marketplace.models.notifications import Follow, Notification, SavedSearch
@@ -82,6 +83,9 @@ from marketplace.models.showcase import (
 )
 
 __all__ = [
+    "Consent",
+    "LegalDocument",
+    "LegalKind",
     "Acceptance",
     "AcceptanceResult",
     "Application",
