@@ -357,6 +357,8 @@ _ORGS: tuple[tuple[str, str, str, str, str, str, tuple[str, ...], str, str | Non
 )
 
 OWNER_COUNT = len(_ORGS)
+#: Owner name → the sectors it publishes scenarios in (matched with ``corpus_scenarios.SECTORS_BY_TOPIC``).
+SECTORS_BY_OWNER: dict[str, tuple[str, ...]] = {row[0]: row[6] for row in _ORGS}
 
 
 def _owner(rng: random.Random, row: tuple, used: set[str]) -> dict:
