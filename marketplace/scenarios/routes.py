@@ -12,7 +12,7 @@ from marketplace import attachments, clock, confirmation
 from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import QUESTIONS, db, rate_limit
 from marketplace.formfields import options
-from marketplace.models import AttachmentPurpose, Batch, Role, Scenario, ScenarioStatus
+from marketplace.models import AttachmentPurpose, Batch, BatchStage, Role, Scenario, ScenarioStatus
 from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required, signed_in
 from marketplace.scenarios import bp, listing, policy, services
@@ -96,7 +96,7 @@ def batches():
         .outerjoin(Batch.scenarios.and_(policy.public_clause()))
         .group_by(Batch.id).order_by(Batch.published_on.desc(), Batch.id.desc())
     ).all()
-    return render_template("scenarios/batches.html", rows=rows)
+    return render_template("scenarios/batches.html", rows=rows, stages=list(BatchStage))
 
 
 @bp.route("/batches/<int:batch_id>")
