@@ -337,7 +337,7 @@ _ORGS: tuple[tuple[str, str, str, str, str, str, tuple[str, ...], str, str | Non
     ("重庆两江新区开发投资集团有限公司", "两江新区开投集团", "soe", "district", "liangjiang", "ljkt", ("urban", "construction", "group"), "91", "500000"),
     ("重庆高新开发建设投资集团有限公司", "高新区开投集团", "soe", "district", "gaoxin", "gxkt", ("urban", "construction", "group"), "91", "500000"),
     ("重庆市沙坪坝区城市建设投资集团有限公司", "沙坪坝城投集团", "soe", "district", "shapingba", "spbct", ("urban", "construction", "group"), "91", "500106"),
-    ("重庆钢铁股份有限公司", "重庆钢铁", "soe", "city", "other", "cqgt", ("manufacturing", "energy", "group"), "91", "500115"),
+    ("重庆钢铁股份有限公司", "重庆钢铁", "soe", "city", "other", "cqgt", ("manufacturing", "group"), "91", "500115"),
     ("重庆农村商业银行股份有限公司", "重庆农商行", "soe", "city", "jiangbei", "cqrcb", ("finance", "group"), "91", "500000"),
     ("重庆化医控股（集团）公司", "重庆化医集团", "soe", "city", "yubei", "cqhy", ("manufacturing", "medicine", "group"), "91", "500000"),
     # —— key-industry organisations (hospitals, universities, industry) ——

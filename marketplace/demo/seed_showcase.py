@@ -159,8 +159,14 @@ class ShowcaseLoader:
         figures = [(float(scenario.budget_wan or 0), float(facts.contract_amount_wan or 0)),
                    (float(scenario.delivery_months or 0), float(actual_months or 0))]
         picture = case_picture(scenario.title, scenario.domain.code if scenario.domain else None, figures)
+        # The file name is the picture's text alternative on the case page: it says what the bars show.
+        name = f"项目概览（预算{float(scenario.budget_wan or 0):g}万元"
+        if facts.contract_amount_wan is not None:
+            name += f"、合同{float(facts.contract_amount_wan):g}万元"
+        name += f"；计划工期{scenario.delivery_months}个月" if scenario.delivery_months else ""
+        name += f"、实际{actual_months}个月" if actual_months else ""
         return [
-            self._attachment(picture, "项目概览.png", "image/png", scenario.owner),
+            self._attachment(picture, name + "）.png", "image/png", scenario.owner),
             self._attachment(MINIMAL_PDF, "项目验收报告（摘要）.pdf", "application/pdf", scenario.owner),
         ]
 
