@@ -312,13 +312,20 @@ class DemoLoader:
             deadline_day = clock.to_local(scenario.deadline).date()
             recent = [b for b in self.batch_list if 20 <= (deadline_day - b.published_on).days < 120]
             early = [b for b in self.batch_list if (deadline_day - b.published_on).days >= 20]
+            if not any(b.level == BatchLevel.CITY or b.district is scenario.district for b in recent):
+                # No list of its own of the right age: this year's city lists (the deadline moves to fit below).
+                recent = [b for b in self.batch_list
+                          if b.level == BatchLevel.CITY and 0 < (deadline_day - b.published_on).days < 120]
             batch = self._batch_for(scenario, recent or early or self.batch_list)
             published = self._at(batch.published_on)
             # The deadline rules (MIN_APPLICATION_DAYS): never a window shorter than 20 days in the demo.
             scenario.deadline = max(scenario.deadline, published + timedelta(days=20))
         else:
             older = [b for b in self.batch_list if (clock.local_today() - b.published_on).days >= 70]
-            batch = self._batch_for(scenario, older)
+            # Delivered scenarios come mostly from the older lists, those just awarded from the newer ones.
+            age = {"accepted": (300, 10_000), "awarded": (70, 400)}.get(state, (70, 10_000))
+            fitting = [b for b in older if age[0] <= (clock.local_today() - b.published_on).days < age[1]]
+            batch = self._batch_for(scenario, fitting if fitting and rng.random() < 0.85 else older)
             scenario.status = ScenarioStatus(state)
             published = self._at(batch.published_on)
             scenario.deadline = published + timedelta(days=rng.randint(25, 45))
