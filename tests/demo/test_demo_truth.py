@@ -128,3 +128,28 @@ def test_every_demonstration_has_its_own_picture(demo_app):  # noqa: F811
             assert images, d.title
             hashes.extend(a.sha256 for a in images)
         assert len(hashes) == len(set(hashes))
+
+
+def test_batch_stages_are_explained_where_they_show(demo_app):  # noqa: F811
+    from marketplace.extensions import db
+
+    with demo_app.app_context():
+        batch = db.session.execute(sa.select(Batch).order_by(Batch.published_on.desc()).limit(1)).scalar_one()
+        scenario = batch.scenarios[0]
+        batch_id, scenario_id = batch.id, scenario.id
+    client = demo_app.test_client()
+    listing = client.get("/batches").get_data(as_text=True)
+    assert 'id="stages"' in listing and "征集一批、开发一批、拓展一批" in listing
+    for text in ("征集：正在征集需求", "开发：已确定揭榜企业", "拓展：已建成交付"):
+        assert text in listing
+    assert 'class="batch-stage" title="' in listing
+    page = client.get(f"/batches/{batch_id}").get_data(as_text=True)
+    assert "征集：正在征集需求、面向软件企业公开揭榜的场景清单。" in page and "/batches#stages" in page
+    detail = client.get(f"/scenarios/{scenario_id}").get_data(as_text=True)
+    assert 'class="batch-stage" title="征集：' in detail
+    scenarios = client.get("/scenarios").get_data(as_text=True)
+    assert 'id="batch-help"' in scenarios and "/batches#stages" in scenarios
+    client.get("/lang/en")
+    english = client.get("/batches").get_data(as_text=True)
+    assert "collect a batch, develop a batch, expand a batch" in english
+    assert "Expand: the scenarios have been delivered" in english
