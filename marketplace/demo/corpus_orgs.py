@@ -279,7 +279,7 @@ _ORGS: tuple[tuple[str, str, str, str, str, str, tuple[str, ...], str, str | Non
     # —— city-level government departments ——
     ("重庆市经济和信息化委员会", "市经济信息委", "government", "city", "yubei", "jxw", ("economy", "manufacturing"), "11", "500000"),
     ("重庆市大数据应用发展管理局", "市大数据发展局", "government", "city", "yubei", "dsjj", ("bigdata", "economy"), "11", "500000"),
-    ("重庆市交通运输委员会", "市交通运输委", "government", "city", "yubei", "jtw", ("transport",), "11", "500000"),
+    ("重庆市交通运输委员会", "市交通运输委", "government", "city", "yubei", "jtw", ("transport", "highway"), "11", "500000"),
     ("重庆市卫生健康委员会", "市卫生健康委", "government", "city", "yuzhong", "wsjkw", ("health", "hospital"), "11", "500000"),
     ("重庆市教育委员会", "市教委", "government", "city", "yuzhong", "jw", ("education",), "11", "500000"),
     ("重庆市生态环境局", "市生态环境局", "government", "city", "yubei", "sthjj", ("ecology",), "11", "500000"),
@@ -331,7 +331,7 @@ _ORGS: tuple[tuple[str, str, str, str, str, str, tuple[str, ...], str, str | Non
     ("重庆医药（集团）股份有限公司", "重庆医药集团", "soe", "city", "yuzhong", "cqyyjt", ("medicine", "group"), "91", "500000"),
     ("重庆机电控股（集团）公司", "重庆机电集团", "soe", "city", "liangjiang", "cqjdkg", ("manufacturing", "automotive", "group"), "91", "500000"),
     ("重庆建工集团股份有限公司", "重庆建工集团", "soe", "city", "liangjiang", "cqjgjt", ("housing", "construction", "group"), "91", "500000"),
-    ("重庆高速公路集团有限公司", "重庆高速集团", "soe", "city", "yubei", "cqgsjt", ("transport", "group"), "91", "500000"),
+    ("重庆高速公路集团有限公司", "重庆高速集团", "soe", "city", "yubei", "cqgsjt", ("transport", "highway", "group"), "91", "500000"),
     ("重庆市公共交通控股（集团）有限公司", "重庆公交集团", "soe", "city", "yubei", "cqgjjt", ("transport", "group"), "91", "500000"),
     ("重庆旅游投资集团有限公司", "重庆旅投集团", "soe", "city", "yuzhong", "cqltjt", ("culture", "group"), "91", "500000"),
     ("重庆两江新区开发投资集团有限公司", "两江新区开投集团", "soe", "district", "liangjiang", "ljkt", ("urban", "construction", "group"), "91", "500000"),

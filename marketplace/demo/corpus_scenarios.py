@@ -146,7 +146,7 @@ SECTORS_BY_TOPIC: dict[str, tuple[str, ...]] = {
     "功率半导体驱动芯片应用验证": ("automotive", "energy"), "工业传感器信号调理ASIC设计": ("manufacturing",),
     "芯片共享测试验证服务平台": ("economy",), "北斗定位芯片车载终端适配": ("automotive", "logistics"),
     "低功耗物联网SoC定制": ("water", "energy"), "集成电路IP核共享库": ("economy",),
-    "安防摄像头图像信号处理芯片国产化替代": ("manufacturing", "economy"), "车载以太网交换芯片验证平台": ("automotive",),
+    "安防摄像头图像信号处理芯片国产化替代": ("economy",), "车载以太网交换芯片验证平台": ("automotive",),
     # industrial_design
     "工业设计协同平台": ("economy",), "新能源汽车智能座舱人机交互设计": ("automotive",),
     "电动摩托车外观造型与CMF设计": ("automotive",), "智慧公交站亭标准化设计": ("transport",),
@@ -167,7 +167,7 @@ SECTORS_BY_TOPIC: dict[str, tuple[str, ...]] = {
     "基于机器视觉的汽车零部件表面缺陷检测": ("automotive",), "城市管理视频智能巡查": ("urban",),
     "12345热线工单智能分派": ("bigdata",), "政务服务智能问答大模型应用": ("bigdata",),
     "病历文书智能质控系统": ("hospital",), "电子元器件外观AI检测": ("manufacturing",),
-    "建设工程施工图智能审查": ("housing",), "高速公路交通事件自动检测": ("transport",),
+    "建设工程施工图智能审查": ("housing",), "高速公路交通事件自动检测": ("highway",),
     "焊缝质量智能识别": ("manufacturing", "construction"), "企业合同智能审查": ("group",),
     "河道漂浮物与排污口智能识别": ("ecology", "water"), "工业大模型设备运维知识助手": ("manufacturing", "energy"),
     "课堂教学行为智能分析": ("education",), "明厨亮灶AI智能监管": ("market",),
