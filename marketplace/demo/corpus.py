@@ -20,10 +20,12 @@ from .corpus_orgs import (
     person_name,
     uscc_check_char,
 )
+from .corpus_scenarios import _PLACES_SOE as COMPANY_PLACES
 from .corpus_scenarios import SECTORS_BY_TOPIC, doubled_word, scenario_texts, topics_for
 from .corpus_texts import application_texts, demonstration_texts, questions_and_answers
 
 __all__ = [
+    "COMPANY_PLACES",
     "DISTRICTS",
     "DOMAINS",
     "FUNDING_SOURCES",

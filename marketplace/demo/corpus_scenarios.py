@@ -845,6 +845,7 @@ def scenario_texts(rng: random.Random, n: int = 200, sectors=None) -> list[dict]
             "teams": rng.choice((2, 2, 3)) if horse else None,
             "owner_hint": t["owner_hint"],
             "sectors": t["sectors"],
+            "place": place,
             "object": t["obj"],
         })
     return records

@@ -232,10 +232,16 @@ class DemoLoader:
             owner = self.demo_owner_org if index in mine[:8] else self._owner_for(text)
             contact = rng.choice(owner.demo_contacts)  # type: ignore[attr-defined]
             funding = text["funding_source"]
-            if owner.kind == OrganisationKind.GOVERNMENT and funding == "soe_own":
-                funding = "fiscal"
-            elif owner.kind == OrganisationKind.SOE and funding == "fiscal":
+            enterprise = (owner.uscc or "").startswith("9")
+            if not enterprise and funding == "soe_own":
+                funding = "fiscal"  # a department, hospital or university spends public money
+            elif enterprise and funding == "fiscal":
                 funding = "soe_own"
+            if not enterprise and text.get("place") in corpus.COMPANY_PLACES:
+                # Written for a company ("公司", "集团本部…"); a hospital or department says itself otherwise.
+                own = "本院" if "hospital" in owner.demo_sectors else "本单位"  # type: ignore[attr-defined]
+                text = {k: v.replace(text["place"], own) if isinstance(v, str) and k != "title" else v
+                        for k, v in text.items()}
             mode = ScenarioMode.HORSE_RACE if text.get("mode") == "horse_race" else ScenarioMode.OPEN_CALL
             scenario = Scenario(
                 title=text["title"], summary=text["summary"], description=text["description"],

@@ -80,6 +80,9 @@ def test_every_owner_publishes_scenarios_of_its_own_sector(demo_app):  # noqa: F
             if not set(SECTORS_BY_OWNER[s.owner.name]) & set(topic):
                 misfits.append((s.owner.name, s.title))
             assert s.district_id == s.owner.district_id
+            if not s.owner.uscc.startswith("9"):  # departments, hospitals and universities spend public money
+                assert s.funding_source.value != "soe_own", s.title
+                assert "公司" not in s.description and "集团本部" not in s.description, s.description
         assert misfits == []
         # The demo owner still sees scenarios in every state.
         demo_owner = db.session.execute(sa.text(
