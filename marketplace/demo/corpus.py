@@ -20,16 +20,20 @@ from .corpus_orgs import (
     person_name,
     uscc_check_char,
 )
-from .corpus_scenarios import scenario_texts
+from .corpus_scenarios import _PLACES_SOE as COMPANY_PLACES
+from .corpus_scenarios import SECTORS_BY_TOPIC, doubled_word, scenario_texts, topics_for
 from .corpus_texts import application_texts, demonstration_texts, questions_and_answers
 
 __all__ = [
+    "COMPANY_PLACES",
     "DISTRICTS",
     "DOMAINS",
     "FUNDING_SOURCES",
+    "SECTORS_BY_TOPIC",
     "THEMES",
     "application_texts",
     "demonstration_texts",
+    "doubled_word",
     "is_valid_uscc",
     "make_uscc",
     "owner_organisations",
@@ -37,5 +41,6 @@ __all__ = [
     "questions_and_answers",
     "scenario_texts",
     "software_firms",
+    "topics_for",
     "uscc_check_char",
 ]

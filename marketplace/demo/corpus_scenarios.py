@@ -10,6 +10,7 @@ records.
 from __future__ import annotations
 
 import random
+import re
 
 from .corpus_firms import fill_numbers
 
@@ -28,6 +29,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "装备制造企业PLM与BOM协同系统|产品BOM数据|ms", "汽车经销商DMS系统国产化重构|经销商业务单据|ms",
         "企业安全生产双重预防信息系统|风险分级管控与隐患排查|ms", "电子证照共享应用系统|电子证照|cg",
         "医院互联网诊疗服务平台|线上复诊和处方流转|cs", "智慧工地监管平台|在建工地|cg",
+        "医保移动支付与医保电子凭证应用|医保结算业务|cg",
     ),
     "ic_design": (
         "车规级MCU芯片国产化替代验证|车身与底盘控制器|ms", "集成电路设计EDA云平台|车规与工业级芯片|mg",
@@ -48,7 +50,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "infosec": (
         "政务数据共享交换平台安全加固|共享交换接口|cg", "政务外网网络安全态势感知平台|政务外网接入单位|cg",
         "公共数据分类分级与安全治理|公共数据资源|cg", "关键信息基础设施商用密码应用改造|核心业务系统|cg",
-        "工业控制系统网络安全防护|生产控制网络|ms", "零信任远程办公接入体系建设|远程接入终端|cs",
+        "工业控制系统网络安全防护|生产控制网络|ms", "零信任远程办公接入体系|远程接入终端|cs",
         "医疗机构网络安全等级保护整改|医院信息系统|cs", "API安全监测与防护系统|对外开放接口|cg",
         "智能网联汽车数据安全合规检测|车联网数据|ms", "网络安全攻防演练靶场|攻防演练场景|cg",
         "终端数据防泄漏系统|办公终端|cs", "视频监控网络安全准入管控|视频监控前端设备|cg",
@@ -62,6 +64,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "焊缝质量智能识别|焊接工位|ms", "企业合同智能审查|合同文本|cs",
         "河道漂浮物与排污口智能识别|河道监控点位|cg", "工业大模型设备运维知识助手|设备维修知识|ms",
         "课堂教学行为智能分析|常态化录播课堂|cg", "明厨亮灶AI智能监管|餐饮单位后厨|cg",
+        "医保结算单据智能审核|医保结算单据|cg",
     ),
     "industrial_internet": (
         "汽车零部件数字化车间|车间生产设备|ms", "注塑车间设备联网与数据采集|注塑机|ms",
@@ -121,8 +124,110 @@ TOPICS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# ---------------------------------------------------------------------------
+# Which owners publish which topic: the sectors (see ``corpus_orgs._ORGS``) whose
+# organisations would plausibly own the topic.  A scenario's owner is always chosen
+# among organisations holding one of its topic's sectors (tests/demo check it).
+# ---------------------------------------------------------------------------
+
+SECTORS_BY_TOPIC: dict[str, tuple[str, ...]] = {
+    # software
+    "一网通办审批服务系统": ("bigdata",), "工程建设项目审批管理系统": ("housing",),
+    "基层治理移动应用平台": ("civil", "bigdata"), "督查督办管理系统": ("bigdata", "economy"),
+    "协同办公平台信创改造": ("bigdata", "economy"), "社区养老服务信息管理系统": ("civil",),
+    "校园安全综合管理平台": ("education",), "住房公积金业务系统重构": ("housing",),
+    "集团合同全生命周期管理系统": ("group",), "装备制造企业PLM与BOM协同系统": ("manufacturing",),
+    "汽车经销商DMS系统国产化重构": ("automotive",), "企业安全生产双重预防信息系统": ("manufacturing", "energy"),
+    "电子证照共享应用系统": ("bigdata",), "医院互联网诊疗服务平台": ("hospital",),
+    "智慧工地监管平台": ("housing", "construction"), "医保移动支付与医保电子凭证应用": ("medical_insurance",),
+    # ic_design
+    "车规级MCU芯片国产化替代验证": ("automotive",), "集成电路设计EDA云平台": ("economy",),
+    "智能电表计量芯片定制开发": ("energy",), "新能源汽车BMS电池采样芯片联合开发": ("automotive",),
+    "功率半导体驱动芯片应用验证": ("automotive", "energy"), "工业传感器信号调理ASIC设计": ("manufacturing",),
+    "芯片共享测试验证服务平台": ("economy",), "北斗定位芯片车载终端适配": ("automotive", "logistics"),
+    "低功耗物联网SoC定制": ("water", "energy"), "集成电路IP核共享库": ("economy",),
+    "安防摄像头图像信号处理芯片国产化替代": ("economy",), "车载以太网交换芯片验证平台": ("automotive",),
+    # industrial_design
+    "工业设计协同平台": ("economy",), "新能源汽车智能座舱人机交互设计": ("automotive",),
+    "电动摩托车外观造型与CMF设计": ("automotive",), "智慧公交站亭标准化设计": ("transport",),
+    "城市家具与公共设施设计导则数字化": ("urban",), "康复辅具产品工业设计": ("medicine", "hospital"),
+    "工程机械驾驶室人机工程优化设计": ("manufacturing",), "工业设计虚拟评审与数字样机系统": ("manufacturing",),
+    "社区适老化服务终端设计": ("civil",), "轨道交通车辆内饰CMF设计": ("rail",),
+    "智能家电产品用户体验研究与设计": ("manufacturing",), "工业设计资源公共服务平台": ("economy",),
+    # infosec
+    "政务数据共享交换平台安全加固": ("bigdata",), "政务外网网络安全态势感知平台": ("bigdata",),
+    "公共数据分类分级与安全治理": ("bigdata",),
+    "关键信息基础设施商用密码应用改造": ("bigdata", "energy", "water", "finance"),
+    "工业控制系统网络安全防护": ("manufacturing", "energy", "water"), "零信任远程办公接入体系": ("group",),
+    "医疗机构网络安全等级保护整改": ("hospital",), "API安全监测与防护系统": ("bigdata", "finance"),
+    "智能网联汽车数据安全合规检测": ("automotive",), "网络安全攻防演练靶场": ("bigdata", "economy"),
+    "终端数据防泄漏系统": ("group", "finance"), "视频监控网络安全准入管控": ("urban", "bigdata"),
+    "数据出境与个人信息保护合规评估": ("automotive", "group"),
+    # ai
+    "基于机器视觉的汽车零部件表面缺陷检测": ("automotive",), "城市管理视频智能巡查": ("urban",),
+    "12345热线工单智能分派": ("bigdata",), "政务服务智能问答大模型应用": ("bigdata",),
+    "病历文书智能质控系统": ("hospital",), "电子元器件外观AI检测": ("manufacturing",),
+    "建设工程施工图智能审查": ("housing",), "高速公路交通事件自动检测": ("highway",),
+    "焊缝质量智能识别": ("manufacturing", "construction"), "企业合同智能审查": ("group",),
+    "河道漂浮物与排污口智能识别": ("ecology", "water"), "工业大模型设备运维知识助手": ("manufacturing", "energy"),
+    "课堂教学行为智能分析": ("education",), "明厨亮灶AI智能监管": ("market",),
+    "医保结算单据智能审核": ("medical_insurance",),
+    # industrial_internet
+    "汽车零部件数字化车间": ("automotive",), "注塑车间设备联网与数据采集": ("manufacturing",),
+    "工业互联网标识解析二级节点行业应用": ("manufacturing", "economy"), "数控机床预测性维护": ("manufacturing",),
+    "园区能源管理与碳排放监测平台": ("economy", "energy"), "摩托车总装线MES系统升级": ("automotive",),
+    "集团多工厂生产协同平台": ("manufacturing",), "铸造车间质量追溯与SPC分析": ("manufacturing",),
+    "中小企业数字化转型公共服务平台": ("economy",), "供应链协同与APS高级排产系统": ("manufacturing",),
+    "工厂数字孪生可视化管控平台": ("manufacturing",), "化工园区安全生产风险监测预警平台": ("emergency", "economy"),
+    "空压站智能节能控制系统": ("manufacturing", "energy"),
+    # iot_embedded
+    "城市内涝监测预警物联网系统": ("urban", "water", "emergency"), "供水管网压力与漏损监测系统": ("water",),
+    "桥梁结构健康监测系统": ("transport", "urban"), "燃气管网泄漏智能监测": ("energy",),
+    "智慧路灯单灯控制系统": ("urban",), "电动自行车充电安全监测": ("emergency", "urban"),
+    "地下综合管廊环境监测": ("urban", "construction"), "高切坡与地质灾害隐患点监测": ("planning", "emergency"),
+    "农业设施大棚环境智能监测与控制": ("agriculture",), "电梯运行安全物联网监测": ("market",),
+    "工程机械车载智能终端": ("manufacturing",), "开源鸿蒙工业控制器适配": ("manufacturing",),
+    "独居老人居家安全智能感知": ("civil",),
+    # it_services
+    "政务云资源统一运维服务": ("bigdata",), "数据中心机房绿色节能改造": ("group",),
+    "信创终端替代实施服务": ("bigdata", "economy"), "核心业务系统异地容灾建设": ("group", "finance"),
+    "视频会议系统运维保障": ("bigdata",), "医院信息系统一体化运维": ("hospital",),
+    "教育城域网升级改造": ("education",), "业务系统整体上云迁移": ("bigdata",),
+    "IT服务管理与自动化运维平台": ("group",), "企业SD-WAN组网与网络规划": ("group",),
+    "工厂OT网络改造与运维": ("manufacturing",), "区县政务信息系统整合与运维": ("bigdata",),
+    # digital_content
+    "红岩文化数字展馆": ("culture",), "景区夜游AR导览": ("culture",),
+    "城市更新片区三维实景建模": ("planning", "housing"), "虚拟数字人政务播报": ("bigdata",),
+    "非遗技艺数字化记录与传播": ("culture",), "博物馆馆藏文物三维数字化采集": ("culture",),
+    "城市运行管理可视化大屏": ("urban", "bigdata"), "汽车产品线上虚拟展厅": ("automotive",),
+    "工业产品三维交互式说明书": ("manufacturing",), "巴渝文化融媒体内容生产平台": ("culture",),
+    "职业技能VR实训课程开发": ("hr", "education"), "川江航运历史数字化展陈": ("logistics", "culture"),
+    # data_services
+    "政务数据资源目录编制与治理": ("bigdata",), "卫生健康数据中心": ("health",),
+    "企业经营指标分析平台": ("group",), "公共数据授权运营平台": ("bigdata",),
+    "交通出行大数据分析平台": ("transport",), "集团主数据治理": ("group",), "数据资产盘点与入表咨询": ("group",),
+    "城市治理高质量数据集": ("bigdata", "urban"), "制造业产业链图谱与招商大数据平台": ("economy",),
+    "工业质量大数据分析平台": ("manufacturing",), "医保基金智能监管数据分析": ("medical_insurance",),
+    "生态环境监测数据融合平台": ("ecology",), "人口与法人基础库数据质量提升": ("bigdata",),
+    # internet_platform
+    "农产品电商服务平台": ("agriculture", "commerce"), "社区居家养老服务平台": ("civil",),
+    "零工市场信息服务平台": ("hr",), "网络货运平台": ("logistics",), "工业品集中采购平台": ("manufacturing",),
+    "商圈数字化会员运营平台": ("commerce",), "预付式消费资金监管平台": ("market", "commerce"),
+    "产业链供需对接撮合平台": ("economy",), "政务服务小程序集约化建设": ("bigdata",),
+    "停车资源共享服务平台": ("transport", "urban"), "家政服务信用信息平台": ("commerce", "hr"),
+    "汽摩配件在线交易平台": ("automotive", "commerce"),
+    # emerging_tech
+    "城市信息模型（CIM）基础平台": ("planning", "housing"), "区块链电子证照存证应用": ("bigdata",),
+    "输电线路无人机自主巡检": ("energy",), "耕地保护卫星遥感监测": ("planning", "agriculture"),
+    "车路协同示范道路": ("transport",), "数字人民币智慧食堂应用": ("group", "finance"),
+    "智算中心算力调度平台": ("bigdata", "economy"), "工程质量检测报告区块链存证": ("housing", "construction"),
+    "低空无人机城市巡查服务平台": ("urban",), "智能网联汽车测试场数字孪生": ("automotive",),
+    "工业数字孪生仿真验证平台": ("manufacturing",), "量子加密政务专网试点": ("bigdata",),
+}
+
+
 # Title endings: platforms and systems are "built"; tasks are "applied".
-_PLATFORM_WORDS = ("平台", "系统", "中心", "展馆", "大屏", "库", "体系建设", "靶场", "数据集", "道路", "车间")
+_PLATFORM_WORDS = ("平台", "系统", "中心", "展馆", "大屏", "库", "体系", "靶场", "数据集", "道路", "车间")
 _PLATFORM_SUFFIXES = (("建设", 6), ("建设项目", 3), ("", 3), ("升级改造", 2))
 _TASK_SUFFIXES = (("", 6), ("项目", 3), ("应用示范", 2), ("试点", 2))
 # Later batches of a topic (征集一批、开发一批、拓展一批).
@@ -528,11 +633,35 @@ def parse_topic(domain: str, raw: str) -> dict:
         "obj": obj,
         "theme": "smart_manufacturing" if flags[0] == "m" else "smart_city",
         "owner_hint": "soe" if flags[1] == "s" else "government",
+        "sectors": SECTORS_BY_TOPIC[core],
     }
 
 
 def all_topics() -> list[dict]:
     return [parse_topic(domain, raw) for domain, raws in TOPICS.items() for raw in raws]
+
+
+_DOUBLED = re.compile(r"(.{2,4})\1")
+
+
+def doubled_word(text: str) -> str | None:
+    """The first run of 2–4 characters repeated back to back in ``text`` (e.g. "建设建设"), else None."""
+    match = _DOUBLED.search(text)
+    return match.group(0) if match else None
+
+
+_DOUBLED_HAN = re.compile(r"([\u4e00-\u9fff]{2,4})\1")
+
+
+def undouble(text: str) -> str:
+    """``text`` with each back-to-back repeated run of 2–4 Chinese characters written once.
+
+    A template and the phrase put into it can meet on the same word ("提升居家养老服务" + "服务的便利度");
+    dropping one copy of such a run always leaves the intended words, whatever the run's phase.
+    """
+    while (fixed := _DOUBLED_HAN.sub(r"\1", text)) != text:
+        text = fixed
+    return text
 
 
 def _title(rng: random.Random, core: str, used: set[str]) -> str:
@@ -542,10 +671,11 @@ def _title(rng: random.Random, core: str, used: set[str]) -> str:
     words = [s for s, _ in suffixes]
     weights = [w for _, w in suffixes]
     first = rng.choices(words, weights=weights)[0]
-    candidates = [first] + rng.sample(_REPEAT_SUFFIXES, len(_REPEAT_SUFFIXES))
+    candidates = [first, *words] + rng.sample(_REPEAT_SUFFIXES, len(_REPEAT_SUFFIXES))
     for suffix in candidates:
-        if f"{core}{suffix}" not in used:
-            return f"{core}{suffix}"
+        title = f"{core}{suffix}"
+        if title not in used and not doubled_word(title):
+            return title
     n = 4
     while f"{core}（{n}期）" in used:
         n += 1
@@ -648,16 +778,24 @@ def _outcomes(rng: random.Random, p: dict, ctx: dict[str, str], use: Usage) -> s
     return lead + "；".join(items) + "。"
 
 
-def scenario_texts(rng: random.Random, n: int = 200) -> list[dict]:
+def topics_for(sectors) -> list[dict]:
+    """The topics an owner holding ``sectors`` may publish (see ``SECTORS_BY_TOPIC``)."""
+    held = set(sectors)
+    return [t for t in all_topics() if held & set(t["sectors"])]
+
+
+def scenario_texts(rng: random.Random, n: int = 200, sectors=None) -> list[dict]:
     """``n`` application scenarios spread over all 12 domains and both themes; titles are unique.
 
     Each dict: ``title``, ``summary``, ``description``, ``boundary``, ``requirements``,
     ``acceptance``, ``outcomes``, ``domain``, ``theme``, ``budget_wan`` (e.g. '286.00'),
     ``funding_source`` ('fiscal' | 'soe_own' | 'social' | 'mixed'), ``delivery_months``
     (3–24), ``mode`` ('open_call' | 'horse_race'), ``teams`` (2–3 for horse races, else
-    None) and ``owner_hint`` ('government' | 'soe').
+    None), ``owner_hint`` ('government' | 'soe') and ``sectors`` (the owners' sectors that
+    fit the topic).  ``sectors``, when given, keeps to topics some owner of those sectors
+    would publish.
     """
-    topics = all_topics()
+    topics = all_topics() if sectors is None else topics_for(sectors)
     order: list[dict] = []
     while len(order) < n:
         batch = topics[:]
@@ -692,12 +830,12 @@ def scenario_texts(rng: random.Random, n: int = 200) -> list[dict]:
             ctx["cpu2"] = _CPU[(_CPU.index(ctx["cpu"]) + 1) % len(_CPU)]
         records.append({
             "title": title,
-            "summary": _summary(rng, t, p, ctx),
-            "description": _description(rng, t, p, ctx, use),
-            "boundary": _boundary(rng, p, ctx, use),
-            "requirements": _requirements(rng, p, ctx, use),
-            "acceptance": _acceptance(rng, p, ctx, use),
-            "outcomes": _outcomes(rng, p, ctx, use),
+            "summary": undouble(_summary(rng, t, p, ctx)),
+            "description": undouble(_description(rng, t, p, ctx, use)),
+            "boundary": undouble(_boundary(rng, p, ctx, use)),
+            "requirements": undouble(_requirements(rng, p, ctx, use)),
+            "acceptance": undouble(_acceptance(rng, p, ctx, use)),
+            "outcomes": undouble(_outcomes(rng, p, ctx, use)),
             "domain": t["domain"],
             "theme": t["theme"],
             "budget_wan": budget,
@@ -706,6 +844,8 @@ def scenario_texts(rng: random.Random, n: int = 200) -> list[dict]:
             "mode": "horse_race" if horse else "open_call",
             "teams": rng.choice((2, 2, 3)) if horse else None,
             "owner_hint": t["owner_hint"],
+            "sectors": t["sectors"],
+            "place": place,
             "object": t["obj"],
         })
     return records

@@ -76,6 +76,8 @@ class DemoLoader:
         self.domains = {d.code: d for d in session.execute(sa.select(Domain)).scalars()}
         self.themes = {t.code: t for t in session.execute(sa.select(Theme)).scalars()}
         self.summary: dict[str, int] = {}
+        #: The planned demo state of each scenario (by ``id()``), which sets its batch's stage.
+        self.placed: dict[int, str] = {}
 
     # -------------------------------------------------------------- people and organisations
 
@@ -111,6 +113,7 @@ class DemoLoader:
             org = Organisation(name=row["name"], kind=OrganisationKind(row["kind"]), uscc=row["uscc"],
                                district=self.districts[row["district"]])
             org.demo_contacts = row["contacts"]  # type: ignore[attr-defined]
+            org.demo_sectors = frozenset(row["sectors"])  # type: ignore[attr-defined]
             self.session.add(org)
             self.owner_orgs.append(org)
             for contact in row["contacts"][:1]:
@@ -139,8 +142,10 @@ class DemoLoader:
         self.summary["software firms"] = len(self.firm_orgs)
 
     def demo_accounts(self) -> None:
-        owner_org = next(o for o in self.owner_orgs
-                         if o.district is self.districts["yuzhong"] and o.kind == OrganisationKind.GOVERNMENT)
+        # The demo owner: a 渝中区 government owner with the most topics of its own sectors to publish.
+        owner_org = max((o for o in self.owner_orgs
+                         if o.district is self.districts["yuzhong"] and o.kind == OrganisationKind.GOVERNMENT),
+                        key=lambda o: len(corpus.topics_for(o.demo_sectors)))  # type: ignore[attr-defined]
         self.demo_owner_org = owner_org
         firm_org = next(o for o in self.firm_orgs if o.district is self.districts["yuzhong"])
         self.demo_firm_org = firm_org
@@ -179,14 +184,12 @@ class DemoLoader:
             for j, code in enumerate(district_codes[years_ago::2]):
                 published = self._batch_date(today, years_ago, j + 1, 6)
                 district = self.districts[code]
-                batch = Batch(name=f"{district.name}{year}年第{j // 3 + 1}批应用场景清单", level=BatchLevel.DISTRICT,
+                batch = Batch(name=f"{district.name}{year}年应用场景清单", level=BatchLevel.DISTRICT,
                               district=district, stage=stages[j % 3], published_on=published,
                               created_by=self.staff[code])
                 self.batch_list.append(batch)
-        # The newest batches first take the open scenarios.
-        for batch in self.batch_list:
-            self.session.add(batch)
-        self.summary["batches"] = len(self.batch_list)
+        # The batches join the session through their scenarios (see ``settle_batches``): a list with nothing
+        # in it is never published.
 
     @staticmethod
     def _batch_date(today: date, years_ago: int, k: int, of: int) -> date:
@@ -203,44 +206,96 @@ class DemoLoader:
         self.session.add(attachment)
         return attachment
 
+    def _owner_for(self, text: dict) -> Organisation:
+        """An owner whose sectors fit the scenario's topic, of the kind the text is written for when possible."""
+        sectors = set(text["sectors"])
+        fits = [o for o in self.owner_orgs if o.demo_sectors & sectors]  # type: ignore[attr-defined]
+        government = text.get("owner_hint") != "soe"
+        same_kind = [o for o in fits if (o.kind == OrganisationKind.GOVERNMENT) == government]
+        return self.rng.choice(same_kind or fits)
+
     def scenarios(self) -> None:
         rng = self.rng
         total = sum(n for _, n in STATUS_PLAN)
-        texts = corpus.scenario_texts(rng, n=total)
+        sectors = set().union(*(o.demo_sectors for o in self.owner_orgs))  # type: ignore[attr-defined]
+        texts = corpus.scenario_texts(rng, n=total, sectors=sectors)
         plan = [state for state, n in STATUS_PLAN for _ in range(n)]
         rng.shuffle(plan)
-        government = [o for o in self.owner_orgs if o.kind == OrganisationKind.GOVERNMENT]
-        enterprises = [o for o in self.owner_orgs if o.kind != OrganisationKind.GOVERNMENT]
+        # The demo owner sees every kind of state, on scenarios of its own sectors.
+        mine = [i for i, t in enumerate(texts) if self.demo_owner_org.demo_sectors & set(t["sectors"])]  # type: ignore[attr-defined]
+        for i, state in zip(mine, ("draft", "submitted", "returned", "open", "closed", "awarded", "in_delivery",
+                                   "accepted"), strict=False):
+            j = next(k for k, planned in enumerate(plan) if planned == state and k not in mine[:mine.index(i)])
+            plan[i], plan[j] = plan[j], plan[i]
         self.scenario_list: list[Scenario] = []
-        demo_owner_done: set[str] = set()
-        for text, state in zip(texts, plan, strict=False):
-            pool = enterprises if text.get("owner_hint") == "soe" and enterprises else government
-            owner = rng.choice(pool)
-            if state not in demo_owner_done and state in ("draft", "submitted", "returned", "open", "closed",
-                                                          "awarded", "in_delivery", "accepted"):
-                owner = self.demo_owner_org  # the demo owner sees every kind of state
-                demo_owner_done.add(state)
+        for index, (text, state) in enumerate(zip(texts, plan, strict=False)):
+            owner = self.demo_owner_org if index in mine[:8] else self._owner_for(text)
             contact = rng.choice(owner.demo_contacts)  # type: ignore[attr-defined]
+            funding = text["funding_source"]
+            enterprise = (owner.uscc or "").startswith("9")
+            if not enterprise and funding == "soe_own":
+                funding = "fiscal"  # a department, hospital or university spends public money
+            elif enterprise and funding == "fiscal":
+                funding = "soe_own"
+            if not enterprise and text.get("place") in corpus.COMPANY_PLACES:
+                # Written for a company ("公司", "集团本部…"); a hospital or department says itself otherwise.
+                own = "本院" if "hospital" in owner.demo_sectors else "本单位"  # type: ignore[attr-defined]
+                text = {k: v.replace(text["place"], own) if isinstance(v, str) and k != "title" else v
+                        for k, v in text.items()}
             mode = ScenarioMode.HORSE_RACE if text.get("mode") == "horse_race" else ScenarioMode.OPEN_CALL
             scenario = Scenario(
                 title=text["title"], summary=text["summary"], description=text["description"],
                 boundary=text["boundary"], requirements=text["requirements"], acceptance=text["acceptance"],
                 outcomes=text["outcomes"], domain=self.domains[text["domain"]], theme=self.themes[text["theme"]],
                 owner=owner, district=owner.district, contact_name=contact["name"], contact_phone=contact["phone"],
-                contact_email=contact["email"], funding_source=FundingSource(text["funding_source"]),
+                contact_email=contact["email"], funding_source=FundingSource(funding),
                 budget_wan=Decimal(text["budget_wan"]), funding_evidence=self.evidence(owner),
                 delivery_months=text["delivery_months"], mode=mode,
                 race_teams=text.get("teams") if mode == ScenarioMode.HORSE_RACE else None,
                 created_by=None,
             )
             self._place(scenario, state)
-            self.session.add(scenario)
             self.scenario_list.append(scenario)
         self.summary["scenarios"] = len(self.scenario_list)
+        self.settle_batches()  # first, so that the lists are numbered in the order they were published
+        self.session.add_all(self.scenario_list)
+
+    def settle_batches(self) -> None:
+        """Publish only the batches that list scenarios, number each district's lists within a year, and give
+        each list the stage its scenarios are in: 征集 (collecting), 开发 (being delivered) or 拓展 (delivered,
+        now extended and replicated)."""
+        phase = {"open": BatchStage.COLLECT, "closed": BatchStage.COLLECT, "unsuccessful": BatchStage.COLLECT,
+                 "awarded": BatchStage.DEVELOP, "in_delivery": BatchStage.DEVELOP, "accepted": BatchStage.EXPAND}
+        listed = [b for b in self.batch_list if b.scenarios]
+        numbers: dict[tuple[int, int], int] = {}
+        for batch in sorted(listed, key=lambda b: b.published_on):
+            stages = [phase.get(self.placed[id(s)], BatchStage.COLLECT) for s in batch.scenarios]
+            batch.stage = max(BatchStage, key=lambda st: (stages.count(st), st == batch.stage))
+            if batch.level == BatchLevel.DISTRICT:
+                key = (batch.district_id or id(batch.district), batch.published_on.year)
+                numbers[key] = numbers.get(key, 0) + 1
+                batch.name = f"{batch.district.name}{batch.published_on.year}年第{numbers[key]}批应用场景清单"
+            self.session.add(batch)
+        self.batch_list = listed
+        self.summary["batches"] = len(listed)
+
+    def _batch_for(self, scenario: Scenario, pool: list[Batch]) -> Batch:
+        """A batch from ``pool`` that may list the scenario: the city's, or its own district's (preferred)."""
+        own = [b for b in pool if b.level == BatchLevel.DISTRICT and b.district is scenario.district]
+        cities = [b for b in pool if b.level == BatchLevel.CITY]
+        if own and (not cities or self.rng.random() < 0.75):
+            return self.rng.choice(own)
+        if cities:
+            return self.rng.choice(cities)
+        # No list of the right age may carry it: the city list published nearest to the wanted ones.
+        wanted = pool[0].published_on
+        return min((b for b in self.batch_list if b.level == BatchLevel.CITY),
+                   key=lambda b: abs((b.published_on - wanted).days))
 
     def _place(self, scenario: Scenario, state: str) -> None:
         """Set status, dates and batches for the planned state, relative to now."""
         rng, now = self.rng, self.now
+        self.placed[id(scenario)] = state
         if state in ("draft", "submitted", "returned", "withdrawn"):
             scenario.status = ScenarioStatus(state)
             scenario.deadline = now + timedelta(days=rng.randint(20, 60), hours=rng.randint(0, 12))
@@ -263,24 +318,26 @@ class DemoLoader:
             deadline_day = clock.to_local(scenario.deadline).date()
             recent = [b for b in self.batch_list if 20 <= (deadline_day - b.published_on).days < 120]
             early = [b for b in self.batch_list if (deadline_day - b.published_on).days >= 20]
-            batch = rng.choice(recent or early or self.batch_list)
+            if not any(b.level == BatchLevel.CITY or b.district is scenario.district for b in recent):
+                # No list of its own of the right age: this year's city lists (the deadline moves to fit below).
+                recent = [b for b in self.batch_list
+                          if b.level == BatchLevel.CITY and 0 < (deadline_day - b.published_on).days < 120]
+            batch = self._batch_for(scenario, recent or early or self.batch_list)
             published = self._at(batch.published_on)
             # The deadline rules (MIN_APPLICATION_DAYS): never a window shorter than 20 days in the demo.
             scenario.deadline = max(scenario.deadline, published + timedelta(days=20))
         else:
             older = [b for b in self.batch_list if (clock.local_today() - b.published_on).days >= 70]
-            batch = rng.choice(older)
+            # Delivered scenarios come mostly from the older lists, those just awarded from the newer ones.
+            age = {"accepted": (300, 10_000), "awarded": (70, 400)}.get(state, (70, 10_000))
+            fitting = [b for b in older if age[0] <= (clock.local_today() - b.published_on).days < age[1]]
+            batch = self._batch_for(scenario, fitting if fitting and rng.random() < 0.85 else older)
             scenario.status = ScenarioStatus(state)
             published = self._at(batch.published_on)
             scenario.deadline = published + timedelta(days=rng.randint(25, 45))
         scenario.submitted_at = published - timedelta(days=rng.randint(3, 15))
         scenario.published_at = published
         scenario.created_at = scenario.submitted_at - timedelta(days=rng.randint(1, 20))
-        if batch.level == BatchLevel.DISTRICT and batch.district is not scenario.district:
-            # A district batch only lists its own district's scenarios.
-            candidates = [b for b in self.batch_list if b.level == BatchLevel.CITY
-                          and abs((b.published_on - batch.published_on).days) < 400]
-            batch = rng.choice(candidates) if candidates else batch
         scenario.batches.append(batch)
         if batch.level == BatchLevel.DISTRICT and rng.random() < 0.25:
             cities = [b for b in self.batch_list if b.level == BatchLevel.CITY and b.published_on >= batch.published_on]

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import struct
-import zlib
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -31,6 +29,7 @@ from marketplace import clock
 from marketplace.appraisal import services as appraisals
 from marketplace.attachments import save_bytes
 from marketplace.demo import corpus
+from marketplace.demo.pictures import case_picture
 from marketplace.models import (
     Acceptance,
     AcceptanceResult,
@@ -64,49 +63,6 @@ AWARDED = (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY, ScenarioStatus.AC
 
 def _at(day: date, hour: int = 10) -> datetime:
     return clock.local_to_utc(datetime.combine(day, time(hour, 0)))
-
-
-# ---------------------------------------------------------------------- pictures
-
-def _png(width: int, height: int, rows: list[bytes]) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + row for row in rows)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-
-
-def dashboard_picture(rng: Any, width: int = 480, height: int = 270) -> bytes:
-    """A small PNG that looks like a system screen: header bar, side menu and a bar chart."""
-    hue = rng.choice([(11, 74, 139), (23, 105, 170), (179, 38, 30), (22, 120, 90), (120, 70, 160)])
-    background, panel, menu = (244, 246, 250), (255, 255, 255), (226, 232, 240)
-    bars = [rng.randint(30, 150) for _ in range(9)]
-    line_y = [rng.randint(60, 120) for _ in range(9)]
-    rows = []
-    chart_top, chart_bottom = 70, 240
-    for y in range(height):
-        if y < 28:
-            rows.append(bytes(hue) * width)
-            continue
-        segments = [bytes(menu) * 96, bytes(background) * 12]
-        if 44 <= y < 60:
-            accent = bytes(tuple(min(255, c + 60) for c in hue))
-            segments += [accent * 110, bytes(background) * 8, accent * 110, bytes(background) * (width - 96 - 12 - 228)]
-        elif chart_top - 6 <= y < chart_bottom + 8:
-            row = bytearray(bytes(panel) * (width - 108))
-            for i, h in enumerate(bars):
-                if y >= chart_bottom - h and y < chart_bottom:
-                    x0 = 20 + i * 36
-                    row[x0 * 3:(x0 + 22) * 3] = bytes(hue) * 22
-                if abs(y - (chart_bottom - line_y[i])) <= 1:
-                    x0 = 14 + i * 36
-                    row[x0 * 3:(x0 + 34) * 3] = bytes((240, 160, 40)) * 34
-            segments.append(bytes(row))
-        else:
-            segments.append(bytes(background) * (width - 108))
-        rows.append(b"".join(segments)[:width * 3])
-    return _png(width, height, rows)
 
 
 # ---------------------------------------------------------------------- the loader step
@@ -194,9 +150,23 @@ class ShowcaseLoader:
         return attachment
 
     def _media(self, scenario: Scenario) -> list[Attachment]:
+        """The case's own picture (drawn from its figures, see :mod:`marketplace.demo.pictures`) and a report."""
+        facts = facts_for(self.session, scenario.id)
+        contract = facts.first_contract
+        actual_months = None
+        if contract is not None and facts.acceptance is not None:
+            actual_months = max(1, round((facts.acceptance.accepted_on - contract.signed_on).days / 30.4))
+        figures = [(float(scenario.budget_wan or 0), float(facts.contract_amount_wan or 0)),
+                   (float(scenario.delivery_months or 0), float(actual_months or 0))]
+        picture = case_picture(scenario.title, scenario.domain.code if scenario.domain else None, figures)
+        # The file name is the picture's text alternative on the case page: it says what the bars show.
+        name = f"项目概览（预算{float(scenario.budget_wan or 0):g}万元"
+        if facts.contract_amount_wan is not None:
+            name += f"、合同{float(facts.contract_amount_wan):g}万元"
+        name += f"；计划工期{scenario.delivery_months}个月" if scenario.delivery_months else ""
+        name += f"、实际{actual_months}个月" if actual_months else ""
         return [
-            self._attachment(dashboard_picture(self.rng), "系统运行界面.png", "image/png", scenario.owner),
-            self._attachment(dashboard_picture(self.rng), "数据驾驶舱.png", "image/png", scenario.owner),
+            self._attachment(picture, name + "）.png", "image/png", scenario.owner),
             self._attachment(MINIMAL_PDF, "项目验收报告（摘要）.pdf", "application/pdf", scenario.owner),
         ]
 
@@ -234,9 +204,9 @@ class ShowcaseLoader:
             "theme": scenario.theme.code if scenario.theme else None, "boundary": scenario.boundary,
             "delivery_months": scenario.delivery_months, "budget_wan": scenario.budget_wan},
             self.firm_row.get(id(firm), {"name": firm.name}) if firm else {})
+        media = self._media(scenario)  # before the nomination exists: it reads the delivery records
         nomination = Nomination(round=rnd, scenario=scenario, nominated_by=nominator, status=NominationStatus.SUBMITTED,
-                                created_at=_at(when), updated_at=_at(when), **texts)
-        nomination.media = self._media(scenario)
+                                created_at=_at(when), updated_at=_at(when), media=media, **texts)
         self.session.add(nomination)
         return nomination
 

@@ -112,6 +112,20 @@ class BatchStage(LabelledEnum):
     def __labels__() -> dict:
         return {"collect": _l("征集"), "develop": _l("开发"), "expand": _l("拓展")}
 
+    @property
+    def explanation(self) -> str:
+        """What a list in this stage holds (shown wherever the stage is, as help text or a tooltip)."""
+        return str({
+            "collect": _l("征集：正在征集需求、面向软件企业公开揭榜的场景清单。"),
+            "develop": _l("开发：已确定揭榜企业、正在开发实施的场景清单。"),
+            "expand": _l("拓展：已建成交付、正在向其他地区和单位拓展复制的场景清单。"),
+        }[self.value])
+
+    @staticmethod
+    def introduction() -> str:
+        """One sentence on the rolling 征集一批、开发一批、拓展一批 publication."""
+        return str(_l("应用场景清单按照“征集一批、开发一批、拓展一批”滚动发布，市、区两级联动；每个批次标明所处阶段。"))
+
 
 #: A scenario may appear in a district batch and, taken up by the city, in a city batch too.
 batch_scenarios = sa.Table(

@@ -22,6 +22,9 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from marketplace.formfields import options
 from marketplace.models import BatchStage, FundingSource, ScenarioMode
 
+#: The three stages of a batch, in one line under its select field.
+STAGE_HELP = _l("征集：正在征集需求、公开揭榜；开发：已确定揭榜企业、正在开发实施；拓展：已建成交付、正在拓展复制。")
+
 
 class ScenarioForm(FlaskForm):
     """Drafts may be saved incomplete; submitting checks the publish gate."""
@@ -61,13 +64,15 @@ class ReasonForm(FlaskForm):
 class PublishForm(FlaskForm):
     batch_id = SelectField(_l("发布到批次"), coerce=int, default=0)
     new_batch_name = StringField(_l("或新建批次"), validators=[Optional(), Length(max=128)])
-    new_batch_stage = SelectField(_l("阶段"), choices=options(BatchStage.choices()), default="collect")
+    new_batch_stage = SelectField(_l("阶段"), choices=options(BatchStage.choices()), default="collect",
+                                  description=STAGE_HELP)
     submit = SubmitField(_l("审核通过并发布"))
 
 
 class BatchForm(FlaskForm):
     name = StringField(_l("批次名称"), validators=[DataRequired(_l("请填写批次名称。")), Length(max=128)])
-    stage = SelectField(_l("阶段"), choices=options(BatchStage.choices()), default="collect")
+    stage = SelectField(_l("阶段"), choices=options(BatchStage.choices()), default="collect",
+                        description=STAGE_HELP)
     published_on = DateField(_l("发布日期"), validators=[Optional()])
     description = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("创建批次"))

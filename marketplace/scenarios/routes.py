@@ -13,7 +13,7 @@ from marketplace.downloads import send_attachment
 from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import QUESTIONS, db, rate_limit
 from marketplace.formfields import options
-from marketplace.models import AttachmentPurpose, Batch, Demonstration, Role, Scenario, ScenarioStatus
+from marketplace.models import AttachmentPurpose, Batch, BatchStage, Demonstration, Role, Scenario, ScenarioStatus
 from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required, signed_in
 from marketplace.scenarios import bp, documents, listing, policy, services
@@ -138,7 +138,7 @@ def batches():
         .outerjoin(Batch.scenarios.and_(policy.public_clause()))
         .group_by(Batch.id).order_by(Batch.published_on.desc(), Batch.id.desc())
     ).all()
-    return render_template("scenarios/batches.html", rows=rows)
+    return render_template("scenarios/batches.html", rows=rows, stages=list(BatchStage))
 
 
 @bp.route("/batches/<int:batch_id>")
