@@ -13,7 +13,15 @@ from marketplace.downloads import send_attachment
 from marketplace.errors import ValidationFailed, rejected
 from marketplace.extensions import QUESTIONS, db, rate_limit
 from marketplace.formfields import options
-from marketplace.models import AttachmentPurpose, Batch, BatchStage, Demonstration, Role, Scenario, ScenarioStatus
+from marketplace.models import (
+    AttachmentPurpose,
+    Batch,
+    BatchStage,
+    Demonstration,
+    Role,
+    Scenario,
+    ScenarioStatus,
+)
 from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required, signed_in
 from marketplace.scenarios import bp, documents, listing, policy, services
