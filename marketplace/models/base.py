@@ -92,9 +92,13 @@ class LabelledEnum(enum.StrEnum):
         return str(lazy.get(self.value, self.value))
 
     @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        """(value, label) pairs for form select fields."""
-        return [(m.value, m.label) for m in cls]
+    def choices(cls) -> list[tuple[str, Any]]:
+        """(value, label) pairs for form select fields. Outside a request the labels stay lazy strings,
+        translated when rendered: form classes build their choices at import, before any language is known."""
+        if has_request_context():
+            return [(m.value, m.label) for m in cls]
+        lazy: dict[str, Any] = cls.__labels__()  # type: ignore[attr-defined]
+        return [(m.value, lazy.get(m.value, m.value)) for m in cls]
 
     def __str__(self) -> str:
         return self.value
