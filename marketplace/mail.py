@@ -35,10 +35,15 @@ class TemporaryMailFailure(Exception):
         self.sent = sent
 
 
+def server_configured() -> bool:
+    """Whether an SMTP server is configured (``MAIL_SERVER``); without one, mail is only logged and kept."""
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
 def enqueue(session: Session, to: str, subject: str, body: str) -> OutboxMessage:
     """Store one message; log it when no SMTP server is configured."""
     message = OutboxMessage(to_address=to, subject=subject, body=body)
-    if not current_app.config.get("MAIL_SERVER"):
+    if not server_configured():
         message.status = OutboxStatus.LOGGED
         log.info("mail to %s: %s\n%s", to, subject, body)
     session.add(message)

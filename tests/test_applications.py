@@ -6,6 +6,7 @@ Sealing on every read path is in ``tests/test_sealing.py`` (it reuses the ``worl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -557,11 +558,66 @@ def test_withdrawal_one_second_before_the_deadline_is_accepted(client, login, on
     assert db.session.get(Application, application.id).status == ApplicationStatus.WITHDRAWN
 
 
-def test_apply_page_after_the_deadline_explains_and_redirects(client, login, on_the_second, monkeypatch):
+def _form_fields(html: str) -> list[str]:
+    """The fillable fields of a page's main content (the navigation's forms hold only hidden tokens and buttons)."""
+    main = html.split("<main", 1)[-1].split("</main>", 1)[0]
+    fields = re.findall(r"<(?:textarea|select)\b[^>]*>|<input\b(?![^>]*type=\"(?:hidden|submit)\")[^>]*>", main)
+    return fields
+
+
+def test_apply_page_after_the_deadline_shows_the_closed_state(client, login, on_the_second, monkeypatch):
+    """Issue 15.10: GET answers 200 with the closed state (no form) and the deadline."""
+    draft = submit_draft(on_the_second.firm, on_the_second.scenario, summary="截止前的草稿DRAFTKEPT")
     login(on_the_second.firm)
     freeze(monkeypatch, on_the_second.deadline)
-    response = client.get(f"/scenarios/{on_the_second.scenario.id}/apply", follow_redirects=True)
-    assert "当前不接受揭榜申请" in response.get_data(as_text=True)
+    response = client.get(f"/scenarios/{on_the_second.scenario.id}/apply")
+    html = response.get_data(as_text=True)
+    local = clock.to_local(on_the_second.deadline).strftime("%Y-%m-%d %H:%M:%S")
+    assert response.status_code == 200
+    assert "揭榜已截止" in html and f"截止时间：{local}（北京时间）" in html and 'data-closed-state="deadline"' in html
+    assert 'data-own-application="draft"' in html and "草稿已保留，未提交" in html
+    assert f'href="/scenarios/{on_the_second.scenario.id}"' in html and f'href="/applications/{draft.id}"' in html
+    assert _form_fields(html) == [] and 'enctype="multipart/form-data"' not in html
+
+
+@pytest.mark.parametrize("button", ["submit", "save_draft"])
+def test_post_after_the_deadline_shows_the_closed_state_and_keeps_the_draft(client, login, on_the_second,
+                                                                            monkeypatch, button):
+    """Issue 15.10: a POST after the deadline answers 409 with the closed state, not the full form again;
+    the stored draft is untouched and what was typed is shown read-only."""
+    draft = submit_draft(on_the_second.firm, on_the_second.scenario, summary="截止前的草稿DRAFTKEPT")
+    login(on_the_second.firm)
+    before = state()
+    freeze(monkeypatch, on_the_second.deadline + timedelta(minutes=5))
+    data = form_data(summary="截止后才填的新摘要LATETEXT",
+                     **({"submit": None, "save_draft": "1"} if button == "save_draft" else {}))
+    response = client.post(f"/scenarios/{on_the_second.scenario.id}/apply", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "揭榜已截止" in html and "未被接受" in html
+    assert "草稿已保留，未提交" in html and "本次填写的内容没有保存" in html
+    assert "截止后才填的新摘要LATETEXT" in html  # read-only, to copy
+    assert _form_fields(html) == [] and 'enctype="multipart/form-data"' not in html
+    assert f'href="/scenarios/{on_the_second.scenario.id}"' in html
+    assert state() == before
+    db.session.expire_all()
+    kept = db.session.get(Application, draft.id)
+    assert kept.status == ApplicationStatus.DRAFT and kept.summary == "截止前的草稿DRAFTKEPT"
+
+
+def test_detail_page_shows_the_closed_state_instead_of_the_button(client, login, on_the_second, monkeypatch):
+    submit_draft(on_the_second.firm, on_the_second.scenario)
+    login(on_the_second.firm)
+    url = f"/scenarios/{on_the_second.scenario.id}"
+    before = client.get(url).get_data(as_text=True)
+    assert "继续填写" in before and "data-apply-closed" not in before
+    freeze(monkeypatch, on_the_second.deadline)
+    html = client.get(url).get_data(as_text=True)
+    panel = html.split('id="apply-panel"', 1)[1].split("</div></div>", 1)[0]
+    local = clock.to_local(on_the_second.deadline).strftime("%Y-%m-%d %H:%M:%S")
+    assert "data-apply-closed" in panel and "揭榜已截止" in panel and local in panel
+    assert "data-draft-kept" in panel
+    assert f"/scenarios/{on_the_second.scenario.id}/apply" not in panel and "我要揭榜" not in panel
 
 
 # ---------------------------------------------------------------- re-confirmation after a substantive change
@@ -710,7 +766,7 @@ def _expect(route: str, role: str, opened: bool) -> int:
         if role == "anonymous":
             return login_page
         if role in ("firm", "other_firm"):
-            return 302 if opened else 200  # after the deadline: redirected with an explanation
+            return 200  # after the deadline: the closed state instead of the form
         return 403
     if route == "mine":
         return login_page if role == "anonymous" else (200 if role in ("firm", "other_firm") else 403)

@@ -209,6 +209,49 @@ def test_pagination(client, make_user, login):
     assert client.get("/notifications?page=99").status_code == 200
 
 
+# ------------------------------------------------------------------ what the centre says about e-mail
+
+MAIL_SENT, MAIL_RECORDED = "已发送邮件", "已记录，未配置邮件服务"
+
+
+@pytest.mark.parametrize(("role", "without_server"), [
+    ("owner", MAIL_RECORDED), ("district_staff", MAIL_RECORDED), ("city_staff", MAIL_RECORDED),
+    ("enterprise", None), ("expert", None),
+])
+def test_mail_note_says_whether_a_mail_server_delivered_it(app, client, login, make_user, role, without_server):
+    """Issue 15.10: "已发送邮件" only with a mail server; without one staff read that the mail was only
+    recorded, and firms (and experts) read nothing about e-mail."""
+    user = make_user(role, district=None if role in ("city_staff", "expert") else "yuzhong",
+                     notification_mode="immediate")
+    services.notify(db.session, [user], "application.selected", "入选通知测试", "正文", "/scenarios")
+    db.session.commit()
+    assert notifications_of(user)[0].emailed_at is not None
+    login(user)
+    saved = app.config.get("MAIL_SERVER")
+    try:
+        app.config["MAIL_SERVER"] = ""
+        html = client.get("/notifications").get_data(as_text=True)
+        assert MAIL_SENT not in html
+        if without_server:
+            assert without_server in html and "data-mail-note" in html
+        else:
+            assert "data-mail-note" not in html and "邮件" not in html.split('id="notification-list"')[1]
+        app.config["MAIL_SERVER"] = "smtp.example.test"
+        html = client.get("/notifications").get_data(as_text=True)
+        assert MAIL_SENT in html and MAIL_RECORDED not in html
+    finally:
+        app.config["MAIL_SERVER"] = saved
+
+
+def test_no_mail_note_on_a_notification_that_was_not_mailed(app, client, login, make_user):
+    user = make_user("owner", notification_mode="off")
+    services.notify(db.session, [user], "application.selected", "不发邮件", "正文", "/scenarios")
+    db.session.commit()
+    login(user)
+    html = client.get("/notifications").get_data(as_text=True)
+    assert "不发邮件" in html and "data-mail-note" not in html
+
+
 # ------------------------------------------------------------------ e-mail modes and settings
 
 @pytest.mark.parametrize(("mode", "mailed"), [("immediate", True), ("daily", False), ("off", False)])

@@ -137,8 +137,8 @@ class MilestoneForm(FlaskForm):
 
 
 class MilestoneRecordForm(FlaskForm):
-    status = RadioField(_l("结果"), choices=options([(MilestoneStatus.MET.value, MilestoneStatus.MET.label),
-                                                     (MilestoneStatus.NOT_MET.value, MilestoneStatus.NOT_MET.label)]),
+    status = RadioField(_l("结果"), choices=options([(MilestoneStatus.MET.value, MilestoneStatus.MET.lazy_label),
+                                                     (MilestoneStatus.NOT_MET.value, MilestoneStatus.NOT_MET.lazy_label)]),
                         validate_choice=False)
     note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("记录"))

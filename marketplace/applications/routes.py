@@ -70,14 +70,13 @@ def apply(scenario_id: int):
         (d.id, d.attachment.filename) for d in (application.documents if application else []))
     status = 200
     if request.method == "GET":
-        if not services.can_apply(current_user, scenario):
-            if not services.is_firm_user(current_user):
-                flash(_("只有已注册且启用的软件企业账号可以揭榜。"), "warning")
-            else:
-                flash(_("该场景当前不接受揭榜申请（截止时间：%(d)s）。", d=services.deadline_text(scenario)), "warning")
+        if not services.is_firm_user(current_user):
+            flash(_("只有已注册且启用的软件企业账号可以揭榜。"), "warning")
             target = (url_for("applications.detail", application_id=application.id) if application
                       else url_for("scenarios.detail", scenario_id=scenario.id))
             return redirect(target)
+        if not scenario.is_open():
+            return _closed(scenario, application), 200
         if application is not None:
             _fill(form, application)
     elif form.validate_on_submit():
@@ -86,9 +85,11 @@ def apply(scenario_id: int):
                                      request.files.getlist(form.documents.name), submit=bool(form.submit.data),
                                      remove_document_ids=form.remove_documents.data or [], ip=request.remote_addr)
         except (ValidationFailed, InvalidTransition) as error:
-            # Re-rendered even when the scenario refuses (deadline passed, back in review): the firm
-            # keeps what it typed, which may be long, instead of being sent back to an empty form.
             status = rejected(form, error)
+            if isinstance(error, submission.DeadlinePassed) or not scenario.is_open():
+                # Closed (deadline passed, back in review, withdrawn): no form to fix, but the
+                # closed state with what the firm typed, read-only, so long texts are not lost.
+                return _closed(scenario, application, refusal=error.message, typed=form), status
             if error.field_errors:
                 flash(_("申请未保存：请按提示修改标出的内容。"), "danger")
             application = _stage(form, scenario, application)
@@ -112,6 +113,20 @@ def apply(scenario_id: int):
         flash(_("本次选择的附件未保存（申请已提交、不在征集期，或文件本身不符合要求），请重新选择。"), "warning")
     return render_template("applications/form.html", form=form, scenario=scenario, application=application,
                            deadline=services.deadline_text(scenario)), status
+
+
+#: The form's texts shown read-only on the closed page after a refused save.
+TYPED_FIELDS = ("summary", "approach", "team", "price_wan", "plan", "milestones")
+
+
+def _closed(scenario: Scenario, application: Application | None, refusal: str | None = None,
+            typed: ApplicationForm | None = None) -> str:
+    """The closed state of the 揭榜 form: why, the deadline, what became of the firm's application."""
+    texts = [(typed[name].label.text, typed[name].data) for name in TYPED_FIELDS
+             if typed is not None and (typed[name].data or "").strip()]
+    return render_template("applications/closed.html", scenario=scenario, application=application,
+                           deadline=services.deadline_text(scenario), refusal=refusal, typed=texts,
+                           deadline_passed=scenario.deadline is not None and scenario.deadline <= clock.now())
 
 
 def _chosen_files(form: ApplicationForm) -> list:

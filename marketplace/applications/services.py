@@ -214,6 +214,7 @@ def scenario_panel(session: Session, user: User | None, scenario: Scenario) -> d
         "count": public_count(session, scenario),
         "sealed": policy.is_sealed(scenario, now),
         "open": scenario.is_open(now),
+        "deadline_passed": scenario.deadline is not None and scenario.deadline <= now,
         "deadline": deadline_text(scenario),
         "own": own,
         "can_apply": can_apply(user, scenario, now),

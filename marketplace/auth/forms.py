@@ -62,7 +62,7 @@ class OwnerRegistrationForm(_PersonMixin, FlaskForm):
     new_organisation_name = StringField(_l("新单位名称"), validators=[Optional(), Length(max=128)])
     new_organisation_kind = SelectField(
         _l("单位类型"),
-        choices=options((k.value, k.label) for k in OrganisationKind.owner_kinds()),
+        choices=options((k.value, k.lazy_label) for k in OrganisationKind.owner_kinds()),
         validators=[Optional()],
     )
     new_organisation_uscc = StringField(_l("单位统一社会信用代码"), validators=[Optional(), validate_uscc])

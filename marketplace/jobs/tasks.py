@@ -41,6 +41,11 @@ from marketplace.search import sync
 log = logging.getLogger("marketplace.jobs")
 
 
+def N_(text: str) -> str:
+    """Marks a job label for extraction; it is translated where it is shown (the jobs page)."""
+    return text
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One kind of job: its function (``func(session, **kwargs) -> result``), label and retry policy."""
@@ -127,14 +132,14 @@ def fail(session, message: str = "故意失败的任务") -> None:
 
 
 _SPECS = [
-    JobSpec("match_refit", match_refit, "匹配模型重新拟合", timeout=3600),
-    JobSpec("search_repair", search_repair, "检索索引检查与修复", timeout=3600),
-    JobSpec("search_reindex", search_reindex, "检索索引重建", timeout=3600),
-    JobSpec("notifications_scan", notifications_scan, "截止提醒与订阅检索扫描"),
-    JobSpec("notifications_digest", notifications_digest, "每日摘要邮件"),
-    JobSpec("outbox_send", outbox_send, "发送待发邮件", retry_intervals=(30, 120, 600, 1800)),
-    JobSpec("audit_checkpoint", audit_checkpoint, "审计日志检查点"),
-    JobSpec("fail", fail, "故障演练（总是失败）", retry_intervals=(1, 2)),
+    JobSpec("match_refit", match_refit, N_("匹配模型重新拟合"), timeout=3600),
+    JobSpec("search_repair", search_repair, N_("检索索引检查与修复"), timeout=3600),
+    JobSpec("search_reindex", search_reindex, N_("检索索引重建"), timeout=3600),
+    JobSpec("notifications_scan", notifications_scan, N_("截止提醒与订阅检索扫描")),
+    JobSpec("notifications_digest", notifications_digest, N_("每日摘要邮件")),
+    JobSpec("outbox_send", outbox_send, N_("发送待发邮件"), retry_intervals=(30, 120, 600, 1800)),
+    JobSpec("audit_checkpoint", audit_checkpoint, N_("审计日志检查点")),
+    JobSpec("fail", fail, N_("故障演练（总是失败）"), retry_intervals=(1, 2)),
 ]
 
 #: Every job by name.

@@ -126,12 +126,17 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "accepted_projects_cap": 5,
 }
 
-#: Chinese labels of the signals, for explanations shown to users.
+def N_(text: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown (``_(label)`` in templates)."""
+    return text
+
+
+#: Chinese labels of the signals, for explanations shown to users (translated in the templates).
 SIGNAL_LABELS: dict[str, str] = {
-    "same_domain": "同一领域",
-    "same_district": "同一区县（本地企业优先）",
-    "qualifications": "已核验资质",
-    "accepted_projects": "已验收项目",
+    "same_domain": N_("同一领域"),
+    "same_district": N_("同一区县（本地企业优先）"),
+    "qualifications": N_("已核验资质"),
+    "accepted_projects": N_("已验收项目"),
 }
 
 #: Weight of each firm field's (unit-length) paragraph vectors in the firm vector.  Every case

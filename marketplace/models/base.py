@@ -91,10 +91,18 @@ class LabelledEnum(enum.StrEnum):
         lazy: dict[str, Any] = cls.__labels__()  # type: ignore[attr-defined]
         return str(lazy.get(self.value, self.value))
 
+    @property
+    def lazy_label(self) -> Any:
+        """The label as a lazy string, translated when rendered: for choices built when a form class is defined."""
+        return type(self).__labels__().get(self.value, self.value)  # type: ignore[attr-defined]
+
     @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        """(value, label) pairs for form select fields."""
-        return [(m.value, m.label) for m in cls]
+    def choices(cls) -> list[tuple[str, Any]]:
+        """(value, label) pairs for form select fields. Outside a request the labels stay lazy strings,
+        translated when rendered: form classes build their choices at import, before any language is known."""
+        if has_request_context():
+            return [(m.value, m.label) for m in cls]
+        return [(m.value, m.lazy_label) for m in cls]
 
     def __str__(self) -> str:
         return self.value

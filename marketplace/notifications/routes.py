@@ -49,7 +49,8 @@ def index():
     page = db.paginate(services.inbox_query(current_user, unread_only), page=page_number(request.args),
                        per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render_template("notifications/index.html", page=page, unread_only=unread_only,
-                           unread=services.unread_count(db.session, current_user), form=ActionForm())
+                           unread=services.unread_count(db.session, current_user), form=ActionForm(),
+                           mail_note=services.mail_note(current_user))
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"], endpoint="open")

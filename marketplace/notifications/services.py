@@ -131,6 +131,26 @@ def notify(session: Session, recipients: Iterable[User], kind: str, title: str, 
     return created
 
 
+#: Roles told that a notification's e-mail was only recorded because no mail server is configured.
+#: Firms and experts are told nothing about e-mail then: nothing reached them, and the platform's set-up is
+#: not their concern.
+MAIL_RECORDED_NOTE_ROLES = (Role.OWNER, Role.DISTRICT_STAFF, Role.CITY_STAFF)
+
+
+def mail_note(user: User) -> str | None:
+    """What the centre says beside a notification that went to the e-mail outbox (``emailed_at`` set).
+
+    With an SMTP server configured the outbox delivers it: "已发送邮件". Without one the message is
+    only written to the log and kept in the outbox, so staff read "已记录，未配置邮件服务" and
+    everyone else reads nothing (``None``).
+    """
+    if mail.server_configured():
+        return _("已发送邮件")
+    if user.role in MAIL_RECORDED_NOTE_ROLES:
+        return _("已记录，未配置邮件服务")
+    return None
+
+
 def organisation_users(session: Session, organisation_id: int, role: Role | None = None) -> list[User]:
     """Active users of an organisation (e.g. every user of a firm, or the owner's staff)."""
     query = sa.select(User).where(User.organisation_id == organisation_id, User.active)

@@ -22,6 +22,7 @@ from marketplace.search.documents import (
     ANY_WORD_NOTICE,
     FACET_NAMES,
     INDEX_UNAVAILABLE_NOTICE,
+    N_,
     DocKey,
     SearchDocument,
     SearchHit,
@@ -223,7 +224,7 @@ class NullBackend(SearchBackend):
 
     name = "none"
     #: Shown instead of results.
-    NOTICE = "站内搜索未启用。"
+    NOTICE = N_("站内搜索未启用。")
 
     def apply(self, upserts: Iterable[SearchDocument], removals: Iterable[DocKey]) -> None:
         """Do nothing."""

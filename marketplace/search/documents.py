@@ -54,10 +54,15 @@ CLOSED = "closed"
 #: Most results per page a caller may ask for.
 MAX_PER_PAGE = 100
 
+def N_(text: str) -> str:
+    """Marks a notice for extraction; the search page translates it when shown."""
+    return text
+
+
 #: Notice shown instead of results when the index cannot be read.
-INDEX_UNAVAILABLE_NOTICE = "搜索索引暂不可用，正在重建，请稍后再试。"
+INDEX_UNAVAILABLE_NOTICE = N_("搜索索引暂不可用，正在重建，请稍后再试。")
 #: Notice shown when no document holds every word and the "any word" results are shown instead.
-ANY_WORD_NOTICE = "没有同时包含全部关键词的结果，以下为包含部分关键词的结果。"
+ANY_WORD_NOTICE = N_("没有同时包含全部关键词的结果，以下为包含部分关键词的结果。")
 
 #: A document's identity across backends: ``(doc_type, doc_id)``.
 DocKey = tuple[str, int]
