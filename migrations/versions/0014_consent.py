@@ -5,7 +5,7 @@ of both documents inserted here (the text of ``marketplace/legal/initial.py``).
 ``consents``: which version of which document a user accepted, when and from where.
 
 Revision ID: 0014_consent
-Revises: 0012_security
+Revises: 0013_public_attachments
 Create Date: 2026-12-05 02:40:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014_consent'
-down_revision = '0012_security'
+down_revision = '0013_public_attachments'
 branch_labels = None
 depends_on = None
 

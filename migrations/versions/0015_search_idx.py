@@ -6,7 +6,7 @@ PostgreSQL search at 100k records: an index on ``search_entries.deadline``, so t
 other search indexes.
 
 Revision ID: 0015_search_idx
-Revises: 0012_security
+Revises: 0014_consent
 Create Date: 2026-12-05 02:50:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015_search_idx'
-down_revision = '0012_security'
+down_revision = '0014_consent'
 branch_labels = None
 depends_on = None
 
