@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -130,9 +131,14 @@ def _status_clause(status: str, now) -> sa.ColumnElement[bool]:
     return Scenario.status == ScenarioStatus(status)
 
 
-def filtered_query(session: Session, filters: ScenarioFilters, include_status: bool = True) -> sa.Select:
-    """SELECT of public scenarios matching the filters (no ordering, no paging)."""
-    now = clock.now()
+def filtered_query(session: Session, filters: ScenarioFilters, include_status: bool = True,
+                   now: Any = None) -> sa.Select:
+    """SELECT of public scenarios matching the filters (no ordering, no paging).
+
+    *now*: the moment open/closed is judged at (default: the clock; :data:`NOW` keeps it a parameter
+    of the statement, given at execution).
+    """
+    now = clock.now() if now is None else now
     query = sa.select(Scenario).where(public_clause())
     if filters.districts:
         query = query.where(Scenario.district_id.in_(
@@ -200,8 +206,14 @@ class ScenarioPage:
 
 def status_counts(session: Session, filters: ScenarioFilters) -> dict[str, int]:
     """How many scenarios each status filter would give with the other filters unchanged (one grouped query)."""
-    now = clock.now()
-    base = filtered_query(session, filters, include_status=False).with_only_columns(
+    rows = session.execute(_status_counts_query(session, filters, clock.now())).all()
+    counts = dict.fromkeys(STATUS_FILTERS, 0)
+    counts.update(dict(rows))
+    return counts
+
+
+def _status_counts_query(session: Session, filters: ScenarioFilters, now: Any) -> sa.Select:
+    base = filtered_query(session, filters, include_status=False, now=now).with_only_columns(
         Scenario.status, Scenario.deadline).subquery()
     status, deadline = base.c.status, base.c.deadline
     label = sa.case(
@@ -209,10 +221,7 @@ def status_counts(session: Session, filters: ScenarioFilters) -> dict[str, int]:
         (status == ScenarioStatus.PUBLISHED.value, "closed"),
         else_=status,
     )
-    rows = session.execute(sa.select(label, sa.func.count()).group_by(label)).all()
-    counts = dict.fromkeys(STATUS_FILTERS, 0)
-    counts.update(dict(rows))
-    return counts
+    return sa.select(label, sa.func.count()).group_by(label)
 
 
 def page_of(session: Session, filters: ScenarioFilters) -> ScenarioPage:
@@ -271,24 +280,60 @@ def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, lis
     The district, domain and theme come from *choices* (:func:`filter_choices`, which the page reads
     anyway), the owner's name from one join, the batches from one more query for the page's ids.
     """
-    counts = status_counts(session, filters)
+    counts_query, list_query = _card_statements(session, filters)
+    # Plain rows on the session's connection: the statements are built once per filter combination in
+    # each process (the clock, page size and offset are parameters), so a request neither rebuilds nor
+    # re-keys them, and no ORM result processing runs.
+    connection = session.connection()
+    params = {"list_now": clock.now()}
+    counts = dict.fromkeys(STATUS_FILTERS, 0)
+    counts.update(dict(connection.execute(counts_query, params).all()))
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
-    query = ordered(filtered_query(session, filters), filters.sort).with_only_columns(
-        Scenario.id, Scenario.title, Scenario.summary, Scenario.status, Scenario.deadline, Scenario.budget_wan,
-        Scenario.mode, Scenario.district_id, Scenario.domain_id, Scenario.theme_id,
-        Organisation.name.label("owner_name"),
-    ).join(Organisation, Organisation.id == Scenario.owner_id)
-    rows = session.execute(query.limit(filters.per_page).offset((filters.page - 1) * filters.per_page)).all()
+    rows = connection.execute(list_query, {**params, "list_limit": filters.per_page,
+                                           "list_offset": (filters.page - 1) * filters.per_page}).all()
     refs = {kind: {row.id: row for row in choices[kind]} for kind in ("districts", "domains", "themes")}
     cards = [ScenarioCard(row, refs) for row in rows]
     if cards:
         by_id = {card.id: card for card in cards}
-        link = batch_scenarios.c
-        for row in session.execute(
-                sa.select(link.scenario_id, Batch.id, Batch.name).join(Batch, Batch.id == link.batch_id)
-                .where(link.scenario_id.in_(list(by_id))).order_by(Batch.published_on, Batch.id)):
+        for row in connection.execute(_BATCHES_OF, {"ids": list(by_id)}):
             by_id[row.scenario_id].batches.append(row)
     return ScenarioPage(cards, total, filters.page, filters.per_page, counts)  # type: ignore[arg-type]
+
+
+#: The moment open/closed is judged at, as a statement parameter (``list_now``).
+NOW = sa.bindparam("list_now", type_=Scenario.__table__.c.deadline.type)
+_BATCHES_OF = (sa.select(batch_scenarios.c.scenario_id, Batch.id, Batch.name)
+               .join(Batch, Batch.id == batch_scenarios.c.batch_id)
+               .where(batch_scenarios.c.scenario_id.in_(sa.bindparam("ids", expanding=True)))
+               .order_by(Batch.published_on, Batch.id))
+_STATEMENTS: dict[tuple, tuple[sa.Select, sa.Select]] = {}
+_STATEMENTS_KEPT = 256
+
+
+def _card_statements(session: Session, filters: ScenarioFilters) -> tuple[sa.Select, sa.Select]:
+    """The per-status counts and the page's rows, as statements taking ``list_now``, ``list_limit`` and
+    ``list_offset``; kept per filter combination except for a keyword (the search index answers it
+    anew) and ``due_within`` (a window computed from the clock)."""
+    key = None
+    if not filters.q and not filters.due_within:
+        key = (tuple(filters.districts), filters.domain, filters.theme, filters.status, filters.budget_min,
+               filters.budget_max, filters.batch, filters.sort)
+        found = _STATEMENTS.get(key)
+        if found is not None:
+            return found
+    now = NOW if key is not None else clock.now()
+    counts_query = _status_counts_query(session, filters, now)
+    list_query = ordered(filtered_query(session, filters, now=now), filters.sort).with_only_columns(
+        Scenario.id, Scenario.title, Scenario.summary, Scenario.status, Scenario.deadline, Scenario.budget_wan,
+        Scenario.mode, Scenario.district_id, Scenario.domain_id, Scenario.theme_id,
+        Organisation.name.label("owner_name"),
+    ).join(Organisation, Organisation.id == Scenario.owner_id).limit(
+        sa.bindparam("list_limit", type_=sa.Integer)).offset(sa.bindparam("list_offset", type_=sa.Integer))
+    if key is not None:
+        if len(_STATEMENTS) >= _STATEMENTS_KEPT:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = (counts_query, list_query)
+    return counts_query, list_query
 
 
 def all_matching(session: Session, filters: ScenarioFilters, limit: int = 10000) -> list[Scenario]:
