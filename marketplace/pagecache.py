@@ -74,6 +74,7 @@ CLOCK_RELATIVE_ARGS = frozenset({"due_within"})
 _NOT_KEPT = frozenset({"content-length", "set-cookie", "etag", "vary", "x-page-cache", "date"})
 _CHANGED = "marketplace.pagecache.changed"
 _EXTENSION = "marketplace.pagecache"
+_REQUEST_VERSION = "marketplace.pagecache.version"
 #: Seconds to use the in-process fallback after the shared store failed, before trying it again.
 RETRY_SECONDS = 30.0
 
@@ -121,6 +122,11 @@ def request_data_version(session: Session) -> str:
     found = g.get("page_cache")
     if found:
         return found[1]
+    if request and request.method == "GET":  # GET never writes: one read serves the whole request
+        version = request.environ.get(_REQUEST_VERSION)
+        if version is None:
+            version = request.environ[_REQUEST_VERSION] = data_version(session)
+        return version
     return data_version(session)
 
 
