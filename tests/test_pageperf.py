@@ -169,3 +169,20 @@ def test_template_gettext_escapes_and_formats_like_jinja(app):
         assert render("{{ _('移除条件：%(f)s %(v)s', f='<b>', v='x') }}").render() == "移除条件：&lt;b&gt; x"
         assert render("{% autoescape false %}{{ _('移除条件：%(f)s %(v)s', f='<b>', v='x') }}"
                       "{% endautoescape %}").render() == "移除条件：<b> x"
+
+
+def test_an_anonymous_scenario_page_sets_no_cookie_and_is_cached(two_apps, make_scenario, make_user):
+    """The detail page built its question, answer and action forms for everyone: their CSRF token gave each
+    anonymous visitor a session cookie, so the page was never cached. Signed-in users still get the forms."""
+    first, _second = two_apps(True)
+    scenario = make_scenario()
+    anonymous = first.test_client()
+    page = anonymous.get(f"/scenarios/{scenario.id}")
+    assert page.status_code == 200 and not page.headers.getlist("Set-Cookie")
+    assert page.headers["X-Page-Cache"] == "miss"
+    assert anonymous.get(f"/scenarios/{scenario.id}").headers["X-Page-Cache"] == "hit"
+    firm = make_user("enterprise")
+    client = first.test_client()
+    client.post("/auth/login", data={"email": firm.email, "password": PASSWORD})
+    signed_in = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+    assert 'name="csrf_token"' in signed_in and 'name="text"' in signed_in  # the question form
