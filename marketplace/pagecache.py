@@ -349,8 +349,8 @@ def _store_response(response: Response) -> Response:
 class HitMiddleware:
     """Serve a stored page to a cookie-less anonymous ``GET`` before Flask does any request work.
 
-    A request without the session and remember-me cookies is anonymous, has no flashed message
-    waiting and is in the default language, so the cache decision needs no session, Flask-Login,
+    A request without the session and remember-me cookies (and without an ``Authorization`` header) is
+    anonymous, has no flashed message waiting and is in the default language, so the cache decision needs no session, Flask-Login,
     CSRF, rate-limit or locale work: route match, one data-version read, one store lookup. The
     response is the one :func:`_serve_from_cache` gives (same headers: the security headers, the
     request id, ``Vary: Cookie``, ETag and ``304``). Anything else (a miss, a cookie, another method)
@@ -390,6 +390,8 @@ class HitMiddleware:
         return response(environ, start_response)
 
     def hit(self, environ: dict[str, Any]) -> Response | None:
+        if "HTTP_AUTHORIZATION" in environ:  # credentials of any kind: Flask decides
+            return None
         request_ = Request(environ)
         if any(name in request_.cookies for name in self.cookies) or CLOCK_RELATIVE_ARGS & set(request_.args):
             return None
