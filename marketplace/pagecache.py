@@ -350,8 +350,9 @@ class HitMiddleware:
     """Serve a stored page to a cookie-less anonymous ``GET`` before Flask does any request work.
 
     A request without the session and remember-me cookies (and without an ``Authorization`` header) is
-    anonymous, has no flashed message waiting and is in the default language, so the cache decision needs no session, Flask-Login,
-    CSRF, rate-limit or locale work: route match, one data-version read, one store lookup. The
+    anonymous, has no flashed message waiting and is in the default language, so the cache decision needs
+    no session, Flask-Login, CSRF, rate-limit or locale work: route match, one data-version read, one
+    store lookup. The
     response is the one :func:`_serve_from_cache` gives (same headers: the security headers, the
     request id, ``Vary: Cookie``, ETag and ``304``). Anything else (a miss, a cookie, another method)
     goes to Flask unchanged.
