@@ -173,11 +173,13 @@ def configure_search(app: Flask) -> None:
 def configure_templates(app: Flask) -> None:
     """Template filters and globals: local time, money, the current locale."""
     from flask_babel import get_locale
+    from jinja2 import pass_context
+    from markupsafe import Markup
 
     from marketplace import clock, formats
     from marketplace.i18n import request_language, request_translations
     from marketplace.navigation import nav_items
-    from marketplace.paging import id_url, pager_items, query_url
+    from marketplace.paging import id_url, memo_url_for, pager_items, query_url
 
     app.add_template_global(pager_items)
     app.add_template_global(query_url)
@@ -220,6 +222,19 @@ def configure_templates(app: Flask) -> None:
         pgettext=lambda c, s: request_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
     )
+
+    @pass_context
+    def template_gettext(context: Any, string: str, **variables: Any) -> str:
+        """Jinja's newstyle ``gettext`` (escaped when autoescaping, always ``%``-formatted) in one call
+        instead of three (``_`` → ``gettext`` → the callable above): a list page calls it sixty times."""
+        text = request_translations().ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
+    # The same URLs are built on every page (assets, navigation, the footer): keep them per process.
+    app.jinja_env.globals["url_for"] = memo_url_for(app)
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

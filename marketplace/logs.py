@@ -83,13 +83,18 @@ def configure_logging(level: int = logging.INFO, json_format: bool = False) -> N
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def valid_request_id(value: str) -> bool:
+    """Whether an incoming ``X-Request-ID`` is kept (letters, digits and ``._:-``, at most 128)."""
+    return bool(_VALID_ID.match(value))
+
+
 def init_app(app: Flask) -> None:
     """Give every request an id (kept from ``X-Request-ID`` when valid) and echo it in the response."""
 
     @app.before_request
     def _request_id() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if valid_request_id(incoming) else uuid.uuid4().hex
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:

@@ -29,12 +29,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+from babel import Locale
 from cachelib import SimpleCache
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
@@ -42,8 +44,9 @@ from flask_caching import Cache
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from werkzeug.wrappers import Request
 
-from marketplace import clock
+from marketplace import clock, logs
 from marketplace.models import (
     AuditEvent,
     LoginAttempt,
@@ -72,6 +75,7 @@ CLOCK_RELATIVE_ARGS = frozenset({"due_within"})
 _NOT_KEPT = frozenset({"content-length", "set-cookie", "etag", "vary", "x-page-cache", "date"})
 _CHANGED = "marketplace.pagecache.changed"
 _EXTENSION = "marketplace.pagecache"
+_REQUEST_VERSION = "marketplace.pagecache.version"
 #: Seconds to use the in-process fallback after the shared store failed, before trying it again.
 RETRY_SECONDS = 30.0
 
@@ -119,6 +123,11 @@ def request_data_version(session: Session) -> str:
     found = g.get("page_cache")
     if found:
         return found[1]
+    if request and request.method == "GET":  # GET never writes: one read serves the whole request
+        version = request.environ.get(_REQUEST_VERSION)
+        if version is None:
+            version = request.environ[_REQUEST_VERSION] = data_version(session)
+        return version
     return data_version(session)
 
 
@@ -292,9 +301,13 @@ def _cacheable_request() -> bool:
 
 
 def _key(version: str) -> str:
-    query = urlencode(sorted(request.args.items(multi=True)))
-    digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:40]
-    return f"page:{version}:{get_locale()}:{digest}"
+    return _key_for(version, request.path, request.args, get_locale())
+
+
+def _key_for(version: str, path: str, args: Any, locale: Any) -> str:
+    query = urlencode(sorted(args.items(multi=True)))
+    digest = hashlib.sha256(f"{path}?{query}".encode()).hexdigest()[:40]
+    return f"page:{version}:{locale}:{digest}"
 
 
 def _validators(response: Response, etag: str) -> Response:
@@ -348,6 +361,83 @@ def _store_response(response: Response) -> Response:
     return _validators(response, etag)
 
 
+class HitMiddleware:
+    """Serve a stored page to a cookie-less anonymous ``GET`` before Flask does any request work.
+
+    A request without the session and remember-me cookies (and without an ``Authorization`` header) is
+    anonymous, has no flashed message waiting and is in the default language, so the cache decision needs
+    no session, Flask-Login, CSRF, rate-limit or locale work: route match, one data-version read, one
+    store lookup. The
+    response is the one :func:`_serve_from_cache` gives (same headers: the security headers, the
+    request id, ``Vary: Cookie``, ETag and ``304``). Anything else (a miss, a cookie, another method)
+    goes to Flask unchanged.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
+        from marketplace import web_security
+
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.cookies = (app.config.get("SESSION_COOKIE_NAME") or "session",
+                        app.config.get("REMEMBER_COOKIE_NAME") or "remember_token")
+        self.locale = str(Locale.parse(app.config["BABEL_DEFAULT_LOCALE"]))
+        self.headers = web_security.static_headers(app.config.get("MARKETPLACE_ENV") == "production")
+        self.cacheable_paths: dict[str, bool] = {}
+
+    def cacheable_path(self, path: str) -> bool:
+        known = self.cacheable_paths.get(path)
+        if known is None:
+            try:
+                endpoint, _args = self.app.url_map.bind("localhost").match(path, method="GET")
+            except Exception:  # redirects, 404, 405: Flask answers them
+                known = False
+            else:
+                known = bool(getattr(self.app.view_functions.get(endpoint), _ATTR, False))
+            if len(self.cacheable_paths) < 10_000:
+                self.cacheable_paths[path] = known
+        return known
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        response = None
+        if environ.get("REQUEST_METHOD") == "GET" and self.app.config.get("PAGE_CACHE"):
+            response = self.hit(environ)
+        if response is None:
+            return self.wsgi_app(environ, start_response)
+        return response(environ, start_response)
+
+    def hit(self, environ: dict[str, Any]) -> Response | None:
+        if "HTTP_AUTHORIZATION" in environ:  # credentials of any kind: Flask decides
+            return None
+        request_ = Request(environ)
+        if any(name in request_.cookies for name in self.cookies) or CLOCK_RELATIVE_ARGS & set(request_.args):
+            return None
+        if not self.cacheable_path(request_.path):
+            return None
+        with self.app.app_context():
+            try:
+                key = _key_for(data_version(), request_.path, request_.args, self.locale)
+                entry = _get(key)
+            except Exception:  # let Flask's own path (and its error handling) deal with it
+                log.debug("page cache fast path skipped", exc_info=True)
+                return None
+            if entry is None:
+                return None
+            body, headers, etag, expires = entry
+            if expires <= clock.now():
+                return None
+        response = Response(body, headers=headers)
+        response.headers["X-Page-Cache"] = "hit"
+        response.set_etag(etag)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        response = response.make_conditional(request_)
+        for name, value in self.headers:
+            response.headers.setdefault(name, value)
+        incoming = request_.headers.get(logs.REQUEST_ID_HEADER, "")
+        response.headers[logs.REQUEST_ID_HEADER] = incoming if logs.valid_request_id(incoming) else uuid.uuid4().hex
+        response.vary.add("Cookie")
+        return response
+
+
 def init_app(app: Flask) -> None:
     """Bind the cache store and install the request hooks."""
     from marketplace.extensions import db
@@ -363,4 +453,5 @@ def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION] = _Store(shared=bool(url))
     app.before_request(_serve_from_cache)
     app.after_request(_store_response)
+    app.wsgi_app = HitMiddleware(app, app.wsgi_app)  # type: ignore[method-assign]
     attach(db.session)

@@ -80,3 +80,41 @@ def id_url(endpoint: str, name: str) -> Callable[[int], str]:
     """
     head, _marker, tail = url_for(endpoint, **{name: _MARKER}).rpartition(str(_MARKER))
     return lambda value: f"{head}{int(value)}{tail}"
+
+
+#: URLs kept by :func:`memo_url_for` in one process (cleared when full).
+MEMO_URLS_KEPT = 4096
+
+
+def memo_url_for(app: Any) -> Callable[..., str]:
+    """``url_for`` for templates that keeps what it built, keyed by the request's script root, the endpoint
+    and the values (when all are hashable and none is a ``_``-option such as ``_external`` or ``_anchor``).
+
+    Within a request context a URL is a function of those alone (relative URLs; the only URL default,
+    the static fingerprint, is settled per process unless templates reload, when nothing is kept).
+    """
+    from flask import has_request_context, request
+
+    build = app.url_for
+    memo: dict[tuple, str] = {}
+    keep = not (app.debug or app.config.get("TEMPLATES_AUTO_RELOAD"))
+
+    def url_for(endpoint: str, **values: Any) -> str:
+        if not keep or endpoint.startswith(".") or not has_request_context():
+            return build(endpoint, **values)
+        try:
+            key = (request.script_root, endpoint, *sorted(values.items()))
+            found = memo.get(key)
+        except TypeError:  # a list value: not kept
+            return build(endpoint, **values)
+        if found is None:
+            if any(name.startswith("_") for name in values):
+                return build(endpoint, **values)
+            found = build(endpoint, **values)
+            if len(memo) >= MEMO_URLS_KEPT:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    return url_for
+

@@ -40,18 +40,23 @@ ALWAYS_PRIVATE = frozenset({"main.download"})
 def security_headers(response: Response, production: bool) -> Response:
     """Add the headers of the module docstring to *response*."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if production:
-        headers.setdefault("Strict-Transport-Security", HSTS)
+    for name, value in static_headers(production):
+        headers.setdefault(name, value)
     if request.endpoint in ALWAYS_PRIVATE or (request.endpoint != "static" and _signed_in()):
         headers["Cache-Control"] = NO_STORE
         headers.pop("Expires", None)
         headers.pop("ETag", None)
         headers.pop("Last-Modified", None)
     return response
+
+
+def static_headers(production: bool) -> list[tuple[str, str]]:
+    """The headers every response gets (unless it set its own), in the order they are added."""
+    headers = [("Content-Security-Policy", CONTENT_SECURITY_POLICY), ("X-Frame-Options", "DENY"),
+               ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
+    if production:
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
 
 
 def _signed_in() -> bool:

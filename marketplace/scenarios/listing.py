@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from werkzeug.datastructures import MultiDict
@@ -131,9 +132,14 @@ def _status_clause(status: str, now) -> sa.ColumnElement[bool]:
     return Scenario.status == ScenarioStatus(status)
 
 
-def filtered_query(session: Session, filters: ScenarioFilters, include_status: bool = True) -> sa.Select:
-    """SELECT of public scenarios matching the filters (no ordering, no paging)."""
-    now = clock.now()
+def filtered_query(session: Session, filters: ScenarioFilters, include_status: bool = True,
+                   now: Any = None) -> sa.Select:
+    """SELECT of public scenarios matching the filters (no ordering, no paging).
+
+    *now*: the moment open/closed is judged at (default: the clock; :data:`NOW` keeps it a parameter
+    of the statement, given at execution).
+    """
+    now = clock.now() if now is None else now
     query = sa.select(Scenario).where(public_clause())
     if filters.districts:
         query = query.where(Scenario.district_id.in_(
@@ -203,8 +209,17 @@ class ScenarioPage:
 
 def status_counts(session: Session, filters: ScenarioFilters) -> dict[str, int]:
     """How many scenarios each status filter would give with the other filters unchanged (one grouped query)."""
-    now = clock.now()
-    base = filtered_query(session, filters, include_status=False).with_only_columns(
+    rows = session.execute(_status_counts_query(session, filters, clock.now())).all()
+    counts = dict.fromkeys(STATUS_FILTERS, 0)
+    counts.update(dict(rows))
+    return counts
+
+
+def _status_counts_query(session: Session, filters: ScenarioFilters, now: Any,
+                         next_deadline: bool = False) -> sa.Select:
+    """``(label, count)`` per status; with *next_deadline* also each group's earliest deadline after *now*
+    among published scenarios (when the counts next change by the clock alone)."""
+    base = filtered_query(session, filters, include_status=False, now=now).with_only_columns(
         Scenario.status, Scenario.deadline).subquery()
     status, deadline = base.c.status, base.c.deadline
     label = sa.case(
@@ -212,10 +227,11 @@ def status_counts(session: Session, filters: ScenarioFilters) -> dict[str, int]:
         (status == ScenarioStatus.PUBLISHED.value, "closed"),
         else_=status,
     )
-    rows = session.execute(sa.select(label, sa.func.count()).group_by(label)).all()
-    counts = dict.fromkeys(STATUS_FILTERS, 0)
-    counts.update(dict(rows))
-    return counts
+    columns = [label, sa.func.count()]
+    if next_deadline:
+        columns.append(sa.func.min(sa.case(
+            (sa.and_(status == ScenarioStatus.PUBLISHED.value, deadline > now), deadline))))
+    return sa.select(*columns).group_by(label)
 
 
 def page_of(session: Session, filters: ScenarioFilters) -> ScenarioPage:
@@ -274,22 +290,30 @@ def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, lis
     The district, domain and theme come from *choices* (:func:`filter_choices`, which the page reads
     anyway), the owner's name from one join, the batches from one more query for the page's ids.
     """
-    counts = status_counts(session, filters)
+    key, counts_query, list_query = _card_statements(session, filters)
+    # Plain rows on the session's connection: the statements are built once per filter combination in
+    # each process (the clock, page size and offset are parameters), so a request neither rebuilds nor
+    # re-keys them, and no ORM result processing runs.
+    connection = session.connection()
+    now = clock.now()
+    params = {"list_now": now}
+    counts = _remembered_counts(session, key, now)
+    if counts is None:
+        counts = dict.fromkeys(STATUS_FILTERS, 0)
+        next_change = None
+        for label, count, next_deadline in connection.execute(counts_query, params):
+            counts[label] = count
+            if next_deadline is not None and (next_change is None or next_deadline < next_change):
+                next_change = next_deadline
+        _remember_counts(session, key, counts, next_change)
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
-    query = ordered(filtered_query(session, filters), filters.sort).with_only_columns(
-        Scenario.id, Scenario.title, Scenario.summary, Scenario.status, Scenario.deadline, Scenario.budget_wan,
-        Scenario.mode, Scenario.district_id, Scenario.domain_id, Scenario.theme_id,
-        Organisation.name.label("owner_name"),
-    ).join(Organisation, Organisation.id == Scenario.owner_id)
-    rows = session.execute(query.limit(filters.per_page).offset((filters.page - 1) * filters.per_page)).all()
+    rows = connection.execute(list_query, {**params, "list_limit": filters.per_page,
+                                           "list_offset": (filters.page - 1) * filters.per_page}).all()
     refs = {kind: {row.id: row for row in choices[kind]} for kind in ("districts", "domains", "themes")}
     cards = [ScenarioCard(row, refs) for row in rows]
     if cards:
         by_id = {card.id: card for card in cards}
-        link = batch_scenarios.c
-        for row in session.execute(
-                sa.select(link.scenario_id, Batch.id, Batch.name).join(Batch, Batch.id == link.batch_id)
-                .where(link.scenario_id.in_(list(by_id))).order_by(Batch.published_on, Batch.id)):
+        for row in connection.execute(_BATCHES_OF, {"ids": list(by_id)}):
             by_id[row.scenario_id].batches.append(row)
     return ScenarioPage(cards, total, filters.page, filters.per_page, counts,  # type: ignore[arg-type]
                         in_publicity(session, cards))
@@ -306,6 +330,79 @@ def in_publicity(session: Session, scenarios, now=None) -> frozenset[int]:
     now = now or clock.now()
     return frozenset(session.execute(sa.select(Scenario.id).where(
         Scenario.id.in_(ids), Scenario.status == ScenarioStatus.AWARDED, pending_notice_clause(now))).scalars())
+
+
+#: The moment open/closed is judged at, as a statement parameter (``list_now``).
+NOW = sa.bindparam("list_now", type_=Scenario.__table__.c.deadline.type)
+_BATCHES_OF = (sa.select(batch_scenarios.c.scenario_id, Batch.id, Batch.name)
+               .join(Batch, Batch.id == batch_scenarios.c.batch_id)
+               .where(batch_scenarios.c.scenario_id.in_(sa.bindparam("ids", expanding=True)))
+               .order_by(Batch.published_on, Batch.id))
+_STATEMENTS: dict[tuple, tuple[sa.Select, sa.Select]] = {}
+_STATEMENTS_KEPT = 256
+_COUNTS = "marketplace.scenarios.status_counts"
+
+
+def _remembered_counts(session: Session, key: tuple | None, now: Any) -> dict[str, int] | None:
+    """The per-status counts kept for this filter combination at the current data version, while no
+    published deadline has passed since (open/closed moves with the clock), for a ``GET`` only.
+
+    The version is read from the database in every request (:func:`pagecache.request_data_version`), and
+    every commit that changes public data bumps it, so a count kept here is never older than the last
+    commit of any process.
+    """
+    if key is None or not _may_remember():
+        return None
+    memo = current_app.extensions.get(_COUNTS)
+    if memo is None or memo[0] != pagecache.request_data_version(session):
+        return None
+    found = memo[1].get(key)
+    if found is None or (found[1] is not None and found[1] <= now):
+        return None
+    return dict(found[0])
+
+
+def _remember_counts(session: Session, key: tuple | None, counts: dict[str, int], next_change: Any) -> None:
+    if key is None or not _may_remember():
+        return
+    version = pagecache.request_data_version(session)
+    if version == "v0":  # no stamp yet (a new or emptied database): nothing tells its states apart
+        return
+    memo = current_app.extensions.get(_COUNTS)
+    if memo is None or memo[0] != version or len(memo[1]) >= _STATEMENTS_KEPT:
+        memo = current_app.extensions[_COUNTS] = (version, {})
+    memo[1][key] = (dict(counts), next_change)
+
+
+def _may_remember() -> bool:
+    # A GET never writes, so its session sees exactly the committed data of that version.
+    return has_request_context() and request.method == "GET"
+
+
+def _card_statements(session: Session, filters: ScenarioFilters) -> tuple[tuple | None, sa.Select, sa.Select]:
+    """The per-status counts and the page's rows, as statements taking ``list_now``, ``list_limit`` and
+    ``list_offset``; kept per filter combination except for a keyword (the search index answers it
+    anew) and ``due_within`` (a window computed from the clock)."""
+    key = None
+    if not filters.q and not filters.due_within:
+        key = (tuple(filters.districts), filters.domain, filters.theme, filters.status, filters.budget_min,
+               filters.budget_max, filters.batch, filters.sort)
+        found = _STATEMENTS.get(key)
+        if found is not None:
+            return (key, *found)
+    now = NOW if key is not None else clock.now()
+    counts_query = _status_counts_query(session, filters, now, next_deadline=True)
+    list_query = ordered(filtered_query(session, filters, now=now), filters.sort).with_only_columns(
+        Scenario.id, Scenario.title, Scenario.summary, Scenario.status, Scenario.deadline, Scenario.budget_wan,
+        Scenario.mode, Scenario.district_id, Scenario.domain_id, Scenario.theme_id,
+        Organisation.name.label("owner_name"),
+    ).join(Organisation, Organisation.id == Scenario.owner_id).limit(
+        sa.bindparam("list_limit", type_=sa.Integer)).offset(sa.bindparam("list_offset", type_=sa.Integer))
+    if key is not None:
+        if len(_STATEMENTS) >= _STATEMENTS_KEPT:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = (counts_query, list_query)
+    return key, counts_query, list_query
 
 
 def all_matching(session: Session, filters: ScenarioFilters, limit: int = 10000) -> list[Scenario]:

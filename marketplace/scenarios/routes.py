@@ -97,9 +97,11 @@ def detail(scenario_id: int):
         "can_ask": services.can_ask(user, scenario),
         "question_cutoff": services.question_cutoff(scenario),
         "gate": services.gate_problems(scenario) if scenario.status in ScenarioStatus.editable() else [],
-        "question_form": QuestionForm(),
-        "answer_form": AnswerForm(),
-        "reason_form": ReasonForm(),
+        # Only a signed-in user sees a form here; building one writes a CSRF token into the session, which
+        # would give an anonymous visitor a cookie and keep the page out of the page cache.
+        "question_form": QuestionForm() if user else None,
+        "answer_form": AnswerForm() if user else None,
+        "reason_form": ReasonForm() if user else None,
     }
     if policy.is_reviewer(user, scenario) and scenario.status == ScenarioStatus.SUBMITTED:
         batches = services.batches_for(db.session, current_user)
