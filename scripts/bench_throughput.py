@@ -237,7 +237,10 @@ def main() -> None:
 
     instance = args.instance or Path(tempfile.mkdtemp(prefix="bench-instance-"))
     env = {**os.environ, "MARKETPLACE_INSTANCE": str(instance), "FLASK_APP": "wsgi.py",
-           "MATCH_BACKGROUND_REBUILD": "0"}
+           "MATCH_BACKGROUND_REBUILD": "0",
+           # Every bench user signs in from 127.0.0.1: raise the per-IP sign-in limit for these servers only
+           # (the real setting; production keeps its default).
+           "RATELIMIT_LOGIN": os.environ.get("BENCH_RATELIMIT_LOGIN", "100000/minute")}
     env.pop("REDIS_URL", None)
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
