@@ -342,13 +342,15 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
         if created:
             session.add(application)
         _flush_one_live(session)
+        if event in ("submitted", "revised"):
+            _notify_receipt(session, application, event)
         after = _snapshot(application)
         if removed_files:
             after["removed_documents"] = len(removed_files)
+        # The audit append takes the chain's lock (held until the commit): last, so that concurrent
+        # submitters queue for it as briefly as possible.
         audit.record(session, actor=actor, action=AUDIT_ACTIONS[event], object_type="application",
                      object_id=application.id, before=before, after=after, ip=ip)
-        if event in ("submitted", "revised"):
-            _notify_receipt(session, application, event)
         _final_deadline_check(scenario, verb)
         attachments.remove_on_commit(session, removed_files)
         return SaveResult(application, event, created, removed_files)
