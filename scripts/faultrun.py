@@ -21,8 +21,11 @@ Then, per ``--fault``, one ``scripts/loadtest.py`` mix run (``--users`` for ``--
 * ``restart-pg``: the ``--pg-restart`` shell command (``pg_ctl restart``);
 * ``restart-redis``: ``redis-cli shutdown`` (Redis writes its append-only file) and a new ``redis-server``
   with ``--redis-args``;
-* ``stop-worker``: the job worker is stopped for ``--worker-pause`` seconds (from the start of the run),
-  then started again; the run waits (≤ 120 s) until the queue is empty again.
+* ``stop-worker``: the job worker is stopped for ``--worker-pause`` seconds, jobs are enqueued meanwhile
+  (``flask jobs enqueue``), then it is started again; the run waits (≤ 120 s) until the queue is empty.
+
+``--deadline-burst N`` then fires N submissions within the last 2 s before a deadline through the same
+site (``loadtest.py --deadline-burst``; through nginx the arrival time is nginx's ``X-Request-Start``).
 
 After each run: requests, errors (503s apart), lost writes (every acknowledged draft save must be in
 the database), and the job queue (queued / failed, and the outbox mail still unsent once the worker
@@ -264,11 +267,15 @@ def one_run(site: Site, fault: str) -> dict:
 
     def inject() -> None:
         if fault == "stop-worker":
+            time.sleep(args.at)
             site.stop_worker()
-            events.append("worker stopped")
+            # Work asked for meanwhile (as the periodic plan and the requests do) must wait in the queue.
+            for job in ("notifications_scan", "outbox_send", "search_repair"):
+                subprocess.run([str(BIN / "flask"), "jobs", "enqueue", job], cwd=ROOT, env=site.env, check=False,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(args.worker_pause)
+            events.append(f"worker stopped for {args.worker_pause:.0f} s; queued meanwhile: {site.jobs_state()}")
             site.start_worker()
-            events.append(f"worker started again after {args.worker_pause} s")
             return
         time.sleep(args.at)
         action = {"kill-web": site.kill_web_worker, "restart-pg": site.restart_pg,
@@ -283,7 +290,7 @@ def one_run(site: Site, fault: str) -> dict:
     thread.start()
     result = asyncio.run(loadtest.run_mix(load))
     thread.join()
-    jobs, waited = site.wait_for_queue()
+    jobs, waited = site.wait_for_queue()  # after stop-worker: from the worker's restart
     return {"fault": fault, "events": events, "requests": result["requests"], "errors": result["errors"],
             "errors_503": result["errors_503"], "errors_other": result["errors_other"],
             "failures": result["failures"], "writes": result["writes"], "throughput_rps": result["throughput_rps"],
@@ -305,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--at", type=float, default=15, help="seconds into the run when the fault happens")
     parser.add_argument("--worker-pause", type=float, default=60)
+    parser.add_argument("--deadline-burst", type=int, default=0, metavar="N",
+                        help="after the runs: N submissions in the last 2 s before a deadline (loadtest.py)")
+    parser.add_argument("--lead", type=int, default=20, help="burst: seconds from ready to the deadline")
     parser.add_argument("--pg-restart", default="", help="shell command restarting the private PostgreSQL")
     parser.add_argument("--redis-down", type=float, default=3, help="seconds Redis stays down")
     parser.add_argument("--redis-args", default="--save '' --appendonly yes --dir /tmp/g-redis",
@@ -315,22 +325,34 @@ def main(argv: list[str] | None = None) -> int:
     faults = args.fault or ["none"]
     if "restart-pg" in faults and not args.pg_restart:
         parser.error("--fault restart-pg needs --pg-restart")
-    if not 1 <= args.users <= 200 or not 0 < args.seconds <= 300 or len(faults) > 6:
-        parser.error("bounded runs only: users 1–200, seconds ≤ 300, at most 6 runs")
+    if (not 1 <= args.users <= 200 or not 0 < args.seconds <= 300 or len(faults) > 6
+            or not 0 <= args.deadline_burst <= 1000):
+        parser.error("bounded runs only: users 1–200, seconds ≤ 300, at most 6 runs, burst ≤ 1000")
     site = Site(args)
     try:
         site.prepare()
         site.start_servers()
         site.start_worker()
-        runs = [one_run(site, fault) for fault in faults]
+        runs = [one_run(site, fault) for fault in faults] if args.fault or not args.deadline_burst else []
+        burst = None
+        if args.deadline_burst:
+            load = argparse.Namespace(url=site.urls(), database_url=args.database_url,
+                                      deadline_burst=args.deadline_burst, lead=args.lead)
+            burst = asyncio.run(loadtest.run_burst(load))
+            burst.pop("error_samples", None)
     finally:
         site.stop()
     summary = {"servers": len(args.ports), "nginx": bool(args.nginx_port), "users": args.users,
                "seconds": args.seconds, "logs": str(site.folder), "runs": runs,
                "lost_writes": sum(r["writes"]["lost"] for r in runs),
                "errors_other_than_503": sum(r["errors_other"] for r in runs)}
+    if burst is not None:
+        summary["deadline_burst"] = burst
     print(json.dumps(summary, ensure_ascii=False))
-    return 0 if summary["lost_writes"] == 0 and summary["errors_other_than_503"] == 0 else 1
+    ok = summary["lost_writes"] == 0 and summary["errors_other_than_503"] == 0
+    if burst is not None:
+        ok = ok and burst["lost"] == 0 and burst["accepted_rows_after_deadline"] == 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
