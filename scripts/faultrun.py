@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -66,17 +67,20 @@ def local_only(url: str) -> None:
         raise SystemExit(f"refusing {url}: 127.0.0.1 only")
 
 
-def wait_ready(url: str, timeout: float = 90.0) -> None:
+def wait_ready(url: str, timeout: float = 240.0) -> None:
     stop = time.monotonic() + timeout
+    last = ""
     while time.monotonic() < stop:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=10) as response:
                 if response.status == 200:
                     return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{url} not ready after {timeout:.0f} s")
+        except urllib.error.HTTPError as error:
+            last = error.read().decode("utf-8", "replace")[:500]
+        except OSError as error:
+            last = repr(error)
+        time.sleep(1)
+    raise SystemExit(f"{url} not ready after {timeout:.0f} s: {last}")
 
 
 def children(pid: int) -> list[int]:
