@@ -160,7 +160,10 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-  access_log off;
+  # When each request reached nginx ($msec at the end minus $request_time): the burst's refusals are checked
+  # against it.
+  log_format arrival '$msec $request_time $status "$request"';
+  access_log {prefix}/logs/access.log arrival;
   client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy;
   fastcgi_temp_path {prefix}/fcgi; uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
   upstream marketplace_web {{
@@ -234,6 +237,25 @@ http {{
         return f"Redis down for {time.monotonic() - started:.1f} s"
 
     # ------------------------------------------------------------ after a run
+
+    def burst_arrivals(self, deadline: float) -> dict:
+        """From nginx's log: submissions refused (409) that reached nginx before the deadline, and accepted
+        ones (302) that reached it after."""
+        refused_before, accepted_after, seen = [], 0, 0
+        for line in (self.folder / "nginx" / "logs" / "access.log").read_text().splitlines():
+            parts = line.split(" ", 3)
+            if len(parts) < 4 or not parts[3].startswith('"POST /scenarios/') or "/apply" not in parts[3]:
+                continue
+            arrived = float(parts[0]) - float(parts[1])
+            if abs(arrived - deadline) > 10:
+                continue
+            seen += 1
+            if parts[2] == "409" and arrived < deadline:
+                refused_before.append(round(1000 * (deadline - arrived)))
+            elif parts[2] == "302" and arrived >= deadline:
+                accepted_after += 1
+        return {"submissions_logged": seen, "refused_though_reached_nginx_before_deadline": len(refused_before),
+                "their_ms_before_deadline": sorted(refused_before), "accepted_though_reached_nginx_after": accepted_after}
 
     def jobs_state(self) -> dict:
         from redis import Redis
@@ -344,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
                                       deadline_burst=args.deadline_burst, lead=args.lead)
             burst = asyncio.run(loadtest.run_burst(load))
             burst.pop("error_samples", None)
+            if args.nginx_port:
+                time.sleep(1)
+                burst["nginx"] = site.burst_arrivals(burst["deadline"])
     finally:
         site.stop()
     summary = {"servers": len(args.ports), "nginx": bool(args.nginx_port), "users": args.users,

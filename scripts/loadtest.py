@@ -275,7 +275,9 @@ async def run_burst(args: argparse.Namespace) -> dict:
     refused_in_time = [r for r in results if r["outcome"] == "refused_late" and r["sent"] < deadline - 0.05]
     return {"mode": "deadline-burst", "servers": args.url, "submissions": n, "accepted": len(accepted),
             "refused_after_deadline": sum(r["outcome"] == "refused_late" for r in results),
-            "refused_though_sent_50ms_before": len(refused_in_time), "accepted_rows_after_deadline": len(late_rows),
+            "refused_though_sent_50ms_before": len(refused_in_time),
+            "refused_in_time_sent_ms_before": sorted(round(1000 * (deadline - r["sent"])) for r in refused_in_time),
+            "deadline": deadline, "accepted_rows_after_deadline": len(late_rows),
             "lost": len(lost), **stats.summary()}
 
 
