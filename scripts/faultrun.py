@@ -287,11 +287,14 @@ http {{
 
 def one_run(site: Site, fault: str) -> dict:
     args = site.args
-    load = argparse.Namespace(url=site.urls(), database_url=args.database_url,
-                              users=args.users, seconds=args.seconds, mix=(50, 25, 25), deadline_burst=0)
+    started = threading.Event()
+    load = argparse.Namespace(url=site.urls(), database_url=args.database_url, users=args.users,
+                              seconds=args.seconds, mix=(50, 25, 25), deadline_burst=0, on_start=started.set)
     events: list[str] = []
 
     def inject() -> None:
+        if not started.wait(timeout=600):  # the load begins once its accounts exist
+            return
         if fault == "stop-worker":
             time.sleep(args.at)
             site.stop_worker()

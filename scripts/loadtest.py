@@ -186,6 +186,8 @@ async def run_mix(args: argparse.Namespace) -> dict:
         listing = await client.get(servers.url("/scenarios"))
     scenario_ids = sorted({int(x) for x in SCENARIO_LINK.findall(listing.text)}) or [fixture["scenario_id"]]
     stats = Stats()
+    if getattr(args, "on_start", None):
+        args.on_start()  # scripts/faultrun.py times its fault from here (after the fixture is made)
     stop_at = time.monotonic() + args.seconds
     started = time.perf_counter()
     await asyncio.gather(*(user_loop(stats, servers, stop_at, tuple(args.mix), scenario_ids, firms[i],
