@@ -133,17 +133,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(sa.exc.TimeoutError)
     def _database_unavailable(error: Exception):
         unit_of_work.rollback()
+        pin_anonymous_user()
         log.warning("database unavailable on %s %s: %s", request.method, request.path,
                     str(error).splitlines()[0][:300])
-        message = _("数据库暂时不可用（可能正在重启），您的操作未被保存，请稍后重试。")
-        try:
-            body, status = error_response(503, message)
-        except Exception:  # the page itself needs the database (e.g. the signed-in user): answer anyway
-            if wants_json():
-                body, status = jsonify({"error": {"status": 503, "message": message}}), 503
-            else:
-                body, status = _BARE_503, 503
-        return body, status, {"Retry-After": "5"}
+        return database_unavailable_response()
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -158,6 +151,29 @@ def register_error_handlers(app: Flask) -> None:
             if wants_json():
                 return {"error": {"status": 500, "message": "服务器内部错误"}}, 500
             return _BARE_500, 500
+
+
+def pin_anonymous_user() -> None:
+    """The database is unreachable: make ``current_user`` an anonymous user unless it is already loaded,
+    so that the error page and the response hooks (security headers) do not try to load the user again."""
+    from flask import current_app, g
+
+    if g.get("_login_user") is None:
+        g._login_user = current_app.login_manager.anonymous_user()
+
+
+def database_unavailable_response():
+    """The 503 answer when the database is unreachable (also used when the request's commit fails)."""
+    pin_anonymous_user()
+    message = _("数据库暂时不可用（可能正在重启），您的操作未被保存，请稍后重试。")
+    try:
+        body, status = error_response(503, message)
+    except Exception:  # the page itself needs the database: answer anyway
+        if wants_json():
+            body, status = jsonify({"error": {"status": 503, "message": message}}), 503
+        else:
+            body, status = _BARE_503, 503
+    return body, status, {"Retry-After": "5"}
 
 
 def error_title(status: int) -> str:

@@ -185,7 +185,7 @@ http {{
       proxy_set_header X-Request-Start "t=${{msec}}";
       proxy_connect_timeout 5s;
       proxy_read_timeout 35s;
-      proxy_next_upstream error timeout http_502 http_503;
+      proxy_next_upstream error timeout http_502;
     }}
   }}
 }}

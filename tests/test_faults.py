@@ -70,3 +70,18 @@ def test_connections_dropped_by_a_database_restart_are_replaced(app, client):
     for _ in range(4):
         assert client.get("/scenarios").status_code == 200
         assert client.get("/api/v1/scenarios").status_code == 200
+
+
+def test_a_commit_that_loses_the_database_is_a_503_and_nothing_is_kept(app, client, login, make_user, monkeypatch):
+    """The view succeeded, the request's one commit fails (PostgreSQL went away): 503, rolled back."""
+    from marketplace.models import Notification
+
+    user = make_user("enterprise")
+    login(user)
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Notification))
+    monkeypatch.setattr(db.session, "commit", _gone)
+    response = client.post("/notifications/read-all")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    monkeypatch.undo()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == before
