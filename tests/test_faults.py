@@ -85,3 +85,15 @@ def test_a_commit_that_loses_the_database_is_a_503_and_nothing_is_kept(app, clie
     assert response.headers["Retry-After"] == "5"
     monkeypatch.undo()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == before
+
+
+def test_a_signed_in_user_meeting_the_outage_gets_a_503_not_a_500(app, client, login, make_user, monkeypatch):
+    """Loading the signed-in user fails too; neither the error page nor the response hooks (security
+    headers ask whether someone is signed in) may try the database again and turn the 503 into a 500."""
+    login(make_user("enterprise"))
+    db.session.remove()
+    monkeypatch.setattr(sa.orm.Session, "execute", _gone)
+    monkeypatch.setattr(sa.orm.Session, "rollback", _gone)
+    response = client.get("/scenarios")
+    assert response.status_code == 503
+    assert response.headers["X-Frame-Options"] == "DENY"  # the response hooks ran
