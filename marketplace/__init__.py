@@ -45,6 +45,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    # Outermost: note when the request arrived (behind the trusted proxy: its X-Request-Start), so that a
+    # deadline is judged by arrival and not by when a busy worker got to the request (clock.request_time).
+    from marketplace import clock
+
+    app.wsgi_app = clock.ArrivalStamp(app.wsgi_app, trust_header=proxies > 0,
+                                      max_lag=float(app.config.get("REQUEST_START_MAX_LAG_SECONDS", 30)))
 
     configure_extensions(app)
     configure_requests(app)

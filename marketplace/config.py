@@ -207,6 +207,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Reverse proxies in front of the app (nginx: 1): X-Forwarded-For/-Proto/-Host are trusted from
         # that many hops; 0 ignores them (a client could forge them).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # Behind such a proxy its "X-Request-Start: t=<epoch s>" stamp is the request's arrival time (deadlines
+        # are judged by arrival), counted at most this many seconds before the app received the request.
+        "REQUEST_START_MAX_LAG_SECONDS": float(env.get("REQUEST_START_MAX_LAG_SECONDS", "30")),
         # The audit chain's HMAC key and the file its signed checkpoints are appended to (keep both
         # outside the database and its backups' reach).
         "AUDIT_KEY": _audit_key(env, instance),

@@ -9,6 +9,9 @@ unless they re-render a form with field errors (:func:`rejected`). The handlers 
 * for pages: 401/403/404 (and any error of a ``GET``) render the error page with that status; a
   refused form submission (400/409/422 on ``POST``) flashes the message and redirects (303) back to
   the page the form was on;
+* the database unreachable (a PostgreSQL restart or failover, the pool exhausted): ``503`` with
+  ``Retry-After`` instead of a 500 — nginx tries the next server for idempotent requests, the client
+  retries; the pool's pre-ping replaces the dead connections on the next checkout;
 * a 500 renders the error page after the rollback, and falls back to a bare page if even that fails.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -78,6 +82,8 @@ _PAGE_STATUSES = frozenset({401, 403, 404, 405, 413, 429})
 _BARE_500 = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>500</title>"
              "<h1>服务器内部错误</h1><p>系统出现了意外错误，已记录日志。请稍后重试。</p>"
              "<p><a href=\"/\">返回首页</a></p></html>")
+_BARE_503 = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>503</title>"
+             "<h1>服务暂不可用</h1><p>数据库暂时不可用（可能正在重启），您的操作未被保存，请稍后重试。</p></html>")
 
 
 def wants_json() -> bool:
@@ -121,6 +127,17 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
         return body, status, headers
 
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    @app.errorhandler(sa.exc.DisconnectionError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def _database_unavailable(error: Exception):
+        unit_of_work.rollback()
+        pin_anonymous_user()
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    str(error).splitlines()[0][:300])
+        return database_unavailable_response()
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
@@ -134,6 +151,29 @@ def register_error_handlers(app: Flask) -> None:
             if wants_json():
                 return {"error": {"status": 500, "message": "服务器内部错误"}}, 500
             return _BARE_500, 500
+
+
+def pin_anonymous_user() -> None:
+    """The database is unreachable: make ``current_user`` an anonymous user unless it is already loaded,
+    so that the error page and the response hooks (security headers) do not try to load the user again."""
+    from flask import current_app, g
+
+    if g.get("_login_user") is None:
+        g._login_user = current_app.login_manager.anonymous_user()
+
+
+def database_unavailable_response():
+    """The 503 answer when the database is unreachable (also used when the request's commit fails)."""
+    pin_anonymous_user()
+    message = _("数据库暂时不可用（可能正在重启），您的操作未被保存，请稍后重试。")
+    try:
+        body, status = error_response(503, message)
+    except Exception:  # the page itself needs the database: answer anyway
+        if wants_json():
+            body, status = jsonify({"error": {"status": 503, "message": message}}), 503
+        else:
+            body, status = _BARE_503, 503
+    return body, status, {"Retry-After": "5"}
 
 
 def error_title(status: int) -> str:

@@ -67,21 +67,45 @@ def _begin() -> None:
         g.pop(flag, None)
 
 
+def _quiet_rollback() -> None:
+    """Roll back; a connection the database already dropped (a restart) is only logged."""
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError as error:
+        log.warning("rollback at the end of %s %s failed: %s", request.method, request.path,
+                    str(error).splitlines()[0][:200])
+
+
 def _finish(response: Response) -> Response:
-    """``after_request``: commit a successful non-GET request's work, roll back anything else."""
+    """``after_request``: commit a successful non-GET request's work, roll back anything else.
+
+    A commit that fails because the database went away answers 503 (nothing saved) instead of the view's
+    response; other commit errors propagate (a 500)."""
     if request.method in SAFE_METHODS:
         if g.get("uow_flushed"):
             log.error("%s %s wrote %s; the change is rolled back (GET never writes)",
                       request.method, request.path, ", ".join(g.uow_flushed) or "rows")
-        db.session.rollback()
+        _quiet_rollback()
         return response
     if g.get("uow_discarded") and not g.get("uow_keep"):
-        db.session.rollback()
+        _quiet_rollback()
         return response
     if response.status_code < 400 or g.get("uow_keep"):
-        db.session.commit()
+        try:
+            db.session.commit()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            from marketplace.errors import database_unavailable_response
+
+            log.warning("commit of %s %s failed, the database is unavailable: %s", request.method, request.path,
+                        str(error).splitlines()[0][:200])
+            _quiet_rollback()
+            body, status, headers = database_unavailable_response()
+            failed = Response(body, status, headers) if isinstance(body, str) else body
+            failed.status_code = status
+            failed.headers.update(headers)
+            return failed
     else:
-        db.session.rollback()
+        _quiet_rollback()
     return response
 
 

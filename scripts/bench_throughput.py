@@ -233,11 +233,15 @@ def main() -> None:
     parser.add_argument("--path", default="/scenarios")
     parser.add_argument("--submitters", type=int, default=0, help="also measure submit p95 with this many")
     parser.add_argument("--baseline", type=Path, help="another checkout to measure alongside (before/after)")
+    parser.add_argument("--submit-only", action="store_true", help="with --submitters: skip the throughput rounds")
     args = parser.parse_args()
 
     instance = args.instance or Path(tempfile.mkdtemp(prefix="bench-instance-"))
     env = {**os.environ, "MARKETPLACE_INSTANCE": str(instance), "FLASK_APP": "wsgi.py",
-           "MATCH_BACKGROUND_REBUILD": "0"}
+           "MATCH_BACKGROUND_REBUILD": "0",
+           # Every bench user signs in from 127.0.0.1: raise the per-IP sign-in limit for these servers only
+           # (the real setting; production keeps its default).
+           "RATELIMIT_LOGIN": os.environ.get("BENCH_RATELIMIT_LOGIN", "100000/minute")}
     env.pop("REDIS_URL", None)
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
@@ -246,6 +250,21 @@ def main() -> None:
     if args.instance is None or args.database_url:
         print("seeding the demo database …", file=sys.stderr)
     seed(instance, env)
+
+    if args.submit_only:
+        port = free_port()
+        server = gunicorn("wsgi:app", port, env, ROOT, args.workers, args.worker_class, args.threads)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/scenarios")
+            result = {"settings": {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
+                                   "database": "postgresql" if args.database_url else "sqlite",
+                                   "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]},
+                      "submit": submit_p95(f"http://127.0.0.1:{port}", env, args.submitters)}
+            print(json.dumps(result, ensure_ascii=False))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        return
 
     hello_dir = Path(tempfile.mkdtemp(prefix="bench-hello-"))
     (hello_dir / "hello.py").write_text(HELLO)

@@ -56,6 +56,7 @@ from submit_race import (
 
 SEARCH_TERMS = ["智慧", "交通", "数据", "平台", "人工智能", "工业互联网", "医疗", "城市治理", "信息安全", "物联网"]
 SCENARIO_LINK = re.compile(r'href="/scenarios/(\d+)"')
+SAVE_NUMBER = re.compile(r"（第(\d+)次保存）")
 
 
 def _local_only(urls: list[str]) -> None:
@@ -71,12 +72,18 @@ class Stats:
         self.times: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
         self.samples: dict[str, str] = {}
+        #: Failed requests by answer ("503", "502", "429", "ConnectError", …).
+        self.failures: dict[str, int] = {}
+        #: Mix mode: firm index → the highest save sequence number the server acknowledged.
+        self.acknowledged: dict[int, int] = {}
 
-    def add(self, kind: str, seconds: float, ok: bool, detail: str = "") -> None:
+    def add(self, kind: str, seconds: float, ok: bool, detail: str = "", failure: str = "") -> None:
         self.times.setdefault(kind, []).append(seconds)
         if not ok:
             self.errors[kind] = self.errors.get(kind, 0) + 1
             self.samples.setdefault(kind, detail)
+            key = failure or detail.split(":")[0]
+            self.failures[key] = self.failures.get(key, 0) + 1
 
     def summary(self) -> dict:
         def pct(values: list[float], q: float) -> float:
@@ -86,8 +93,10 @@ class Stats:
         kinds = {kind: {"requests": len(v), "errors": self.errors.get(kind, 0), "p50_ms": pct(v, 0.50),
                         "p95_ms": pct(v, 0.95), "mean_ms": round(1000 * statistics.fmean(v), 1)}
                  for kind, v in sorted(self.times.items())}
-        return {"requests": sum(len(v) for v in self.times.values()), "errors": sum(self.errors.values()),
-                "kinds": kinds, "error_samples": self.samples}
+        errors = sum(self.errors.values())
+        return {"requests": sum(len(v) for v in self.times.values()), "errors": errors,
+                "errors_503": self.failures.get("503", 0), "errors_other": errors - self.failures.get("503", 0),
+                "failures": self.failures, "kinds": kinds, "error_samples": self.samples}
 
 
 class Servers:
@@ -106,10 +115,11 @@ async def timed(stats: Stats, kind: str, client: httpx.AsyncClient, method: str,
     try:
         response = await client.request(method, url, **kwargs)
     except httpx.HTTPError as error:
-        stats.add(kind, time.perf_counter() - started, False, f"{type(error).__name__}: {error}")
+        stats.add(kind, time.perf_counter() - started, False, f"{type(error).__name__}: {error}",
+                  type(error).__name__)
         return None
     ok = response.status_code in ok_statuses
-    stats.add(kind, time.perf_counter() - started, ok, f"HTTP {response.status_code} {url}")
+    stats.add(kind, time.perf_counter() - started, ok, f"HTTP {response.status_code} {url}", str(response.status_code))
     return response
 
 
@@ -136,6 +146,7 @@ async def firm_session(stats: Stats, servers: Servers, email: str, scenario_id: 
                              data={"csrf_token": csrf_of(page.text), "email": email, "password": PASSWORD})
         if signed is None or signed.status_code != 302:
             return
+        sequence = 0
         while time.monotonic() < stop_at:
             form = await timed(stats, "application_form", client, "GET", servers.url(f"/scenarios/{scenario_id}/apply"))
             if form is None or form.status_code != 200:
@@ -144,8 +155,13 @@ async def firm_session(stats: Stats, servers: Servers, email: str, scenario_id: 
             data = application_form(index, csrf_of(form.text))
             data.pop("submit")
             data["save_draft"] = "保存草稿"
-            await timed(stats, "application_save", client, "POST", servers.url(f"/scenarios/{scenario_id}/apply"),
-                        ok_statuses=(302, 303), data=data)
+            sequence += 1
+            data["plan"] = f"{data['plan']}（第{sequence}次保存）"  # which save the database holds (lost writes)
+            saved = await timed(stats, "application_save", client, "POST",
+                                servers.url(f"/scenarios/{scenario_id}/apply"), ok_statuses=(302, 303), data=data)
+            if saved is not None and saved.status_code in (302, 303) and "/applications/" in saved.headers.get(
+                    "location", ""):
+                stats.acknowledged[index] = sequence
 
 
 async def user_loop(stats: Stats, servers: Servers, stop_at: float, mix: tuple[float, float, float],
@@ -170,13 +186,39 @@ async def run_mix(args: argparse.Namespace) -> dict:
         listing = await client.get(servers.url("/scenarios"))
     scenario_ids = sorted({int(x) for x in SCENARIO_LINK.findall(listing.text)}) or [fixture["scenario_id"]]
     stats = Stats()
+    if getattr(args, "on_start", None):
+        args.on_start()  # scripts/faultrun.py times its fault from here (after the fixture is made)
     stop_at = time.monotonic() + args.seconds
     started = time.perf_counter()
     await asyncio.gather(*(user_loop(stats, servers, stop_at, tuple(args.mix), scenario_ids, firms[i],
                                      fixture["scenario_id"]) for i in range(args.users)))
     elapsed = time.perf_counter() - started
     return {"mode": "mix", "servers": args.url, "users": args.users, "seconds": round(elapsed, 1),
-            "throughput_rps": round(sum(len(v) for v in stats.times.values()) / elapsed, 1), **stats.summary()}
+            "throughput_rps": round(sum(len(v) for v in stats.times.values()) / elapsed, 1),
+            "writes": lost_writes(args.database_url, fixture, stats.acknowledged), **stats.summary()}
+
+
+def lost_writes(database_url: str, fixture: dict, acknowledged: dict[int, int]) -> dict[str, int]:
+    """Every draft save the server acknowledged must be in the database (or a later one of the same firm)."""
+    held = draft_plans(database_url, fixture["scenario_id"])
+    lost = 0
+    for index, _email, org in fixture["firms"]:
+        if index in acknowledged:
+            match = SAVE_NUMBER.search(held.get(org) or "")
+            if match is None or int(match.group(1)) < acknowledged[index]:
+                lost += 1
+    return {"acknowledged_firms": len(acknowledged), "acknowledged_saves": sum(acknowledged.values()), "lost": lost}
+
+
+def draft_plans(database_url: str, scenario_id: int) -> dict[int, str]:
+    import sqlalchemy as sa
+    from submit_race import database_session
+
+    from marketplace.models import Application
+
+    with database_session(database_url) as session:
+        return dict(session.execute(sa.select(Application.organisation_id, Application.plan)
+                                    .where(Application.scenario_id == scenario_id)).all())
 
 
 # ---------------------------------------------------------------- deadline burst
@@ -235,7 +277,9 @@ async def run_burst(args: argparse.Namespace) -> dict:
     refused_in_time = [r for r in results if r["outcome"] == "refused_late" and r["sent"] < deadline - 0.05]
     return {"mode": "deadline-burst", "servers": args.url, "submissions": n, "accepted": len(accepted),
             "refused_after_deadline": sum(r["outcome"] == "refused_late" for r in results),
-            "refused_though_sent_50ms_before": len(refused_in_time), "accepted_rows_after_deadline": len(late_rows),
+            "refused_though_sent_50ms_before": len(refused_in_time),
+            "refused_in_time_sent_ms_before": sorted(round(1000 * (deadline - r["sent"])) for r in refused_in_time),
+            "deadline": deadline, "accepted_rows_after_deadline": len(late_rows),
             "lost": len(lost), **stats.summary()}
 
 

@@ -1,11 +1,14 @@
 """The firm's 揭榜 application: save a draft, submit, revise, withdraw, re-confirm after a change.
 
-The deadline is enforced to the second against ``clock.now()`` *inside* the writing
-transaction: the scenario row is re-read under a shared row lock (so an owner's concurrent
-edit of the deadline waits), the write is made and audited, and the clock is read once more
-as the very last step before the request commits. A write whose final reading is at or after
-the deadline raises :class:`DeadlinePassed` and the request rolls everything back (files
-written to disk by the request are removed too). Reads (sealed) live in
+The deadline is enforced to the second against the time the request *arrived*
+(``clock.request_time()``: stamped at WSGI entry, or by the trusted proxy's ``X-Request-Start``),
+so a firm that sent its submission before the deadline is not refused because the servers were
+busy at the last second. The check runs *inside* the writing transaction: the scenario row is
+re-read under a shared row lock (so an owner's concurrent edit of the deadline waits), the write
+is made and audited, and the deadline is checked once more as the very last step before the
+request commits. A write that arrived at or after the deadline raises :class:`DeadlinePassed`
+and the request rolls everything back (files written to disk by the request are removed too);
+``submitted_at`` is the arrival time. Reads (sealed) live in
 :mod:`marketplace.applications.services`.
 
 Services flush; the request's unit of work commits once.
@@ -227,9 +230,8 @@ def _lock_scenario(session: Session, scenario: Scenario) -> None:
 
 
 def _require_open(scenario: Scenario, verb: str) -> None:
-    """Refuse unless the scenario takes applications right now (clock read at call time)."""
-    now = clock.now()
-    if scenario.deadline is not None and now >= scenario.deadline:
+    """Refuse unless the scenario took applications when the request arrived (:func:`clock.request_time`)."""
+    if scenario.deadline is not None and clock.request_time() >= scenario.deadline:
         raise _deadline_error(scenario, verb)
     if scenario.status != ScenarioStatus.PUBLISHED or scenario.deadline is None:
         raise InvalidTransition(_("该场景当前不在征集期（可能正在重新审核或已撤回），暂不接受揭榜申请的%(verb)s。",
@@ -237,8 +239,9 @@ def _require_open(scenario: Scenario, verb: str) -> None:
 
 
 def _final_deadline_check(scenario: Scenario, verb: str) -> None:
-    """The last step of every write, after all locks are held: read the clock once more."""
-    if clock.now() >= scenario.deadline:
+    """The last step of every write, after all locks are held: check the (committed) deadline once more
+    against the request's arrival time — a deadline moved meanwhile counts, queueing in a busy server does not."""
+    if clock.request_time() >= scenario.deadline:
         raise _deadline_error(scenario, verb)
 
 
@@ -335,17 +338,19 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
         event = "revised" if revising else ("submitted" if submit else "draft_saved")
         if event == "submitted":
             application.status = ApplicationStatus.SUBMITTED
-            application.submitted_at = clock.now()
+            application.submitted_at = clock.request_time()
         if created:
             session.add(application)
         _flush_one_live(session)
+        if event in ("submitted", "revised"):
+            _notify_receipt(session, application, event)
         after = _snapshot(application)
         if removed_files:
             after["removed_documents"] = len(removed_files)
+        # The audit append takes the chain's lock (held until the commit): last, so that concurrent
+        # submitters queue for it as briefly as possible.
         audit.record(session, actor=actor, action=AUDIT_ACTIONS[event], object_type="application",
                      object_id=application.id, before=before, after=after, ip=ip)
-        if event in ("submitted", "revised"):
-            _notify_receipt(session, application, event)
         _final_deadline_check(scenario, verb)
         attachments.remove_on_commit(session, removed_files)
         return SaveResult(application, event, created, removed_files)
@@ -364,7 +369,7 @@ def stage_documents(session: Session, actor: User, scenario: Scenario, uploads: 
     files were staged, or None when nothing could be staged (not open, not a draft, no acceptable file).
     """
     uploads = [u for u in uploads if u is not None and u.filename]
-    if not uploads or not is_firm_user(actor) or not scenario.is_open():
+    if not uploads or not is_firm_user(actor) or not scenario.is_open(clock.request_time()):
         return None
     stored: list[Attachment] = []
     try:
@@ -449,7 +454,7 @@ def withdraw(session: Session, actor: User, application: Application, ip: str | 
         notify(session, _firm_users(session, application), "application.withdrawn",
                _("揭榜申请已撤回：%(title)s", title=scenario.title),
                _("贵单位对《%(title)s》的揭榜申请已于 %(time)s（北京时间）撤回。截止前可重新申请。",
-                 title=scenario.title, time=clock.to_local(clock.now()).strftime("%Y-%m-%d %H:%M:%S")),
+                 title=scenario.title, time=clock.to_local(clock.request_time()).strftime("%Y-%m-%d %H:%M:%S")),
                _path("applications.detail", application_id=application.id))
     _final_deadline_check(scenario, verb)
     return application
@@ -491,7 +496,7 @@ def _promise_seal(application: Application, scenario: Scenario) -> None:
 
 def _notify_receipt(session: Session, application: Application, event: str) -> None:
     scenario = application.scenario
-    when = clock.to_local(clock.now()).strftime("%Y-%m-%d %H:%M:%S")
+    when = clock.to_local(clock.request_time()).strftime("%Y-%m-%d %H:%M:%S")
     receipt = fingerprint(application)[:16]
     if event == "submitted":
         title = _("揭榜申请已提交：%(title)s", title=scenario.title)
