@@ -48,6 +48,9 @@ from werkzeug.wrappers import Request
 
 from marketplace import clock, logs
 from marketplace.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationStatus,
     AuditEvent,
     LoginAttempt,
     MatchState,
@@ -131,8 +134,23 @@ def request_data_version(session: Session) -> str:
     return data_version(session)
 
 
+def _private_draft(obj: Any) -> bool:
+    """A firm's draft that stays a draft (and its documents): sealed, on no public page or count.
+
+    Draft saves are the most frequent write near a deadline; bumping the shared version for them would
+    empty every cached page and serialise concurrent savers on the version row. A draft becoming
+    submitted (or anything else) changes its status, which is public (counts), so that still bumps.
+    """
+    if isinstance(obj, ApplicationDocument):
+        obj = obj.__dict__.get("application")  # no lazy load inside a flush event
+    if not isinstance(obj, Application) or obj.status != ApplicationStatus.DRAFT:
+        return False
+    history = sa.inspect(obj).attrs.status.history
+    return not history.deleted or all(old == ApplicationStatus.DRAFT for old in history.deleted)
+
+
 def _public_change(objects: Any) -> bool:
-    return any(not isinstance(obj, PRIVATE_MODELS) for obj in objects)
+    return any(not isinstance(obj, PRIVATE_MODELS) and not _private_draft(obj) for obj in objects)
 
 
 def _after_flush(session: Session, _context: Any) -> None:

@@ -272,3 +272,28 @@ def test_redis_store_is_shared_and_versioned(app, database_url, tmp_path, make_s
         assert page.headers["X-Page-Cache"] == state and "共享缓存已更新" in page.get_data(as_text=True)
     with first.app_context():
         pagecache.clear()
+
+
+def test_draft_saves_keep_the_version_submitting_bumps_it(cached_apps, make_scenario, make_user):
+    """A firm's draft is sealed and on no public page: saving it must not empty every cached page."""
+    from marketplace import pagecache
+    from marketplace.applications import submission
+    from marketplace.extensions import db
+    from tests.test_applications import FULL
+
+    scenario = make_scenario()
+    firm = make_user("enterprise")
+    first, _second = cached_apps
+    _get(first, "/scenarios")
+    before = pagecache.data_version(db.session)
+    submission.save(db.session, firm, scenario, {**FULL, "summary": "第一版草稿"}, submit=False)
+    db.session.commit()
+    submission.save(db.session, firm, scenario, {**FULL, "summary": "第二版草稿"}, submit=False)
+    db.session.commit()
+    assert pagecache.data_version(db.session) == before
+    assert _get(first, "/scenarios").headers["X-Page-Cache"] == "hit"
+
+    submission.save(db.session, firm, scenario, {**FULL, "summary": "正式提交：基于强化学习的区域信号协同优化方案。"}, submit=True)
+    db.session.commit()
+    assert pagecache.data_version(db.session) != before
+    assert _get(first, "/scenarios").headers["X-Page-Cache"] == "miss"
