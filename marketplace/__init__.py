@@ -39,6 +39,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Before any route exists: ``<int:…>`` in a URL stops at the 32-bit ids the database holds, so a
     # larger number is a 404 from routing instead of an out-of-range error from PostgreSQL.
     app.url_map.converters["int"] = BoundedInt
+    configure_extensions(app)
+    configure_requests(app)
+    configure_areas(app)
+    configure_search(app)
+    configure_templates(app)
+    configure_cli(app)
+    configure_wsgi(app)
+    return app
+
+
+def configure_wsgi(app: Flask) -> None:
+    """The WSGI layers around the app, added last so they are outermost (outside the page cache's hit path)."""
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies > 0:
         # Behind that many reverse proxies: the client address, scheme and host come from X-Forwarded-*.
@@ -51,14 +63,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.wsgi_app = clock.ArrivalStamp(app.wsgi_app, trust_header=proxies > 0,
                                       max_lag=float(app.config.get("REQUEST_START_MAX_LAG_SECONDS", 30)))
-
-    configure_extensions(app)
-    configure_requests(app)
-    configure_areas(app)
-    configure_search(app)
-    configure_templates(app)
-    configure_cli(app)
-    return app
 
 
 def configure_requests(app: Flask) -> None:

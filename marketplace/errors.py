@@ -104,6 +104,7 @@ def error_response(status: int, message: str | None = None, fields: dict[str, li
 
 def register_error_handlers(app: Flask) -> None:
     """Render errors as Chinese pages, or as JSON under ``/api/`` — always after a rollback."""
+    app.extensions[unit_of_work.UNAVAILABLE_RESPONSE] = database_unavailable_response
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
@@ -31,6 +31,8 @@ from marketplace.extensions import db
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: ``app.extensions`` key of the callable answering (body, status, headers) when the commit finds the database gone.
+UNAVAILABLE_RESPONSE = "marketplace.unit_of_work.unavailable_response"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,12 +96,11 @@ def _finish(response: Response) -> Response:
         try:
             db.session.commit()
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
-            from marketplace.errors import database_unavailable_response
-
             log.warning("commit of %s %s failed, the database is unavailable: %s", request.method, request.path,
                         str(error).splitlines()[0][:200])
             _quiet_rollback()
-            body, status, headers = database_unavailable_response()
+            # The answer is rendered by the error area (marketplace.errors registers it: no import back).
+            body, status, headers = current_app.extensions[UNAVAILABLE_RESPONSE]()
             failed = Response(body, status, headers) if isinstance(body, str) else body
             failed.status_code = status
             failed.headers.update(headers)
