@@ -286,8 +286,7 @@ class Suggestion:
     text_score: float
     terms: list[tuple[str, float]] = field(default_factory=list)
     signals: list[tuple[str, str, float]] = field(default_factory=list)
-    #: ``text_score = word_score × topic``: the shared-words score (cosine × term agreement factor)
-    #: and the topic agreement factor.
+    #: ``text_score = word_score × topic``: the shared-words cosine and the topic agreement factor.
     word_score: float = 0.0
     topic: float = 1.0
 
@@ -346,13 +345,6 @@ class MatcherOptions:
     topic_candidates: int = 100
     topic_weight: float = 8.0
     topic_power: float = 2.0
-    #: Term agreement (Okapi BM25 over the same word features, whole documents, k1 = 1.2,
-    #: b = 0.75): the word score of the candidates is multiplied by ``(1 + λ·bm25/max) / (1 + λ)``,
-    #: max over the candidates (0 disables).  BM25 saturates repeated words and normalises by
-    #: document length where the cosine normalises by vector length; the two disagree usefully.
-    bm25_weight: float = 0.0
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.75
 
     def field_weights(self, kind: str) -> Mapping[str, float]:
         """Field weights for documents of *kind* (``"firm"`` or ``"scenario"``)."""
@@ -425,8 +417,6 @@ class Matcher:
         #: Features of more than ``score_max_df`` of the documents, and a row-major copy of the
         #: document vectors restricted to them (see :meth:`_best_by_words`).
         self._common_features: np.ndarray | None = None
-        #: BM25 weights of the word features (features × documents, CSR), see ``bm25_weight``.
-        self.bm25_postings: sp.csr_matrix | None = None
         self._common_rows: sp.csr_matrix | None = None
 
     # ------------------------------------------------------------------ fitting
@@ -579,7 +569,6 @@ class Matcher:
         idfs: list[np.ndarray] = []
         self.terms = []
         self.char_codes = np.zeros(0, dtype=np.int64)
-        self.bm25_postings = None
         for space, share in ((1, alpha), (2, 1.0 - alpha)):
             if share <= 0 or n_parts == 0:
                 continue
@@ -604,8 +593,6 @@ class Matcher:
             transformer.fit(doc_counts)
             # ... applied to every paragraph: sublinear tf × idf, l2-normalised.
             blocks.append(transformer.transform(counts) * np.float32(math.sqrt(share)))
-            if space == 1:
-                self._fit_bm25(doc_counts)
             idfs.append(transformer.idf_.astype(np.float32))
         self.n_word_features = len(self.terms)
         n_features = self.n_word_features + self.char_codes.size
@@ -634,48 +621,6 @@ class Matcher:
                 self._common_rows = sp.csr_matrix(matrix[:, common], dtype=np.float32)
         self._fit_signals(docs)
         return self
-
-    def _fit_bm25(self, doc_counts: sp.csr_matrix) -> None:
-        """Okapi BM25 weights of the word features from whole-document counts (*doc_counts*:
-        documents × word features): ``idf · tf·(k1+1) / (tf + k1·(1 - b + b·len/avglen))`` with
-        ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` (never negative)."""
-        opts = self.options
-        if opts.bm25_weight <= 0 or doc_counts.shape[1] == 0:
-            return
-        counts = sp.csr_matrix(doc_counts, dtype=np.float32)
-        n = counts.shape[0]
-        lengths = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
-        norm = opts.bm25_k1 * (1.0 - opts.bm25_b + opts.bm25_b * lengths / max(float(lengths.mean()), 1e-9))
-        df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
-        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        row_of = np.repeat(np.arange(n), np.diff(counts.indptr))
-        tf = counts.data
-        counts.data = (idf[counts.indices] * tf * (opts.bm25_k1 + 1.0) / (tf + norm[row_of])).astype(np.float32)
-        self.bm25_postings = self._compact(sp.csr_matrix(counts.T, dtype=np.float32))
-
-    def bm25_factors(self, docs: np.ndarray, words: np.ndarray) -> np.ndarray:
-        """``(1 + λ·bm25/max) / (1 + λ)`` of documents *docs* for the query word features
-        *words* (a bag: repeats count), max over *docs* (all 1 when disabled)."""
-        lam = self.options.bm25_weight
-        if lam <= 0 or self.bm25_postings is None or not docs.size or not words.size:
-            return np.ones(docs.size)
-        uniq, mult = np.unique(words, return_counts=True)
-        targets = np.sort(docs)
-        sub = self.bm25_postings[uniq]
-        scores = np.zeros(targets.size, dtype=np.float64)
-        for row in range(uniq.size):
-            lo, hi = int(sub.indptr[row]), int(sub.indptr[row + 1])
-            if hi == lo:
-                continue
-            plist = sub.indices[lo:hi]
-            pos = np.minimum(np.searchsorted(plist, targets), hi - lo - 1)
-            hit = plist[pos] == targets
-            scores[hit] += float(mult[row]) * sub.data[lo + pos[hit]]
-        top = float(scores.max())
-        if top <= 0:
-            return np.full(docs.size, 1.0 / (1.0 + lam))
-        by_doc = scores[np.searchsorted(targets, docs)]
-        return (1.0 + lam * by_doc / top) / (1.0 + lam)
 
     def _fit_topics(self, matrix: sp.csr_matrix) -> None:
         """Latent topics (truncated SVD of the document vectors, i.e. LSA) for the topic factor.
@@ -816,8 +761,7 @@ class Matcher:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restore and rebuild the derived lookups (a model pickled before topics works without them)."""
-        for name in ("topic_features", "topic_basis", "topic_docs", "_common_features", "_common_rows",
-                     "bm25_postings"):
+        for name in ("topic_features", "topic_basis", "topic_docs", "_common_features", "_common_rows"):
             state.setdefault(name, None)
         state.setdefault("boilerplate", [])
         self.__dict__.update(state)
@@ -846,8 +790,7 @@ class Matcher:
         def sparse_size(m: sp.spmatrix | None) -> int:
             return 0 if m is None else int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
 
-        sparse_bytes = sum(sparse_size(m) for m in (self.postings, self.domains, self._prf_rows, self._common_rows,
-                                                          self.bm25_postings))
+        sparse_bytes = sum(sparse_size(m) for m in (self.postings, self.domains, self._prf_rows, self._common_rows))
         vocab_bytes = sum(sys.getsizeof(t) for t in self.terms)  # str objects
         vocab_bytes += 8 * len(self.terms) + sys.getsizeof(self._vocab)  # list slots + dict
         vocab_bytes += self.char_codes.nbytes
@@ -894,21 +837,12 @@ class Matcher:
         plain string is the free text of a document of the opposite kind (a scenario when
         matching firms, a firm when matching scenarios).
         """
-        idx, w, _bag = self._query_features(self._query_doc(query))
-        return idx, w
-
-    def _query_features(self, doc: FirmProfile | ScenarioDoc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`query_vector` of *doc*, plus its word features as a bag (one id per occurrence,
-        for :meth:`bm25_factors`; empty when term agreement is off)."""
+        doc = self._query_doc(query)
         alpha = self.options.word_weight
         shares = (math.sqrt(alpha), math.sqrt(max(0.0, 1.0 - alpha)))
         all_ids: list[np.ndarray] = []
         all_w: list[np.ndarray] = []
-        bag: list[int] = []
-        use_bag = self.options.bm25_weight > 0 and self.bm25_postings is not None
         for weight, words, chars in self._analyse(doc):
-            if use_bag:
-                bag.extend(self._vocab[t] for t in words if t in self._vocab)
             if shares[0] > 0 and self.n_word_features:
                 i, w = self._word_vector(words)
                 all_ids.append(i)
@@ -917,16 +851,17 @@ class Matcher:
                 i, w = self._char_vector(chars)
                 all_ids.append(i)
                 all_w.append(w * (weight * shares[1]))
-        words = np.asarray(bag, dtype=np.int64)
-        ids = np.concatenate(all_ids) if all_ids else NO_CODES
+        if not all_ids:
+            return NO_CODES, np.zeros(0, dtype=np.float32)
+        ids = np.concatenate(all_ids)
         if ids.size == 0:
-            return NO_CODES, np.zeros(0, dtype=np.float32), words
+            return NO_CODES, np.zeros(0, dtype=np.float32)
         uniq, inv = np.unique(ids, return_inverse=True)
         wts = np.bincount(inv, weights=np.concatenate(all_w), minlength=uniq.size)
         norm = float(np.linalg.norm(wts))
         if norm > 0:
             wts /= norm
-        return uniq, wts.astype(np.float32), words
+        return uniq, wts.astype(np.float32)
 
     # ------------------------------------------------------------------ scoring
     def scores_postings(self, idx: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -1023,22 +958,15 @@ class Matcher:
         documents by words (:meth:`_best_by_words`); the others get the lowest factor (they are
         never suggested before those).
         """
-        q_idx, q_w, bag = self._query_features(self._query_doc(query))
+        q_idx, q_w = self.query_vector(query)
         idx, w = self._feedback(q_idx, q_w)
         scores = self.scores_postings(idx, w)
         topic = self.topic_vector(q_idx, q_w)
-        if topic is None and not bag.size:
-            return scores
         if topic is None:
-            cand = top_indices(scores, self.options.topic_candidates)
-            words = scores[cand].astype(np.float64)
-        else:
-            cand, words = self._best_by_words(idx, w, self.options.topic_candidates)
-        lowest = (1.0 + self.options.topic_weight) if topic is not None else 1.0
-        if bag.size:
-            lowest *= 1.0 + self.options.bm25_weight
-        out = scores / lowest
-        out[cand] = words * self.bm25_factors(cand, bag) * self.topic_factors(cand, topic)
+            return scores
+        cand, words = self._best_by_words(idx, w, self.options.topic_candidates)
+        out = scores / (1.0 + self.options.topic_weight)
+        out[cand] = words * self.topic_factors(cand, topic)
         return out
 
     def _best_by_words(
@@ -1133,15 +1061,14 @@ class Matcher:
         """
         cfg = {**DEFAULT_WEIGHTS, **(weights or {})}
         doc = self._query_doc(query)
-        q_idx, q_w, bag = self._query_features(doc)
+        q_idx, q_w = self.query_vector(doc)
         idx, w = self._feedback(q_idx, q_w)
         excluded = np.asarray([self._id_index[e] for e in exclude_ids if e in self._id_index], dtype=np.int64)
         topic = self.topic_vector(q_idx, q_w)
         if topic is not None:
             # The topic factor re-ranks the best documents by words (the others cannot come first).
-            cand, cosine = self._best_by_words(idx, w, max(self.options.topic_candidates, 4 * k), excluded,
-                                               min_text_score)
-            words = cosine * self.bm25_factors(cand, bag)
+            cand, words = self._best_by_words(idx, w, max(self.options.topic_candidates, 4 * k), excluded,
+                                              min_text_score)
             factor = self.topic_factors(cand, topic)
             boosts = self._boosts(cand, doc, cfg) if cand.size else {}
             final = words * factor * (1.0 + sum(boosts.values(), np.zeros(cand.size)))
@@ -1151,13 +1078,13 @@ class Matcher:
                 scores[excluded] = 0.0
             if min_text_score > 0:
                 scores[scores <= min_text_score] = 0.0
-            cand, words, boosts, final, cosine = self._exact_candidates(scores, k, cfg, doc, bag)
+            cand, words, boosts, final = self._exact_candidates(scores, k, cfg, doc)
             factor = np.ones(cand.size)
         text = words * factor
         order = np.lexsort((cand, -final))[:k]
         chosen = cand[order]
         explained = (
-            self._explain(q_idx, idx, w, chosen, explain_terms, {int(cand[j]): float(cosine[j]) for j in order})
+            self._explain(q_idx, idx, w, chosen, explain_terms, {int(cand[j]): float(words[j]) for j in order})
             if explain_terms
             else {}
         )
@@ -1181,20 +1108,17 @@ class Matcher:
         return results
 
     def _exact_candidates(
-        self, scores: np.ndarray, k: int, cfg: Mapping[str, float], doc: FirmProfile | ScenarioDoc,
-        bag: np.ndarray = NO_CODES,
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        """Candidates (word score, boosts, final score, cosine), widened until no document outside
-        them could still reach the top *k* (exact, as the term agreement factor is at most 1; used
-        without a topic model)."""
+        self, scores: np.ndarray, k: int, cfg: Mapping[str, float], doc: FirmProfile | ScenarioDoc
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Candidates (word score, boosts, final score), widened until no document outside them
+        could still reach the top *k* (exact; used without a topic model)."""
         bmax = self._max_boost(cfg)
         n = len(self.ids)
         m = min(n, max(4 * k, 50))
         while True:
             ranked = [(i, s) for i, s in top_k(scores, m + 1) if s > 0]
             cand = np.asarray([i for i, _ in ranked[:m]], dtype=np.int64)
-            cosine = np.asarray([s for _, s in ranked[:m]], dtype=np.float64)
-            words = cosine * self.bm25_factors(cand, bag)
+            words = np.asarray([s for _, s in ranked[:m]], dtype=np.float64)
             boosts = self._boosts(cand, doc, cfg) if cand.size else {}
             final = words * (1.0 + sum(boosts.values(), np.zeros(cand.size)))
             if len(ranked) <= m:
@@ -1204,7 +1128,7 @@ class Matcher:
             if kth >= ranked[m][1] * (1.0 + bmax):
                 break
             m = min(n, m * 4)
-        return cand, words, boosts, final, cosine
+        return cand, words, boosts, final
 
     def shared_terms(
         self, idx: np.ndarray, weights: np.ndarray, doc: int, limit: int = 6
