@@ -254,9 +254,15 @@ def _bump_models() -> None:
 @match_cli.command("evaluate")
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
 @click.option("--variants", default="", help="Also on restructured copies: 'all' or a comma-separated list.")
-def match_evaluate(path: str, variants: str) -> None:
+@click.option("--option", "options", multiple=True, metavar="NAME=VALUE",
+              help="Set a matcher option for this run (repeatable), e.g. --option topic_weight=16.")
+def match_evaluate(path: str, variants: str, options: tuple[str, ...]) -> None:
     """Offline nDCG@10 / recall@10 / MRR of TF-IDF vs BM25 on DIR (firms.jsonl, scenarios.jsonl, qrels.tsv)."""
-    status = evaluation.main([path, "--variants", variants])
+    try:
+        evaluation.parse_options(options)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--option") from None
+    status = evaluation.main([path, "--variants", variants, *(f"--option={o}" for o in options)])
     if status:
         raise SystemExit(status)
 

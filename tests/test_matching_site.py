@@ -518,3 +518,8 @@ def test_flask_match_evaluate(runner, tmp_path):
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(last) == {"tfidf", "bm25"}
     assert last["tfidf"]["ndcg@10"] == pytest.approx(1.0) and set(last["bm25"]) == {"ndcg@10", "recall@10", "mrr"}
+    tried = runner.invoke(args=["match", "evaluate", str(tmp_path), "--option", "prf_docs=0", "--option", "word_weight=1"])
+    assert tried.exit_code == 0, tried.output
+    assert set(json.loads(tried.stdout.strip().splitlines()[-1])) == {"tfidf", "bm25"}
+    refused = runner.invoke(args=["match", "evaluate", str(tmp_path), "--option", "topic_weight=high"])
+    assert refused.exit_code == 2 and "bad value for matcher option topic_weight" in refused.output

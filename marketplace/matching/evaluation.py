@@ -27,13 +27,16 @@ into one (``flat``); texts spread over named fields (``fields``); scenario title
 scenario's sentences appended to every scenario (``exclusions``: what a scenario says it does
 not want must not attract firms).
 
-Run ``python -m marketplace.matching.evaluation DIR [--variants all]``: a table, then the JSON
-object as last line.
+Run ``python -m marketplace.matching.evaluation DIR [--variants all] [--option NAME=VALUE ...]``:
+a table, then the JSON object as last line.  ``--option`` sets a :class:`MatcherOptions` field for
+this run (``--option topic_weight=16 --option prf_docs=10``), to try a change before making it
+the default (:func:`parse_options`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import random
@@ -59,6 +62,7 @@ __all__ = [
     "main",
     "mrr",
     "ndcg_at_k",
+    "parse_options",
     "recall_at_k",
     "restructure",
     "VARIANTS",
@@ -288,15 +292,54 @@ def format_report(result: Mapping[str, Mapping[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def parse_options(pairs: Sequence[str]) -> MatcherOptions | None:
+    """:class:`MatcherOptions` with the ``NAME=VALUE`` *pairs* set (``None`` when there are none).
+
+    Values take the type of the field's default (numbers, ``true``/``false``; a tuple such as
+    ``char_ngram_range=1,3``).  Raises :class:`ValueError` naming a bad pair.
+    """
+    if not pairs:
+        return None
+    fields = {f.name: f for f in dataclasses.fields(MatcherOptions)}
+    defaults = MatcherOptions()
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or name not in fields:
+            raise ValueError(f"unknown matcher option {pair!r} (known: {', '.join(sorted(fields))})")
+        default = getattr(defaults, name)
+        try:
+            if isinstance(default, bool):
+                if raw.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(raw)
+                values[name] = raw.lower() in ("true", "1")
+            elif isinstance(default, int | float):
+                values[name] = type(default)(raw)
+            elif isinstance(default, tuple):
+                values[name] = tuple(type(d)(v) for d, v in zip(default, raw.split(","), strict=True))
+            else:
+                raise ValueError(raw)
+        except ValueError:
+            raise ValueError(f"bad value for matcher option {name}: {raw!r}") from None
+    return dataclasses.replace(defaults, **values)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: ``python -m marketplace.matching.evaluation DIR``; prints the report."""
     parser = argparse.ArgumentParser(description="Evaluate scenario → firm matching (TF-IDF vs BM25).")
     parser.add_argument("path", help="directory with firms.jsonl, scenarios.jsonl, qrels.tsv")
     parser.add_argument("--variants", default="", help=f"restructured copies too: 'all' or some of {','.join(VARIANTS)}")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a matcher option for this run (repeatable), e.g. topic_weight=16")
     args = parser.parse_args(argv)
     variants = VARIANTS if args.variants == "all" else tuple(v for v in args.variants.split(",") if v)
+    try:
+        options = parse_options(args.option)
+    except ValueError as exc:
+        parser.error(str(exc))
     start = time.perf_counter()
-    result = evaluate_dir(args.path, variants=variants)
+    result = evaluate_dir(args.path, options, variants=variants)
     print(f"evaluated {args.path} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     print(format_report(result))
     return 0

@@ -18,8 +18,10 @@ from marketplace.matching.evaluation import (
     main,
     mrr,
     ndcg_at_k,
+    parse_options,
     recall_at_k,
 )
+from marketplace.matching.matcher import MatcherOptions
 from marketplace.text.tokenizer import tokenize
 
 DEV_SET = Path("/work/shared/data/matching-dev")
@@ -162,3 +164,29 @@ def test_format_report_last_line_is_json() -> None:
 def test_dev_set_tfidf_beats_bm25() -> None:
     result = evaluate_dir(DEV_SET)
     assert result["tfidf"]["ndcg@10"] >= 1.1 * result["bm25"]["ndcg@10"]
+
+
+def test_parse_options_types_and_errors() -> None:
+    assert parse_options([]) is None
+    opts = parse_options(["topic_weight=16", "prf_docs=10", "sublinear_tf=false", "char_ngram_range=1,3"])
+    assert opts == MatcherOptions(topic_weight=16.0, prf_docs=10, sublinear_tf=False, char_ngram_range=(1, 3))
+    assert isinstance(opts.prf_docs, int) and isinstance(opts.topic_weight, float)
+    with pytest.raises(ValueError, match="unknown matcher option 'no_such=1'"):
+        parse_options(["no_such=1"])
+    with pytest.raises(ValueError, match="unknown matcher option"):
+        parse_options(["topic_weight"])
+    with pytest.raises(ValueError, match="bad value for matcher option prf_docs: 'many'"):
+        parse_options(["prf_docs=many"])
+    with pytest.raises(ValueError, match="bad value for matcher option strip_exclusions"):
+        parse_options(["strip_exclusions=maybe"])
+
+
+def test_main_option_changes_the_matcher(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write_dataset(tmp_path)
+    assert main([str(tmp_path), "--option", "word_weight=1.0", "--option", "prf_docs=0"]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last == evaluate_dir(tmp_path, MatcherOptions(word_weight=1.0, prf_docs=0))
+    with pytest.raises(SystemExit) as exc:
+        main([str(tmp_path), "--option", "no_such=1"])
+    assert exc.value.code == 2
+    assert "unknown matcher option" in capsys.readouterr().err
