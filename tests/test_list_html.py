@@ -171,3 +171,12 @@ def test_the_search_page_header_repeats_the_query(client):
     client.get("/lang/zh_CN")
     assert 'value="路灯"' in _header(client.get("/search?q=路灯").get_data(as_text=True))
     assert 'value="桥梁"' in _header(client.get("/search?q=桥梁").get_data(as_text=True))
+
+
+def test_card_text_escaping_is_markupsafe_escaping():
+    from markupsafe import Markup, escape
+
+    from marketplace.scenarios.cards import _text
+
+    for value in ["", "普通文本", "<script>alert('x')</script>", 'a & b "c" <d> \'e\'', "&amp;", Markup("<b>ok</b>"), 12]:
+        assert str(_text(value)) == str(escape(value))
