@@ -23,6 +23,8 @@ from marketplace.i18n import request_language
 _KEY = "marketplace.fragments"
 #: Fragments kept in one process (cleared when full; the keys are few: templates × languages × endpoints).
 FRAGMENTS_KEPT = 512
+#: The settings the fragments show (part of the key: a change takes effect at once, as when rendered).
+_SETTINGS = ("SITE_OPERATOR", "SITE_CONTACT", "SITE_ICP")
 #: Pages whose header shows something from the request itself.
 _PER_REQUEST_ENDPOINTS = frozenset({"search_ui.index"})
 
@@ -34,7 +36,9 @@ def site_fragment(context: Any, name: str) -> Markup:
     memo: dict[tuple, Markup] | None = app.extensions.get(_KEY)
     key = None
     if memo is not None and not current_user.is_authenticated and request.endpoint not in _PER_REQUEST_ENDPOINTS:
-        key = (name, request_language(), request.script_root, request.endpoint)
+        config = app.config
+        key = (name, request_language(), request.script_root, request.endpoint,
+               *(config.get(setting) for setting in _SETTINGS))
         found = memo.get(key)
         if found is not None:
             return found
