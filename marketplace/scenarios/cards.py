@@ -76,13 +76,25 @@ def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, An
     budget_label, wan_label, deadline_label = escape(labels["budget"]), escape(labels["wan"]), \
         escape(labels["deadline"])
     parts = []
+    modes: dict[Any, str] = {}
+    badges: dict[Any, Markup] = {}
+
+    def badge(status: Any) -> Markup:
+        found = badges.get(status)
+        if found is None:
+            found = badges[status] = status_badge(status)
+        return found
+
     for s in scenarios:
         meta = [escape(s.owner.name), escape(_name(s.district, english))]
         if s.domain:
             meta.append(escape(_name(s.domain, english)))
         if s.theme:
             meta.append(escape(_name(s.theme, english)))
-        meta.append(escape(s.mode.label))
+        mode = modes.get(s.mode)
+        if mode is None:
+            mode = modes[s.mode] = escape(s.mode.label)
+        meta.append(mode)
         summary = f'<p class="mb-2">{escape(s.summary)}</p>' if s.summary else ""
         budget = "" if s.budget_wan is None else f"{s.budget_wan:,.2f}"
         deadline = clock.to_local(s.deadline).strftime("%Y-%m-%d %H:%M") if s.deadline else ""
@@ -94,7 +106,7 @@ def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, An
             f'  <div class="card-body">\n'
             f'    <div class="d-flex justify-content-between gap-3">\n'
             f'      <h2 class="h5 mb-1"><a href="{escape(detail(s.id))}">{escape(s.title)}</a></h2>\n'
-            f'      <div>{status_badge(s.display_status(now, s.id in publicity))}</div>\n'
+            f'      <div>{badge(s.display_status(now, s.id in publicity))}</div>\n'
             f'    </div>\n'
             f'    <p class="text-muted small mb-2">{" · ".join(meta)}</p>\n'
             f'    {summary}\n'

@@ -18,17 +18,13 @@ from marketplace.i18n import request_translations
 from marketplace.paging import query_url
 
 
-def _(string: str) -> str:
-    """The request's translation of *string* (also marks it for ``pybabel extract``)."""
-    return request_translations().ugettext(string)
-
-
 def _value(value: Any) -> str:
     return "" if value is None else escape(value)
 
 
 def filter_form(choices: Mapping[str, Any], filters: Any, list_url: str, batches_url: str) -> Markup:
     """``<form id="filters">``: keyword, districts, domain, theme, batch, budget range, deadline window."""
+    _ = request_translations().ugettext  # looked up once (``_`` also marks the strings for pybabel)
     labels = choices["labels"]
     districts = "".join(
         f'\n        <div class="form-check"><input class="form-check-input" type="checkbox" name="district" '
@@ -85,6 +81,7 @@ def filter_form(choices: Mapping[str, Any], filters: Any, list_url: str, batches
 
 def status_tabs(list_url: str, filters: Any, counts: Mapping[str, int]) -> Markup:
     """The 全部 / per-status pills with their counts (each a link to the list with that status)."""
+    _ = request_translations().ugettext
     tabs = [
         f'<ul class="nav nav-pills mb-3 flex-wrap" aria-label="{_("按状态")}">\n'
         f'      <li class="nav-item"><a class="nav-link{"" if filters.status else " active"}" '
@@ -102,6 +99,7 @@ def status_tabs(list_url: str, filters: Any, counts: Mapping[str, int]) -> Marku
 
 def sort_links(list_url: str, filters: Any) -> Markup:
     """最新发布 · 截止时间 · 预算金额, the current order in bold."""
+    _ = request_translations().ugettext
     options = [("newest", _("最新发布")), ("deadline", _("截止时间")), ("budget", _("预算金额"))]
     links = []
     for number, (key, label) in enumerate(options, 1):
