@@ -186,12 +186,14 @@ def configure_templates(app: Flask) -> None:
     from jinja2 import pass_context
     from markupsafe import Markup
 
-    from marketplace import clock, formats
+    from marketplace import clock, formats, fragments
     from marketplace.i18n import request_language, request_translations
     from marketplace.navigation import nav_items
-    from marketplace.paging import id_url, memo_url_for, pager_items, query_url
+    from marketplace.paging import id_url, memo_url_for, pager_items, pager_markup, query_url
 
+    fragments.init_app(app)
     app.add_template_global(pager_items)
+    app.add_template_global(pager_markup)
     app.add_template_global(query_url)
     app.add_template_global(id_url)
 

@@ -7,7 +7,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import url_for
+from markupsafe import Markup, escape
 from werkzeug.datastructures import iter_multi_items
+
+from marketplace.i18n import request_translations
 
 #: Bootstrap classes: an item shown from the ``sm`` breakpoint up only, or on phones only.
 WIDE_ONLY = "d-none d-sm-block"
@@ -118,3 +121,40 @@ def memo_url_for(app: Any) -> Callable[..., str]:
 
     return url_for
 
+
+
+def pager_markup(current: int, pages: int, base: str, args: Mapping[str, Any] | None = None) -> Markup:
+    """The ``pager`` macro of ``templates/_macros.html`` in Python, the same markup (for ``/scenarios``,
+    where the macro's loop was a tenth of the page): *base* is ``url_for(endpoint)``."""
+    if pages <= 1:
+        return Markup("\n\n")
+    translate = request_translations().ugettext
+    args = dict(args or {})
+    previous, following = translate("上一页"), translate("下一页")
+    parts = [f'\n\n\n<nav aria-label="{translate("分页")}" class="pager">\n  <ul class="pagination flex-wrap">\n    ']
+    if current > 1:
+        href = escape(query_url(base, {**args, "page": current - 1 if current > 2 else None}))
+        parts.append(f'\n    <li class="page-item"><a class="page-link" rel="prev" href="{href}">{previous}</a></li>\n    ')
+    else:
+        parts.append(f'\n    <li class="page-item disabled"><span class="page-link">{previous}</span></li>\n    ')
+    parts.append("\n    ")
+    label = translate("第 %(n)d 页")
+    for number, cls in pager_items(current, pages):
+        if number is None:
+            item = (f'\n      <li class="page-item disabled {escape(cls)}"><span class="page-link" aria-hidden="true">…'
+                    f'</span></li>\n      ')
+        else:
+            here = number == current
+            href = escape(query_url(base, {**args, "page": number if number > 1 else None}))
+            item = (f'\n      <li class="page-item{" active" if here else ""} {escape(cls)}"><a class="page-link"'
+                    f'{" aria-current=" + chr(34) + "page" + chr(34) if here else ""}\n'
+                    f'          href="{href}" aria-label="{label % {"n": number}}">{number}</a></li>\n      ')
+        parts.append(f"\n      {item}\n    ")
+    parts.append("\n    ")
+    if current < pages:
+        href = escape(query_url(base, {**args, "page": current + 1}))
+        parts.append(f'\n    <li class="page-item"><a class="page-link" rel="next" href="{href}">{following}</a></li>\n    ')
+    else:
+        parts.append(f'\n    <li class="page-item disabled"><span class="page-link">{following}</span></li>\n    ')
+    parts.append("\n  </ul>\n</nav>\n\n")
+    return Markup("".join(parts))

@@ -16,13 +16,22 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from marketplace import clock
-from marketplace.i18n import request_language
+from marketplace.i18n import request_language, request_translations
 
 #: Bootstrap background of each status badge.
 STATUS_COLOURS = {"draft": "secondary", "submitted": "info text-dark", "returned": "warning text-dark",
                   "published": "success", "closed": "dark", "awarded": "primary", "publicity": "warning text-dark",
                   "in_delivery": "primary",
                   "accepted": "success", "withdrawn": "secondary", "unsuccessful": "secondary"}
+
+
+def _text(value: Any) -> str:
+    """``markupsafe.escape`` for the plain strings of a card (the same five replacements, without building
+    a ``Markup`` per value: a page escapes some three hundred); anything else goes through ``escape``."""
+    if type(value) is str:
+        return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace(
+            "'", "&#39;").replace('"', "&#34;")
+    return escape(value)
 
 
 def _name(row: Any, english: bool) -> str:
@@ -33,11 +42,22 @@ def _name(row: Any, english: bool) -> str:
     return row.name
 
 
+#: Badges already built, per enum member and catalogue (a page shows twenty, of a few kinds).
+_BADGES: dict[tuple, Markup] = {}
+
+
 def status_badge(status: Any) -> Markup:
     """``<span class="badge …" data-status="…">label</span>`` (the ``status_badge`` macro)."""
-    colour = STATUS_COLOURS.get(status.value, "secondary")
-    return Markup(f'<span class="badge bg-{escape(colour)}" data-status="{escape(status.value)}">'
-                  f'{escape(status.label)}</span>')
+    key = (status, request_translations())
+    found = _BADGES.get(key)
+    if found is None:
+        colour = STATUS_COLOURS.get(status.value, "secondary")
+        found = Markup(f'<span class="badge bg-{escape(colour)}" data-status="{escape(status.value)}">'
+                       f'{escape(status.label)}</span>')
+        if len(_BADGES) >= 256:
+            _BADGES.clear()
+        _BADGES[key] = found
+    return found
 
 
 def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, Any],
@@ -50,18 +70,31 @@ def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, An
     (``id → URL`` functions).
     """
     english = request_language() == "en"
+    escape = _text  # the values below are plain strings (see _text)
     detail: Callable[[int], str] = labels["detail"]
     batch: Callable[[int], str] = labels["batch"]
     budget_label, wan_label, deadline_label = escape(labels["budget"]), escape(labels["wan"]), \
         escape(labels["deadline"])
     parts = []
+    modes: dict[Any, str] = {}
+    badges: dict[Any, Markup] = {}
+
+    def badge(status: Any) -> Markup:
+        found = badges.get(status)
+        if found is None:
+            found = badges[status] = status_badge(status)
+        return found
+
     for s in scenarios:
         meta = [escape(s.owner.name), escape(_name(s.district, english))]
         if s.domain:
             meta.append(escape(_name(s.domain, english)))
         if s.theme:
             meta.append(escape(_name(s.theme, english)))
-        meta.append(escape(s.mode.label))
+        mode = modes.get(s.mode)
+        if mode is None:
+            mode = modes[s.mode] = escape(s.mode.label)
+        meta.append(mode)
         summary = f'<p class="mb-2">{escape(s.summary)}</p>' if s.summary else ""
         budget = "" if s.budget_wan is None else f"{s.budget_wan:,.2f}"
         deadline = clock.to_local(s.deadline).strftime("%Y-%m-%d %H:%M") if s.deadline else ""
@@ -73,7 +106,7 @@ def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, An
             f'  <div class="card-body">\n'
             f'    <div class="d-flex justify-content-between gap-3">\n'
             f'      <h2 class="h5 mb-1"><a href="{escape(detail(s.id))}">{escape(s.title)}</a></h2>\n'
-            f'      <div>{status_badge(s.display_status(now, s.id in publicity))}</div>\n'
+            f'      <div>{badge(s.display_status(now, s.id in publicity))}</div>\n'
             f'    </div>\n'
             f'    <p class="text-muted small mb-2">{" · ".join(meta)}</p>\n'
             f'    {summary}\n'
