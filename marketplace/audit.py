@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from marketplace.models import AuditEvent, User
 from marketplace.models.base import utcnow
@@ -139,7 +139,8 @@ def record(
     hook); any other session appends at once. Not for use inside a savepoint that may be rolled back alone.
     """
     event = _build(actor, action, object_type, object_id, before, after, ip)
-    if defer and _deferring is not None and isinstance(session, _deferring):
+    current = session() if isinstance(session, scoped_session) else session
+    if defer and _deferring is not None and isinstance(current, _deferring):
         session.info.setdefault(_PENDING, []).append(event)
         return event
     pending = session.info.pop(_PENDING, None)

@@ -212,15 +212,17 @@ def test_the_default_audit_key_is_generated_into_the_instance_folder(tmp_path):
 
 def test_a_deferred_event_is_chained_in_order_at_commit(make_user):
     user = make_user("city_staff")
+    db.session.commit()
+    existing = _ids()
     audit.record(db.session, actor=user, action="test.first", object_type="thing", object_id=1, defer=True)
-    assert _ids() == []  # not inserted yet: the chain's lock is not taken before the commit
+    assert _ids() == existing  # not inserted yet: the chain's lock is not taken before the commit
     audit.record(db.session, actor=user, action="test.second", object_type="thing", object_id=2, defer=True)
     db.session.commit()
     audit.record(db.session, actor=user, action="test.third", object_type="thing", object_id=3, defer=True)
     audit.record(db.session, actor=user, action="test.fourth", object_type="thing", object_id=4)  # immediate
     db.session.commit()
     events = db.session.execute(sa.select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
-    assert [e.action for e in events] == ["test.first", "test.second", "test.third", "test.fourth"]
+    assert [e.action for e in events][len(existing):] == ["test.first", "test.second", "test.third", "test.fourth"]
     assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
     assert audit.verify_chain(db.session).ok
 
@@ -232,7 +234,7 @@ def test_a_deferred_event_is_dropped_by_a_rollback(make_user, runner):
     audit.record(db.session, actor=user, action="test.dropped", object_type="thing", object_id=2, defer=True)
     db.session.rollback()
     db.session.commit()  # a later commit does not resurrect it
-    assert [e.action for e in db.session.execute(sa.select(AuditEvent)).scalars()] == ["test.kept"]
+    assert "test.dropped" not in [e.action for e in db.session.execute(sa.select(AuditEvent)).scalars()]
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
 
 
@@ -243,10 +245,11 @@ def test_another_session_appends_a_deferred_event_at_once(make_user, app):
 
     user_id = make_user("city_staff").id
     db.session.commit()
+    before = len(_ids())
     with Session(db.engine) as session:
         audit.record(session, actor=session.get(User, user_id), action="test.plain",
                      object_type="thing", object_id=1, defer=True)
-        assert session.execute(sa.select(sa.func.count(AuditEvent.id))).scalar_one() == 1
+        assert session.execute(sa.select(sa.func.count(AuditEvent.id))).scalar_one() == before + 1
         session.commit()
     assert audit.verify_chain(db.session).ok
 
@@ -254,6 +257,8 @@ def test_another_session_appends_a_deferred_event_at_once(make_user, app):
 def test_checkpoints_written_off_the_request_path_cover_every_commit(make_user, app, monkeypatch, runner):
     monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_ASYNC", True)
     user = make_user("city_staff")
+    db.session.commit()
+    before = len(_ids())
     for i in range(5):
         audit.record(db.session, actor=user, action="test.burst", object_type="thing", object_id=i, defer=True)
         db.session.commit()
@@ -261,6 +266,6 @@ def test_checkpoints_written_off_the_request_path_cover_every_commit(make_user, 
     lines = _checkpoints(app)
     assert 1 <= len(lines) <= 5  # coalesced: one checkpoint may cover several commits
     head = db.session.execute(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
-    assert lines[-1]["count"] == 5 and lines[-1]["head_id"] == head.id and lines[-1]["head"] == head.hash
+    assert lines[-1]["count"] == before + 5 and lines[-1]["head_id"] == head.id and lines[-1]["head"] == head.hash
     result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 0 and "intact: 5 events" in result.output
+    assert result.exit_code == 0 and f"intact: {before + 5} events" in result.output
