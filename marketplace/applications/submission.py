@@ -312,9 +312,10 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
         cleaned = clean(data, scenario, complete=submit or revising)
 
         created = existing is None
+        # A new application starts with an empty document list (no lazy load of it after the insert).
         application = existing or Application(scenario=scenario, organisation_id=actor.organisation_id,
                                               created_by=actor, status=ApplicationStatus.DRAFT,
-                                              confirmed_revision=scenario.revision)
+                                              confirmed_revision=scenario.revision, documents=[])
         before = None if created else _snapshot(application)
         for name in ("summary", "approach", "team", "price_wan", "plan", "milestones",
                      "declares_meets_requirements", "declares_no_conflict"):
