@@ -18,6 +18,7 @@ chain with every checkpoint and exits 1 naming what differs.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
@@ -238,6 +239,7 @@ class _CheckpointWriter:
         self._app: Flask | None = None
         self._asked = 0  # commits that asked for a checkpoint
         self._done = 0  # of those, how many the last written checkpoint covers
+        self._at_exit = False
 
     def request(self, app: Flask) -> None:
         with self._wake:
@@ -247,6 +249,9 @@ class _CheckpointWriter:
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, name="audit-checkpoint", daemon=True)
                 self._thread.start()
+                if not self._at_exit:  # a CLI command or a stopping worker writes its last checkpoint first
+                    atexit.register(self.idle)
+                    self._at_exit = True
             self._wake.notify()
 
     def _run(self) -> None:
