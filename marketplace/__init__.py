@@ -96,6 +96,7 @@ def configure_extensions(app: Flask) -> None:
     from flask import flash, g, has_request_context, redirect, request, session
     from flask_babel import lazy_gettext as _l
     from flask_login import login_url
+    from sqlalchemy import orm as sa_orm
 
     from marketplace import audit
     from marketplace.auth import sessions, throttle
@@ -139,7 +140,8 @@ def configure_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
+        # With its organisation in the same query: most requests ask for it (role checks, the firm's pages).
+        user = db.session.get(User, int(user_id), options=[sa_orm.joinedload(User.organisation)])
         if user is None or not user.is_active or not sessions.is_current(user):
             return None  # deactivated, or a session ended by sign-out, password change, "sign out everywhere" …
         return user

@@ -9,7 +9,8 @@ a row. Rows written before migration ``0012_security`` keep their unkeyed SHA-25
 and are not rewritten: they may only precede keyed rows, and the first keyed row's HMAC covers the last
 unkeyed hash, so the old prefix cannot be changed either without breaking a keyed link.
 
-**Anchoring.** After every commit that wrote events, a checkpoint line (event count, head id, head
+**Anchoring.** After every commit that wrote events (synchronously, or with ``AUDIT_CHECKPOINT_ASYNC``
+by a per-process thread that coalesces bursts), a checkpoint line (event count, head id, head
 hash, time, HMAC signature) is appended to ``AUDIT_CHECKPOINT_FILE``, outside the database. Deleting the
 newest rows, or recomputing the chain, no longer goes unnoticed: ``flask audit verify`` compares the
 chain with every checkpoint and exits 1 naming what differs.
@@ -17,6 +18,7 @@ chain with every checkpoint and exits 1 naming what differs.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
@@ -30,7 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from marketplace.models import AuditEvent, User
 from marketplace.models.base import utcnow
@@ -46,6 +48,8 @@ LEGACY_SHA256 = 1
 KEYED_HMAC = 2
 #: ``session.info`` flag: this transaction appended events (a checkpoint follows its commit).
 _WRITTEN = "audit_written"
+#: ``session.info``: events recorded with ``defer=True``, chained and inserted in ``before_commit``.
+_PENDING = "audit_pending"
 
 
 def _jsonable(value: Any) -> Any:
@@ -80,6 +84,40 @@ def compute_hash(event: AuditEvent, key: bytes | None = None) -> str:
     return hmac.new(key or _key(), data, hashlib.sha256).hexdigest()
 
 
+def _build(actor: User | None, action: str, object_type: str, object_id: Any, before: dict[str, Any] | None,
+           after: dict[str, Any] | None, ip: str | None) -> AuditEvent:
+    # Truncate to microseconds as both databases store them.
+    created: datetime = utcnow()
+    return AuditEvent(
+        created_at=created,
+        actor_id=actor.id if actor is not None else None,
+        actor_label=actor.email if actor is not None else "system",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+        ip=ip,
+        hash_version=KEYED_HMAC,
+    )
+
+
+def _chain(session: Session, events: list[AuditEvent]) -> None:
+    """Link *events* to the chain's head, in order: take the append lock, read the head, hash, insert."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    last = session.execute(
+        sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    key = _key()
+    for event in events:
+        event.prev_hash = last or GENESIS_HASH
+        event.hash = last = compute_hash(event, key)
+        session.add(event)
+    session.flush()
+    session.info[_WRITTEN] = True
+
+
 def record(
     session: Session,
     *,
@@ -90,33 +128,35 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     ip: str | None = None,
+    defer: bool = False,
 ) -> AuditEvent:
-    """Append one event to the chain (flushes; the caller commits)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    last = session.execute(
-        sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    # Truncate to microseconds as both databases store them.
-    created: datetime = utcnow()
-    event = AuditEvent(
-        created_at=created,
-        actor_id=actor.id if actor is not None else None,
-        actor_label=actor.email if actor is not None else "system",
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        before=_jsonable(before),
-        after=_jsonable(after),
-        ip=ip,
-        prev_hash=last or GENESIS_HASH,
-        hash_version=KEYED_HMAC,
-    )
-    event.hash = compute_hash(event)
-    session.add(event)
-    session.flush()
-    session.info[_WRITTEN] = True
+    """Append one event to the chain (flushes; the caller commits).
+
+    ``defer=True`` (hot write paths such as the 揭榜 submit): the event is linked and inserted at the
+    start of the commit (``before_commit``, before any other commit hook), so the chain's append lock
+    is held only for the head read, the insert and the commit itself, not for the rest of the request.
+    The event is in the same transaction either way (a rollback drops it); it is only not visible to
+    queries before the commit. Only the application's ``db.session`` defers (its class carries the
+    hook); any other session appends at once. Not for use inside a savepoint that may be rolled back alone.
+    """
+    event = _build(actor, action, object_type, object_id, before, after, ip)
+    current = session() if isinstance(session, scoped_session) else session
+    if defer and _deferring is not None and isinstance(current, _deferring):
+        session.info.setdefault(_PENDING, []).append(event)
+        return event
+    pending = session.info.pop(_PENDING, None)
+    _chain(session, [*(pending or ()), event])
     return event
+
+
+#: The session class whose commits chain deferred events (Flask-SQLAlchemy's ``db.session`` factory).
+_deferring: type | None = None
+
+
+def _before_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _chain(session, pending)
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -181,8 +221,69 @@ def write_checkpoint(engine: sa.Engine | None = None) -> Checkpoint | None:
     return checkpoint
 
 
+class _CheckpointWriter:
+    """One thread per process that writes the checkpoint after commits, off the request path.
+
+    A commit that wrote events only wakes the thread (no query, no file write in the request); the
+    thread then anchors the committed head with one checkpoint, so a burst of commits (50 firms
+    submitting at once) costs one or a few checkpoints instead of one each, on one connection. The
+    thread is started lazily in each process (gunicorn forks after import). A checkpoint lost to a
+    process that dies just after its commit is caught up by the next one and by the periodic
+    ``audit_checkpoint`` job (every 5 minutes); ``flask audit verify`` reports the unanchored tail.
+    """
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._app: Flask | None = None
+        self._asked = 0  # commits that asked for a checkpoint
+        self._done = 0  # of those, how many the last written checkpoint covers
+        self._at_exit = False
+
+    def request(self, app: Flask) -> None:
+        with self._wake:
+            self._app = app
+            self._asked += 1
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="audit-checkpoint", daemon=True)
+                self._thread.start()
+                if not self._at_exit:  # a CLI command or a stopping worker writes its last checkpoint first
+                    atexit.register(self.idle)
+                    self._at_exit = True
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._done >= self._asked:
+                    self._wake.wait()
+                covered, app = self._asked, self._app
+            try:
+                with app.app_context():  # type: ignore[union-attr]
+                    write_checkpoint()
+            except Exception:  # caught up by the next checkpoint / the periodic job
+                log.exception("could not write the audit checkpoint")
+            with self._wake:
+                self._done = covered
+                self._wake.notify_all()
+
+    def idle(self, timeout: float = 5.0) -> bool:
+        """Wait until every commit so far is covered by a written checkpoint (tests, shutdown)."""
+        with self._wake:
+            return self._wake.wait_for(lambda: self._done >= self._asked, timeout)
+
+
+_writer = _CheckpointWriter()
+
+
 def _after_commit(session: Session) -> None:
+    session.info.pop(_PENDING, None)
     if session.info.pop(_WRITTEN, False):
+        if current_app.config.get("AUDIT_CHECKPOINT_ASYNC"):
+            _writer.request(current_app._get_current_object())  # type: ignore[attr-defined]
+            return
         try:
             write_checkpoint()
         except Exception:  # the data is committed; a missed checkpoint is caught up by the next one
@@ -191,13 +292,19 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_WRITTEN, None)
+    session.info.pop(_PENDING, None)
 
 
 def init_app(app: Flask) -> None:
-    """Write a checkpoint after every commit that appended events."""
+    """Chain deferred events at the start of every commit; checkpoint after every commit that appended events."""
     from marketplace.extensions import db
 
     if not getattr(init_app, "_listening", False):
+        # First among the before_commit hooks: the chain's lock is always taken before the page cache's
+        # version row (same order as an immediate append inside a service), never the other way round.
+        sa.event.listen(db.session, "before_commit", _before_commit, insert=True)
+        global _deferring
+        _deferring = db.session.session_factory.class_
         sa.event.listen(db.session, "after_commit", _after_commit)
         sa.event.listen(db.session, "after_rollback", _after_rollback)
         init_app._listening = True  # type: ignore[attr-defined]

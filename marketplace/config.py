@@ -214,6 +214,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # outside the database and its backups' reach).
         "AUDIT_KEY": _audit_key(env, instance),
         "AUDIT_CHECKPOINT_FILE": env.get("AUDIT_CHECKPOINT_FILE", str(instance / "audit-checkpoints.log")),
+        # Checkpoints written by a background thread of each process (coalesced, off the request path)
+        # instead of synchronously after each commit that wrote audit events.
+        "AUDIT_CHECKPOINT_ASYNC": _bool(env.get("AUDIT_CHECKPOINT_ASYNC"), default=True),
         # Rate limits (Flask-Limiter; "N/second|minute|hour|day", several joined with ";").
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "RATELIMIT_STORAGE_URI": _rate_limit_storage(env),
@@ -275,6 +278,8 @@ def testing_overrides(database_url: str, instance: Path) -> dict[str, Any]:
         "STORAGE": "local",
         "AUDIT_KEY": "test-audit-key",
         "AUDIT_CHECKPOINT_FILE": str(instance / "audit-checkpoints.log"),
+        # Synchronous checkpoints, so tests read the file right after a commit (tests/test_audit.py covers both).
+        "AUDIT_CHECKPOINT_ASYNC": False,
         # Rate limits off unless a test turns them on; sign-in throttling stays on (memory store).
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",

@@ -877,3 +877,34 @@ def test_services_refuse_other_firms(world):
         submission.withdraw(db.session, world.users["owner"], world.application)
     with pytest.raises(ValidationFailed):
         submission.clean({"price_wan": "x"}, world.scenario, complete=False)
+
+
+def test_submit_takes_the_audit_chain_lock_only_at_commit(make_scenario, make_user):
+    """Issue 13: the chain's append lock (and head read) is not held while the request still works;
+    the submit's audit event is linked and inserted at the start of the commit, and the chain verifies."""
+    from marketplace import audit
+    from marketplace.applications import submission
+    from marketplace.models import AuditEvent
+
+    scenario = make_scenario()
+    firm = make_user("enterprise")
+    db.session.commit()
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        submission.save(db.session, firm, scenario, FULL, submit=True)
+        during_service = list(statements)
+        db.session.commit()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+    at_commit = statements[len(during_service):]
+    assert not any("audit_events" in s or "pg_advisory" in s for s in during_service), during_service
+    assert any("INSERT INTO audit_events" in s for s in at_commit)
+    if db.engine.dialect.name == "postgresql":
+        assert "pg_advisory_xact_lock" in at_commit[0]  # first statement of the commit: nothing before it holds
+    event = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "application.submit")).scalar_one()
+    assert event.after["status"] == "submitted" and audit.verify_chain(db.session).ok

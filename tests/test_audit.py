@@ -205,3 +205,67 @@ def test_the_default_audit_key_is_generated_into_the_instance_folder(tmp_path):
     assert load_config({"MARKETPLACE_INSTANCE": str(tmp_path)})["AUDIT_KEY"] == config["AUDIT_KEY"]
     assert config["AUDIT_CHECKPOINT_FILE"] == str(tmp_path / "audit-checkpoints.log")
     assert load_config({"MARKETPLACE_INSTANCE": str(tmp_path), "AUDIT_KEY": "k"})["AUDIT_KEY"] == "k"
+
+
+# ------------------------------------------------------------------ deferred chaining, async checkpoints (issue 13)
+
+
+def test_a_deferred_event_is_chained_in_order_at_commit(make_user):
+    user = make_user("city_staff")
+    db.session.commit()
+    existing = _ids()
+    audit.record(db.session, actor=user, action="test.first", object_type="thing", object_id=1, defer=True)
+    assert _ids() == existing  # not inserted yet: the chain's lock is not taken before the commit
+    audit.record(db.session, actor=user, action="test.second", object_type="thing", object_id=2, defer=True)
+    db.session.commit()
+    audit.record(db.session, actor=user, action="test.third", object_type="thing", object_id=3, defer=True)
+    audit.record(db.session, actor=user, action="test.fourth", object_type="thing", object_id=4)  # immediate
+    db.session.commit()
+    events = db.session.execute(sa.select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+    assert [e.action for e in events][len(existing):] == ["test.first", "test.second", "test.third", "test.fourth"]
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    assert audit.verify_chain(db.session).ok
+
+
+def test_a_deferred_event_is_dropped_by_a_rollback(make_user, runner):
+    user = make_user("city_staff")
+    audit.record(db.session, actor=user, action="test.kept", object_type="thing", object_id=1)
+    db.session.commit()
+    audit.record(db.session, actor=user, action="test.dropped", object_type="thing", object_id=2, defer=True)
+    db.session.rollback()
+    db.session.commit()  # a later commit does not resurrect it
+    assert "test.dropped" not in [e.action for e in db.session.execute(sa.select(AuditEvent)).scalars()]
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_another_session_appends_a_deferred_event_at_once(make_user, app):
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import User
+
+    user_id = make_user("city_staff").id
+    db.session.commit()
+    before = len(_ids())
+    with Session(db.engine) as session:
+        audit.record(session, actor=session.get(User, user_id), action="test.plain",
+                     object_type="thing", object_id=1, defer=True)
+        assert session.execute(sa.select(sa.func.count(AuditEvent.id))).scalar_one() == before + 1
+        session.commit()
+    assert audit.verify_chain(db.session).ok
+
+
+def test_checkpoints_written_off_the_request_path_cover_every_commit(make_user, app, monkeypatch, runner):
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_ASYNC", True)
+    user = make_user("city_staff")
+    db.session.commit()
+    before = len(_ids())
+    for i in range(5):
+        audit.record(db.session, actor=user, action="test.burst", object_type="thing", object_id=i, defer=True)
+        db.session.commit()
+    assert audit._writer.idle(timeout=10)
+    lines = _checkpoints(app)
+    assert 1 <= len(lines) <= 5  # coalesced: one checkpoint may cover several commits
+    head = db.session.execute(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+    assert lines[-1]["count"] == before + 5 and lines[-1]["head_id"] == head.id and lines[-1]["head"] == head.hash
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and f"intact: {before + 5} events" in result.output

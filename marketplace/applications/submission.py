@@ -312,9 +312,10 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
         cleaned = clean(data, scenario, complete=submit or revising)
 
         created = existing is None
+        # A new application starts with an empty document list (no lazy load of it after the insert).
         application = existing or Application(scenario=scenario, organisation_id=actor.organisation_id,
                                               created_by=actor, status=ApplicationStatus.DRAFT,
-                                              confirmed_revision=scenario.revision)
+                                              confirmed_revision=scenario.revision, documents=[])
         before = None if created else _snapshot(application)
         for name in ("summary", "approach", "team", "price_wan", "plan", "milestones",
                      "declares_meets_requirements", "declares_no_conflict"):
@@ -347,10 +348,10 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
         after = _snapshot(application)
         if removed_files:
             after["removed_documents"] = len(removed_files)
-        # The audit append takes the chain's lock (held until the commit): last, so that concurrent
-        # submitters queue for it as briefly as possible.
+        # The audit event is chained at the start of the commit (defer): the chain's lock is then held
+        # only for the head read, the insert and the commit, so concurrent submitters queue briefly.
         audit.record(session, actor=actor, action=AUDIT_ACTIONS[event], object_type="application",
-                     object_id=application.id, before=before, after=after, ip=ip)
+                     object_id=application.id, before=before, after=after, ip=ip, defer=True)
         _final_deadline_check(scenario, verb)
         attachments.remove_on_commit(session, removed_files)
         return SaveResult(application, event, created, removed_files)
