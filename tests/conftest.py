@@ -20,16 +20,39 @@ os.environ.setdefault("MARKETPLACE_INSTANCE", tempfile.mkdtemp(prefix="mp-instan
 from tests import dbsupport
 
 ON_POSTGRES = os.environ.get("TEST_DB") == "postgres"
+
+
+def _sqlite_without_fsync(dbapi_connection, connection_record) -> None:
+    """Test databases are thrown away: SQLite need not fsync each commit (the app's own pragmas still apply)."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.close()
+
+
+if os.environ.get("TEST_SQLITE_FSYNC") != "1":
+    import sqlalchemy as _sa
+
+    _sa.event.listen(_sa.engine.Engine, "connect", _sqlite_without_fsync)
 DB_FIXTURES = {"app", "database_url", "client", "runner"}
 
 
+#: Browser tests drive the interface through Chromium; they run on the SQLite pass only (what they reach in the
+#: database is covered on PostgreSQL by the tests of the same services and views).
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
 def pytest_collection_modifyitems(config, items):
-    """On the PostgreSQL pass, run only the tests that use the database."""
+    """On the PostgreSQL pass, run only the tests that use the database, and no browser tests."""
     if not ON_POSTGRES:
         return
     keep, drop = [], []
     for item in items:
-        (keep if DB_FIXTURES & set(getattr(item, "fixturenames", ())) else drop).append(item)
+        uses_database = DB_FIXTURES & set(getattr(item, "fixturenames", ()))
+        in_browser = BROWSER_TESTS in Path(str(item.path)).parents
+        (keep if uses_database and not in_browser else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -129,6 +152,35 @@ def _empty_search_index() -> None:
         dirty = True
     if dirty:
         backend.clear()
+
+
+@pytest.fixture(scope="session")
+def demo_app(tmp_path_factory):
+    """The demo data set in its own database, seeded once per session and shared by the tests that only read it
+    (GET crawl, English pages, demo truth and rules, demo 公示): seeding takes seconds, so it is done once."""
+    from flask_migrate import upgrade
+
+    from marketplace.demo.seed import load_demo
+    from marketplace.extensions import db
+
+    instance = tmp_path_factory.mktemp("crawl-instance")
+    if ON_POSTGRES:
+        server = dbsupport.postgres_server_url()
+        context = dbsupport.fresh_postgres_database(server, prefix="mp_crawl")
+        url = context.__enter__()
+    else:
+        context, url = None, dbsupport.sqlite_url(instance)
+    application = make_test_app(url, instance, SEARCH_BACKEND="none", MATCH_BACKGROUND_REBUILD=False)
+    with application.app_context():
+        upgrade()
+        load_demo(db.session)
+        db.session.commit()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if context is not None:
+        context.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")

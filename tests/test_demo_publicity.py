@@ -6,10 +6,6 @@ import sqlalchemy as sa
 from marketplace.applications import publicity
 from marketplace.extensions import db
 from marketplace.models import Objection, ObjectionDecision, PublicityNotice, ScenarioStatus
-from tests.test_get_never_writes import demo_app
-
-#: The demo data set loaded once (shared with the GET crawl).
-SHARED_FIXTURES = (demo_app,)
 
 
 def test_demo_notices_in_every_state(demo_app):

@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from tests.test_get_never_writes import ACCOUNTS, DEMO_PASSWORD, _candidates, _urls, demo_app  # noqa: F401
+from tests.test_get_never_writes import ACCOUNTS, DEMO_PASSWORD, _candidates, _urls
 
 
 def _allowed() -> set[str]:
@@ -135,7 +135,7 @@ def _english_page(client, url: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def stored(demo_app):  # noqa: F811
+def stored(demo_app):
     from marketplace.extensions import db
 
     with demo_app.app_context():
@@ -145,7 +145,7 @@ def stored(demo_app):  # noqa: F811
 
 
 @pytest.mark.parametrize("principal", ["anonymous", *ACCOUNTS])
-def test_every_page_in_english_has_no_untranslated_interface_text(demo_app, stored, principal):  # noqa: F811
+def test_every_page_in_english_has_no_untranslated_interface_text(demo_app, stored, principal):
     from marketplace.extensions import db
 
     with demo_app.app_context():

@@ -3,7 +3,7 @@ demo data set, with real ids, and prove the database is unchanged (row counts of
 audit log) and that no GET even tried to write (the unit of work logs any flush of a GET request).
 
 The demo data lives in its own database (a fresh SQLite file, or a fresh PostgreSQL database on the
-PostgreSQL pass), loaded once for this module.
+PostgreSQL pass), loaded once per test session (``demo_app`` in ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -14,42 +14,12 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from tests import dbsupport
-from tests.conftest import ON_POSTGRES, make_test_app
-
 DEMO_PASSWORD = "demo-2025"
 ACCOUNTS = {"owner": "owner@demo.cq", "enterprise": "firm@demo.cq", "district_staff": "district@demo.cq",
             "city_staff": "city@demo.cq", "expert": "expert@demo.cq"}
 #: Ids tried per route argument (the product over a route's arguments is capped too).
 PER_ARGUMENT = 3
 PER_ROUTE = 6
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    from flask_migrate import upgrade
-
-    from marketplace.demo.seed import load_demo
-    from marketplace.extensions import db
-
-    instance = tmp_path_factory.mktemp("crawl-instance")
-    if ON_POSTGRES:
-        server = dbsupport.postgres_server_url()
-        context = dbsupport.fresh_postgres_database(server, prefix="mp_crawl")
-        url = context.__enter__()
-    else:
-        context, url = None, dbsupport.sqlite_url(instance)
-    application = make_test_app(url, instance, SEARCH_BACKEND="none", MATCH_BACKGROUND_REBUILD=False)
-    with application.app_context():
-        upgrade()
-        load_demo(db.session)
-        db.session.commit()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if context is not None:
-        context.__exit__(None, None, None)
 
 
 def _candidates(session) -> dict[str, list]:

@@ -9,10 +9,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from marketplace.models import Application, ApplicationStatus, Scenario
-from tests.test_get_never_writes import demo_app  # noqa: F401  (the seeded demo database)
 
 
-def test_demo_data_keeps_the_deadline_rules(demo_app):  # noqa: F811
+def test_demo_data_keeps_the_deadline_rules(demo_app):
     from marketplace.applications import policy
     from marketplace.extensions import db
 

@@ -14,7 +14,6 @@ from marketplace.demo.corpus_orgs import SECTORS_BY_OWNER
 from marketplace.demo.corpus_scenarios import TOPICS, all_topics, undouble
 from marketplace.demo.pictures import case_picture
 from marketplace.models import Batch, Demonstration, Scenario, ScenarioStatus
-from tests.test_get_never_writes import demo_app  # noqa: F401  (the seeded demo database)
 
 
 def _topic_core(title: str) -> str:
@@ -68,7 +67,7 @@ def test_case_pictures_differ_by_title_and_figures():
 # ---------------------------------------------------------------------- the seeded demo
 
 
-def test_every_owner_publishes_scenarios_of_its_own_sector(demo_app):  # noqa: F811
+def test_every_owner_publishes_scenarios_of_its_own_sector(demo_app):
     from marketplace.extensions import db
 
     with demo_app.app_context():
@@ -92,7 +91,7 @@ def test_every_owner_publishes_scenarios_of_its_own_sector(demo_app):  # noqa: F
                 ScenarioStatus.ACCEPTED} <= states
 
 
-def test_every_published_batch_lists_published_scenarios(demo_app):  # noqa: F811
+def test_every_published_batch_lists_published_scenarios(demo_app):
     from marketplace.extensions import db
 
     with demo_app.app_context():
@@ -107,7 +106,7 @@ def test_every_published_batch_lists_published_scenarios(demo_app):  # noqa: F81
                 assert all(s.district_id == b.district_id for s in b.scenarios), b.name
 
 
-def test_seeded_titles_and_summaries_have_no_doubled_word(demo_app):  # noqa: F811
+def test_seeded_titles_and_summaries_have_no_doubled_word(demo_app):
     from marketplace.extensions import db
 
     with demo_app.app_context():
@@ -118,7 +117,7 @@ def test_seeded_titles_and_summaries_have_no_doubled_word(demo_app):  # noqa: F8
             assert undouble(s.summary) == s.summary, s.summary
 
 
-def test_every_demonstration_has_its_own_picture(demo_app):  # noqa: F811
+def test_every_demonstration_has_its_own_picture(demo_app):
     from marketplace.attachments import IMAGE_TYPES
     from marketplace.extensions import db
 
@@ -133,7 +132,7 @@ def test_every_demonstration_has_its_own_picture(demo_app):  # noqa: F811
         assert len(hashes) == len(set(hashes))
 
 
-def test_batch_stages_are_explained_where_they_show(demo_app):  # noqa: F811
+def test_batch_stages_are_explained_where_they_show(demo_app):
     from marketplace.extensions import db
 
     with demo_app.app_context():
