@@ -92,7 +92,7 @@ from marketplace.search.whoosh_reading import (
     read_positions,
     read_postings,
 )
-from marketplace.search.whoosh_writer import RebuildSegmentWriter
+from marketplace.search.whoosh_writer import RebuildSegmentWriter, gc_paused
 
 __all__ = ["WhooshBackend", "build_schema"]
 
@@ -737,20 +737,22 @@ class WhooshBackend(SearchBackend):
             # sub-writer keeps its chunk's postings grouped by term in memory (see
             # marketplace.search.whoosh_writer: the same files as Whoosh's writer, less Python
             # per posting); bounded chunks bound that memory.
-            for chunk in chunked(docs, self.rebuild_chunk):
-                # (A sub-writer is not finished: that would delete the temporary directory it
-                # shares with the main writer, which cleans it up at commit or cancel.)
-                sub = RebuildSegmentWriter(ix, _lk=False, codec=_codec())
-                try:
-                    for doc in chunk:
-                        sub.add_document(**_fields_of(doc))
-                        count += 1
-                        if progress is not None and count % 1000 == 0:
-                            progress(count)
-                except BaseException:
-                    sub._close_segment()
-                    raise
-                segments.append(sub._finalize_segment())
+            with gc_paused():
+                for chunk in chunked(docs, self.rebuild_chunk):
+                    # (A sub-writer is not finished: that would delete the temporary directory it
+                    # shares with the main writer, which cleans it up at commit or cancel.)
+                    sub = RebuildSegmentWriter(ix, _lk=False, codec=_codec())
+                    try:
+                        for doc in chunk:
+                            sub.add_document(**_fields_of(doc))
+                            count += 1
+                            if progress is not None and count % 1000 == 0:
+                                progress(count)
+                    except BaseException:
+                        sub._close_segment()
+                        raise
+                    segments.append(sub._finalize_segment())
+                    gc.collect(1)  # (cycles of the source records read meanwhile, if any)
         except BaseException:
             writer.cancel()
             raise

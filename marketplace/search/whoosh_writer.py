@@ -23,7 +23,10 @@ deletions, no vectors, no spelling fields, no boosts), on a codec without length
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from array import array
+from collections.abc import Iterator
 from typing import Any
 
 from whoosh import formats, writing
@@ -32,7 +35,7 @@ from whoosh.system import pack_uint
 
 from marketplace.search.analysis import ChineseTokenizer, index_positions
 
-__all__ = ["RebuildSegmentWriter"]
+__all__ = ["RebuildSegmentWriter", "gc_paused"]
 
 #: term (``str`` in the text fields, ``bytes`` in the others) → postings ``(docnum, weight, value)``
 _Postings = list[tuple[int, float, bytes]]
@@ -40,6 +43,26 @@ _Postings = list[tuple[int, float, bytes]]
 #: Encoded position lists (``Positions.encode``), keyed by their tuple of positions.
 _ENCODED: dict[tuple[int, ...], bytes] = {}
 _MAX_ENCODED = 200_000
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block (restored after).
+
+    A rebuild creates millions of small objects (posting tuples, position lists) that hold no
+    reference cycles; each full collection walks them all, again and again as they pile up:
+    measured ~18% of a rebuild's CPU time (10,000 records: 9.3 s → 7.6 s).  They are freed by
+    reference counting when a segment is flushed.  Callers reading records with reference
+    cycles (ORM objects) meanwhile run ``gc.collect(1)`` now and then: a young collection
+    only walks what was created since the last one.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _encode_positions(poses: list[int]) -> bytes:

@@ -196,3 +196,25 @@ def test_consecutive_phrase_check_matches_whoosh_phrase_queries(tmp_path: Path) 
             checked += len(expected)
     assert checked
     backend.close()
+
+
+def test_the_rebuild_pauses_the_cyclic_gc_and_restores_it(tmp_path: Path) -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def docs() -> Any:
+        for doc in build_corpus():
+            seen.append(gc.isenabled())
+            yield doc
+
+    assert gc.isenabled()
+    WhooshBackend(tmp_path).rebuild(docs())
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        WhooshBackend(tmp_path).rebuild(build_corpus())
+        assert not gc.isenabled()  # (left as it was)
+    finally:
+        gc.enable()
