@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import logging
 import math
 import os
@@ -92,7 +93,7 @@ from marketplace.search.whoosh_reading import (
     read_positions,
     read_postings,
 )
-from marketplace.search.whoosh_writer import RebuildSegmentWriter, gc_paused
+from marketplace.search.whoosh_writer import RebuildSegmentWriter, SegmentWorkers, fork_workers, gc_paused
 
 __all__ = ["WhooshBackend", "build_schema"]
 
@@ -429,6 +430,8 @@ class WhooshBackend(SearchBackend):
         writer_timeout: float = 10.0,
         rebuild_timeout: float = 120.0,
         rebuild_chunk: int = 10_000,
+        rebuild_workers: int | None = None,
+        rebuild_parallel_min: int = 5_000,
         postings_cache_size: int = 4_000_000,
     ) -> None:
         #: ``None`` (or ``":memory:"``): an in-memory index, for tests and throw-away use.
@@ -437,6 +440,10 @@ class WhooshBackend(SearchBackend):
         self.writer_timeout = writer_timeout
         self.rebuild_timeout = rebuild_timeout
         self.rebuild_chunk = rebuild_chunk
+        #: Processes writing a rebuild's segments (default: one per CPU; 0 or 1: this process
+        #: only), used from *rebuild_parallel_min* records on where forking is safe.
+        self.rebuild_workers = rebuild_workers
+        self.rebuild_parallel_min = rebuild_parallel_min
         self.schema = build_schema()
         if self._ram is not None:
             self._ram.create_index(self.schema, indexname=INDEX_NAME)
@@ -733,26 +740,37 @@ class WhooshBackend(SearchBackend):
         try:
             # One segment per chunk, written by lock-less sub-writers while this writer holds
             # the lock, then published together in one commit that drops the old segments:
-            # Whoosh's own multi-segment scheme (MpWriter) without the subprocesses.  Each
-            # sub-writer keeps its chunk's postings grouped by term in memory (see
-            # marketplace.search.whoosh_writer: the same files as Whoosh's writer, less Python
-            # per posting); bounded chunks bound that memory.
+            # Whoosh's own multi-segment scheme (MpWriter).  Each sub-writer keeps its chunk's
+            # postings grouped by term in memory (see marketplace.search.whoosh_writer: the same
+            # files as Whoosh's writer, less Python per posting); bounded chunks bound that
+            # memory.  From `rebuild_parallel_min` records on, and where forking is safe, the
+            # sub-writers run in one forked process per CPU while this one reads the records
+            # (the analysis is most of the work); otherwise here, one after the other.
             with gc_paused():
-                for chunk in chunked(docs, self.rebuild_chunk):
-                    # (A sub-writer is not finished: that would delete the temporary directory it
-                    # shares with the main writer, which cleans it up at commit or cancel.)
-                    sub = RebuildSegmentWriter(ix, _lk=False, codec=_codec())
-                    try:
-                        for doc in chunk:
-                            sub.add_document(**_fields_of(doc))
-                            count += 1
-                            if progress is not None and count % 1000 == 0:
-                                progress(count)
-                    except BaseException:
-                        sub._close_segment()
-                        raise
-                    segments.append(sub._finalize_segment())
-                    gc.collect(1)  # (cycles of the source records read meanwhile, if any)
+                docs = iter(docs)
+                head = list(itertools.islice(docs, self.rebuild_parallel_min))
+                workers = 0
+                if len(head) >= self.rebuild_parallel_min and isinstance(ix.storage, FileStorage):
+                    workers = fork_workers(self.rebuild_workers)
+                if workers:
+                    segments = self._write_in_workers(ix, itertools.chain(head, docs), workers, progress)
+                    count = sum(segment.doc_count_all() for segment in segments)
+                else:
+                    for chunk in chunked(itertools.chain(head, docs), self.rebuild_chunk):
+                        # (A sub-writer is not finished: that would delete the temporary directory it
+                        # shares with the main writer, which cleans it up at commit or cancel.)
+                        sub = RebuildSegmentWriter(ix, _lk=False, codec=_codec())
+                        try:
+                            for doc in chunk:
+                                sub.add_document(**_fields_of(doc))
+                                count += 1
+                                if progress is not None and count % 1000 == 0:
+                                    progress(count)
+                        except BaseException:
+                            sub._close_segment()
+                            raise
+                        segments.append(sub._finalize_segment())
+                        gc.collect(1)  # (cycles of the source records read meanwhile, if any)
         except BaseException:
             writer.cancel()
             raise
@@ -764,6 +782,26 @@ class WhooshBackend(SearchBackend):
         if progress is not None:
             progress(count)
         return count
+
+    def _write_in_workers(
+        self, ix: index.Index, docs: Iterable[SearchDocument], workers: int, progress: ProgressCallback | None
+    ) -> list[Any]:
+        """The rebuild's segments, written by *workers* forked processes while this one reads
+        the records (see :class:`~marketplace.search.whoosh_writer.SegmentWorkers`)."""
+        pool = SegmentWorkers(ix.storage.folder, ix.indexname, _codec(), workers, self.rebuild_chunk)
+        try:
+            count = 0
+            for doc in docs:
+                pool.add_document(_fields_of(doc))
+                count += 1
+                if count % 1000 == 0:
+                    if progress is not None:
+                        progress(count)
+                    if count % self.rebuild_chunk == 0:
+                        gc.collect(1)  # (cycles of the source records, if any)
+            return pool.finish()
+        finally:
+            pool.close()
 
     def _open_for_rebuild(self) -> tuple[index.Index, writing.SegmentWriter]:
         if not self._exists():

@@ -25,17 +25,23 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
+import os
+import queue
+import threading
+import traceback
 from array import array
 from collections.abc import Iterator
 from typing import Any
 
 from whoosh import formats, writing
 from whoosh.compat import dumps
+from whoosh.filedb.filestore import FileStorage
 from whoosh.system import pack_uint
 
 from marketplace.search.analysis import ChineseTokenizer, index_positions
 
-__all__ = ["RebuildSegmentWriter", "gc_paused"]
+__all__ = ["RebuildSegmentWriter", "SegmentWorkers", "fork_workers", "gc_paused"]
 
 #: term (``str`` in the text fields, ``bytes`` in the others) → postings ``(docnum, weight, value)``
 _Postings = list[tuple[int, float, bytes]]
@@ -202,3 +208,171 @@ class RebuildSegmentWriter(writing.SegmentWriter):
             writer.finish_field()
         self._terms = {}
         writer.close()
+
+
+# -- several processes -----------------------------------------------------------------------
+
+
+def fork_workers(wanted: int | None = None) -> int:
+    """How many worker processes a rebuild may fork: *wanted* (default: the CPUs this process
+    may run on), or 0 where forking is not safe or not possible: no ``fork`` start method, a
+    daemonic process (may not have children), or other threads running (a forked child gets
+    their locks in whatever state they were, e.g. a logging handler's)."""
+    if wanted is None:
+        try:
+            wanted = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            wanted = os.cpu_count() or 1
+    if wanted < 2:
+        return 0
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    if multiprocessing.current_process().daemon or threading.active_count() > 1:
+        return 0
+    return wanted
+
+
+def _segment_worker(
+    folder: str,
+    indexname: str,
+    codec: Any,
+    chunk: int,
+    tasks: Any,
+    results: Any,
+    number: int,
+) -> None:
+    """A worker process: adds the batches of documents it is given to a
+    :class:`RebuildSegmentWriter`, finishes a segment every *chunk* documents and at the end,
+    and reports ``(number, segments, None)`` (or ``(number, None, traceback)``)."""
+    gc.disable()  # (nothing here makes reference cycles; the process ends with the rebuild)
+    segments: list[Any] = []
+    sub: RebuildSegmentWriter | None = None
+    try:
+        ix = FileStorage(folder).open_index(indexname)
+        parent = os.getppid()
+        added = 0
+        while True:
+            try:
+                batch = tasks.get(timeout=1.0)
+            except queue.Empty:
+                if os.getppid() != parent:  # the rebuild's process is gone: so is the rebuild
+                    return
+                continue
+            if batch is None:
+                break
+            for fields in batch:
+                if sub is None:
+                    sub = RebuildSegmentWriter(ix, _lk=False, codec=codec)
+                sub.add_document(**fields)
+                added += 1
+                if added == chunk:
+                    segments.append(sub._finalize_segment())
+                    sub, added = None, 0
+        if sub is not None:
+            segments.append(sub._finalize_segment())
+            sub = None
+        results.put((number, segments, None))
+    except BaseException:
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                sub._close_segment()
+        results.put((number, None, traceback.format_exc()))
+
+
+class SegmentWorkers:
+    """Rebuild segments written by forked worker processes, analysed in parallel.
+
+    The process holding the index's write lock reads the records and hands their field values
+    over in batches of *batch* documents, to each worker in turn (so the same records give the
+    same segments).  Each worker keeps one open :class:`RebuildSegmentWriter`, finishes a
+    segment every *chunk* of its documents and at the end; :meth:`finish` returns every
+    segment, for the caller's one commit (Whoosh's ``MpWriter`` scheme, with the rebuild
+    writer).  Only for an index in a directory (the workers open it by path).
+    """
+
+    def __init__(self, folder: str, indexname: str, codec: Any, workers: int, chunk: int, batch: int = 250) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.batch_size = batch
+        self._results = ctx.Queue()
+        # (Bounded: the reader waits for the workers instead of queueing the whole corpus.)
+        self._tasks = [ctx.Queue(maxsize=4) for _ in range(workers)]
+        self._procs = [
+            ctx.Process(
+                target=_segment_worker,
+                args=(folder, indexname, codec, chunk, tasks, self._results, number),
+                name=f"search-rebuild-{number}",
+                daemon=True,
+            )
+            for number, tasks in enumerate(self._tasks)
+        ]
+        self._batch: list[dict[str, Any]] = []
+        self._turn = 0
+        self._done: dict[int, list[Any]] = {}
+        for proc in self._procs:
+            proc.start()
+
+    def add_document(self, fields: dict[str, Any]) -> None:
+        self._batch.append(fields)
+        if len(self._batch) >= self.batch_size:
+            self._send()
+
+    def _send(self) -> None:
+        if not self._batch:
+            return
+        number = self._turn
+        self._turn = (self._turn + 1) % len(self._procs)
+        self._put(number, self._batch)
+        self._batch = []
+
+    def _put(self, number: int, item: Any) -> None:
+        tasks, proc = self._tasks[number], self._procs[number]
+        while True:
+            try:
+                tasks.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                self._check(number, proc)
+
+    def _check(self, number: int, proc: Any) -> None:
+        """Raise if worker *number* failed or is gone (its error, if it reported one)."""
+        self._collect(block=False)
+        if number not in self._done and not proc.is_alive():
+            self._collect(block=False)
+            if number not in self._done:
+                raise RuntimeError(f"search rebuild worker {number} ended (exit code {proc.exitcode})")
+
+    def _collect(self, block: bool) -> None:
+        while True:
+            try:
+                number, segments, failure = self._results.get(block=block, timeout=1.0 if block else None)
+            except queue.Empty:
+                return
+            if failure is not None:
+                raise RuntimeError(f"search rebuild worker {number} failed:\n{failure}")
+            self._done[number] = segments
+            if block:
+                return
+
+    def finish(self) -> list[Any]:
+        """Wait for the workers; their segments, worker by worker."""
+        self._send()
+        for number in range(len(self._procs)):
+            self._put(number, None)
+        while len(self._done) < len(self._procs):
+            self._collect(block=True)
+            for number, proc in enumerate(self._procs):
+                if number not in self._done and not proc.is_alive():
+                    self._check(number, proc)
+        for proc in self._procs:
+            proc.join()
+        return [segment for number in sorted(self._done) for segment in self._done[number]]
+
+    def close(self) -> None:
+        """Stop the workers that still run (after a failure) and release the queues."""
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(timeout=5)
+        for q in (*self._tasks, self._results):
+            q.cancel_join_thread()
+            q.close()

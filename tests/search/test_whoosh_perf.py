@@ -218,3 +218,122 @@ def test_the_rebuild_pauses_the_cyclic_gc_and_restores_it(tmp_path: Path) -> Non
         assert not gc.isenabled()  # (left as it was)
     finally:
         gc.enable()
+
+
+def _contents_by_key(backend: WhooshBackend) -> dict[str, Any]:
+    """Every live document's stored fields, postings (weight and positions), numbers and
+    field lengths, by key (independent of which segment holds it)."""
+    ix = backend._open_index()
+    found: dict[str, Any] = {}
+    with ix.reader() as reader:
+        keys = {n: fields["key"] for n, fields in reader.iter_docs()}
+        for docnum, key in keys.items():
+            found[key] = {
+                "stored": reader.stored_fields(docnum),
+                "lengths": [reader.doc_field_length(docnum, name) for name in TEXT_FIELDS],
+                "nums": reader.column_reader("nums", translate=False)[docnum],
+                "postings": {},
+            }
+        for fieldname in sorted(reader.indexed_field_names()):
+            for term in reader.lexicon(fieldname):
+                matcher = reader.postings(fieldname, term)
+                while matcher.is_active():
+                    found[keys[matcher.id()]]["postings"][(fieldname, term)] = (matcher.weight(), matcher.value())
+                    matcher.next()
+        segments = len(ix._segments())
+    return {"documents": found, "segments": segments}
+
+
+def _spy_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import marketplace.search.whoosh_backend as whoosh_backend
+
+    started: list[int] = []
+    real = whoosh_backend.SegmentWorkers
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        started.append(args[3])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(whoosh_backend, "SegmentWorkers", spy)
+    return started
+
+
+def test_a_rebuild_in_worker_processes_indexes_the_same_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from marketplace.search.documents import SearchQuery
+
+    started = _spy_workers(monkeypatch)
+    docs = _documents()
+    serial = WhooshBackend(tmp_path / "one", rebuild_chunk=100, rebuild_workers=1)
+    assert serial.rebuild(docs) == len(docs)
+    assert started == []
+    parallel = WhooshBackend(tmp_path / "two", rebuild_chunk=100, rebuild_workers=2, rebuild_parallel_min=50)
+    progress: list[int] = []
+    assert parallel.rebuild(docs, progress=progress.append) == len(docs)
+    assert started == [2]
+    assert progress[-1] == len(docs)
+    assert not multiprocessing.active_children()
+    expected, got = _contents_by_key(serial), _contents_by_key(parallel)
+    assert got["segments"] >= 4  # (each worker's 100-document segments and its last one)
+    assert len(got["documents"]) == len(docs)
+    assert got["documents"] == expected["documents"]
+    for q in ("智慧交通", '"信息安全"', "数据 -交通", ""):
+        query_ = SearchQuery(q=q, per_page=50)
+        a, b = serial.query(query_), parallel.query(query_)
+        assert (a.total, a.facets) == (b.total, b.facets)
+        assert [(h.doc_type, h.doc_id) for h in a.hits] == [(h.doc_type, h.doc_id) for h in b.hits]
+    serial.close()
+    parallel.close()
+
+
+def test_a_failing_worker_fails_the_rebuild_and_keeps_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from marketplace.search.backend import SearchUnavailable
+    from marketplace.search.documents import SearchQuery
+
+    backend = WhooshBackend(tmp_path, rebuild_chunk=100, rebuild_workers=2, rebuild_parallel_min=50)
+    corpus = build_corpus()
+    backend.rebuild(corpus)  # (small: one process)
+    before = backend.query(SearchQuery(q="", per_page=50))
+    real = RebuildSegmentWriter.add_document
+
+    def failing(self: Any, **fields: Any) -> None:
+        if fields["key"] == "scenario:1200":
+            raise ValueError("broken record")
+        real(self, **fields)
+
+    monkeypatch.setattr(RebuildSegmentWriter, "add_document", failing)  # (inherited by the forked workers)
+    with pytest.raises((RuntimeError, SearchUnavailable), match="broken record"):
+        backend.rebuild(_documents())
+    assert not multiprocessing.active_children()
+    after = WhooshBackend(tmp_path).query(SearchQuery(q="", per_page=50))
+    assert after.total == before.total == len(corpus)
+    assert WhooshBackend(tmp_path).state()["state"] == "ok"
+
+
+def test_worker_processes_only_where_forking_is_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from marketplace.search.whoosh_writer import fork_workers
+
+    assert fork_workers(2) == 2
+    assert fork_workers(1) == 0
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert fork_workers(2) == 0  # another thread may hold a lock the child would inherit
+        started = _spy_workers(monkeypatch)
+        backend = WhooshBackend(tmp_path, rebuild_workers=2, rebuild_parallel_min=50)
+        assert backend.rebuild(_documents()) == len(_documents())
+        assert started == []
+    finally:
+        stop.set()
+        thread.join()
+    memory = WhooshBackend(":memory:", rebuild_workers=2, rebuild_parallel_min=50)
+    assert memory.rebuild(_documents()) == len(_documents())  # (workers cannot reach memory)
+    assert started == []
