@@ -88,6 +88,8 @@ from marketplace.search.query import AllOf, Node, ParsedQuery, PhraseNode, TermN
 from marketplace.search.whoosh_reading import (
     EMPTY_IDS,
     EMPTY_TF,
+    TERM_ARRAYS_EXT,
+    TermArrays,
     column_bytes,
     field_lengths,
     read_positions,
@@ -457,6 +459,7 @@ class WhooshBackend(SearchBackend):
         self._arrays: tuple[tuple[Any, ...], _Arrays] | None = None
         self._postings: OrderedDict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._postings_size = 0
+        self._arrays_files: dict[str, TermArrays | None] = {}
         #: Writes that could not get the lock; retried with the next write.
         self._pending: dict[str, SearchDocument | None] = {}
 
@@ -888,6 +891,8 @@ class WhooshBackend(SearchBackend):
             if self._arrays is not None and self._arrays[0] == signature:
                 return self._arrays[1]
             current = {d.segid for d, _, _, _ in parts}
+            for segid in [s for s in self._arrays_files if s not in current]:
+                del self._arrays_files[segid]
             for segid in [s for s in self._segments if s not in current]:
                 del self._segments[segid]
                 for key in [k for k in self._postings if k[0] == segid]:
@@ -942,13 +947,37 @@ class WhooshBackend(SearchBackend):
             if found is not None:
                 self._postings.move_to_end(key)
                 return found
-        found = read_postings(reader, fieldname, token)
+        arrays = self._term_arrays(segid)
+        if arrays is not None and arrays.has_field(fieldname):
+            found = arrays.postings(fieldname, token)
+        else:
+            found = read_postings(reader, fieldname, token)
         with self._lock:
             self._postings[key] = found
             self._postings_size += len(found[0])
             while self._postings_size > self.postings_cache_size and len(self._postings) > 1:
                 _, (ids, _tf) = self._postings.popitem(last=False)
                 self._postings_size -= len(ids)
+        return found
+
+    def _term_arrays(self, segid: str) -> TermArrays | None:
+        """The term-arrays file of segment *segid* (``None``: the segment has none, e.g. it was
+        written by an update, not by a rebuild; or it cannot be read: Whoosh's posting lists
+        serve then)."""
+        try:
+            return self._arrays_files[segid]
+        except KeyError:
+            pass
+        try:
+            found = TermArrays.open(self._storage(), f"{segid}{TERM_ARRAYS_EXT}")
+        except Exception as exc:
+            log.warning("search index %s: term arrays of %s unreadable (%r); reading postings", self.index_dir, segid, exc)
+            found = None
+        data = self._segments.get(segid)
+        if found is not None and (data is None or found.doc_count != data.size):
+            found = None
+        with self._lock:
+            self._arrays_files[segid] = found
         return found
 
     def _execute(self, parsed: ParsedQuery, query_: SearchQuery, mode: Mode, now: datetime) -> RawPage:

@@ -40,6 +40,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.system import pack_uint
 
 from marketplace.search.analysis import ChineseTokenizer, index_positions
+from marketplace.search.whoosh_reading import TERM_ARRAYS_EXT, term_arrays_bytes
 
 __all__ = ["RebuildSegmentWriter", "SegmentWorkers", "fork_workers", "gc_paused"]
 
@@ -111,6 +112,9 @@ class RebuildSegmentWriter(writing.SegmentWriter):
         if self.codec.length_stats:
             raise ValueError("RebuildSegmentWriter needs a codec without length statistics")
         self._terms: dict[str, dict[Any, _Postings]] = {}
+        #: Per text field: sorted terms, postings per term, docnums, weights (see
+        #: :class:`~marketplace.search.whoosh_reading.TermArrays`).
+        self._arrays: dict[str, tuple[list[str], list[int], array, array]] = {}
         self._fast = {name for name, field in self.schema.items() if field.indexed and _is_fast_text(field)}
         for name, field in self.schema.items():
             if field.indexed and (field.vector or field.separate_spelling()):
@@ -177,15 +181,26 @@ class RebuildSegmentWriter(writing.SegmentWriter):
         postings in blocks of the codec's size, as ``FieldWriter.add_postings`` would."""
         self.perdocwriter.close()
         writer = self.fieldwriter
+        self._arrays = {}
         for fieldname in sorted(self._terms):
             terms = self._terms[fieldname]
             if not terms:
                 continue
             writer.start_field(fieldname, self.schema[fieldname])
             # (str and UTF-8 bytes sort alike: by code point)
-            for term in sorted(terms):
+            ordered = sorted(terms)
+            if fieldname in self._fast:
+                all_ids, all_weights = array("I"), array("f")
+                counts = [len(terms[term]) for term in ordered]
+                self._arrays[fieldname] = (ordered, counts, all_ids, all_weights)
+            else:
+                all_ids = all_weights = None
+            for term in ordered:
                 docnums, weights, values = zip(*terms[term], strict=True)
                 ids = array("I", docnums)
+                if all_ids is not None:
+                    all_ids.extend(ids)
+                    all_weights.extend(weights)
                 if not all(values):  # (as the W3 postings writer: empty values are not kept)
                     values = tuple(v for v in values if v)
                 writer.start_term(term.encode("utf-8") if isinstance(term, str) else term)
@@ -208,6 +223,19 @@ class RebuildSegmentWriter(writing.SegmentWriter):
             writer.finish_field()
         self._terms = {}
         writer.close()
+
+    def _finalize_segment(self) -> Any:
+        """Finish the segment, then write its term-arrays file next to it (after the segment's
+        files are assembled into its compound file, which would take it in)."""
+        segment = super()._finalize_segment()
+        data = term_arrays_bytes(segment.doc_count_all(), self._arrays)
+        self._arrays = {}
+        f = self.storage.create_file(segment.make_filename(TERM_ARRAYS_EXT))
+        try:
+            f.write(data)
+        finally:
+            f.close()
+        return segment
 
 
 # -- several processes -----------------------------------------------------------------------

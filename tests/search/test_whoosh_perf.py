@@ -15,7 +15,7 @@ from whoosh import query, writing
 from whoosh.filedb.filestore import RamStorage
 
 from marketplace.search.analysis import analyse, index_positions, index_tokens, shingle
-from marketplace.search.documents import SearchDocument
+from marketplace.search.documents import SearchDocument, SearchQuery
 from marketplace.search.whoosh_backend import (
     WhooshBackend,
     _codec,
@@ -337,3 +337,46 @@ def test_worker_processes_only_where_forking_is_safe(tmp_path: Path, monkeypatch
     memory = WhooshBackend(":memory:", rebuild_workers=2, rebuild_parallel_min=50)
     assert memory.rebuild(_documents()) == len(_documents())  # (workers cannot reach memory)
     assert started == []
+
+
+def test_term_arrays_of_rebuilt_segments_are_the_posting_lists(tmp_path: Path) -> None:
+    from marketplace.search.whoosh_reading import TERM_ARRAYS_EXT, TermArrays
+
+    for backend in (WhooshBackend(tmp_path, rebuild_chunk=100), WhooshBackend(":memory:", rebuild_chunk=100)):
+        backend.rebuild(_documents())
+        backend.index([dataclasses.replace(build_corpus()[0], title="更新后的标题")])  # a segment without
+        searcher = backend._searcher()
+        backend._view(searcher)
+        with_arrays = checked = 0
+        for sub, _offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            segid = reader.segment().segment_id()
+            arrays = backend._term_arrays(segid)
+            if arrays is None:
+                continue
+            with_arrays += 1
+            assert arrays.doc_count == reader.doc_count_all()
+            deleted = set(reader.segment().deleted_docs() or ())
+            for fieldname in TEXT_FIELDS:
+                terms = [t.decode("utf-8") for t in reader.lexicon(fieldname)]
+                for token in [*terms, "没有的词", "", "\uffff", terms[0][:1]]:
+                    expected = read_postings(reader, fieldname, token)
+                    got = arrays.postings(fieldname, token)
+                    if deleted:  # (the deletion filter may skip deleted documents: masked anyway)
+                        keep = [i for i, n in enumerate(got[0].tolist()) if n not in deleted]
+                        got = (got[0][keep], got[1][keep])
+                        keep = [i for i, n in enumerate(expected[0].tolist()) if n not in deleted]
+                        expected = (expected[0][keep], expected[1][keep])
+                    assert got[0].tolist() == expected[0].tolist(), token
+                    assert got[1].tolist() == expected[1].tolist(), token
+                    assert got[0].dtype == expected[0].dtype and got[1].dtype == expected[1].dtype
+                    checked += 1
+        assert with_arrays == 4 and checked  # (the rebuild's 4 segments; not the update's)
+        assert backend.query(SearchQuery(q="更新后的标题")).total == 1
+        files = set(backend._storage().list())
+        backend.rebuild(build_corpus())
+        backend._view(backend._searcher())
+        left = {name for name in backend._storage().list() if name.endswith(TERM_ARRAYS_EXT)}
+        assert len(left) == 1 and not left & files  # (removed with their segments)
+        assert TermArrays.open(backend._storage(), "MAIN_none.tfs") is None
+        backend.close()
