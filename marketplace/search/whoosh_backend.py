@@ -108,6 +108,9 @@ INDEX_NAME = "MAIN"
 REBUILD_MARKER = "REBUILDING"
 #: ``SEARCH_INDEX_DIR`` value for an in-memory index.
 MEMORY = ":memory:"
+#: A rebuild of at least this many records writes its segments in worker processes (where
+#: forking is safe); smaller ones are not worth starting them.
+REBUILD_PARALLEL_MIN = 5_000
 #: Keyword facets stored as ``ID`` fields (one value per document).
 _CODE_FIELDS = ("doc_type", "district", "domain", "status", "theme")
 #: Fixed-width numbers per document: budget (万元), published_at and deadline (epoch seconds),
@@ -433,7 +436,7 @@ class WhooshBackend(SearchBackend):
         rebuild_timeout: float = 120.0,
         rebuild_chunk: int = 10_000,
         rebuild_workers: int | None = None,
-        rebuild_parallel_min: int = 5_000,
+        rebuild_parallel_min: int | None = None,
         postings_cache_size: int = 4_000_000,
     ) -> None:
         #: ``None`` (or ``":memory:"``): an in-memory index, for tests and throw-away use.
@@ -443,7 +446,8 @@ class WhooshBackend(SearchBackend):
         self.rebuild_timeout = rebuild_timeout
         self.rebuild_chunk = rebuild_chunk
         #: Processes writing a rebuild's segments (default: one per CPU; 0 or 1: this process
-        #: only), used from *rebuild_parallel_min* records on where forking is safe.
+        #: only), used from *rebuild_parallel_min* records on (default ``REBUILD_PARALLEL_MIN``)
+        #: where forking is safe.
         self.rebuild_workers = rebuild_workers
         self.rebuild_parallel_min = rebuild_parallel_min
         self.schema = build_schema()
@@ -751,9 +755,10 @@ class WhooshBackend(SearchBackend):
             # (the analysis is most of the work); otherwise here, one after the other.
             with gc_paused():
                 docs = iter(docs)
-                head = list(itertools.islice(docs, self.rebuild_parallel_min))
+                least = REBUILD_PARALLEL_MIN if self.rebuild_parallel_min is None else self.rebuild_parallel_min
+                head = list(itertools.islice(docs, least))
                 workers = 0
-                if len(head) >= self.rebuild_parallel_min and isinstance(ix.storage, FileStorage):
+                if len(head) >= least and isinstance(ix.storage, FileStorage):
                     workers = fork_workers(self.rebuild_workers)
                 if workers:
                     segments = self._write_in_workers(ix, itertools.chain(head, docs), workers, progress)
