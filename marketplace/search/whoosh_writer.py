@@ -322,8 +322,10 @@ class SegmentWorkers:
         ctx = multiprocessing.get_context("fork")
         self.batch_size = batch
         self._results = ctx.Queue()
-        # (Bounded: the reader waits for the workers instead of queueing the whole corpus.)
-        self._tasks = [ctx.Queue(maxsize=4) for _ in range(workers)]
+        # Bounded, so the reader waits for the workers instead of queueing the whole corpus, but
+        # by a segment's worth of batches: while one worker flushes a segment (a few seconds),
+        # the reader keeps feeding the others instead of waiting for its turn at a full queue.
+        self._tasks = [ctx.Queue(maxsize=max(4, chunk // batch)) for _ in range(workers)]
         self._procs = [
             ctx.Process(
                 target=_segment_worker,
