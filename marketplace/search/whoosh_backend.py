@@ -807,7 +807,15 @@ class WhooshBackend(SearchBackend):
                         progress(count)
                     if count % self.rebuild_chunk == 0:
                         gc.collect(1)  # (cycles of the source records, if any)
-            return pool.finish()
+            segments = pool.finish()
+            log.info(
+                "search rebuild: %d records, %d segments written by %d worker processes (CPU s: %s)",
+                count,
+                len(segments),
+                workers,
+                ", ".join(f"{pool.cpu_seconds[n]:.1f}" for n in sorted(pool.cpu_seconds)),
+            )
+            return segments
         finally:
             pool.close()
 

@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 import traceback
 from array import array
 from collections.abc import Iterator
@@ -271,7 +272,7 @@ def _segment_worker(
 ) -> None:
     """A worker process: adds the batches of documents it is given to a
     :class:`RebuildSegmentWriter`, finishes a segment every *chunk* documents and at the end,
-    and reports ``(number, segments, None)`` (or ``(number, None, traceback)``)."""
+    and reports ``(number, segments, None, cpu seconds)`` (or ``(number, None, traceback, …)``)."""
     gc.disable()  # (nothing here makes reference cycles; the process ends with the rebuild)
     segments: list[Any] = []
     sub: RebuildSegmentWriter | None = None
@@ -299,12 +300,12 @@ def _segment_worker(
         if sub is not None:
             segments.append(sub._finalize_segment())
             sub = None
-        results.put((number, segments, None))
+        results.put((number, segments, None, time.process_time()))
     except BaseException:
         if sub is not None:
             with contextlib.suppress(Exception):
                 sub._close_segment()
-        results.put((number, None, traceback.format_exc()))
+        results.put((number, None, traceback.format_exc(), time.process_time()))
 
 
 class SegmentWorkers:
@@ -338,6 +339,8 @@ class SegmentWorkers:
         self._batch: list[dict[str, Any]] = []
         self._turn = 0
         self._done: dict[int, list[Any]] = {}
+        #: CPU seconds each finished worker used.
+        self.cpu_seconds: dict[int, float] = {}
         for proc in self._procs:
             proc.start()
 
@@ -374,12 +377,13 @@ class SegmentWorkers:
     def _collect(self, block: bool) -> None:
         while True:
             try:
-                number, segments, failure = self._results.get(block=block, timeout=1.0 if block else None)
+                number, segments, failure, cpu = self._results.get(block=block, timeout=1.0 if block else None)
             except queue.Empty:
                 return
             if failure is not None:
                 raise RuntimeError(f"search rebuild worker {number} failed:\n{failure}")
             self._done[number] = segments
+            self.cpu_seconds[number] = cpu
             if block:
                 return
 
