@@ -755,7 +755,9 @@ class WhooshBackend(SearchBackend):
             # (the analysis is most of the work); otherwise here, one after the other.
             with gc_paused():
                 docs = iter(docs)
-                least = REBUILD_PARALLEL_MIN if self.rebuild_parallel_min is None else self.rebuild_parallel_min
+                least = self.rebuild_parallel_min
+                if least is None:
+                    least = REBUILD_PARALLEL_MIN
                 head = list(itertools.islice(docs, least))
                 workers = 0
                 if len(head) >= least and isinstance(ix.storage, FileStorage):
@@ -984,7 +986,9 @@ class WhooshBackend(SearchBackend):
         try:
             found = TermArrays.open(self._storage(), f"{segid}{TERM_ARRAYS_EXT}")
         except Exception as exc:
-            log.warning("search index %s: term arrays of %s unreadable (%r); reading postings", self.index_dir, segid, exc)
+            log.warning(
+                "search index %s: term arrays of %s unreadable (%r); reading postings", self.index_dir, segid, exc
+            )
             found = None
         data = self._segments.get(segid)
         if found is not None and (data is None or found.doc_count != data.size):

@@ -319,7 +319,9 @@ class SegmentWorkers:
     writer).  Only for an index in a directory (the workers open it by path).
     """
 
-    def __init__(self, folder: str, indexname: str, codec: Any, workers: int, chunk: int, batch: int = 250) -> None:
+    def __init__(
+        self, folder: str, indexname: str, codec: Any, workers: int, chunk: int, batch: int = 250
+    ) -> None:
         ctx = multiprocessing.get_context("fork")
         self.batch_size = batch
         self._results = ctx.Queue()
@@ -377,7 +379,9 @@ class SegmentWorkers:
     def _collect(self, block: bool) -> None:
         while True:
             try:
-                number, segments, failure, cpu = self._results.get(block=block, timeout=1.0 if block else None)
+                number, segments, failure, cpu = self._results.get(
+                    block=block, timeout=1.0 if block else None
+                )
             except queue.Empty:
                 return
             if failure is not None:
