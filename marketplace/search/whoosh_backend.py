@@ -7,8 +7,10 @@ id) sit in one fixed-width column.
 
 How a query runs:
 
-1. **Matching and scoring** (:class:`_Evaluator`): each query term's posting list is read from
-   Whoosh once per segment, a block of postings at a time, and cached; AND / OR / NOT and BM25
+1. **Matching and scoring** (:class:`_Evaluator`): each query term's posting list is read once
+   per segment and cached: from the segment's term-arrays file when a rebuild wrote it (flat
+   docnum and weight arrays, :class:`~marketplace.search.whoosh_reading.TermArrays`), else from
+   Whoosh, a block of postings at a time; AND / OR / NOT and BM25
    scores (title weighted above body above extra) are NumPy operations over dense per-document
    arrays.  Whoosh's own matcher loop costs a Python step per matching document (measured
    ~200 ms for 7,000 matches at 50,000 records); this costs a few milliseconds.  Phrases are
@@ -21,7 +23,9 @@ How a query runs:
 3. Only the page of hits is read from stored fields and highlighted.
 
 A full rebuild writes its segments with :class:`~marketplace.search.whoosh_writer.RebuildSegmentWriter`
-(the same segment contents as Whoosh's writer, about 40% less CPU).
+(the same segment contents as Whoosh's writer, about 40% less CPU), in one forked worker process
+per CPU (:class:`~marketplace.search.whoosh_writer.SegmentWorkers`) from ``REBUILD_PARALLEL_MIN``
+records on, where forking is safe.
 
 Several processes (gunicorn workers) may write: every write takes Whoosh's directory lock with a
 bounded wait (``writer_timeout``, default 10 s) instead of failing at once (``ix.writer()``

@@ -17,6 +17,11 @@ every posting with its positions, stored field, column and field length of both)
 unchanged.  The postings file is smaller (~30%): equal position values are one object, which the
 block's pickle stores once.
 
+Each segment also gets a term-arrays file (``MAIN_<segment>.tfs``: every text field's postings as
+flat docnum and weight arrays, see :class:`~marketplace.search.whoosh_reading.TermArrays`), which
+queries read instead of unpickling posting blocks.  :class:`SegmentWorkers` runs these writers in
+forked worker processes.
+
 It serves :meth:`WhooshBackend.rebuild` only (``add_document``; no ``update_document``, no
 deletions, no vectors, no spelling fields, no boosts), on a codec without length statistics.
 """
