@@ -344,6 +344,7 @@ class SegmentWorkers:
             for number, tasks in enumerate(self._tasks)
         ]
         self._batch: list[dict[str, Any]] = []
+        self._finished = False
         self._turn = 0
         self._done: dict[int, list[Any]] = {}
         #: CPU seconds each finished worker used.
@@ -408,6 +409,7 @@ class SegmentWorkers:
                     self._check(number, proc)
         for proc in self._procs:
             proc.join()
+        self._finished = True
         return [segment for number in sorted(self._done) for segment in self._done[number]]
 
     def close(self) -> None:
@@ -417,5 +419,8 @@ class SegmentWorkers:
                 proc.terminate()
             proc.join(timeout=5)
         for q in (*self._tasks, self._results):
-            q.cancel_join_thread()
+            if not self._finished:  # (its feeder thread may be stuck on a pipe nobody reads)
+                q.cancel_join_thread()
             q.close()
+            if self._finished:  # (no thread left behind: a next rebuild may fork again)
+                q.join_thread()

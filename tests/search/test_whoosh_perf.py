@@ -262,8 +262,7 @@ def test_a_rebuild_in_worker_processes_indexes_the_same_documents(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import multiprocessing
-
-    from marketplace.search.documents import SearchQuery
+    import threading
 
     started = _spy_workers(monkeypatch)
     docs = _documents()
@@ -276,6 +275,9 @@ def test_a_rebuild_in_worker_processes_indexes_the_same_documents(
     assert started == [2]
     assert progress[-1] == len(docs)
     assert not multiprocessing.active_children()
+    assert threading.active_count() == 1  # (no queue thread left: the next rebuild may fork)
+    assert parallel.rebuild(docs) == len(docs)
+    assert started == [2, 2]
     expected, got = _contents_by_key(serial), _contents_by_key(parallel)
     assert got["segments"] >= 4  # (each worker's 100-document segments and its last one)
     assert len(got["documents"]) == len(docs)
