@@ -238,7 +238,8 @@ def _contents_by_key(backend: WhooshBackend) -> dict[str, Any]:
             for term in reader.lexicon(fieldname):
                 matcher = reader.postings(fieldname, term)
                 while matcher.is_active():
-                    found[keys[matcher.id()]]["postings"][(fieldname, term)] = (matcher.weight(), matcher.value())
+                    posting = (matcher.weight(), matcher.value())
+                    found[keys[matcher.id()]]["postings"][(fieldname, term)] = posting
                     matcher.next()
         segments = len(ix._segments())
     return {"documents": found, "segments": segments}
@@ -255,6 +256,10 @@ def _spy_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(whoosh_backend, "SegmentWorkers", spy)
+    # (Fork even if another test left a thread running: these tests start none.)
+    monkeypatch.setattr(
+        whoosh_backend, "fork_workers", lambda wanted=None: wanted if wanted and wanted > 1 else 0
+    )
     return started
 
 
@@ -275,7 +280,8 @@ def test_a_rebuild_in_worker_processes_indexes_the_same_documents(
     assert started == [2]
     assert progress[-1] == len(docs)
     assert not multiprocessing.active_children()
-    assert threading.active_count() == 1  # (no queue thread left: the next rebuild may fork)
+    # (No queue thread left behind: a next rebuild in this process may fork.)
+    assert not [t for t in threading.enumerate() if t.name == "QueueFeederThread"]
     assert parallel.rebuild(docs) == len(docs)
     assert started == [2, 2]
     expected, got = _contents_by_key(serial), _contents_by_key(parallel)
@@ -291,12 +297,15 @@ def test_a_rebuild_in_worker_processes_indexes_the_same_documents(
     parallel.close()
 
 
-def test_a_failing_worker_fails_the_rebuild_and_keeps_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_worker_fails_the_rebuild_and_keeps_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import multiprocessing
 
     from marketplace.search.backend import SearchUnavailable
     from marketplace.search.documents import SearchQuery
 
+    _spy_workers(monkeypatch)
     backend = WhooshBackend(tmp_path, rebuild_chunk=100, rebuild_workers=2, rebuild_parallel_min=50)
     corpus = build_corpus()
     backend.rebuild(corpus)  # (small: one process)
@@ -320,16 +329,22 @@ def test_a_failing_worker_fails_the_rebuild_and_keeps_the_index(tmp_path: Path, 
 def test_worker_processes_only_where_forking_is_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
+    import marketplace.search.whoosh_writer as whoosh_writer
     from marketplace.search.whoosh_writer import fork_workers
 
-    assert fork_workers(2) == 2
-    assert fork_workers(1) == 0
+    with monkeypatch.context() as patched:
+        patched.setattr(whoosh_writer.threading, "active_count", lambda: 1)  # (whatever other tests left)
+        assert fork_workers(2) == 2
+        assert fork_workers(1) == 0
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
         assert fork_workers(2) == 0  # another thread may hold a lock the child would inherit
         started = _spy_workers(monkeypatch)
+        import marketplace.search.whoosh_backend as whoosh_backend
+
+        monkeypatch.setattr(whoosh_backend, "fork_workers", fork_workers)  # (the real one)
         backend = WhooshBackend(tmp_path, rebuild_workers=2, rebuild_parallel_min=50)
         assert backend.rebuild(_documents()) == len(_documents())
         assert started == []

@@ -21,14 +21,9 @@ def spied_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(whoosh_backend, "SegmentWorkers", spy)
     monkeypatch.setattr(whoosh_backend, "REBUILD_PARALLEL_MIN", 1)
-    monkeypatch.setattr(whoosh_backend, "fork_workers", lambda wanted=None: whoosh_backend_fork(wanted))
+    # (Two workers even on a one-CPU machine, and whatever threads other tests left running.)
+    monkeypatch.setattr(whoosh_backend, "fork_workers", lambda wanted=None: 2)
     return started
-
-
-def whoosh_backend_fork(wanted: int | None) -> int:
-    from marketplace.search.whoosh_writer import fork_workers
-
-    return fork_workers(2 if wanted is None else wanted)  # (two even on a one-CPU machine)
 
 
 def test_flask_search_reindex_and_the_reindex_job_write_in_worker_processes(
