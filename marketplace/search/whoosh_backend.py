@@ -7,8 +7,10 @@ id) sit in one fixed-width column.
 
 How a query runs:
 
-1. **Matching and scoring** (:class:`_Evaluator`): each query term's posting list is read from
-   Whoosh once per segment, a block of postings at a time, and cached; AND / OR / NOT and BM25
+1. **Matching and scoring** (:class:`_Evaluator`): each query term's posting list is read once
+   per segment and cached: from the segment's term-arrays file when a rebuild wrote it (flat
+   docnum and weight arrays, :class:`~marketplace.search.whoosh_reading.TermArrays`), else from
+   Whoosh, a block of postings at a time; AND / OR / NOT and BM25
    scores (title weighted above body above extra) are NumPy operations over dense per-document
    arrays.  Whoosh's own matcher loop costs a Python step per matching document (measured
    ~200 ms for 7,000 matches at 50,000 records); this costs a few milliseconds.  Phrases are
@@ -21,7 +23,9 @@ How a query runs:
 3. Only the page of hits is read from stored fields and highlighted.
 
 A full rebuild writes its segments with :class:`~marketplace.search.whoosh_writer.RebuildSegmentWriter`
-(the same segment contents as Whoosh's writer, about 40% less CPU).
+(the same segment contents as Whoosh's writer, about 40% less CPU), in one forked worker process
+per CPU (:class:`~marketplace.search.whoosh_writer.SegmentWorkers`) from ``REBUILD_PARALLEL_MIN``
+records on, where forking is safe.
 
 Several processes (gunicorn workers) may write: every write takes Whoosh's directory lock with a
 bounded wait (``writer_timeout``, default 10 s) instead of failing at once (``ix.writer()``
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import logging
 import math
 import os
@@ -87,12 +92,14 @@ from marketplace.search.query import AllOf, Node, ParsedQuery, PhraseNode, TermN
 from marketplace.search.whoosh_reading import (
     EMPTY_IDS,
     EMPTY_TF,
+    TERM_ARRAYS_EXT,
+    TermArrays,
     column_bytes,
     field_lengths,
     read_positions,
     read_postings,
 )
-from marketplace.search.whoosh_writer import RebuildSegmentWriter
+from marketplace.search.whoosh_writer import RebuildSegmentWriter, SegmentWorkers, fork_workers, gc_paused
 
 __all__ = ["WhooshBackend", "build_schema"]
 
@@ -105,6 +112,9 @@ INDEX_NAME = "MAIN"
 REBUILD_MARKER = "REBUILDING"
 #: ``SEARCH_INDEX_DIR`` value for an in-memory index.
 MEMORY = ":memory:"
+#: A rebuild of at least this many records writes its segments in worker processes (where
+#: forking is safe); smaller ones are not worth starting them.
+REBUILD_PARALLEL_MIN = 5_000
 #: Keyword facets stored as ``ID`` fields (one value per document).
 _CODE_FIELDS = ("doc_type", "district", "domain", "status", "theme")
 #: Fixed-width numbers per document: budget (万元), published_at and deadline (epoch seconds),
@@ -429,6 +439,8 @@ class WhooshBackend(SearchBackend):
         writer_timeout: float = 10.0,
         rebuild_timeout: float = 120.0,
         rebuild_chunk: int = 10_000,
+        rebuild_workers: int | None = None,
+        rebuild_parallel_min: int | None = None,
         postings_cache_size: int = 4_000_000,
     ) -> None:
         #: ``None`` (or ``":memory:"``): an in-memory index, for tests and throw-away use.
@@ -437,6 +449,11 @@ class WhooshBackend(SearchBackend):
         self.writer_timeout = writer_timeout
         self.rebuild_timeout = rebuild_timeout
         self.rebuild_chunk = rebuild_chunk
+        #: Processes writing a rebuild's segments (default: one per CPU; 0 or 1: this process
+        #: only), used from *rebuild_parallel_min* records on (default ``REBUILD_PARALLEL_MIN``)
+        #: where forking is safe.
+        self.rebuild_workers = rebuild_workers
+        self.rebuild_parallel_min = rebuild_parallel_min
         self.schema = build_schema()
         if self._ram is not None:
             self._ram.create_index(self.schema, indexname=INDEX_NAME)
@@ -450,6 +467,7 @@ class WhooshBackend(SearchBackend):
         self._arrays: tuple[tuple[Any, ...], _Arrays] | None = None
         self._postings: OrderedDict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._postings_size = 0
+        self._arrays_files: dict[str, TermArrays | None] = {}
         #: Writes that could not get the lock; retried with the next write.
         self._pending: dict[str, SearchDocument | None] = {}
 
@@ -733,24 +751,40 @@ class WhooshBackend(SearchBackend):
         try:
             # One segment per chunk, written by lock-less sub-writers while this writer holds
             # the lock, then published together in one commit that drops the old segments:
-            # Whoosh's own multi-segment scheme (MpWriter) without the subprocesses.  Each
-            # sub-writer keeps its chunk's postings grouped by term in memory (see
-            # marketplace.search.whoosh_writer: the same files as Whoosh's writer, less Python
-            # per posting); bounded chunks bound that memory.
-            for chunk in chunked(docs, self.rebuild_chunk):
-                # (A sub-writer is not finished: that would delete the temporary directory it
-                # shares with the main writer, which cleans it up at commit or cancel.)
-                sub = RebuildSegmentWriter(ix, _lk=False, codec=_codec())
-                try:
-                    for doc in chunk:
-                        sub.add_document(**_fields_of(doc))
-                        count += 1
-                        if progress is not None and count % 1000 == 0:
-                            progress(count)
-                except BaseException:
-                    sub._close_segment()
-                    raise
-                segments.append(sub._finalize_segment())
+            # Whoosh's own multi-segment scheme (MpWriter).  Each sub-writer keeps its chunk's
+            # postings grouped by term in memory (see marketplace.search.whoosh_writer: the same
+            # files as Whoosh's writer, less Python per posting); bounded chunks bound that
+            # memory.  From `rebuild_parallel_min` records on, and where forking is safe, the
+            # sub-writers run in one forked process per CPU while this one reads the records
+            # (the analysis is most of the work); otherwise here, one after the other.
+            with gc_paused():
+                docs = iter(docs)
+                least = self.rebuild_parallel_min
+                if least is None:
+                    least = REBUILD_PARALLEL_MIN
+                head = list(itertools.islice(docs, least))
+                workers = 0
+                if len(head) >= least and isinstance(ix.storage, FileStorage):
+                    workers = fork_workers(self.rebuild_workers)
+                if workers:
+                    segments = self._write_in_workers(ix, itertools.chain(head, docs), workers, progress)
+                    count = sum(segment.doc_count_all() for segment in segments)
+                else:
+                    for chunk in chunked(itertools.chain(head, docs), self.rebuild_chunk):
+                        # (A sub-writer is not finished: that would delete the temporary directory it
+                        # shares with the main writer, which cleans it up at commit or cancel.)
+                        sub = RebuildSegmentWriter(ix, _lk=False, codec=_codec())
+                        try:
+                            for doc in chunk:
+                                sub.add_document(**_fields_of(doc))
+                                count += 1
+                                if progress is not None and count % 1000 == 0:
+                                    progress(count)
+                        except BaseException:
+                            sub._close_segment()
+                            raise
+                        segments.append(sub._finalize_segment())
+                        gc.collect(1)  # (cycles of the source records read meanwhile, if any)
         except BaseException:
             writer.cancel()
             raise
@@ -762,6 +796,34 @@ class WhooshBackend(SearchBackend):
         if progress is not None:
             progress(count)
         return count
+
+    def _write_in_workers(
+        self, ix: index.Index, docs: Iterable[SearchDocument], workers: int, progress: ProgressCallback | None
+    ) -> list[Any]:
+        """The rebuild's segments, written by *workers* forked processes while this one reads
+        the records (see :class:`~marketplace.search.whoosh_writer.SegmentWorkers`)."""
+        pool = SegmentWorkers(ix.storage.folder, ix.indexname, _codec(), workers, self.rebuild_chunk)
+        try:
+            count = 0
+            for doc in docs:
+                pool.add_document(_fields_of(doc))
+                count += 1
+                if count % 1000 == 0:
+                    if progress is not None:
+                        progress(count)
+                    if count % self.rebuild_chunk == 0:
+                        gc.collect(1)  # (cycles of the source records, if any)
+            segments = pool.finish()
+            log.info(
+                "search rebuild: %d records, %d segments written by %d worker processes (CPU s: %s)",
+                count,
+                len(segments),
+                workers,
+                ", ".join(f"{pool.cpu_seconds[n]:.1f}" for n in sorted(pool.cpu_seconds)),
+            )
+            return segments
+        finally:
+            pool.close()
 
     def _open_for_rebuild(self) -> tuple[index.Index, writing.SegmentWriter]:
         if not self._exists():
@@ -848,6 +910,8 @@ class WhooshBackend(SearchBackend):
             if self._arrays is not None and self._arrays[0] == signature:
                 return self._arrays[1]
             current = {d.segid for d, _, _, _ in parts}
+            for segid in [s for s in self._arrays_files if s not in current]:
+                del self._arrays_files[segid]
             for segid in [s for s in self._segments if s not in current]:
                 del self._segments[segid]
                 for key in [k for k in self._postings if k[0] == segid]:
@@ -902,13 +966,39 @@ class WhooshBackend(SearchBackend):
             if found is not None:
                 self._postings.move_to_end(key)
                 return found
-        found = read_postings(reader, fieldname, token)
+        arrays = self._term_arrays(segid)
+        if arrays is not None and arrays.has_field(fieldname):
+            found = arrays.postings(fieldname, token)
+        else:
+            found = read_postings(reader, fieldname, token)
         with self._lock:
             self._postings[key] = found
             self._postings_size += len(found[0])
             while self._postings_size > self.postings_cache_size and len(self._postings) > 1:
                 _, (ids, _tf) = self._postings.popitem(last=False)
                 self._postings_size -= len(ids)
+        return found
+
+    def _term_arrays(self, segid: str) -> TermArrays | None:
+        """The term-arrays file of segment *segid* (``None``: the segment has none, e.g. it was
+        written by an update, not by a rebuild; or it cannot be read: Whoosh's posting lists
+        serve then)."""
+        try:
+            return self._arrays_files[segid]
+        except KeyError:
+            pass
+        try:
+            found = TermArrays.open(self._storage(), f"{segid}{TERM_ARRAYS_EXT}")
+        except Exception as exc:
+            log.warning(
+                "search index %s: term arrays of %s unreadable (%r); reading postings", self.index_dir, segid, exc
+            )
+            found = None
+        data = self._segments.get(segid)
+        if found is not None and (data is None or found.doc_count != data.size):
+            found = None
+        with self._lock:
+            self._arrays_files[segid] = found
         return found
 
     def _execute(self, parsed: ParsedQuery, query_: SearchQuery, mode: Mode, now: datetime) -> RawPage:

@@ -15,7 +15,7 @@ from whoosh import query, writing
 from whoosh.filedb.filestore import RamStorage
 
 from marketplace.search.analysis import analyse, index_positions, index_tokens, shingle
-from marketplace.search.documents import SearchDocument
+from marketplace.search.documents import SearchDocument, SearchQuery
 from marketplace.search.whoosh_backend import (
     WhooshBackend,
     _codec,
@@ -196,3 +196,204 @@ def test_consecutive_phrase_check_matches_whoosh_phrase_queries(tmp_path: Path) 
             checked += len(expected)
     assert checked
     backend.close()
+
+
+def test_the_rebuild_pauses_the_cyclic_gc_and_restores_it(tmp_path: Path) -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def docs() -> Any:
+        for doc in build_corpus():
+            seen.append(gc.isenabled())
+            yield doc
+
+    assert gc.isenabled()
+    WhooshBackend(tmp_path).rebuild(docs())
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        WhooshBackend(tmp_path).rebuild(build_corpus())
+        assert not gc.isenabled()  # (left as it was)
+    finally:
+        gc.enable()
+
+
+def _contents_by_key(backend: WhooshBackend) -> dict[str, Any]:
+    """Every live document's stored fields, postings (weight and positions), numbers and
+    field lengths, by key (independent of which segment holds it)."""
+    ix = backend._open_index()
+    found: dict[str, Any] = {}
+    with ix.reader() as reader:
+        keys = {n: fields["key"] for n, fields in reader.iter_docs()}
+        for docnum, key in keys.items():
+            found[key] = {
+                "stored": reader.stored_fields(docnum),
+                "lengths": [reader.doc_field_length(docnum, name) for name in TEXT_FIELDS],
+                "nums": reader.column_reader("nums", translate=False)[docnum],
+                "postings": {},
+            }
+        for fieldname in sorted(reader.indexed_field_names()):
+            for term in reader.lexicon(fieldname):
+                matcher = reader.postings(fieldname, term)
+                while matcher.is_active():
+                    posting = (matcher.weight(), matcher.value())
+                    found[keys[matcher.id()]]["postings"][(fieldname, term)] = posting
+                    matcher.next()
+        segments = len(ix._segments())
+    return {"documents": found, "segments": segments}
+
+
+def _spy_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import marketplace.search.whoosh_backend as whoosh_backend
+
+    started: list[int] = []
+    real = whoosh_backend.SegmentWorkers
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        started.append(args[3])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(whoosh_backend, "SegmentWorkers", spy)
+    # (Fork even if another test left a thread running: these tests start none.)
+    monkeypatch.setattr(
+        whoosh_backend, "fork_workers", lambda wanted=None: wanted if wanted and wanted > 1 else 0
+    )
+    return started
+
+
+def test_a_rebuild_in_worker_processes_indexes_the_same_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+    import threading
+
+    started = _spy_workers(monkeypatch)
+    docs = _documents()
+    serial = WhooshBackend(tmp_path / "one", rebuild_chunk=100, rebuild_workers=1)
+    assert serial.rebuild(docs) == len(docs)
+    assert started == []
+    parallel = WhooshBackend(tmp_path / "two", rebuild_chunk=100, rebuild_workers=2, rebuild_parallel_min=50)
+    progress: list[int] = []
+    assert parallel.rebuild(docs, progress=progress.append) == len(docs)
+    assert started == [2]
+    assert progress[-1] == len(docs)
+    assert not multiprocessing.active_children()
+    # (No queue thread left behind: a next rebuild in this process may fork.)
+    assert not [t for t in threading.enumerate() if t.name == "QueueFeederThread"]
+    assert parallel.rebuild(docs) == len(docs)
+    assert started == [2, 2]
+    expected, got = _contents_by_key(serial), _contents_by_key(parallel)
+    assert got["segments"] >= 4  # (each worker's 100-document segments and its last one)
+    assert len(got["documents"]) == len(docs)
+    assert got["documents"] == expected["documents"]
+    for q in ("智慧交通", '"信息安全"', "数据 -交通", ""):
+        query_ = SearchQuery(q=q, per_page=50)
+        a, b = serial.query(query_), parallel.query(query_)
+        assert (a.total, a.facets) == (b.total, b.facets)
+        assert [(h.doc_type, h.doc_id) for h in a.hits] == [(h.doc_type, h.doc_id) for h in b.hits]
+    serial.close()
+    parallel.close()
+
+
+def test_a_failing_worker_fails_the_rebuild_and_keeps_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from marketplace.search.backend import SearchUnavailable
+    from marketplace.search.documents import SearchQuery
+
+    _spy_workers(monkeypatch)
+    backend = WhooshBackend(tmp_path, rebuild_chunk=100, rebuild_workers=2, rebuild_parallel_min=50)
+    corpus = build_corpus()
+    backend.rebuild(corpus)  # (small: one process)
+    before = backend.query(SearchQuery(q="", per_page=50))
+    real = RebuildSegmentWriter.add_document
+
+    def failing(self: Any, **fields: Any) -> None:
+        if fields["key"] == "scenario:1200":
+            raise ValueError("broken record")
+        real(self, **fields)
+
+    monkeypatch.setattr(RebuildSegmentWriter, "add_document", failing)  # (inherited by the forked workers)
+    with pytest.raises((RuntimeError, SearchUnavailable), match="broken record"):
+        backend.rebuild(_documents())
+    assert not multiprocessing.active_children()
+    after = WhooshBackend(tmp_path).query(SearchQuery(q="", per_page=50))
+    assert after.total == before.total == len(corpus)
+    assert WhooshBackend(tmp_path).state()["state"] == "ok"
+
+
+def test_worker_processes_only_where_forking_is_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import marketplace.search.whoosh_writer as whoosh_writer
+    from marketplace.search.whoosh_writer import fork_workers
+
+    with monkeypatch.context() as patched:
+        patched.setattr(whoosh_writer.threading, "active_count", lambda: 1)  # (whatever other tests left)
+        assert fork_workers(2) == 2
+        assert fork_workers(1) == 0
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert fork_workers(2) == 0  # another thread may hold a lock the child would inherit
+        started = _spy_workers(monkeypatch)
+        import marketplace.search.whoosh_backend as whoosh_backend
+
+        monkeypatch.setattr(whoosh_backend, "fork_workers", fork_workers)  # (the real one)
+        backend = WhooshBackend(tmp_path, rebuild_workers=2, rebuild_parallel_min=50)
+        assert backend.rebuild(_documents()) == len(_documents())
+        assert started == []
+    finally:
+        stop.set()
+        thread.join()
+    memory = WhooshBackend(":memory:", rebuild_workers=2, rebuild_parallel_min=50)
+    assert memory.rebuild(_documents()) == len(_documents())  # (workers cannot reach memory)
+    assert started == []
+
+
+def test_term_arrays_of_rebuilt_segments_are_the_posting_lists(tmp_path: Path) -> None:
+    from marketplace.search.whoosh_reading import TERM_ARRAYS_EXT, TermArrays
+
+    for backend in (WhooshBackend(tmp_path, rebuild_chunk=100), WhooshBackend(":memory:", rebuild_chunk=100)):
+        backend.rebuild(_documents())
+        backend.index([dataclasses.replace(build_corpus()[0], title="更新后的标题")])  # a segment without
+        searcher = backend._searcher()
+        backend._view(searcher)
+        with_arrays = checked = 0
+        for sub, _offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            segid = reader.segment().segment_id()
+            arrays = backend._term_arrays(segid)
+            if arrays is None:
+                continue
+            with_arrays += 1
+            assert arrays.doc_count == reader.doc_count_all()
+            deleted = set(reader.segment().deleted_docs() or ())
+            for fieldname in TEXT_FIELDS:
+                terms = [t.decode("utf-8") for t in reader.lexicon(fieldname)]
+                for token in [*terms, "没有的词", "", "\uffff", terms[0][:1]]:
+                    expected = read_postings(reader, fieldname, token)
+                    got = arrays.postings(fieldname, token)
+                    if deleted:  # (the deletion filter may skip deleted documents: masked anyway)
+                        keep = [i for i, n in enumerate(got[0].tolist()) if n not in deleted]
+                        got = (got[0][keep], got[1][keep])
+                        keep = [i for i, n in enumerate(expected[0].tolist()) if n not in deleted]
+                        expected = (expected[0][keep], expected[1][keep])
+                    assert got[0].tolist() == expected[0].tolist(), token
+                    assert got[1].tolist() == expected[1].tolist(), token
+                    assert got[0].dtype == expected[0].dtype and got[1].dtype == expected[1].dtype
+                    checked += 1
+        assert with_arrays == 4 and checked  # (the rebuild's 4 segments; not the update's)
+        assert backend.query(SearchQuery(q="更新后的标题")).total == 1
+        files = set(backend._storage().list())
+        backend.rebuild(build_corpus())
+        backend._view(backend._searcher())
+        left = {name for name in backend._storage().list() if name.endswith(TERM_ARRAYS_EXT)}
+        assert len(left) == 1 and not left & files  # (removed with their segments)
+        assert TermArrays.open(backend._storage(), "MAIN_none.tfs") is None
+        backend.close()
