@@ -357,6 +357,7 @@ class PostgresBackend(SearchBackend):
             "now": now,
             "sample_limit": limit + 1,
             "small_limit": self.rank_limit if shape.relevance else limit,
+            "rank_size": max(self.rank_candidates, wanted),
             "wanted": wanted,
             "page_limit": query.per_page,
             "page_offset": query.offset,
@@ -371,6 +372,7 @@ class PostgresBackend(SearchBackend):
                 if parsed.must_not
                 else params["tsq"]
             )
+            params["title_q"] = tsquery_literal(parsed.must, "or")
         elif parsed.must_not:
             params["neg"] = tsquery_literal(parsed.must_not, "or")
         statements = _statements(shape)
@@ -382,16 +384,23 @@ class PostgresBackend(SearchBackend):
             total, sampled, last_block, blocks, rows_total = 0, 0, 0, 0.0, 0.0
             facets: dict[str, dict[str, int]] = {}
             ordered: list[tuple[int, int, float]] = []
-            for kind, value, n, score, block, tuples in con.execute(statements.sample, params):
+            from_sample: list[tuple[int, int, float]] = []
+            titles = 0
+            for kind, value, n, score, block, tuples in con.execute(statements.sample, params).all():
                 if kind == "#":
                     total, sampled, last_block = int(n), int(value), int(block or 0)
                     blocks, rows_total = float(score or 0.0), float(tuples or 0.0)
                 elif kind == "page":
                     ordered.append((int(n), int(value), float(score or 0.0)))
+                elif kind == "ranked":
+                    from_sample.append((int(n), int(value), float(score or 0.0)))
+                elif kind == "titles":
+                    titles = int(n)
                 else:
                     label = BUDGET_BANDS[int(value)].label if kind == "budget" else value
                     facets.setdefault(kind, {})[label] = int(n)
             exact = sampled <= limit
+            passing = total  # (in the sample, before any scaling)
             estimate = 0.0
             if not exact:
                 # The planner's estimate of the matches (the text's lexeme frequencies and the
@@ -415,9 +424,12 @@ class PostgresBackend(SearchBackend):
             ranked: list[tuple[int, float]]
             if exact and ordered:
                 ranked = [(entry_id, score) for _, entry_id, score in sorted(ordered)[query.offset : wanted]]
+            elif shape.relevance and (
+                exact or (passing >= params["rank_size"] and titles >= params["rank_size"])
+            ):
+                # The bounded candidate set lay inside the sample: ranked in the same statement.
+                ranked = [(entry_id, score) for _, entry_id, score in sorted(from_sample)[query.offset : wanted]]
             elif shape.relevance:
-                params["title_q"] = tsquery_literal(parsed.must, "or")
-                params["rank_size"] = max(self.rank_candidates, wanted)
                 ranked = [(row[0], float(row[1] or 0.0)) for row in con.execute(statements.ranked, params)]
             elif exact:
                 ranked = []  # (the page lies past the matches)
@@ -713,6 +725,9 @@ class _Statements:
                 band.label("band"),
                 sa.literal_column("search_entries.ctid").label("tid"),
                 *flags,
+                # Relevance: whether the title holds a query word (``title_tsv`` is small and
+                # inline), so that the bounded candidate set can come from the sample.
+                *([_c.title_tsv.bool_op("@@")(_tsquery("title_q")).label("title_hit")] if shape.relevance else []),
             )
             .where(*where)
             .limit(_bp("sample_limit", sa.Integer))
@@ -796,7 +811,49 @@ class _Statements:
                 .limit(wanted)
             )
         branches.append(page.subquery("page_ids").select())
+        if shape.relevance:
+            branches.extend(self._ranked_from_sample(cte, passes, small))
         return sa.union_all(*branches)
+
+    def _ranked_from_sample(self, cte: Any, passes: Any, small: Any) -> list[Any]:
+        """Relevance past ``rank_limit``: the bounded candidate set of :meth:`_ranked` taken
+        from the sample, which holds the first matches in physical order, as :meth:`_ranked`'s
+        two candidate lists do: the first ``rank_size`` sample records (passing every filter)
+        whose title holds a query word, and the first ``rank_size`` others.  They are the same
+        records as :meth:`_ranked` finds whenever the sample holds every match or at least
+        ``rank_size`` of each kind (``ranked`` rows, ``n`` the rank); otherwise no ``ranked`` row
+        and the caller runs :meth:`_ranked` (a ``titles`` row gives the title-match count).
+        Ranking them here saves building the text's GIN bitmap twice more."""
+        s = cte.c
+        none_i, none_f = sa.null().cast(sa.Integer), sa.null().cast(sa.Float)
+        size = _bp("rank_size", sa.Integer)
+        titles = sa.select(sa.func.count()).select_from(cte).where(passes(), s.title_hit).scalar_subquery()
+        passing = sa.select(sa.func.count()).select_from(cte).where(passes()).scalar_subquery()
+        complete = sa.select(sa.func.count()).select_from(cte).scalar_subquery() < _bp("sample_limit", sa.Integer)
+        usable = sa.and_(
+            sa.not_(sa.and_(complete, small)),
+            sa.or_(complete, sa.and_(passing >= size, titles >= size)),
+        )
+        in_title = sa.select(s.id).where(passes(), s.title_hit, usable).order_by(s.tid).limit(size)
+        anywhere = sa.select(s.id).where(passes(), usable).order_by(s.tid).limit(size)
+        candidates = sa.union(in_title.subquery().select(), anywhere.subquery().select()).subquery("candidates")
+        scored = (
+            sa.select(_c.id, _rank_score(_c.tsv).label("score"), _c.published_at, _c.doc_type, _c.doc_id)
+            .join_from(candidates, _table, _c.id == candidates.c.id)
+            .subquery("sample_ranked")
+        )
+        order = _order(scored.c, "relevance")
+        ranked = sa.select(
+            sa.literal("ranked"),
+            sa.cast(scored.c.id, sa.Text),
+            sa.func.row_number().over(order_by=order),
+            # (through text: the ``real`` as the other statement returns it, not widened)
+            sa.cast(sa.cast(scored.c.score, sa.Text), sa.Float),
+            none_i,
+            none_f,
+        ).order_by(*order).limit(_bp("wanted", sa.Integer))
+        count = sa.select(sa.literal("titles"), sa.null().cast(sa.Text), titles, none_f, none_i, none_f)
+        return [ranked.subquery("sample_ranked_ids").select(), count]
 
     def _ranked(self) -> Any:
         """The page ranked among a bounded candidate set (see :meth:`PostgresBackend._execute`):

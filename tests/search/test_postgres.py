@@ -184,3 +184,41 @@ def test_statements_are_built_once_per_query_shape(many) -> None:
     for district in DISTRICTS:
         exact.query(SearchQuery(q="区块链 政务", sort="budget", districts=(district,), now=NOW))
     assert len(pb._STATEMENTS) == before
+
+
+def test_bounded_ranking_takes_its_candidates_from_the_sample(many, monkeypatch) -> None:
+    """Past ``rank_limit``, when the sample holds the candidate set (enough title matches and
+    others, or every match) the page is ranked in the sample's statement: the same hits and
+    scores as the separate ranking statement, without running it."""
+    from marketplace.search import postgres_backend as pb
+
+    _, bounded = many
+    queries = [
+        SearchQuery(q=q, now=NOW, per_page=10, page=page, **filters)
+        for q in ("数据", "数据 -区块链", "政务 数据", "区块链")
+        for filters in ({}, {"districts": ("500105",)})
+        for page in (1, 2, 3)
+    ]
+    statements: list[str] = []
+
+    def spy(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    def run() -> tuple[list, int]:
+        statements.clear()
+        hits = [[(h.doc_id, h.score) for h in bounded.query(q).hits] for q in queries]
+        return hits, sum(1 for s in statements if s.startswith("SELECT ranked.id"))
+
+    sa.event.listen(bounded.engine, "before_cursor_execute", spy)
+    try:
+        monkeypatch.setattr(pb, "_STATEMENTS", {})
+        got, separate = run()
+        monkeypatch.setattr(pb, "_STATEMENTS", {})
+        monkeypatch.setattr(pb._Statements, "_ranked_from_sample", lambda self, *args: [])
+        want, always = run()
+    finally:
+        sa.event.remove(bounded.engine, "before_cursor_execute", spy)
+    assert got == want
+    assert always == len(queries) and separate <= len(queries) - 6, (separate, always)
+    # (区块链: 3 title matches, fewer than the candidates wanted: the separate statement runs)
+    assert separate >= 3
