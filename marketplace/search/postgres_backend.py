@@ -251,6 +251,9 @@ class PostgresBackend(SearchBackend):
     rank_limit = 200
     #: Candidates of each kind (title matches, others) when ranking is bounded.
     rank_candidates = 60
+    #: Rank the bounded candidate set in the sample's statement when the sample holds it
+    #: (off: always with the separate statement; the results are the same).
+    rank_in_sample = True
 
     def __init__(
         self,
@@ -386,7 +389,10 @@ class PostgresBackend(SearchBackend):
             ordered: list[tuple[int, int, float]] = []
             from_sample: list[tuple[int, int, float]] = []
             titles = 0
-            for kind, value, n, score, block, tuples in con.execute(statements.sample, params).all():
+            known: dict[int, Any] = {}
+            for kind, value, n, score, block, tuples, *hit in con.execute(statements.sample, params).all():
+                if hit[0] is not None:  # (a page row of the requested page, with its hit columns)
+                    known[int(value)] = hit
                 if kind == "#":
                     total, sampled, last_block = int(n), int(value), int(block or 0)
                     blocks, rows_total = float(score or 0.0), float(tuples or 0.0)
@@ -424,7 +430,7 @@ class PostgresBackend(SearchBackend):
             ranked: list[tuple[int, float]]
             if exact and ordered:
                 ranked = [(entry_id, score) for _, entry_id, score in sorted(ordered)[query.offset : wanted]]
-            elif shape.relevance and (
+            elif shape.relevance and self.rank_in_sample and (
                 exact or (passing >= params["rank_size"] and titles >= params["rank_size"])
             ):
                 # The bounded candidate set lay inside the sample: ranked in the same statement.
@@ -444,23 +450,14 @@ class PostgresBackend(SearchBackend):
             if not exact:
                 # An estimate is never below what is known to exist.
                 total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
-            ids = [entry_id for entry_id, _ in ranked]
-            rows_by_id = {row.id: row for row in con.execute(_ROWS, {"ids": ids})} if ids else {}
+            missing = [entry_id for entry_id, _ in ranked if entry_id not in known]
+            if missing:
+                for row in con.execute(_ROWS, {"ids": missing}):
+                    known[row.id] = row[1:]
         hits = []
         for entry_id, entry_score in ranked:
-            row = rows_by_id[entry_id]
-            hits.append(
-                RawHit(
-                    doc_type=row.doc_type,
-                    doc_id=int(row.doc_id),
-                    score=entry_score,
-                    title=row.title,
-                    body=row.body,
-                    url=row.url,
-                    status=row.status,
-                    deadline=row.deadline,
-                )
-            )
+            doc_type, doc_id, title, body, url, status, deadline = known[entry_id]
+            hits.append(RawHit(doc_type, int(doc_id), entry_score, title, body, url, status, deadline))
         return RawPage(total, hits, facets, estimated=not exact)
 
 
@@ -523,7 +520,12 @@ def _bp(name: str, type_: Any) -> Any:
 _TEXT_ARRAY = postgresql.ARRAY(sa.String)
 _NOW = sa.bindparam("now", type_=_c.deadline.type)
 _SETTINGS = sa.text("SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true)")
-_ROWS = sa.select(_c.id, _c.doc_type, _c.doc_id, _c.title, _c.body, _c.url, _c.status, _c.deadline).where(
+#: The columns a hit is built from (:class:`RawHit`), and typed blanks for rows that are no hit.
+_HIT_COLUMNS = ("doc_type", "doc_id", "title", "body", "url", "status", "deadline")
+_NO_HIT = [sa.null().cast(_c[name].type).label(f"hit_{name}") for name in _HIT_COLUMNS]
+
+
+_ROWS = sa.select(_c.id, *(_c[name] for name in _HIT_COLUMNS)).where(
     _c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
 )
 
@@ -810,10 +812,27 @@ class _Statements:
                 .order_by(*order)
                 .limit(wanted)
             )
-        branches.append(page.subquery("page_ids").select())
+        pages = [page.subquery("page_ids")]
         if shape.relevance:
-            branches.extend(self._ranked_from_sample(cte, passes, small))
-        return sa.union_all(*branches)
+            ranked, titles = self._ranked_from_sample(cte, passes, small)
+            pages.append(ranked)
+            branches.append(titles)
+        # Every row carries the hit columns (``_HIT_COLUMNS``); page rows from the requested
+        # page on hold them, so that a page taken from the sample needs no other statement.
+        return sa.union_all(
+            *(branch.add_columns(*_NO_HIT) for branch in branches),
+            *(
+                sa.select(*ids.c, *(_c[name] for name in _HIT_COLUMNS)).select_from(
+                    ids.outerjoin(
+                        _table,
+                        sa.and_(
+                            _c.id == sa.cast(ids.c[1], sa.Integer), ids.c[2] > _bp("page_offset", sa.Integer)
+                        ),
+                    )
+                )
+                for ids in pages
+            ),
+        )
 
     def _ranked_from_sample(self, cte: Any, passes: Any, small: Any) -> list[Any]:
         """Relevance past ``rank_limit``: the bounded candidate set of :meth:`_ranked` taken
@@ -853,7 +872,7 @@ class _Statements:
             none_f,
         ).order_by(*order).limit(_bp("wanted", sa.Integer))
         count = sa.select(sa.literal("titles"), sa.null().cast(sa.Text), titles, none_f, none_i, none_f)
-        return [ranked.subquery("sample_ranked_ids").select(), count]
+        return ranked.subquery("sample_ranked_ids"), count
 
     def _ranked(self) -> Any:
         """The page ranked among a bounded candidate set (see :meth:`PostgresBackend._execute`):

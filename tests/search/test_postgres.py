@@ -213,8 +213,7 @@ def test_bounded_ranking_takes_its_candidates_from_the_sample(many, monkeypatch)
     try:
         monkeypatch.setattr(pb, "_STATEMENTS", {})
         got, separate = run()
-        monkeypatch.setattr(pb, "_STATEMENTS", {})
-        monkeypatch.setattr(pb._Statements, "_ranked_from_sample", lambda self, *args: [])
+        monkeypatch.setattr(bounded, "rank_in_sample", False)
         want, always = run()
     finally:
         sa.event.remove(bounded.engine, "before_cursor_execute", spy)
@@ -222,3 +221,37 @@ def test_bounded_ranking_takes_its_candidates_from_the_sample(many, monkeypatch)
     assert always == len(queries) and separate <= len(queries) - 6, (separate, always)
     # (区块链: 3 title matches, fewer than the candidates wanted: the separate statement runs)
     assert separate >= 3
+
+
+def test_a_page_from_the_sample_comes_with_its_hits_in_one_statement(many) -> None:
+    """When the sample holds the page (every match, or the ranked candidates), its rows carry
+    the hit columns: the query runs the settings and the sample statement only (and the
+    estimate's EXPLAIN past the limit), and the hits hold the same values as the records."""
+    exact, bounded = many
+    statements: list[str] = []
+
+    def spy(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    sa.event.listen(exact.engine, "before_cursor_execute", spy)
+    try:
+        for backend, q, sort, page, count in (
+            (exact, "区块链", "relevance", 1, 2),
+            (exact, "区块链", "relevance", 3, 2),
+            (exact, "数据", "budget", 2, 2),
+            (bounded, "数据", "relevance", 2, 3),
+        ):
+            statements.clear()
+            query = SearchQuery(q=q, sort=sort, page=page, per_page=10, now=NOW)
+            raw = backend._execute(parse_query(q), query, "and", NOW)
+            assert len(raw.hits) == 10 and len(statements) == count, (q, sort, page, statements)
+            with backend.engine.connect() as con:
+                for hit in raw.hits:
+                    table = SearchEntry.__table__
+                    row = con.execute(sa.select(table).where(table.c.doc_id == hit.doc_id)).one()
+                    assert (hit.doc_type, hit.title, hit.body, hit.url, hit.status, hit.deadline) == (
+                        row.doc_type, row.title, row.body, row.url, row.status, row.deadline
+                    )
+                    assert hit.deadline.tzinfo is not None
+    finally:
+        sa.event.remove(exact.engine, "before_cursor_execute", spy)
