@@ -388,7 +388,6 @@ class PostgresBackend(SearchBackend):
             facets: dict[str, dict[str, int]] = {}
             ordered: list[tuple[int, int, float]] = []
             from_sample: list[tuple[int, int, float]] = []
-            titles = 0
             known: dict[int, Any] = {}
             for kind, value, n, score, block, tuples, *hit in con.execute(statements.sample, params).all():
                 if hit[0] is not None:  # (a page row of the requested page, with its hit columns)
@@ -400,13 +399,10 @@ class PostgresBackend(SearchBackend):
                     ordered.append((int(n), int(value), float(score or 0.0)))
                 elif kind == "ranked":
                     from_sample.append((int(n), int(value), float(score or 0.0)))
-                elif kind == "titles":
-                    titles = int(n)
                 else:
                     label = BUDGET_BANDS[int(value)].label if kind == "budget" else value
                     facets.setdefault(kind, {})[label] = int(n)
             exact = sampled <= limit
-            passing = total  # (in the sample, before any scaling)
             estimate = 0.0
             if not exact:
                 # The planner's estimate of the matches (the text's lexeme frequencies and the
@@ -430,10 +426,8 @@ class PostgresBackend(SearchBackend):
             ranked: list[tuple[int, float]]
             if exact and ordered:
                 ranked = [(entry_id, score) for _, entry_id, score in sorted(ordered)[query.offset : wanted]]
-            elif shape.relevance and self.rank_in_sample and (
-                exact or (passing >= params["rank_size"] and titles >= params["rank_size"])
-            ):
-                # The bounded candidate set lay inside the sample: ranked in the same statement.
+            elif shape.relevance and self.rank_in_sample:
+                # Ranked among the bounded candidate set in the sample's statement.
                 ranked = [(entry_id, score) for _, entry_id, score in sorted(from_sample)[query.offset : wanted]]
             elif shape.relevance:
                 ranked = [(row[0], float(row[1] or 0.0)) for row in con.execute(statements.ranked, params)]
@@ -777,9 +771,13 @@ class _Statements:
                 .where(values.c.v != "")
                 .group_by(values.c.v)
             )
-        small = sa.select(sa.func.count()).select_from(cte).where(passes()).scalar_subquery() <= _bp(
-            "small_limit", sa.Integer
-        )
+        # The sample's counts, once (guards of the page branches; one row).
+        counts = sa.select(
+            sa.func.count().label("sampled"),
+            sa.func.count().filter(passes()).label("passing"),
+            *([sa.func.count().filter(passes(), s.title_hit).label("titles")] if shape.relevance else []),
+        ).cte("counts")
+        small = sa.select(counts.c.passing).scalar_subquery() <= _bp("small_limit", sa.Integer)
         wanted = _bp("wanted", sa.Integer)
         if shape.relevance:
             scored = (
@@ -814,9 +812,7 @@ class _Statements:
             )
         pages = [page.subquery("page_ids")]
         if shape.relevance:
-            ranked, titles = self._ranked_from_sample(cte, passes, small)
-            pages.append(ranked)
-            branches.append(titles)
+            pages.append(self._ranked_from_sample(cte, counts, passes, small))
         # Every row carries the hit columns (``_HIT_COLUMNS``); page rows from the requested
         # page on hold them, so that a page taken from the sample needs no other statement.
         return sa.union_all(
@@ -834,28 +830,38 @@ class _Statements:
             ),
         )
 
-    def _ranked_from_sample(self, cte: Any, passes: Any, small: Any) -> list[Any]:
-        """Relevance past ``rank_limit``: the bounded candidate set of :meth:`_ranked` taken
-        from the sample, which holds the first matches in physical order, as :meth:`_ranked`'s
-        two candidate lists do: the first ``rank_size`` sample records (passing every filter)
-        whose title holds a query word, and the first ``rank_size`` others.  They are the same
-        records as :meth:`_ranked` finds whenever the sample holds every match or at least
-        ``rank_size`` of each kind (``ranked`` rows, ``n`` the rank); otherwise no ``ranked`` row
-        and the caller runs :meth:`_ranked` (a ``titles`` row gives the title-match count).
-        Ranking them here saves building the text's GIN bitmap twice more."""
+    def _ranked_from_sample(self, cte: Any, counts_cte: Any, passes: Any, small: Any) -> Any:
+        """Relevance past ``rank_limit``: the page ranked among the bounded candidate set of
+        :meth:`_ranked`, in the sample's statement (``ranked`` rows, ``n`` the rank).  Each of
+        the two candidate lists (the first ``rank_size`` matches in physical order whose title
+        holds a query word; the first ``rank_size`` matches) comes from the sample, which holds
+        the first matches in that order, when it holds the whole list (every match, or at least
+        ``rank_size`` of that kind passing every filter); otherwise from the table as
+        :meth:`_ranked` takes it (a guarded subquery, run only then).  The same candidates, so
+        the same page, while building the text's GIN bitmap once or twice less and saving a
+        round trip."""
         s = cte.c
         none_i, none_f = sa.null().cast(sa.Integer), sa.null().cast(sa.Float)
         size = _bp("rank_size", sa.Integer)
-        titles = sa.select(sa.func.count()).select_from(cte).where(passes(), s.title_hit).scalar_subquery()
-        passing = sa.select(sa.func.count()).select_from(cte).where(passes()).scalar_subquery()
-        complete = sa.select(sa.func.count()).select_from(cte).scalar_subquery() < _bp("sample_limit", sa.Integer)
-        usable = sa.and_(
-            sa.not_(sa.and_(complete, small)),
-            sa.or_(complete, sa.and_(passing >= size, titles >= size)),
-        )
-        in_title = sa.select(s.id).where(passes(), s.title_hit, usable).order_by(s.tid).limit(size)
-        anywhere = sa.select(s.id).where(passes(), usable).order_by(s.tid).limit(size)
-        candidates = sa.union(in_title.subquery().select(), anywhere.subquery().select()).subquery("candidates")
+        counts = counts_cte.c
+        titles = sa.select(counts.titles).scalar_subquery()
+        passing = sa.select(counts.passing).scalar_subquery()
+        complete = sa.select(counts.sampled).scalar_subquery() < _bp("sample_limit", sa.Integer)
+        wanted = sa.not_(sa.and_(complete, small))  # (else the sample's exact page is used)
+        titles_inside = sa.or_(complete, titles >= size)
+        others_inside = sa.or_(complete, passing >= size)
+        title_q = _c.title_tsv.bool_op("@@")(_tsquery("title_q"))
+        arms = [
+            sa.select(s.id).where(passes(), s.title_hit, wanted, titles_inside).order_by(s.tid).limit(size),
+            sa.select(_c.id)
+            .where(*self.filters.values(), title_q, *self.text, wanted, sa.not_(titles_inside))
+            .limit(size),
+            sa.select(s.id).where(passes(), wanted, others_inside).order_by(s.tid).limit(size),
+            sa.select(_c.id)
+            .where(*self.filters.values(), *self.text, wanted, sa.not_(others_inside))
+            .limit(size),
+        ]
+        candidates = sa.union(*(arm.subquery().select() for arm in arms)).subquery("candidates")
         scored = (
             sa.select(_c.id, _rank_score(_c.tsv).label("score"), _c.published_at, _c.doc_type, _c.doc_id)
             .join_from(candidates, _table, _c.id == candidates.c.id)
@@ -871,8 +877,7 @@ class _Statements:
             none_i,
             none_f,
         ).order_by(*order).limit(_bp("wanted", sa.Integer))
-        count = sa.select(sa.literal("titles"), sa.null().cast(sa.Text), titles, none_f, none_i, none_f)
-        return ranked.subquery("sample_ranked_ids"), count
+        return ranked.subquery("sample_ranked_ids")
 
     def _ranked(self) -> Any:
         """The page ranked among a bounded candidate set (see :meth:`PostgresBackend._execute`):

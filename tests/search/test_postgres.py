@@ -187,9 +187,10 @@ def test_statements_are_built_once_per_query_shape(many) -> None:
 
 
 def test_bounded_ranking_takes_its_candidates_from_the_sample(many, monkeypatch) -> None:
-    """Past ``rank_limit``, when the sample holds the candidate set (enough title matches and
-    others, or every match) the page is ranked in the sample's statement: the same hits and
-    scores as the separate ranking statement, without running it."""
+    """Past ``rank_limit`` the page is ranked in the sample's statement, its candidates taken
+    from the sample when it holds them (enough title matches and others, or every match), else
+    from the table (区块链: 3 title matches; a district filter): the same hits and scores as the
+    separate ranking statement, without running it."""
     from marketplace.search import postgres_backend as pb
 
     _, bounded = many
@@ -218,9 +219,7 @@ def test_bounded_ranking_takes_its_candidates_from_the_sample(many, monkeypatch)
     finally:
         sa.event.remove(bounded.engine, "before_cursor_execute", spy)
     assert got == want
-    assert always == len(queries) and separate <= len(queries) - 6, (separate, always)
-    # (区块链: 3 title matches, fewer than the candidates wanted: the separate statement runs)
-    assert separate >= 3
+    assert always == len(queries) and separate == 0, (separate, always)
 
 
 def test_a_page_from_the_sample_comes_with_its_hits_in_one_statement(many) -> None:
@@ -255,3 +254,4 @@ def test_a_page_from_the_sample_comes_with_its_hits_in_one_statement(many) -> No
                     assert hit.deadline.tzinfo is not None
     finally:
         sa.event.remove(exact.engine, "before_cursor_execute", spy)
+
