@@ -513,7 +513,13 @@ def _bp(name: str, type_: Any) -> Any:
 
 _TEXT_ARRAY = postgresql.ARRAY(sa.String)
 _NOW = sa.bindparam("now", type_=_c.deadline.type)
-_SETTINGS = sa.text("SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true)")
+#: (``synchronize_seqscans`` off: a sample read by a sequential scan, as browsing's, starts at the
+#: table's first block, not where another scan happens to be, so the same query gives the same
+#: estimated counts.)
+_SETTINGS = sa.text(
+    "SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true),"
+    " set_config('synchronize_seqscans', 'off', true)"
+)
 #: The columns a hit is built from (:class:`RawHit`), and typed blanks for rows that are no hit.
 _HIT_COLUMNS = ("doc_type", "doc_id", "title", "body", "url", "status", "deadline")
 _NO_HIT = [sa.null().cast(_c[name].type).label(f"hit_{name}") for name in _HIT_COLUMNS]

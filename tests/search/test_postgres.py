@@ -255,3 +255,16 @@ def test_a_page_from_the_sample_comes_with_its_hits_in_one_statement(many) -> No
     finally:
         sa.event.remove(exact.engine, "before_cursor_execute", spy)
 
+
+def test_query_settings_read_samples_from_the_first_block(pg_engine: sa.Engine) -> None:
+    """A sample read by a sequential scan (browsing past the limit) must not start wherever a
+    concurrent scan of the table is (synchronised scans), or the same query would give
+    different estimated counts."""
+    from marketplace.search.postgres_backend import _SETTINGS
+
+    with pg_engine.begin() as con:
+        con.execute(_SETTINGS, {"seqscan": "on"})
+        assert con.execute(sa.text("SHOW synchronize_seqscans")).scalar() == "off"
+        assert con.execute(sa.text("SHOW jit")).scalar() == "off"
+    with pg_engine.connect() as con:  # (local to the query's transaction)
+        assert con.execute(sa.text("SHOW synchronize_seqscans")).scalar() == "on"
