@@ -16,7 +16,8 @@ the planner's row estimate and flagged (``RawPage.estimated``).  ``ts_rank_cd`` 
 ranked record's large, TOASTed ``tsvector``, so relevance ranks every match only up to
 ``rank_limit``; past it, a bounded candidate set: records whose title holds a query word (the
 small inline ``title_tsv`` and its GIN index) and others, ``rank_candidates`` of each, growing
-with the page asked for.  The other orders stay exact; past the limit their page is read from
+with the page asked for, ranked inside the sample's statement (each candidate list is taken from
+the sample when it holds it).  A page taken from the sample comes with its hit columns.  The other orders stay exact; past the limit their page is read from
 a window of the order index (newest, budget, upcoming deadlines) intersected with the GIN
 bitmap, or from every match when the window falls short (:meth:`PostgresBackend._windowed_page`).
 Words and exclusions are one tsquery (``a & !b``), answered by the GIN index alone.  Each query
@@ -116,7 +117,7 @@ def tsvector_literal(title: str, body: str, extra: str) -> str:
     return " ".join(f"{_quote(lexeme)}:{','.join(pos)}" for lexeme, pos in positions.items())
 
 
-def _node_tsquery(node: Node) -> str:
+def _node_tsquery(node: Node, positions: bool = True) -> str:
     if isinstance(node, TermNode):
         return _quote(node.token)
     if isinstance(node, PhraseNode):
@@ -124,19 +125,25 @@ def _node_tsquery(node: Node) -> str:
             shingles = [_quote(shingle(a, b)) for a, b in zip(node.tokens, node.tokens[1:], strict=False)]
             if len(shingles) == 1:
                 return shingles[0]
-            return "(" + (" <-> " if node.exact else " & ").join(shingles) + ")"
+            return "(" + (" <-> " if node.exact and positions else " & ").join(shingles) + ")"
+        if not positions:
+            return "(" + " & ".join(_quote(token) for token in node.tokens) + ")"
         parts = [_quote(node.tokens[0])]
         for i in range(1, len(node.tokens)):
             parts.append(f"<{node.offsets[i] - node.offsets[i - 1]}>")
             parts.append(_quote(node.tokens[i]))
         return "(" + " ".join(parts) + ")"
     operator = " & " if isinstance(node, AllOf) else " | "
-    return "(" + operator.join(_node_tsquery(child) for child in node.children) + ")"
+    return "(" + operator.join(_node_tsquery(child, positions) for child in node.children) + ")"
 
 
-def tsquery_literal(nodes: Iterable[Node], mode: Mode = "and") -> str:
-    """The ``tsquery`` literal of *nodes* joined with ``&`` (or ``|`` in ``or`` mode)."""
-    parts = [_node_tsquery(node) for node in nodes]
+def tsquery_literal(nodes: Iterable[Node], mode: Mode = "and", positions: bool = True) -> str:
+    """The ``tsquery`` literal of *nodes* joined with ``&`` (or ``|`` in ``or`` mode).
+
+    Without *positions*, phrases become their words (or shingles) joined with ``&``: a query
+    that every match of the literal with positions also matches, answered by the GIN index
+    without reading any ``tsvector``."""
+    parts = [_node_tsquery(node, positions) for node in nodes]
     return (" & " if mode == "and" else " | ").join(parts)
 
 
@@ -251,8 +258,8 @@ class PostgresBackend(SearchBackend):
     rank_limit = 200
     #: Candidates of each kind (title matches, others) when ranking is bounded.
     rank_candidates = 60
-    #: Rank the bounded candidate set in the sample's statement when the sample holds it
-    #: (off: always with the separate statement; the results are the same).
+    #: Rank the bounded candidate set in the sample's statement (off: with the separate
+    #: statement of ``_Statements._ranked``; the results are the same, the tests compare them).
     rank_in_sample = True
 
     def __init__(
@@ -347,8 +354,21 @@ class PostgresBackend(SearchBackend):
     def _execute(self, parsed: ParsedQuery, query: SearchQuery, mode: Mode, now: datetime) -> RawPage:
         has_text = bool(parsed.must)
         sort = query.sort if has_text else ("newest" if query.sort == "relevance" else query.sort)
+        match_q = prefilter_q = ""
+        if has_text:
+            match_q = prefilter_q = tsquery_literal(parsed.must, mode)
+            relaxed = tsquery_literal(parsed.must, mode, positions=False)
+            if parsed.must_not:
+                # Matching and exclusion in one tsquery: GIN answers ``a & !b`` from the index
+                # alone (no record's tsvector is read unless a phrase needs its positions).
+                negative = tsquery_literal(parsed.must_not, "or")
+                match_q = f"({match_q}) & !({negative})"
+                # (an excluded phrase needs positions: the prefilter leaves it to the check)
+                relaxed = f"({relaxed}) & !({negative})" if "<" not in negative else relaxed
+            prefilter_q = relaxed
         shape = _Shape(
             text=has_text,
+            phrase=prefilter_q != match_q,
             exclude=bool(parsed.must_not),
             filters=_filter_shape(query),
             facets=query.with_facets,
@@ -368,13 +388,9 @@ class PostgresBackend(SearchBackend):
         }
         if has_text:
             params["tsq"] = tsquery_literal(parsed.must, mode)
-            # Matching and exclusion in one tsquery: GIN answers ``a & !b`` from the index alone
-            # (no record's tsvector is read unless a phrase needs its positions).
-            params["match_q"] = (
-                f"({params['tsq']}) & !({tsquery_literal(parsed.must_not, 'or')})"
-                if parsed.must_not
-                else params["tsq"]
-            )
+            params["match_q"] = match_q
+            if shape.phrase:
+                params["prefilter_q"] = prefilter_q
             params["title_q"] = tsquery_literal(parsed.must, "or")
         elif parsed.must_not:
             params["neg"] = tsquery_literal(parsed.must_not, "or")
@@ -496,6 +512,8 @@ class PostgresBackend(SearchBackend):
 @dataclass(frozen=True, slots=True)
 class _Shape:
     text: bool
+    #: Whether matching needs word positions (a quoted phrase): see ``_Statements``.
+    phrase: bool
     exclude: bool
     #: Active filter names; ``budget`` carries which bounds are given (``budget:10``).
     filters: tuple[str, ...]
@@ -624,7 +642,15 @@ class _Statements:
         # Text conditions: one tsquery for words and exclusions; an exclusion alone (no word to
         # match) takes the excluded ids from the GIN index (a hashed NOT IN).
         text: list[Any] = []
-        if shape.text:
+        # A quoted phrase needs each candidate's positions, in its large TOASTed tsvector: the
+        # GIN index answers the query without positions (``prefilter_q``), and the phrase is
+        # checked (as a function call, which the planner never makes an index condition) after
+        # every cheaper condition, so that only records passing them are read.
+        positions: list[Any] = []
+        if shape.text and shape.phrase:
+            text.append(_c.tsv.bool_op("@@")(_tsquery("prefilter_q")))
+            positions.append(sa.func.ts_match_vq(_c.tsv, _tsquery("match_q")))
+        elif shape.text:
             text.append(_c.tsv.bool_op("@@")(_tsquery("match_q")))
         elif shape.exclude:
             text.append(_c.id.not_in(sa.select(_c.id).where(_c.tsv.bool_op("@@")(_tsquery("neg")))))
@@ -634,17 +660,22 @@ class _Statements:
             else_=_c.status,
         )
         filters = _filters(_Columns(derived), shape.filters)
-        self.text, self.filters = text, filters
-        self.sample = self._sample(derived, text, filters)
-        # The planner's row estimate of every match (EXPLAIN, compiled once, see explain_args).
-        self.estimate = sa.select(_c.id).where(*text, *filters.values())
+        self.text, self.filters = [*text, *positions], filters
+        self.sample = self._sample(derived, text, positions, filters)
+        # The planner's row estimate of every match (EXPLAIN, compiled once, see explain_args),
+        # from the one text condition (its estimate of a phrase is the operator's).
+        if shape.phrase:
+            text_estimate = [_c.tsv.bool_op("@@")(_tsquery("match_q"))]
+        else:
+            text_estimate = text
+        self.estimate = sa.select(_c.id).where(*text_estimate, *filters.values())
         self._explain: tuple[str, Any] | None = None
         self.ranked = self._ranked() if shape.relevance else None
         if not shape.relevance:
             # Filters first: PostgreSQL tests quals of equal cost in the order written, and the
             # text test reads the record's tsvector.
             matches = sa.select(_c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id).where(
-                *filters.values(), *text
+                *filters.values(), *text, *positions
             )
             self.page = self._page(matches.subquery("matches"))
             self.sparse_page = self._page(matches.cte("matches").prefix_with("MATERIALIZED"))
@@ -665,7 +696,7 @@ class _Statements:
                 window = key >= sa.bindparam("threshold", type_=key.type)
             self.window_page = (
                 sa.select(_c.id)
-                .where(*filters.values(), *text, window)
+                .where(*filters.values(), *text, window, *positions)
                 .order_by(*_order(_c, shape.sort))
                 .limit(_bp("page_limit", sa.Integer))
                 .offset(_bp("page_offset", sa.Integer))
@@ -687,13 +718,16 @@ class _Statements:
             .offset(_bp("page_offset", sa.Integer))
         )
 
-    def _sample(self, derived: Any, text: list[Any], filters: dict[str, Any]) -> Any:
+    def _sample(self, derived: Any, text: list[Any], positions: list[Any], filters: dict[str, Any]) -> Any:
         """One statement over the sample (a CTE, read once): ``(kind, value, n, score, block,
         tuples)`` rows — ``#``: matches passing every filter, the sample's size, the table's
         size in blocks (``score``), the sample's last heap block and the table's row count;
         one row per facet value (``kind`` the facet): rows passing every filter but the facet's
         own; ``page``: the first page's worth of ids in the requested order (``n`` the rank),
-        computed only when the sample holds few enough matches to rank them all.
+        computed only when the sample holds few enough matches to rank them all; ``ranked``
+        (relevance): the page ranked among the bounded candidate set
+        (:meth:`_ranked_from_sample`).  Every row ends with the hit columns (``_HIT_COLUMNS``),
+        set on the page rows from ``page_offset`` on, blank elsewhere.
 
         The sample: up to ``exact_limit + 1`` records matching the text and all filters but at
         most one (what the disjunctive facet counts need), in physical order, which the bitmap
@@ -711,6 +745,7 @@ class _Statements:
         where = list(text)
         if len(flags) >= 2:
             where.append(sa.func.coalesce(sum((f.element for f in flags), sa.literal(0)), 0) >= len(flags) - 1)
+        where.extend(positions)
         sample = (
             sa.select(
                 _c.id,
@@ -853,18 +888,18 @@ class _Statements:
         titles = sa.select(counts.titles).scalar_subquery()
         passing = sa.select(counts.passing).scalar_subquery()
         complete = sa.select(counts.sampled).scalar_subquery() < _bp("sample_limit", sa.Integer)
-        wanted = sa.not_(sa.and_(complete, small))  # (else the sample's exact page is used)
+        needed = sa.not_(sa.and_(complete, small))  # (else the sample's exact page is used)
         titles_inside = sa.or_(complete, titles >= size)
         others_inside = sa.or_(complete, passing >= size)
         title_q = _c.title_tsv.bool_op("@@")(_tsquery("title_q"))
         arms = [
-            sa.select(s.id).where(passes(), s.title_hit, wanted, titles_inside).order_by(s.tid).limit(size),
+            sa.select(s.id).where(passes(), s.title_hit, needed, titles_inside).order_by(s.tid).limit(size),
             sa.select(_c.id)
-            .where(*self.filters.values(), title_q, *self.text, wanted, sa.not_(titles_inside))
+            .where(*self.filters.values(), title_q, *self.text, needed, sa.not_(titles_inside))
             .limit(size),
-            sa.select(s.id).where(passes(), wanted, others_inside).order_by(s.tid).limit(size),
+            sa.select(s.id).where(passes(), needed, others_inside).order_by(s.tid).limit(size),
             sa.select(_c.id)
-            .where(*self.filters.values(), *self.text, wanted, sa.not_(others_inside))
+            .where(*self.filters.values(), *self.text, needed, sa.not_(others_inside))
             .limit(size),
         ]
         candidates = sa.union(*(arm.subquery().select() for arm in arms)).subquery("candidates")

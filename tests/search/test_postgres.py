@@ -268,3 +268,39 @@ def test_query_settings_read_samples_from_the_first_block(pg_engine: sa.Engine) 
         assert con.execute(sa.text("SHOW jit")).scalar() == "off"
     with pg_engine.connect() as con:  # (local to the query's transaction)
         assert con.execute(sa.text("SHOW synchronize_seqscans")).scalar() == "on"
+
+
+def test_tsquery_literal_without_positions_keeps_the_words_of_phrases() -> None:
+    assert tsquery_literal(parse_query('"网络信息安全"').must, positions=False) == "('网络 信息' & '信息 安全')"
+    assert tsquery_literal(parse_query('"信息与安全"').must, positions=False) == "('信息' & '安全')"
+    assert tsquery_literal(parse_query('"信息安全" 5G').must, positions=False) == "'信息 安全' & '5g'"
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "deadline", "budget"])
+def test_phrases_are_matched_through_the_index_then_checked_after_the_filters(many, sort) -> None:
+    """A phrase's positions are read from the TOASTed tsvector only for the records that pass
+    the GIN index (the phrase's words), the filters and the order window: the same matches."""
+    from marketplace.search import postgres_backend as pb
+
+    exact, bounded = many
+    everything = set(range(1, 241))
+    in_500105 = {i for i in everything if DISTRICTS[i % 4] == "500105"}
+    for q, filters, expected in (
+        ('"政务数据归集"', {}, everything),
+        ('"政务数据归集"', {"districts": ("500105",)}, in_500105),
+        ('"区块链电子证照"', {}, {37, 121, 200}),
+        ('"区块链电子证照" -"政务数据"', {}, set()),
+    ):
+        truth = exact.query(SearchQuery(q=q, sort=sort, per_page=100, now=NOW, **filters))
+        assert truth.total == len(expected) and {h.doc_id for h in truth.hits} <= expected, (q, filters)
+        paged = [
+            h.doc_id
+            for page in (1, 2, 3)
+            for h in bounded.query(SearchQuery(q=q, sort=sort, per_page=10, page=page, now=NOW, **filters)).hits
+        ]
+        assert set(paged) <= expected
+        if sort != "relevance":  # (bounded relevance ranks a candidate set)
+            assert paged == [h.doc_id for h in truth.hits][:30], (q, filters)
+    shape = next(s for s in pb._STATEMENTS if s.phrase and s.sort == sort)
+    sql = str(pb._statements(shape).sample.compile(dialect=exact.engine.dialect))
+    assert "@@ CAST(%(prefilter_q)s" in sql and "ts_match_vq(search_entries.tsv, CAST(%(match_q)s" in sql
