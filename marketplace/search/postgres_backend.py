@@ -406,7 +406,7 @@ class PostgresBackend(SearchBackend):
             from_sample: list[tuple[int, int, float]] = []
             known: dict[int, Any] = {}
             for kind, value, n, score, block, tuples, *hit in con.execute(statements.sample, params).all():
-                if hit[0] is not None:  # (a page row of the requested page, with its hit columns)
+                if hit and hit[0] is not None:  # (a page row of the requested page, with its hit columns)
                     known[int(value)] = hit
                 if kind == "#":
                     total, sampled, last_block = int(n), int(value), int(block or 0)
@@ -726,8 +726,8 @@ class _Statements:
         own; ``page``: the first page's worth of ids in the requested order (``n`` the rank),
         computed only when the sample holds few enough matches to rank them all; ``ranked``
         (relevance): the page ranked among the bounded candidate set
-        (:meth:`_ranked_from_sample`).  Every row ends with the hit columns (``_HIT_COLUMNS``),
-        set on the page rows from ``page_offset`` on, blank elsewhere.
+        (:meth:`_ranked_from_sample`).  For relevance every row ends with the hit columns
+        (``_HIT_COLUMNS``), set on the page rows from ``page_offset`` on, blank elsewhere.
 
         The sample: up to ``exact_limit + 1`` records matching the text and all filters but at
         most one (what the disjunctive facet counts need), in physical order, which the bitmap
@@ -851,13 +851,19 @@ class _Statements:
                 .order_by(*order)
                 .limit(wanted)
             )
-        pages = [page.subquery("page_ids")]
-        if shape.relevance:
-            pages.append(self._ranked_from_sample(cte, counts, passes, small))
-        # Every row carries the hit columns (``_HIT_COLUMNS``); page rows from the requested
-        # page on hold them, so that a page taken from the sample needs no other statement.
+        if not shape.relevance:
+            # (the page of other orders comes from the sample only up to the exact limit; the
+            # hit columns would cost every other query more than the row fetch they save)
+            branches.append(page.subquery("page_ids").select())
+            return sa.union_all(*branches)
+        # Relevance: the page always comes from this statement (the sample's exact page or the
+        # ranked candidates), so every row carries the hit columns (``_HIT_COLUMNS``), set on
+        # the page rows from the requested page on: no other statement is needed.
+        pages = [page.subquery("page_ids"), self._ranked_from_sample(cte, counts, passes, small)]
+        first, *others = branches
         return sa.union_all(
-            *(branch.add_columns(*_NO_HIT) for branch in branches),
+            first.add_columns(*_NO_HIT),
+            *(branch.add_columns(*[sa.null()] * len(_HIT_COLUMNS)) for branch in others),
             *(
                 sa.select(*ids.c, *(_c[name] for name in _HIT_COLUMNS)).select_from(
                     ids.outerjoin(
