@@ -304,3 +304,23 @@ def test_phrases_are_matched_through_the_index_then_checked_after_the_filters(ma
     shape = next(s for s in pb._STATEMENTS if s.phrase and s.sort == sort)
     sql = str(pb._statements(shape).sample.compile(dialect=exact.engine.dialect))
     assert "@@ CAST(%(prefilter_q)s" in sql and "ts_match_vq(search_entries.tsv, CAST(%(match_q)s" in sql
+
+
+def test_bench_steady_state_takes_each_querys_least_cost() -> None:
+    """``scripts/bench_search.py --pg-repeat``: per query, the least server CPU over the runs."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "bench_search.py"
+    spec = importlib.util.spec_from_file_location("bench_search", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    clock = {"t": 0.0}
+    costs = iter([0.009, 0.004, 0.002, 0.007, 0.005, 0.001])  # query 1, 2, 3; then again
+
+    def run(query: SearchQuery) -> None:
+        clock["t"] += next(costs)
+
+    result = bench._steady_state(run, [SearchQuery()] * 3, lambda: clock["t"], 2)
+    assert result["steady_server_cpu_p50_ms"] == 4.0 and result["steady_server_cpu_p95_ms"] == 7.0
+    assert set(result) >= {"steady_cpu_p50_ms", "steady_total_cpu_p95_ms"}
