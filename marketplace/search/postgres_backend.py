@@ -428,9 +428,12 @@ class PostgresBackend(SearchBackend):
                 if isinstance(plan, str):
                     plan = json.loads(plan)
                 estimate = float(plan[0]["Plan"]["Plan Rows"])
-                if total:
+                if total and estimate >= total:
                     scale = max(1.0, estimate / total)
-                else:  # no match in the sample passes every filter: scale by the heap read
+                else:
+                    # No match in the sample passes every filter, or the planner estimates fewer
+                    # matches than the sample already holds (a phrase's positions, which it
+                    # cannot see, say): scale by the share of the heap read.
                     scale = max(1.0, blocks / (last_block + 1))
                 facets = {f: {k: _scaled(v, scale) for k, v in values.items()} for f, values in facets.items()}
                 total = _scaled(total, scale)

@@ -324,3 +324,19 @@ def test_bench_steady_state_takes_each_querys_least_cost() -> None:
     result = bench._steady_state(run, [SearchQuery()] * 3, lambda: clock["t"], 2)
     assert result["steady_server_cpu_p50_ms"] == 4.0 and result["steady_server_cpu_p95_ms"] == 7.0
     assert set(result) >= {"steady_cpu_p50_ms", "steady_total_cpu_p95_ms"}
+
+
+def test_an_estimate_below_what_the_sample_holds_is_not_used(many, monkeypatch) -> None:
+    """Past the limit the sample's counts are scaled to the planner's estimate, unless that
+    estimate is below the matches the sample already holds (it cannot see a phrase's positions,
+    e.g. 3,112 matches estimated as 211): then by the share of the heap read."""
+    from marketplace.search import postgres_backend as pb
+
+    exact, bounded = many
+    truth = exact.query(SearchQuery(q="数据", now=NOW))
+    monkeypatch.setattr(pb._Statements, "explain_args", lambda self, con, params: (
+        "EXPLAIN (FORMAT JSON) SELECT 1 WHERE false", {}
+    ))
+    guess = bounded.query(SearchQuery(q="数据", now=NOW))
+    assert guess.total_is_estimate and truth.total == 240
+    assert 41 < guess.total <= 1.5 * truth.total, guess.total
