@@ -16,7 +16,8 @@ the planner's row estimate and flagged (``RawPage.estimated``).  ``ts_rank_cd`` 
 ranked record's large, TOASTed ``tsvector``, so relevance ranks every match only up to
 ``rank_limit``; past it, a bounded candidate set: records whose title holds a query word (the
 small inline ``title_tsv`` and its GIN index) and others, ``rank_candidates`` of each, growing
-with the page asked for.  The other orders stay exact; past the limit their page is read from
+with the page asked for, ranked inside the sample's statement (each candidate list is taken from
+the sample when it holds it).  A page taken from the sample comes with its hit columns.  The other orders stay exact; past the limit their page is read from
 a window of the order index (newest, budget, upcoming deadlines) intersected with the GIN
 bitmap, or from every match when the window falls short (:meth:`PostgresBackend._windowed_page`).
 Words and exclusions are one tsquery (``a & !b``), answered by the GIN index alone.  Each query
@@ -116,7 +117,7 @@ def tsvector_literal(title: str, body: str, extra: str) -> str:
     return " ".join(f"{_quote(lexeme)}:{','.join(pos)}" for lexeme, pos in positions.items())
 
 
-def _node_tsquery(node: Node) -> str:
+def _node_tsquery(node: Node, positions: bool = True) -> str:
     if isinstance(node, TermNode):
         return _quote(node.token)
     if isinstance(node, PhraseNode):
@@ -124,19 +125,25 @@ def _node_tsquery(node: Node) -> str:
             shingles = [_quote(shingle(a, b)) for a, b in zip(node.tokens, node.tokens[1:], strict=False)]
             if len(shingles) == 1:
                 return shingles[0]
-            return "(" + (" <-> " if node.exact else " & ").join(shingles) + ")"
+            return "(" + (" <-> " if node.exact and positions else " & ").join(shingles) + ")"
+        if not positions:
+            return "(" + " & ".join(_quote(token) for token in node.tokens) + ")"
         parts = [_quote(node.tokens[0])]
         for i in range(1, len(node.tokens)):
             parts.append(f"<{node.offsets[i] - node.offsets[i - 1]}>")
             parts.append(_quote(node.tokens[i]))
         return "(" + " ".join(parts) + ")"
     operator = " & " if isinstance(node, AllOf) else " | "
-    return "(" + operator.join(_node_tsquery(child) for child in node.children) + ")"
+    return "(" + operator.join(_node_tsquery(child, positions) for child in node.children) + ")"
 
 
-def tsquery_literal(nodes: Iterable[Node], mode: Mode = "and") -> str:
-    """The ``tsquery`` literal of *nodes* joined with ``&`` (or ``|`` in ``or`` mode)."""
-    parts = [_node_tsquery(node) for node in nodes]
+def tsquery_literal(nodes: Iterable[Node], mode: Mode = "and", positions: bool = True) -> str:
+    """The ``tsquery`` literal of *nodes* joined with ``&`` (or ``|`` in ``or`` mode).
+
+    Without *positions*, phrases become their words (or shingles) joined with ``&``: a query
+    that every match of the literal with positions also matches, answered by the GIN index
+    without reading any ``tsvector``."""
+    parts = [_node_tsquery(node, positions) for node in nodes]
     return (" & " if mode == "and" else " | ").join(parts)
 
 
@@ -251,6 +258,9 @@ class PostgresBackend(SearchBackend):
     rank_limit = 200
     #: Candidates of each kind (title matches, others) when ranking is bounded.
     rank_candidates = 60
+    #: Rank the bounded candidate set in the sample's statement (off: with the separate
+    #: statement of ``_Statements._ranked``; the results are the same, the tests compare them).
+    rank_in_sample = True
 
     def __init__(
         self,
@@ -344,8 +354,21 @@ class PostgresBackend(SearchBackend):
     def _execute(self, parsed: ParsedQuery, query: SearchQuery, mode: Mode, now: datetime) -> RawPage:
         has_text = bool(parsed.must)
         sort = query.sort if has_text else ("newest" if query.sort == "relevance" else query.sort)
+        match_q = prefilter_q = ""
+        if has_text:
+            match_q = prefilter_q = tsquery_literal(parsed.must, mode)
+            relaxed = tsquery_literal(parsed.must, mode, positions=False)
+            if parsed.must_not:
+                # Matching and exclusion in one tsquery: GIN answers ``a & !b`` from the index
+                # alone (no record's tsvector is read unless a phrase needs its positions).
+                negative = tsquery_literal(parsed.must_not, "or")
+                match_q = f"({match_q}) & !({negative})"
+                # (an excluded phrase needs positions: the prefilter leaves it to the check)
+                relaxed = f"({relaxed}) & !({negative})" if "<" not in negative else relaxed
+            prefilter_q = relaxed
         shape = _Shape(
             text=has_text,
+            phrase=prefilter_q != match_q,
             exclude=bool(parsed.must_not),
             filters=_filter_shape(query),
             facets=query.with_facets,
@@ -357,6 +380,7 @@ class PostgresBackend(SearchBackend):
             "now": now,
             "sample_limit": limit + 1,
             "small_limit": self.rank_limit if shape.relevance else limit,
+            "rank_size": max(self.rank_candidates, wanted),
             "wanted": wanted,
             "page_limit": query.per_page,
             "page_offset": query.offset,
@@ -364,13 +388,10 @@ class PostgresBackend(SearchBackend):
         }
         if has_text:
             params["tsq"] = tsquery_literal(parsed.must, mode)
-            # Matching and exclusion in one tsquery: GIN answers ``a & !b`` from the index alone
-            # (no record's tsvector is read unless a phrase needs its positions).
-            params["match_q"] = (
-                f"({params['tsq']}) & !({tsquery_literal(parsed.must_not, 'or')})"
-                if parsed.must_not
-                else params["tsq"]
-            )
+            params["match_q"] = match_q
+            if shape.phrase:
+                params["prefilter_q"] = prefilter_q
+            params["title_q"] = tsquery_literal(parsed.must, "or")
         elif parsed.must_not:
             params["neg"] = tsquery_literal(parsed.must_not, "or")
         statements = _statements(shape)
@@ -382,12 +403,18 @@ class PostgresBackend(SearchBackend):
             total, sampled, last_block, blocks, rows_total = 0, 0, 0, 0.0, 0.0
             facets: dict[str, dict[str, int]] = {}
             ordered: list[tuple[int, int, float]] = []
-            for kind, value, n, score, block, tuples in con.execute(statements.sample, params):
+            from_sample: list[tuple[int, int, float]] = []
+            known: dict[int, Any] = {}
+            for kind, value, n, score, block, tuples, *hit in con.execute(statements.sample, params).all():
+                if hit and hit[0] is not None:  # (a page row of the requested page, with its hit columns)
+                    known[int(value)] = hit
                 if kind == "#":
                     total, sampled, last_block = int(n), int(value), int(block or 0)
                     blocks, rows_total = float(score or 0.0), float(tuples or 0.0)
                 elif kind == "page":
                     ordered.append((int(n), int(value), float(score or 0.0)))
+                elif kind == "ranked":
+                    from_sample.append((int(n), int(value), float(score or 0.0)))
                 else:
                     label = BUDGET_BANDS[int(value)].label if kind == "budget" else value
                     facets.setdefault(kind, {})[label] = int(n)
@@ -401,9 +428,12 @@ class PostgresBackend(SearchBackend):
                 if isinstance(plan, str):
                     plan = json.loads(plan)
                 estimate = float(plan[0]["Plan"]["Plan Rows"])
-                if total:
+                if total and estimate >= total:
                     scale = max(1.0, estimate / total)
-                else:  # no match in the sample passes every filter: scale by the heap read
+                else:
+                    # No match in the sample passes every filter, or the planner estimates fewer
+                    # matches than the sample already holds (a phrase's positions, which it
+                    # cannot see, say): scale by the share of the heap read.
                     scale = max(1.0, blocks / (last_block + 1))
                 facets = {f: {k: _scaled(v, scale) for k, v in values.items()} for f, values in facets.items()}
                 total = _scaled(total, scale)
@@ -415,9 +445,10 @@ class PostgresBackend(SearchBackend):
             ranked: list[tuple[int, float]]
             if exact and ordered:
                 ranked = [(entry_id, score) for _, entry_id, score in sorted(ordered)[query.offset : wanted]]
+            elif shape.relevance and self.rank_in_sample:
+                # Ranked among the bounded candidate set in the sample's statement.
+                ranked = [(entry_id, score) for _, entry_id, score in sorted(from_sample)[query.offset : wanted]]
             elif shape.relevance:
-                params["title_q"] = tsquery_literal(parsed.must, "or")
-                params["rank_size"] = max(self.rank_candidates, wanted)
                 ranked = [(row[0], float(row[1] or 0.0)) for row in con.execute(statements.ranked, params)]
             elif exact:
                 ranked = []  # (the page lies past the matches)
@@ -432,23 +463,14 @@ class PostgresBackend(SearchBackend):
             if not exact:
                 # An estimate is never below what is known to exist.
                 total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
-            ids = [entry_id for entry_id, _ in ranked]
-            rows_by_id = {row.id: row for row in con.execute(_ROWS, {"ids": ids})} if ids else {}
+            missing = [entry_id for entry_id, _ in ranked if entry_id not in known]
+            if missing:
+                for row in con.execute(_ROWS, {"ids": missing}):
+                    known[row.id] = row[1:]
         hits = []
         for entry_id, entry_score in ranked:
-            row = rows_by_id[entry_id]
-            hits.append(
-                RawHit(
-                    doc_type=row.doc_type,
-                    doc_id=int(row.doc_id),
-                    score=entry_score,
-                    title=row.title,
-                    body=row.body,
-                    url=row.url,
-                    status=row.status,
-                    deadline=row.deadline,
-                )
-            )
+            doc_type, doc_id, title, body, url, status, deadline = known[entry_id]
+            hits.append(RawHit(doc_type, int(doc_id), entry_score, title, body, url, status, deadline))
         return RawPage(total, hits, facets, estimated=not exact)
 
 
@@ -493,6 +515,8 @@ class PostgresBackend(SearchBackend):
 @dataclass(frozen=True, slots=True)
 class _Shape:
     text: bool
+    #: Whether matching needs word positions (a quoted phrase): see ``_Statements``.
+    phrase: bool
     exclude: bool
     #: Active filter names; ``budget`` carries which bounds are given (``budget:10``).
     filters: tuple[str, ...]
@@ -510,8 +534,19 @@ def _bp(name: str, type_: Any) -> Any:
 
 _TEXT_ARRAY = postgresql.ARRAY(sa.String)
 _NOW = sa.bindparam("now", type_=_c.deadline.type)
-_SETTINGS = sa.text("SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true)")
-_ROWS = sa.select(_c.id, _c.doc_type, _c.doc_id, _c.title, _c.body, _c.url, _c.status, _c.deadline).where(
+#: (``synchronize_seqscans`` off: a sample read by a sequential scan, as browsing's, starts at the
+#: table's first block, not where another scan happens to be, so the same query gives the same
+#: estimated counts.)
+_SETTINGS = sa.text(
+    "SELECT set_config('jit', 'off', true), set_config('enable_seqscan', :seqscan, true),"
+    " set_config('synchronize_seqscans', 'off', true)"
+)
+#: The columns a hit is built from (:class:`RawHit`), and typed blanks for rows that are no hit.
+_HIT_COLUMNS = ("doc_type", "doc_id", "title", "body", "url", "status", "deadline")
+_NO_HIT = [sa.null().cast(_c[name].type).label(f"hit_{name}") for name in _HIT_COLUMNS]
+
+
+_ROWS = sa.select(_c.id, *(_c[name] for name in _HIT_COLUMNS)).where(
     _c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
 )
 
@@ -610,7 +645,15 @@ class _Statements:
         # Text conditions: one tsquery for words and exclusions; an exclusion alone (no word to
         # match) takes the excluded ids from the GIN index (a hashed NOT IN).
         text: list[Any] = []
-        if shape.text:
+        # A quoted phrase needs each candidate's positions, in its large TOASTed tsvector: the
+        # GIN index answers the query without positions (``prefilter_q``), and the phrase is
+        # checked (as a function call, which the planner never makes an index condition) after
+        # every cheaper condition, so that only records passing them are read.
+        positions: list[Any] = []
+        if shape.text and shape.phrase:
+            text.append(_c.tsv.bool_op("@@")(_tsquery("prefilter_q")))
+            positions.append(sa.func.ts_match_vq(_c.tsv, _tsquery("match_q")))
+        elif shape.text:
             text.append(_c.tsv.bool_op("@@")(_tsquery("match_q")))
         elif shape.exclude:
             text.append(_c.id.not_in(sa.select(_c.id).where(_c.tsv.bool_op("@@")(_tsquery("neg")))))
@@ -620,17 +663,22 @@ class _Statements:
             else_=_c.status,
         )
         filters = _filters(_Columns(derived), shape.filters)
-        self.text, self.filters = text, filters
-        self.sample = self._sample(derived, text, filters)
-        # The planner's row estimate of every match (EXPLAIN, compiled once, see explain_args).
-        self.estimate = sa.select(_c.id).where(*text, *filters.values())
+        self.text, self.filters = [*text, *positions], filters
+        self.sample = self._sample(derived, text, positions, filters)
+        # The planner's row estimate of every match (EXPLAIN, compiled once, see explain_args),
+        # from the one text condition (its estimate of a phrase is the operator's).
+        if shape.phrase:
+            text_estimate = [_c.tsv.bool_op("@@")(_tsquery("match_q"))]
+        else:
+            text_estimate = text
+        self.estimate = sa.select(_c.id).where(*text_estimate, *filters.values())
         self._explain: tuple[str, Any] | None = None
         self.ranked = self._ranked() if shape.relevance else None
         if not shape.relevance:
             # Filters first: PostgreSQL tests quals of equal cost in the order written, and the
             # text test reads the record's tsvector.
             matches = sa.select(_c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id).where(
-                *filters.values(), *text
+                *filters.values(), *text, *positions
             )
             self.page = self._page(matches.subquery("matches"))
             self.sparse_page = self._page(matches.cte("matches").prefix_with("MATERIALIZED"))
@@ -651,7 +699,7 @@ class _Statements:
                 window = key >= sa.bindparam("threshold", type_=key.type)
             self.window_page = (
                 sa.select(_c.id)
-                .where(*filters.values(), *text, window)
+                .where(*filters.values(), *text, window, *positions)
                 .order_by(*_order(_c, shape.sort))
                 .limit(_bp("page_limit", sa.Integer))
                 .offset(_bp("page_offset", sa.Integer))
@@ -673,13 +721,16 @@ class _Statements:
             .offset(_bp("page_offset", sa.Integer))
         )
 
-    def _sample(self, derived: Any, text: list[Any], filters: dict[str, Any]) -> Any:
+    def _sample(self, derived: Any, text: list[Any], positions: list[Any], filters: dict[str, Any]) -> Any:
         """One statement over the sample (a CTE, read once): ``(kind, value, n, score, block,
         tuples)`` rows — ``#``: matches passing every filter, the sample's size, the table's
         size in blocks (``score``), the sample's last heap block and the table's row count;
         one row per facet value (``kind`` the facet): rows passing every filter but the facet's
         own; ``page``: the first page's worth of ids in the requested order (``n`` the rank),
-        computed only when the sample holds few enough matches to rank them all.
+        computed only when the sample holds few enough matches to rank them all; ``ranked``
+        (relevance): the page ranked among the bounded candidate set
+        (:meth:`_ranked_from_sample`).  For relevance every row ends with the hit columns
+        (``_HIT_COLUMNS``), set on the page rows from ``page_offset`` on, blank elsewhere.
 
         The sample: up to ``exact_limit + 1`` records matching the text and all filters but at
         most one (what the disjunctive facet counts need), in physical order, which the bitmap
@@ -697,6 +748,7 @@ class _Statements:
         where = list(text)
         if len(flags) >= 2:
             where.append(sa.func.coalesce(sum((f.element for f in flags), sa.literal(0)), 0) >= len(flags) - 1)
+        where.extend(positions)
         sample = (
             sa.select(
                 _c.id,
@@ -713,6 +765,9 @@ class _Statements:
                 band.label("band"),
                 sa.literal_column("search_entries.ctid").label("tid"),
                 *flags,
+                # Relevance: whether the title holds a query word (``title_tsv`` is small and
+                # inline), so that the bounded candidate set can come from the sample.
+                *([_c.title_tsv.bool_op("@@")(_tsquery("title_q")).label("title_hit")] if shape.relevance else []),
             )
             .where(*where)
             .limit(_bp("sample_limit", sa.Integer))
@@ -760,9 +815,13 @@ class _Statements:
                 .where(values.c.v != "")
                 .group_by(values.c.v)
             )
-        small = sa.select(sa.func.count()).select_from(cte).where(passes()).scalar_subquery() <= _bp(
-            "small_limit", sa.Integer
-        )
+        # The sample's counts, once (guards of the page branches; one row).
+        counts = sa.select(
+            sa.func.count().label("sampled"),
+            sa.func.count().filter(passes()).label("passing"),
+            *([sa.func.count().filter(passes(), s.title_hit).label("titles")] if shape.relevance else []),
+        ).cte("counts")
+        small = sa.select(counts.c.passing).scalar_subquery() <= _bp("small_limit", sa.Integer)
         wanted = _bp("wanted", sa.Integer)
         if shape.relevance:
             scored = (
@@ -795,8 +854,80 @@ class _Statements:
                 .order_by(*order)
                 .limit(wanted)
             )
-        branches.append(page.subquery("page_ids").select())
-        return sa.union_all(*branches)
+        if not shape.relevance:
+            # (the page of other orders comes from the sample only up to the exact limit; the
+            # hit columns would cost every other query more than the row fetch they save)
+            branches.append(page.subquery("page_ids").select())
+            return sa.union_all(*branches)
+        # Relevance: the page always comes from this statement (the sample's exact page or the
+        # ranked candidates), so every row carries the hit columns (``_HIT_COLUMNS``), set on
+        # the page rows from the requested page on: no other statement is needed.
+        pages = [page.subquery("page_ids"), self._ranked_from_sample(cte, counts, passes, small)]
+        first, *others = branches
+        return sa.union_all(
+            first.add_columns(*_NO_HIT),
+            *(branch.add_columns(*[sa.null()] * len(_HIT_COLUMNS)) for branch in others),
+            *(
+                sa.select(*ids.c, *(_c[name] for name in _HIT_COLUMNS)).select_from(
+                    ids.outerjoin(
+                        _table,
+                        sa.and_(
+                            _c.id == sa.cast(ids.c[1], sa.Integer), ids.c[2] > _bp("page_offset", sa.Integer)
+                        ),
+                    )
+                )
+                for ids in pages
+            ),
+        )
+
+    def _ranked_from_sample(self, cte: Any, counts_cte: Any, passes: Any, small: Any) -> Any:
+        """Relevance past ``rank_limit``: the page ranked among the bounded candidate set of
+        :meth:`_ranked`, in the sample's statement (``ranked`` rows, ``n`` the rank).  Each of
+        the two candidate lists (the first ``rank_size`` matches in physical order whose title
+        holds a query word; the first ``rank_size`` matches) comes from the sample, which holds
+        the first matches in that order, when it holds the whole list (every match, or at least
+        ``rank_size`` of that kind passing every filter); otherwise from the table as
+        :meth:`_ranked` takes it (a guarded subquery, run only then).  The same candidates, so
+        the same page, while building the text's GIN bitmap once or twice less and saving a
+        round trip."""
+        s = cte.c
+        none_i, none_f = sa.null().cast(sa.Integer), sa.null().cast(sa.Float)
+        size = _bp("rank_size", sa.Integer)
+        counts = counts_cte.c
+        titles = sa.select(counts.titles).scalar_subquery()
+        passing = sa.select(counts.passing).scalar_subquery()
+        complete = sa.select(counts.sampled).scalar_subquery() < _bp("sample_limit", sa.Integer)
+        needed = sa.not_(sa.and_(complete, small))  # (else the sample's exact page is used)
+        titles_inside = sa.or_(complete, titles >= size)
+        others_inside = sa.or_(complete, passing >= size)
+        title_q = _c.title_tsv.bool_op("@@")(_tsquery("title_q"))
+        arms = [
+            sa.select(s.id).where(passes(), s.title_hit, needed, titles_inside).order_by(s.tid).limit(size),
+            sa.select(_c.id)
+            .where(*self.filters.values(), title_q, *self.text, needed, sa.not_(titles_inside))
+            .limit(size),
+            sa.select(s.id).where(passes(), needed, others_inside).order_by(s.tid).limit(size),
+            sa.select(_c.id)
+            .where(*self.filters.values(), *self.text, needed, sa.not_(others_inside))
+            .limit(size),
+        ]
+        candidates = sa.union(*(arm.subquery().select() for arm in arms)).subquery("candidates")
+        scored = (
+            sa.select(_c.id, _rank_score(_c.tsv).label("score"), _c.published_at, _c.doc_type, _c.doc_id)
+            .join_from(candidates, _table, _c.id == candidates.c.id)
+            .subquery("sample_ranked")
+        )
+        order = _order(scored.c, "relevance")
+        ranked = sa.select(
+            sa.literal("ranked"),
+            sa.cast(scored.c.id, sa.Text),
+            sa.func.row_number().over(order_by=order),
+            # (through text: the ``real`` as the other statement returns it, not widened)
+            sa.cast(sa.cast(scored.c.score, sa.Text), sa.Float),
+            none_i,
+            none_f,
+        ).order_by(*order).limit(_bp("wanted", sa.Integer))
+        return ranked.subquery("sample_ranked_ids")
 
     def _ranked(self) -> Any:
         """The page ranked among a bounded candidate set (see :meth:`PostgresBackend._execute`):
