@@ -289,6 +289,50 @@ def test_upheld_objection_withdraws_the_notice_and_reopens_the_evaluation(in_pub
     assert db.session.scalar(sa.select(sa.func.count(PublicityNotice.id))) == 2
 
 
+def test_upholding_one_objection_closes_the_notices_other_open_objections(in_publicity, make_user, client,
+                                                                          sign_in):
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    first, second, third = (_objector(make_user) for _ in range(3))
+    upheld = publicity.file_objection(db.session, first, notice, GROUNDS)
+    pending = publicity.file_objection(db.session, second, notice, GROUNDS + "另附证据。")
+    dismissed = publicity.file_objection(db.session, third, notice, GROUNDS + "补充说明。")
+    staff = make_user("district_staff", district=scenario.district.code)
+    publicity.decide_objection(db.session, staff, dismissed, "dismissed", "理由不成立")
+    db.session.commit()
+    publicity.decide_objection(db.session, staff, upheld, "upheld", "经核查，评审过程存在错误，公示撤销。")
+    db.session.commit()
+    db.session.expire_all()
+    # Closed in the same transaction, with the recorded reason; the dismissed one keeps its decision.
+    assert pending.decision == ObjectionDecision.CLOSED and pending.decided_at is not None
+    assert pending.decision_reason == publicity.CLOSED_REASON and pending.decided_by_id == staff.id
+    assert dismissed.decision == ObjectionDecision.DISMISSED and dismissed.decision_reason == "理由不成立"
+    assert publicity.undecided(notice) == []
+    assert notifications_for(second, "objection.closed") and not notifications_for(third, "objection.closed")
+    assert notifications_for(first, "publicity.withdrawn")
+    closes = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "objection.close")).scalars().all()
+    assert [(e.object_id, e.actor_id) for e in closes] == [(str(pending.id), staff.id)]
+    # Nothing is left to decide, and staff cannot pick "closed" themselves.
+    with pytest.raises(InvalidTransition):
+        publicity.decide_objection(db.session, staff, pending, "dismissed", "再次处理")
+    page = client.get(f"/scenarios/{scenario.id}/publicity").get_data(as_text=True)
+    assert 'data-objection-decision="closed"' not in page  # the public sees no objection, only the count
+    sign_in(staff)
+    page = client.get(f"/scenarios/{scenario.id}/publicity").get_data(as_text=True)
+    assert f'data-objection="{pending.id}" data-objection-decision="closed"' in page
+    assert 'value="closed"' not in page
+
+
+def test_staff_cannot_choose_closed_as_a_decision(in_publicity, make_user):
+    from marketplace.errors import ValidationFailed
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    staff = make_user("district_staff", district=scenario.district.code)
+    with pytest.raises(ValidationFailed):
+        publicity.decide_objection(db.session, staff, objection, "closed", "不再处理")
+    assert objection.decision is None
+
+
 # ------------------------------------------------------------------ public list and API
 
 def test_public_list_and_api(in_publicity, make_user, client, travel):
