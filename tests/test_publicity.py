@@ -363,6 +363,35 @@ def test_public_list_and_api(in_publicity, make_user, client, travel):
     assert "award" not in client.get("/api/v1/scenarios/999999").get_json()
 
 
+def test_api_exports_ocds_and_pages_agree_while_the_award_is_in_publicity(in_publicity, client, travel, app):
+    """During 公示 the award is pending everywhere: the scenario page's badge, the API (list and record),
+    the exports and OCDS (award ``pending``, tender not yet ``complete``); after the period all say final."""
+    from marketplace.opendata import ocds
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+
+    def views():
+        page = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+        record = client.get(f"/api/v1/scenarios/{scenario.id}").get_json()
+        listed = [i for i in client.get("/api/v1/scenarios?per_page=100").get_json()["items"]
+                  if i["id"] == scenario.id]
+        exported = [i for i in client.get("/scenarios/export.json").get_json()["items"] if i["id"] == scenario.id]
+        with app.test_request_context("/"):
+            compiled = ocds.compiled_release(ocds.process_for(db.session, scenario.id), clock.now())
+        return page, record, listed[0], exported[0], compiled
+
+    page, record, listed, exported, compiled = views()
+    assert "公示中" in page
+    assert record["status"] == listed["status"] == exported["status"] == "publicity"
+    assert record["status_label"] == listed["status_label"] == "公示中" and record["award"]["status"] == "publicity"
+    assert {a["status"] for a in compiled["awards"]} == {"pending"} and compiled["tender"]["status"] == "active"
+    travel(notice.ends_at + timedelta(seconds=1))
+    page, record, listed, exported, compiled = views()
+    assert record["status"] == listed["status"] == exported["status"] == "awarded"
+    assert record["award"]["status"] == "final"
+    assert {a["status"] for a in compiled["awards"]} == {"active"} and compiled["tender"]["status"] == "complete"
+
+
 # ------------------------------------------------------------------ the confirmation step
 
 def test_award_needs_a_second_post_with_a_valid_token(closed_scenario, make_user, client, sign_in):

@@ -38,7 +38,7 @@ API_VERSION = "1.0.0"
 NO_NUL = r"^[^\x00]*$"
 INT32 = 2**31 - 1
 #: The displayed status of a public scenario (``Scenario.display_status``).
-SCENARIO_STATUSES = [s.value for s in (*ScenarioStatus.public(), ScenarioStatus.CLOSED)]
+SCENARIO_STATUSES = [s.value for s in (*ScenarioStatus.public(), ScenarioStatus.CLOSED, ScenarioStatus.PUBLICITY)]
 DISTRICT_CODES = [code for code, *_rest in reference_data.DISTRICTS]
 DOMAIN_CODES = [code for code, *_rest in reference_data.DOMAINS]
 THEME_CODES = [code for code, *_rest in reference_data.THEMES]

@@ -43,7 +43,8 @@ Field by field (amounts in 万元 become CNY: ``× 10000``, whole yuan; times to
 * ``planning.budget``: funding source (资金来源) as ``description`` and the budget as ``amount``.
 * ``tender.id`` ``<ocid>-tender``; ``title``; ``description`` = summary, description and the sections
   建设边界 (boundary), 技术要求 (requirements), 验收标准 (acceptance criteria), 预期成效 (outcomes);
-  ``status`` ``active`` → ``complete`` after an award, ``unsuccessful`` after 流榜;
+  ``status`` ``active`` → ``complete`` once the award is final (still ``active`` while it is ``pending``
+  in 公示), ``unsuccessful`` after 流榜;
   ``value`` = budget; ``procurementMethod`` ``open``, ``procurementMethodDetails`` 揭榜挂帅 / 赛马;
   ``mainProcurementCategory`` ``services``; ``awardCriteria`` ``ratedCriteria`` with details;
   ``submissionMethod`` ``electronicSubmission``; ``tenderPeriod`` publication → deadline;
@@ -328,7 +329,7 @@ def _tender(process: Process, as_of: datetime, now: datetime, ocid: str,
     scenario, facts = process.scenario, process.facts
     decided, failed = award_date(facts), unsuccessful_date(facts)
     status = "active"
-    if decided is not None and decided <= as_of:
+    if award_status(facts, as_of, now) == "active":  # complete once the award is final, not during 公示
         status = "complete"
     elif failed is not None and failed <= as_of:
         status = "unsuccessful"
