@@ -392,6 +392,37 @@ def test_api_exports_ocds_and_pages_agree_while_the_award_is_in_publicity(in_pub
     assert {a["status"] for a in compiled["awards"]} == {"active"} and compiled["tender"]["status"] == "complete"
 
 
+def test_statistics_count_an_award_in_publicity_as_publicity_not_awarded(in_publicity, client, travel):
+    """揭榜成功 (statistics' 已揭榜 and funnel, the appraisal's 揭榜成功数) counts final awards only; during
+    公示 the public and staff statistics show the scenario under its own 公示中 figure."""
+    from marketplace.appraisal.computation import Period, measure
+    from marketplace.models import AppraisalPeriod
+    from marketplace.statistics.figures import dashboard, public_statistics
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    year = clock.local_today().year
+
+    def counts():
+        public = public_statistics(db.session, Scope())
+        status = {r.key: r.cells["count"].value for r in public.table("status").rows}
+        staff = {r.key: r.cells["count"].value for r in dashboard(db.session, Scope()).table("status").rows}
+        awarded = measure(db.session, Period(year, AppraisalPeriod.ANNUAL), [scenario.district_id])["awarded"]
+        return status, staff, int(awarded[scenario.district_id].raw)
+
+    status, staff, appraised = counts()
+    assert (status["publicity"], status["awarded"]) == (1, 0) == (staff["publicity"], staff["awarded"])
+    assert appraised == 0
+    body = client.get("/api/v1/statistics").get_json()
+    by_status = {row["status"]: row for row in body["by_status"]}
+    assert by_status["publicity"]["count"] == 1 and by_status["awarded"]["count"] == 0
+    listed = client.get(by_status["publicity"]["url"].split("localhost", 1)[-1]).get_data(as_text=True)
+    assert scenario.title in listed
+    travel(notice.ends_at)
+    status, staff, appraised = counts()
+    assert (status["publicity"], status["awarded"]) == (0, 1) == (staff["publicity"], staff["awarded"])
+    assert appraised == 1
+
+
 # ------------------------------------------------------------------ the confirmation step
 
 def test_award_needs_a_second_post_with_a_valid_token(closed_scenario, make_user, client, sign_in):
