@@ -423,6 +423,27 @@ def test_statistics_count_an_award_in_publicity_as_publicity_not_awarded(in_publ
     assert appraised == 1
 
 
+def test_a_withdrawn_award_stays_in_ocds_as_cancelled(in_publicity, make_user, app):
+    from marketplace.opendata import ocds
+    from tests import ocds_schema
+
+    scenario, _owner, winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    staff = make_user("district_staff", district=scenario.district.code)
+    publicity.decide_objection(db.session, staff, objection, "upheld", "经核查，报价低于成本，公示撤销。")
+    db.session.commit()
+    with app.test_request_context("/"):
+        process = ocds.process_for(db.session, scenario.id)
+        compiled = ocds.compiled_release(process, clock.now())
+        found = ocds.releases_of(process, clock.now())
+    [award] = compiled["awards"]
+    assert award["id"] == f"award-{winner.id}" and award["status"] == "cancelled"
+    assert "报价低于成本" in award["description"] and compiled["tender"]["status"] == "active"
+    assert [r["tag"] for r in found[-2:]] == [["award"], ["awardUpdate"]]
+    for release in (compiled, *found):
+        assert ocds_schema.release_errors(release) == []
+
+
 # ------------------------------------------------------------------ the confirmation step
 
 def test_award_needs_a_second_post_with_a_valid_token(closed_scenario, make_user, client, sign_in):
