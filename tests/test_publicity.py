@@ -3,6 +3,7 @@ gates (contract phase, statistics, appraisal, nominations), the public pages, th
 do each step; plus the server-side confirmation of irreversible actions."""
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -442,6 +443,22 @@ def test_a_withdrawn_award_stays_in_ocds_as_cancelled(in_publicity, make_user, a
     assert [r["tag"] for r in found[-2:]] == [["award"], ["awardUpdate"]]
     for release in (compiled, *found):
         assert ocds_schema.release_errors(release) == []
+
+
+def test_the_list_tells_an_award_in_publicity_from_a_final_one(in_publicity, client, travel):
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+
+    def listed(status):
+        html = client.get(f"/scenarios?status={status}").get_data(as_text=True)
+        api = client.get(f"/api/v1/scenarios?status={status}").get_json()
+        tab = re.search(r'data-status-filter="publicity"[^>]*>[^<]*<span class="badge[^"]*">(\d+)<', html)
+        return scenario.title in html, [i["id"] for i in api["items"]], int(tab.group(1))
+
+    assert listed("publicity") == (True, [scenario.id], 1)
+    assert listed("awarded") == (False, [], 1)
+    travel(notice.ends_at)  # the remembered counts end with the notice, as with a deadline
+    assert listed("publicity") == (False, [], 0)
+    assert listed("awarded") == (True, [scenario.id], 0)
 
 
 # ------------------------------------------------------------------ the confirmation step

@@ -341,9 +341,10 @@ PATHS: dict[str, dict[str, Any]] = {
             codes("district", DISTRICT_CODES, DISTRICTS, multiple=True),
             codes("domain", DOMAIN_CODES, DOMAIN),
             codes("theme", THEME_CODES, t("应用主题代码", "Application theme code")),
-            codes("status", listing.STATUS_FILTERS, t("状态（open = 征集中，closed = 已截止）",
-                                                      "Status (open = accepting applications, closed = deadline "
-                                                      "passed)")),
+            codes("status", listing.STATUS_FILTERS, t(
+                "状态（open = 征集中，closed = 已截止，publicity = 公示中，awarded = 已揭榜且结果已生效）",
+                "Status (open = accepting applications, closed = deadline passed, publicity = award in its "
+                "public notice, awarded = award final)")),
             query("budget_min", t("预算下限（万元）", "Minimum budget (10,000 yuan)"), {"type": "number", "minimum": 0}),
             query("budget_max", t("预算上限（万元）", "Maximum budget (10,000 yuan)"), {"type": "number", "minimum": 0}),
             query("due_within", t("多少天内截止", "Deadline within this many days"), integer(1, 3650)),

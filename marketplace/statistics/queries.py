@@ -118,8 +118,6 @@ class ScenarioQuery:
             return None  # every stage: includes scenarios not yet public
         if status is not None and status not in PUBLIC_STATUSES:
             return None
-        if status in ("publicity", "awarded"):
-            return None  # the list's 已揭榜 filter also holds awards still in 公示: the statistics list tells them apart
         args = {"district": [self.district] if self.district else None, "domain": self.domain, "status": status,
                 "batch": self.batch, "due_within": self.due_within}
         return {k: v for k, v in args.items() if v is not None}
