@@ -4,7 +4,9 @@ acceptance of one lifecycle state, rows built directly with consistent times (li
 States: ``published`` (open, sealed applications), ``closed`` (deadline passed, undecided), ``awarded``
 (揭榜挂帅, one winner), ``race_awarded`` (赛马, two final winners), ``unsuccessful`` (流榜), ``amended``
 (re-published after a substantive change, audited), ``in_delivery`` (contract, milestones met / not met /
-pending), ``acceptance_failed`` and ``accepted``.
+pending), ``acceptance_failed`` and ``accepted``; ``withdrawn`` (an award whose 公示 was withdrawn after an
+upheld objection, the scenario back in evaluation) and ``reawarded`` (then awarded again to the same firm,
+the new notice ended: final).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from decimal import Decimal
 import pytest
 
 STATES = ("published", "closed", "awarded", "race_awarded", "unsuccessful", "amended", "in_delivery",
-          "acceptance_failed", "accepted")
+          "acceptance_failed", "accepted", "withdrawn", "reawarded")
 
 
 @pytest.fixture
@@ -30,6 +32,7 @@ def make_process(app, make_scenario, make_org):
         Contract,
         Milestone,
         MilestoneStatus,
+        PublicityNotice,
         Question,
         Role,
         ScenarioMode,
@@ -62,7 +65,8 @@ def make_process(app, make_scenario, make_org):
         mode = ScenarioMode.HORSE_RACE if state == "race_awarded" else ScenarioMode.OPEN_CALL
         stored = {"published": "published", "amended": "published", "closed": "published",
                   "awarded": "awarded", "race_awarded": "awarded", "unsuccessful": "unsuccessful",
-                  "in_delivery": "in_delivery", "acceptance_failed": "in_delivery", "accepted": "accepted"}[state]
+                  "in_delivery": "in_delivery", "acceptance_failed": "in_delivery", "accepted": "accepted",
+                  "withdrawn": "published", "reawarded": "awarded"}[state]
         values = dict(published_at=published, deadline=deadline, mode=mode,
                       race_teams=3 if mode == ScenarioMode.HORSE_RACE else None)
         values.update(fields)
@@ -92,6 +96,13 @@ def make_process(app, make_scenario, make_org):
             for row in apps[:3]:
                 db.session.add(StageAssessment(application_id=row.id, stage="第一阶段：原型验证", score=Decimal("80"),
                                                result="原型可用", recorded_at=deadline + timedelta(days=2)))
+        elif state == "withdrawn":
+            apps = [application(scenario, firms[0], "submitted", submitted, "280.00"),
+                    application(scenario, firms[1], "submitted", submitted, "320.00")]
+        elif state == "reawarded":
+            apps = [application(scenario, firms[0], "selected", submitted, "280.00", decided + timedelta(days=20)),
+                    application(scenario, firms[1], "not_selected", submitted, "320.00",
+                                decided + timedelta(days=20))]
         elif state == "unsuccessful":
             apps = [application(scenario, firms[0], "not_selected", submitted, "280.00", decided),
                     application(scenario, firms[1], "not_selected", submitted, "320.00", decided)]
@@ -100,6 +111,17 @@ def make_process(app, make_scenario, make_org):
             apps = [application(scenario, firms[0], "selected", submitted, "280.00", decided),
                     application(scenario, firms[1], "not_selected", submitted, "320.00", decided)]
         db.session.flush()
+        if state in ("withdrawn", "reawarded"):
+            winner = {"application_id": apps[0].id, "firm": apps[0].organisation.name, "amount_wan": "280.00",
+                      "score": "90.00"}
+            db.session.add(PublicityNotice(
+                scenario_id=scenario.id, starts_at=decided, ends_at=decided + timedelta(days=5),
+                withdrawn_at=decided + timedelta(days=3), withdrawn_reason="经核查，评审过程存在计分错误，公示撤销。",
+                winners=[winner], prior_statuses={str(a.id): "submitted" for a in apps}))
+            if state == "reawarded":
+                again = decided + timedelta(days=20)
+                db.session.add(PublicityNotice(scenario_id=scenario.id, starts_at=again,
+                                               ends_at=again + timedelta(days=5), winners=[winner]))
         if state == "amended":
             audit.record(db.session, actor=None, action="scenario.publish", object_type="scenario",
                          object_id=scenario.id, before={"status": "submitted"}, after={"status": "published"})

@@ -48,7 +48,7 @@ NEW_FORM = "    {{ filter_form(choices, filters, list_url, url_for('scenarios.ba
 
 OLD_TABS = """    <ul class="nav nav-pills mb-3 flex-wrap" aria-label="{{ _('按状态') }}">
       <li class="nav-item"><a class="nav-link{% if not filters.status %} active{% endif %}" href="{{ query_url(list_url, filters.args(status=None, page=None)) }}">{{ _('全部') }} <span class="badge text-bg-light">{{ counts.values()|sum }}</span></a></li>
-      {% for key, label in [('open', _('征集中')), ('closed', _('已截止')), ('awarded', _('已揭榜')), ('in_delivery', _('实施中')), ('accepted', _('已验收')), ('unsuccessful', _('流榜'))] %}
+      {% for key, label in [('open', _('征集中')), ('closed', _('已截止')), ('publicity', _('公示中')), ('awarded', _('已揭榜')), ('in_delivery', _('实施中')), ('accepted', _('已验收')), ('unsuccessful', _('流榜'))] %}
       <li class="nav-item"><a class="nav-link{% if filters.status == key %} active{% endif %}" data-status-filter="{{ key }}" href="{{ query_url(list_url, filters.args(status=key, page=None)) }}">{{ label }} <span class="badge text-bg-light">{{ counts[key] }}</span></a></li>
       {% endfor %}
     </ul>
@@ -99,7 +99,7 @@ def test_filter_form_tabs_and_sort_links_match_the_jinja_they_replace(app, lang,
     from flask import session, url_for
     from flask_babel import refresh
 
-    counts = {"open": 3, "closed": 1, "awarded": 0, "in_delivery": 2, "accepted": 5, "unsuccessful": 1}
+    counts = {"open": 3, "closed": 1, "publicity": 2, "awarded": 0, "in_delivery": 2, "accepted": 5, "unsuccessful": 1}
     with app.test_request_context("/scenarios"):
         session["lang"] = lang
         refresh()  # Flask-Babel keeps the locale in g, which an application context left pushed shares

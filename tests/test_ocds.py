@@ -208,6 +208,40 @@ def test_award_in_public_notice_is_pending_until_final(make_process, make_user):
     assert_valid_release(final)
 
 
+def test_a_withdrawn_notice_keeps_its_award_as_cancelled(make_process):
+    """An upheld objection withdraws the 公示: the award released at the decision stays in the process and an
+    ``awardUpdate`` release cancels it (with the public reason); the tender is evaluated again (active)."""
+    scenario = make_process("withdrawn")
+    found = releases(scenario.id)
+    assert [r["tag"][0] for r in found] == ["tender", "tenderUpdate", "tenderUpdate", "award", "awardUpdate"]
+    proposed, withdrawn = found[-2:]
+    assert proposed["id"].endswith("-award") and withdrawn["id"].endswith("-withdrawn")
+    [award] = proposed["awards"]
+    assert award["status"] == "pending" and award["value"] == {"amount": 2_800_000, "currency": "CNY"}
+    [cancelled] = withdrawn["awards"]
+    assert cancelled["id"] == award["id"] and cancelled["status"] == "cancelled"
+    assert "计分错误" in cancelled["description"]
+    assert withdrawn["tender"]["status"] == "active" and "endDate" not in withdrawn["tender"]["awardPeriod"]
+    compiled = compiled_of(scenario.id)
+    assert [a["status"] for a in compiled["awards"]] == ["cancelled"]
+    row = bulk.flatten(compiled)
+    assert row["award_status"] is None and row["award_value_cny"] is None
+
+
+def test_an_award_after_a_withdrawn_one_has_its_own_ids(make_process):
+    scenario = make_process("reawarded")
+    found = releases(scenario.id)
+    keys = [r["id"].removeprefix(ocds.ocid_for(scenario.id) + "-") for r in found]
+    notices = sorted(n.id for n in process(scenario.id).facts.withdrawn) + [process(scenario.id).facts.notice_id]
+    assert keys[-4:] == ["award", f"award-{notices[0]}-withdrawn", f"award-{notices[1]}", "award-final"]
+    compiled = compiled_of(scenario.id)
+    winner = db.session.query(Application).filter_by(scenario_id=scenario.id, status=ApplicationStatus.SELECTED).one()
+    assert {a["id"]: a["status"] for a in compiled["awards"]} == {
+        f"award-{winner.id}": "cancelled", f"award-{winner.id}-{notices[1]}": "active"}
+    assert compiled["tender"]["status"] == "complete"
+    assert bulk.flatten(compiled)["award_status"] == "active"
+
+
 def test_horse_race_with_two_final_winners_has_two_awards(make_process):
     scenario = make_process("race_awarded")
     compiled = compiled_of(scenario.id)

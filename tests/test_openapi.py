@@ -231,3 +231,46 @@ def test_demo_data_open_data_and_api_validate(app, client):
         check_response(document, client.get(f"{API}/enterprises/{item['id']}"), "/enterprises/1")
     for year in range(clock.local_today().year - 3, clock.local_today().year + 1):
         check_response(document, client.get(f"{API}/appraisals/{year}"), "/appraisals/1")
+
+
+def test_the_description_follows_the_request_language(client):
+    """Chinese by default; English when the site's language is English, or with ``?lang=en``; every
+    summary and description then has no Chinese (the accepted codes of a parameter are values, not text)."""
+    import json
+
+    from marketplace.api import openapi
+
+    chinese = client.get(f"{API}/openapi.json").get_json()
+    assert chinese["info"]["title"] == "应用场景揭榜平台 API"
+    assert chinese["paths"]["/scenarios"]["get"]["summary"] == "公开的应用场景列表"
+    english = client.get(f"{API}/openapi.json?lang=en").get_json()
+    assert english["info"]["title"] == "Application Scenario Marketplace API"
+    assert english["paths"]["/scenarios"]["get"]["summary"] == "Public application scenarios"
+    assert english["paths"] == openapi.localised(openapi.PATHS, "en")
+    assert client.get(f"{API}/openapi.json?lang=zh_CN").get_json() == chinese
+
+    def texts(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("summary", "description", "title", "name") and isinstance(value, str):
+                    yield value
+                else:
+                    yield from texts(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from texts(value)
+
+    assert [text for text in texts(english) if re.search(r"[\u3400-\u9fff]", text)] == []
+    assert any(re.search(r"[\u3400-\u9fff]", text) for text in texts(chinese))
+    # The site's language switch chooses it too, for openapi.json and the /api/docs page.
+    from flask_babel import refresh
+
+    client.get("/lang/en")
+    refresh()  # the test keeps one app context open across requests, and Flask-Babel caches the locale in it
+    assert client.get(f"{API}/openapi.json").get_json()["info"]["title"] == english["info"]["title"]
+    docs = client.get("/api/docs").get_data(as_text=True)
+    assert "Public application scenarios" in docs and "公开的应用场景列表" not in docs
+    assert client.get(f"{API}/openapi.json?lang=zh_CN").get_json()["info"]["title"] == chinese["info"]["title"]
+    refused = client.get(f"{API}/openapi.json?lang=fr")
+    assert refused.status_code == 400 and "lang" in refused.get_json()["error"]["fields"]
+    assert json.dumps(english, ensure_ascii=False).count("Text(") == 0

@@ -3,6 +3,7 @@ gates (contract phase, statistics, appraisal, nominations), the public pages, th
 do each step; plus the server-side confirmation of irreversible actions."""
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -289,6 +290,50 @@ def test_upheld_objection_withdraws_the_notice_and_reopens_the_evaluation(in_pub
     assert db.session.scalar(sa.select(sa.func.count(PublicityNotice.id))) == 2
 
 
+def test_upholding_one_objection_closes_the_notices_other_open_objections(in_publicity, make_user, client,
+                                                                          sign_in):
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    first, second, third = (_objector(make_user) for _ in range(3))
+    upheld = publicity.file_objection(db.session, first, notice, GROUNDS)
+    pending = publicity.file_objection(db.session, second, notice, GROUNDS + "另附证据。")
+    dismissed = publicity.file_objection(db.session, third, notice, GROUNDS + "补充说明。")
+    staff = make_user("district_staff", district=scenario.district.code)
+    publicity.decide_objection(db.session, staff, dismissed, "dismissed", "理由不成立")
+    db.session.commit()
+    publicity.decide_objection(db.session, staff, upheld, "upheld", "经核查，评审过程存在错误，公示撤销。")
+    db.session.commit()
+    db.session.expire_all()
+    # Closed in the same transaction, with the recorded reason; the dismissed one keeps its decision.
+    assert pending.decision == ObjectionDecision.CLOSED and pending.decided_at is not None
+    assert pending.decision_reason == publicity.CLOSED_REASON and pending.decided_by_id == staff.id
+    assert dismissed.decision == ObjectionDecision.DISMISSED and dismissed.decision_reason == "理由不成立"
+    assert publicity.undecided(notice) == []
+    assert notifications_for(second, "objection.closed") and not notifications_for(third, "objection.closed")
+    assert notifications_for(first, "publicity.withdrawn")
+    closes = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "objection.close")).scalars().all()
+    assert [(e.object_id, e.actor_id) for e in closes] == [(str(pending.id), staff.id)]
+    # Nothing is left to decide, and staff cannot pick "closed" themselves.
+    with pytest.raises(InvalidTransition):
+        publicity.decide_objection(db.session, staff, pending, "dismissed", "再次处理")
+    page = client.get(f"/scenarios/{scenario.id}/publicity").get_data(as_text=True)
+    assert 'data-objection-decision="closed"' not in page  # the public sees no objection, only the count
+    sign_in(staff)
+    page = client.get(f"/scenarios/{scenario.id}/publicity").get_data(as_text=True)
+    assert f'data-objection="{pending.id}" data-objection-decision="closed"' in page
+    assert 'value="closed"' not in page
+
+
+def test_staff_cannot_choose_closed_as_a_decision(in_publicity, make_user):
+    from marketplace.errors import ValidationFailed
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    staff = make_user("district_staff", district=scenario.district.code)
+    with pytest.raises(ValidationFailed):
+        publicity.decide_objection(db.session, staff, objection, "closed", "不再处理")
+    assert objection.decision is None
+
+
 # ------------------------------------------------------------------ public list and API
 
 def test_public_list_and_api(in_publicity, make_user, client, travel):
@@ -317,6 +362,103 @@ def test_public_list_and_api(in_publicity, make_user, client, travel):
     assert client.get("/api/v1/publicity?status=ended").get_json()["total"] == 1
     assert client.get(f"/api/v1/scenarios/{open_one.id}").get_json()["award"]["status"] == "publicity"  # undecided
     assert "award" not in client.get("/api/v1/scenarios/999999").get_json()
+
+
+def test_api_exports_ocds_and_pages_agree_while_the_award_is_in_publicity(in_publicity, client, travel, app):
+    """During 公示 the award is pending everywhere: the scenario page's badge, the API (list and record),
+    the exports and OCDS (award ``pending``, tender not yet ``complete``); after the period all say final."""
+    from marketplace.opendata import ocds
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+
+    def views():
+        page = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+        record = client.get(f"/api/v1/scenarios/{scenario.id}").get_json()
+        listed = [i for i in client.get("/api/v1/scenarios?per_page=100").get_json()["items"]
+                  if i["id"] == scenario.id]
+        exported = [i for i in client.get("/scenarios/export.json").get_json()["items"] if i["id"] == scenario.id]
+        with app.test_request_context("/"):
+            compiled = ocds.compiled_release(ocds.process_for(db.session, scenario.id), clock.now())
+        return page, record, listed[0], exported[0], compiled
+
+    page, record, listed, exported, compiled = views()
+    assert "公示中" in page
+    assert record["status"] == listed["status"] == exported["status"] == "publicity"
+    assert record["status_label"] == listed["status_label"] == "公示中" and record["award"]["status"] == "publicity"
+    assert {a["status"] for a in compiled["awards"]} == {"pending"} and compiled["tender"]["status"] == "active"
+    travel(notice.ends_at + timedelta(seconds=1))
+    page, record, listed, exported, compiled = views()
+    assert record["status"] == listed["status"] == exported["status"] == "awarded"
+    assert record["award"]["status"] == "final"
+    assert {a["status"] for a in compiled["awards"]} == {"active"} and compiled["tender"]["status"] == "complete"
+
+
+def test_statistics_count_an_award_in_publicity_as_publicity_not_awarded(in_publicity, client, travel):
+    """揭榜成功 (statistics' 已揭榜 and funnel, the appraisal's 揭榜成功数) counts final awards only; during
+    公示 the public and staff statistics show the scenario under its own 公示中 figure."""
+    from marketplace.appraisal.computation import Period, measure
+    from marketplace.models import AppraisalPeriod
+    from marketplace.statistics.figures import dashboard, public_statistics
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    year = clock.local_today().year
+
+    def counts():
+        public = public_statistics(db.session, Scope())
+        status = {r.key: r.cells["count"].value for r in public.table("status").rows}
+        staff = {r.key: r.cells["count"].value for r in dashboard(db.session, Scope()).table("status").rows}
+        awarded = measure(db.session, Period(year, AppraisalPeriod.ANNUAL), [scenario.district_id])["awarded"]
+        return status, staff, int(awarded[scenario.district_id].raw)
+
+    status, staff, appraised = counts()
+    assert (status["publicity"], status["awarded"]) == (1, 0) == (staff["publicity"], staff["awarded"])
+    assert appraised == 0
+    body = client.get("/api/v1/statistics").get_json()
+    by_status = {row["status"]: row for row in body["by_status"]}
+    assert by_status["publicity"]["count"] == 1 and by_status["awarded"]["count"] == 0
+    listed = client.get(by_status["publicity"]["url"].split("localhost", 1)[-1]).get_data(as_text=True)
+    assert scenario.title in listed
+    travel(notice.ends_at)
+    status, staff, appraised = counts()
+    assert (status["publicity"], status["awarded"]) == (0, 1) == (staff["publicity"], staff["awarded"])
+    assert appraised == 1
+
+
+def test_a_withdrawn_award_stays_in_ocds_as_cancelled(in_publicity, make_user, app):
+    from marketplace.opendata import ocds
+    from tests import ocds_schema
+
+    scenario, _owner, winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    staff = make_user("district_staff", district=scenario.district.code)
+    publicity.decide_objection(db.session, staff, objection, "upheld", "经核查，报价低于成本，公示撤销。")
+    db.session.commit()
+    with app.test_request_context("/"):
+        process = ocds.process_for(db.session, scenario.id)
+        compiled = ocds.compiled_release(process, clock.now())
+        found = ocds.releases_of(process, clock.now())
+    [award] = compiled["awards"]
+    assert award["id"] == f"award-{winner.id}" and award["status"] == "cancelled"
+    assert "报价低于成本" in award["description"] and compiled["tender"]["status"] == "active"
+    assert [r["tag"] for r in found[-2:]] == [["award"], ["awardUpdate"]]
+    for release in (compiled, *found):
+        assert ocds_schema.release_errors(release) == []
+
+
+def test_the_list_tells_an_award_in_publicity_from_a_final_one(in_publicity, client, travel):
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+
+    def listed(status):
+        html = client.get(f"/scenarios?status={status}").get_data(as_text=True)
+        api = client.get(f"/api/v1/scenarios?status={status}").get_json()
+        tab = re.search(r'data-status-filter="publicity"[^>]*>[^<]*<span class="badge[^"]*">(\d+)<', html)
+        return scenario.title in html, [i["id"] for i in api["items"]], int(tab.group(1))
+
+    assert listed("publicity") == (True, [scenario.id], 1)
+    assert listed("awarded") == (False, [], 1)
+    travel(notice.ends_at)  # the remembered counts end with the notice, as with a deadline
+    assert listed("publicity") == (False, [], 0)
+    assert listed("awarded") == (True, [scenario.id], 0)
 
 
 # ------------------------------------------------------------------ the confirmation step

@@ -170,8 +170,9 @@ def test_district_funnel_status_and_domain_counts(data):
     assert _values(board.table("funnel")) == {"collected": 10, "published": 7, "awarded": 3, "in_delivery": 2,
                                               "accepted": 1, "demonstration": 1}
     assert board.table("funnel").cell("awarded", "rate").value == Decimal(3) / 10
-    assert _values(board.table("status")) == {"submitted": 1, "returned": 1, "open": 2, "closed": 1, "awarded": 1,
-                                              "in_delivery": 1, "accepted": 1, "unsuccessful": 1, "withdrawn": 1}
+    assert _values(board.table("status")) == {"submitted": 1, "returned": 1, "open": 2, "closed": 1, "publicity": 0,
+                                              "awarded": 1, "in_delivery": 1, "accepted": 1, "unsuccessful": 1,
+                                              "withdrawn": 1}
     domain = board.table("domain")
     assert {c: domain.cell("ai", c).value for c in ("collected", "published", "awarded", "accepted")} == {
         "collected": 8, "published": 5, "awarded": 2, "accepted": 0}
@@ -267,11 +268,11 @@ def test_public_statistics_count_public_scenarios_only(data):
 
     figures = public_statistics(db.session, _scope())
     assert figures.total == 9  # 7 in yuzhong + j1, j3; no draft, submitted, returned or withdrawn
-    assert _values(figures.table("status")) == {"open": 3, "closed": 1, "awarded": 1, "in_delivery": 1,
+    assert _values(figures.table("status")) == {"open": 3, "closed": 1, "publicity": 0, "awarded": 1, "in_delivery": 1,
                                                 "accepted": 2, "unsuccessful": 1}
     district = figures.table("district")
     assert {c.key: district.cell("yuzhong", c.key).value for c in district.columns} == {
-        "total": 7, "open": 2, "closed": 1, "awarded": 1, "in_delivery": 1, "accepted": 1, "unsuccessful": 1}
+        "total": 7, "open": 2, "closed": 1, "publicity": 0, "awarded": 1, "in_delivery": 1, "accepted": 1, "unsuccessful": 1}
     assert district.cell("jiangbei", "total").value == 2
     assert _values(figures.table("year"), "total") == {"2024": 3, "2025": 5, str(clock.local_today().year): 1}
     assert figures.table("domain").cell("software", "total").value == 2
@@ -514,7 +515,7 @@ def test_api_envelope_and_counts(client, data):
     assert {s["status"]: s["count"] for s in body["by_status"]}["accepted"] == 2
     yuzhong = next(d for d in body["by_district"] if d["district"] == "yuzhong")
     assert yuzhong["name"] == "渝中区" and yuzhong["total"] == 7
-    assert yuzhong["by_status"] == {"open": 2, "closed": 1, "awarded": 1, "in_delivery": 1, "accepted": 1,
+    assert yuzhong["by_status"] == {"open": 2, "closed": 1, "publicity": 0, "awarded": 1, "in_delivery": 1, "accepted": 1,
                                     "unsuccessful": 1}
     assert yuzhong["url"] == "http://localhost/scenarios?district=yuzhong"
     assert {y["year"]: y["total"] for y in body["by_year"]}[2024] == 3

@@ -139,7 +139,8 @@ def test_withdrawn_notice_leaves_no_objection_to_handle(objected, make_user, cli
     staff = make_user("district_staff", district=scenario.district.code)
     publicity.decide_objection(db.session, staff, objection, "upheld", "团队成员确有重叠。")
     db.session.commit()
-    assert second.decision is None  # the other objection needs nothing more: the notice is withdrawn
+    # The other objection needs nothing more: the withdrawal closed it, with its reason.
+    assert second.decision.value == "closed" and second.decision_reason == publicity.CLOSED_REASON
     assert publicity.objections_to_decide_count(db.session, staff) == 0
     assert publicity.objections_to_answer_count(db.session, owner) == 0
     assert publicity.open_notices_count(db.session, owner) == 0

@@ -23,8 +23,9 @@ def scenarios():
     filters = list_filters(request.args)
     page = listing.page_of(db.session, filters)
     now = clock.now()
+    publicity_ids = listing.in_publicity(db.session, page.items, now)
     return jsonify({
-        "items": [scenario_summary(s, now) for s in page.items],
+        "items": [scenario_summary(s, now, s.id in publicity_ids) for s in page.items],
         "total": page.total,
         "page": page.page,
         "per_page": page.per_page,
@@ -38,7 +39,7 @@ def scenario(scenario_id: int):
     found = db.session.get(Scenario, scenario_id)
     if found is None or not found.is_public:
         raise NotFound(_("找不到该场景，或该场景尚未公开发布。"))
-    record = scenario_detail(found)
+    record = scenario_detail(found, in_publicity=bool(listing.in_publicity(db.session, [found])))
     award = publicity.award_summary(db.session, found)
     if award is not None:
         record["award"] = award

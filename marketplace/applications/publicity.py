@@ -15,7 +15,8 @@ optional evidence files). The objector is shown to the owner and the reviewing s
 the public. The owner answers; the deciding staff — district staff of the scenario's district,
 or city staff when the scenario is on a city list — **uphold** it (the notice is withdrawn with
 a public reason, every application returns to its status before the award and the scenario to
-evaluation) or **dismiss** it (reason recorded, objector told). Every step is audited and
+evaluation, and the notice's other undecided objections are closed with a recorded reason, their
+objectors told) or **dismiss** it (reason recorded, objector told). Every step is audited and
 notified. Services flush; the request's unit of work commits.
 """
 
@@ -343,11 +344,10 @@ def decide_objection(session: Session, actor: User, objection: Objection, decisi
     if not can_decide(actor, notice):
         raise PermissionDenied(_("只有场景所在区县的主管部门（市级清单为市级主管部门）可以处理异议。"))
     _require_undecided(objection)
-    try:
-        outcome = ObjectionDecision(decision)
-    except ValueError:
+    outcome = next((d for d in ObjectionDecision.staff_choices() if d.value == decision), None)
+    if outcome is None:
         message = _("请选择处理结果。")
-        raise ValidationFailed(message, {"decision": [message]}) from None
+        raise ValidationFailed(message, {"decision": [message]})
     reason = _text(reason, "reason", 4, _("请写明处理理由。"))
     now = clock.now()
     objection.decision, objection.decision_reason = outcome, reason
@@ -390,16 +390,43 @@ def _withdraw(session: Session, actor: User, notice: PublicityNotice, reason: st
     scenario_services.transition(session, actor, scenario, "reopen_evaluation", reason=reason, ip=ip)
     audit.record(session, actor=actor, action="publicity.withdraw", object_type="publicity_notice",
                  object_id=notice.id, after={"scenario": scenario.id, "reason": reason}, ip=ip)
+    closed = _close_open_objections(session, actor, notice, ip)
     title = _("揭榜结果公示撤销：%(title)s", title=scenario.title)[:200]
     body = _("因异议成立，“%(title)s”的揭榜结果公示已撤销，场景重新进入评审。理由：%(reason)s",
              title=scenario.title, reason=reason)
     recipients: list[User] = []
     for application in restored:
         recipients.extend(_firm_users(session, application.organisation_id))
-    recipients.extend(o.objector for o in notice.objections)
+    recipients.extend(o.objector for o in notice.objections if o not in closed)
     recipients.extend(_owners(session, scenario))
     recipients.extend(followers(session, scenario.id))
     notify(session, recipients, "publicity.withdrawn", title, body, notice_path(scenario.id))
+
+
+#: The reason recorded on the objections a withdrawal closes (stored in the database language, Chinese).
+CLOSED_REASON = "公示已因其他异议成立而撤销，本异议不再单独处理。"
+
+
+def _close_open_objections(session: Session, actor: User, notice: PublicityNotice,
+                           ip: str | None) -> list[Objection]:
+    """A withdrawn notice leaves nothing to decide: close its other undecided objections with the recorded
+    reason (decision ``closed``, by the staff member who upheld the objection), audit and tell each objector."""
+    now = clock.now()
+    closed = undecided(notice)
+    scenario = notice.scenario
+    for objection in closed:
+        objection.decision, objection.decision_reason = ObjectionDecision.CLOSED, CLOSED_REASON
+        objection.decided_at, objection.decided_by_id = now, actor.id
+    session.flush()
+    for objection in closed:
+        audit.record(session, actor=actor, action="objection.close", object_type="objection",
+                     object_id=objection.id, after={"notice": notice.id, "reason": CLOSED_REASON}, ip=ip)
+        notify(session, [objection.objector], "objection.closed",
+               _("异议已终结：%(title)s", title=scenario.title)[:200],
+               _("因另一件异议成立，“%(title)s”的揭榜结果公示已撤销，场景重新进入评审；您的异议不再单独处理。"
+                 "撤销理由：%(reason)s", title=scenario.title, reason=notice.withdrawn_reason),
+               notice_path(scenario.id))
+    return closed
 
 
 def notify_applicants_of_notice(session: Session, notice: PublicityNotice,

@@ -25,7 +25,8 @@ class AnswerForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField(_l("处理结果"), choices=options(ObjectionDecision.choices()), validate_choice=False)
+    decision = RadioField(_l("处理结果"), choices=options(
+        [c for c in ObjectionDecision.choices() if c[0] in ObjectionDecision.staff_choices()]), validate_choice=False)
     reason = TextAreaField(_l("处理理由"), validators=[Optional(), Length(max=5000)],
                            description=_l("异议成立时，理由将作为公示撤销原因公开。"))
     submit = SubmitField(_l("提交处理结果"))

@@ -16,7 +16,9 @@ instants of those local midnights; dates (contract, acceptance) are compared as 
     Scenarios whose ``published_at`` falls in the period and whose status is still public
     (published, awarded, in delivery, accepted or 流榜; withdrawn or re-opened scenarios do not count).
 ``awarded`` 揭榜成功数
-    Scenarios in status awarded, in delivery or accepted whose *award date* falls in the period.
+    Scenarios in status awarded, in delivery or accepted whose *award date* falls in the period and
+    whose award is final (its 公示 ended with no objection undecided; an award still in 公示 is not yet
+    a success and is left out until it is).
     The award date is the earliest ``decided_at`` of the scenario's selected applications (local
     date); without one, the earliest contract's ``signed_on``. A scenario without either record
     has no award date and does not count.

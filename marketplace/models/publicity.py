@@ -23,14 +23,24 @@ from marketplace.models.scenarios import Scenario, ScenarioStatus
 
 
 class ObjectionDecision(LabelledEnum):
-    """The reviewing staff's decision on an objection."""
+    """The reviewing staff's decision on an objection.
+
+    ``CLOSED`` is never chosen by staff: it closes the other undecided objections of a notice withdrawn
+    because one objection was upheld (there is no award left to object to).
+    """
 
     UPHELD = "upheld"
     DISMISSED = "dismissed"
+    CLOSED = "closed"
 
     @staticmethod
     def __labels__() -> dict:
-        return {"upheld": _l("异议成立"), "dismissed": _l("异议不成立")}
+        return {"upheld": _l("异议成立"), "dismissed": _l("异议不成立"), "closed": _l("公示已撤销，不再处理")}
+
+    @classmethod
+    def staff_choices(cls) -> tuple[ObjectionDecision, ...]:
+        """The decisions deciding staff choose between."""
+        return (cls.UPHELD, cls.DISMISSED)
 
 
 class PublicityNotice(TimestampMixin, Base):

@@ -84,7 +84,7 @@ def flatten(release: dict[str, Any]) -> dict[str, Any]:
     tender = release.get("tender", {})
     parties = {p["id"]: p for p in release.get("parties", [])}
     buyer = parties.get(release.get("buyer", {}).get("id"), {})
-    awards = release.get("awards", [])
+    awards = [a for a in release.get("awards", []) if a["status"] != "cancelled"]  # withdrawn in 公示
     contracts = release.get("contracts", [])
     suppliers = [s for a in awards for s in a.get("suppliers", [])]
     milestones = [m for c in contracts for m in c.get("implementation", {}).get("milestones", [])

@@ -41,6 +41,22 @@ AUDIT_ACTIONS = ("scenario.publish", "scenario.reopen", "scenario.award", "scena
 
 # ------------------------------------------------------------------ facts: the times of each event
 
+@dataclass(frozen=True)
+class WithdrawnNotice:
+    """A 公示 notice withdrawn after an upheld objection: its award(s) stay in the open data, ``cancelled``."""
+
+    id: int
+    starts_at: datetime
+    withdrawn_at: datetime
+    reason: str | None
+    #: The proposed winners as the notice recorded them: (application id, quoted amount in 万元 or None).
+    winners: tuple[tuple[int, str | None], ...]
+
+    @property
+    def winner_ids(self) -> frozenset[int]:
+        return frozenset(application_id for application_id, _amount in self.winners)
+
+
 @dataclass
 class Facts:
     """The times of one process's events, read with light column queries (enough to list releases)."""
@@ -71,6 +87,10 @@ class Facts:
     #: The latest live (not withdrawn) 公示 notice: (starts_at, ends_at), None for an award made before
     #: notices existed (final at once).
     notice: tuple[datetime, datetime] | None = None
+    #: The id of that notice.
+    notice_id: int | None = None
+    #: Notices withdrawn after an upheld objection, oldest first.
+    withdrawn: list[WithdrawnNotice] = field(default_factory=list)
     #: Objections of that notice: how many are undecided, and the latest decision time.
     undecided_objections: int = 0
     last_objection_decided_at: datetime | None = None
@@ -150,6 +170,28 @@ def award_status(facts: Facts, as_of: datetime, now: datetime) -> str | None:
     return "active" if final is not None and final <= as_of and final <= now else "pending"
 
 
+def withdrawn_award_status(notice: WithdrawnNotice, as_of: datetime) -> str | None:
+    """The OCDS status of a withdrawn notice's awards as of ``as_of``: ``pending`` while its 公示 ran,
+    ``cancelled`` from the withdrawal on; None before the notice."""
+    if as_of < notice.starts_at:
+        return None
+    return "pending" if as_of < notice.withdrawn_at else "cancelled"
+
+
+def award_id(facts: Facts, application_id: int, notice_id: int | None) -> str:
+    """``award-<application id>``; when an earlier (withdrawn) notice already proposed the same application,
+    ``award-<application id>-<notice id>``, so that every award of the process keeps its own, unchanging id."""
+    if notice_id is not None and any(application_id in w.winner_ids for w in facts.withdrawn if w.id < notice_id):
+        return f"award-{application_id}-{notice_id}"
+    return f"award-{application_id}"
+
+
+def _award_key(facts: Facts, notice_id: int | None) -> str:
+    """The release key of an award decision: ``award`` for the process's first, ``award-<notice id>`` later."""
+    first = facts.withdrawn[0].id if facts.withdrawn else facts.notice_id
+    return "award" if notice_id is None or notice_id == first else f"award-{notice_id}"
+
+
 @dataclass(frozen=True)
 class ReleaseEvent:
     """One release of one process: its date, id suffix and tags."""
@@ -185,11 +227,18 @@ def events_of(facts: Facts, now: datetime) -> list[ReleaseEvent]:
 
 def award_events(facts: Facts, now: datetime) -> list[ReleaseEvent]:
     """The award releases: ``award`` at the decision (status ``pending`` during the 公示 notice) and
-    ``awardUpdate`` when the notice has ended with no objection undecided (status ``active``)."""
+    ``awardUpdate`` when the notice has ended with no objection undecided (status ``active``). A notice
+    withdrawn after an upheld objection keeps its ``award`` release and adds ``award-<notice id>-withdrawn``
+    (awardUpdate, its awards ``cancelled``); a later award's release is ``award-<notice id>``."""
+    events: list[ReleaseEvent] = []
+    for notice in facts.withdrawn:
+        events.append(ReleaseEvent(notice.starts_at, facts.scenario_id, _award_key(facts, notice.id), ("award",)))
+        events.append(ReleaseEvent(notice.withdrawn_at, facts.scenario_id, f"award-{notice.id}-withdrawn",
+                                   ("awardUpdate",)))
     decided = award_date(facts)
     if decided is None:
-        return []
-    events = [ReleaseEvent(decided, facts.scenario_id, "award", ("award",))]
+        return events
+    events.append(ReleaseEvent(decided, facts.scenario_id, _award_key(facts, facts.notice_id), ("award",)))
     final = facts.award_final_at()
     if facts.notice is not None and final is not None and final <= now:
         events.append(ReleaseEvent(final, facts.scenario_id, "award-final", ("awardUpdate",)))
@@ -249,7 +298,18 @@ def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> d
             .order_by(PublicityNotice.id)):
         if sid in facts:
             facts[sid].notice = (starts, ends)
+            facts[sid].notice_id = nid
             notice_ids[sid] = nid
+    for sid, nid, starts, withdrawn_at, reason, winners in session.execute(
+            sa.select(PublicityNotice.scenario_id, PublicityNotice.id, PublicityNotice.starts_at,
+                      PublicityNotice.withdrawn_at, PublicityNotice.withdrawn_reason, PublicityNotice.winners)
+            .where(scoped(PublicityNotice.scenario_id), PublicityNotice.withdrawn_at.is_not(None))
+            .order_by(PublicityNotice.id)):
+        if sid in facts:
+            facts[sid].withdrawn.append(WithdrawnNotice(
+                nid, starts, withdrawn_at, reason,
+                tuple((int(w["application_id"]), w.get("amount_wan")) for w in winners or ()
+                      if w.get("application_id") is not None)))
     if notice_ids:
         for nid, undecided, decided in session.execute(
                 sa.select(Objection.notice_id,

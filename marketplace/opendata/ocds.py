@@ -25,6 +25,9 @@ key                    tag                          when
                                                     ``pending`` while the 公示 notice runs
 ``award-final``        awardUpdate                  the notice ended with no objection undecided: awards
                                                     ``active`` (final)
+``award-<n>-withdrawn``  awardUpdate                  notice ``n`` withdrawn after an upheld objection: its
+                                                    awards ``cancelled`` (a later award's release is
+                                                    ``award-<notice id>``)
 ``unsuccessful``       tenderUpdate                 流榜 (audit ``scenario.unsuccessful``)
 ``contract-<id>``      contract                     each contract recorded
 ``milestone-<id>``     implementation(Update)       each milestone outcome recorded
@@ -43,7 +46,8 @@ Field by field (amounts in 万元 become CNY: ``× 10000``, whole yuan; times to
 * ``planning.budget``: funding source (资金来源) as ``description`` and the budget as ``amount``.
 * ``tender.id`` ``<ocid>-tender``; ``title``; ``description`` = summary, description and the sections
   建设边界 (boundary), 技术要求 (requirements), 验收标准 (acceptance criteria), 预期成效 (outcomes);
-  ``status`` ``active`` → ``complete`` after an award, ``unsuccessful`` after 流榜;
+  ``status`` ``active`` → ``complete`` once the award is final (still ``active`` while it is ``pending``
+  in 公示), ``unsuccessful`` after 流榜;
   ``value`` = budget; ``procurementMethod`` ``open``, ``procurementMethodDetails`` 揭榜挂帅 / 赛马;
   ``mainProcurementCategory`` ``services``; ``awardCriteria`` ``ratedCriteria`` with details;
   ``submissionMethod`` ``electronicSubmission``; ``tenderPeriod`` publication → deadline;
@@ -59,7 +63,10 @@ Field by field (amounts in 万元 become CNY: ``× 10000``, whole yuan; times to
 * ``awards``: one per selected application (赛马 final winners give several awards), ``id``
   ``award-<application id>``, ``status`` from :func:`award_status`, ``date`` = decision time,
   ``value`` = the winner's quoted price (the awarded amount, public on the scenario page too),
-  ``suppliers`` = the firm. None for 流榜 (``tender.status = unsuccessful`` says it).
+  ``suppliers`` = the firm. None for 流榜 (``tender.status = unsuccessful`` says it). The awards of a
+  notice withdrawn after an upheld objection stay, ``cancelled`` from the withdrawal, with the public
+  reason as ``description`` (value and firm as the notice showed them); an application proposed again by a
+  later notice gets ``award-<application id>-<notice id>`` there, so award ids stay unique and unchanged.
 * ``contracts``: one per recorded contract, ``id`` ``contract-<id>``, ``awardID``, ``value`` (contract
   amount), ``dateSigned`` (signing day, 00:00 +08:00), ``period`` signing day → + ``delivery_months``,
   ``status`` ``active``, ``terminated`` once accepted; ``implementation.milestones``: each contract
@@ -117,10 +124,12 @@ from marketplace.opendata.events import (
     all_events,
     amendments_of,
     award_date,
+    award_id,
     award_status,
     events_of,
     load_facts,
     unsuccessful_date,
+    withdrawn_award_status,
 )
 
 #: The OCDS version of every package.
@@ -328,7 +337,7 @@ def _tender(process: Process, as_of: datetime, now: datetime, ocid: str,
     scenario, facts = process.scenario, process.facts
     decided, failed = award_date(facts), unsuccessful_date(facts)
     status = "active"
-    if decided is not None and decided <= as_of:
+    if award_status(facts, as_of, now) == "active":  # complete once the award is final, not during 公示
         status = "complete"
     elif failed is not None and failed <= as_of:
         status = "unsuccessful"
@@ -392,18 +401,49 @@ def _open_to_public(process: Process, as_of: datetime, now: datetime) -> bool:
     return ends is not None and ends <= as_of and process.facts.unsealed(now)
 
 
+def _withdrawn_awards(process: Process, as_of: datetime) -> list[dict[str, Any]]:
+    """The awards of notices withdrawn after an upheld objection: ``pending`` while the notice ran, then
+    ``cancelled`` with the public reason — the process keeps a trace of every proposed award."""
+    scenario, facts = process.scenario, process.facts
+    by_id = {a.id: a for a in process.tenderers}
+    awards = []
+    for notice in facts.withdrawn:
+        status = withdrawn_award_status(notice, as_of)
+        if status is None:
+            continue
+        for application_id, amount_wan in notice.winners:
+            application = by_id.get(application_id)
+            if application is None:
+                continue
+            award: dict[str, Any] = {
+                "id": award_id(facts, application_id, notice.id),
+                "title": f"{scenario.title}：拟揭榜单位 {application.organisation.name}",
+                "status": status, "date": clock.iso_local(notice.starts_at),
+                "suppliers": [_ref(application.organisation)],
+            }
+            if status == "cancelled":
+                award["description"] = ("公示期间异议成立，公示已撤销，场景重新评审。"
+                                        + (f"撤销理由：{notice.reason}" if notice.reason else ""))
+            value = _amount(Decimal(amount_wan)) if amount_wan else None
+            if value:
+                award["value"] = value
+            awards.append(award)
+    return awards
+
+
 def _awards(process: Process, as_of: datetime, now: datetime) -> list[dict[str, Any]]:
+    awards = _withdrawn_awards(process, as_of)
     status = award_status(process.facts, as_of, now)
     if status is None:
-        return []
+        return awards
     decided = award_date(process.facts)
     scenario = process.scenario
-    awards = []
     for application in process.tenderers:
         if application.status != ApplicationStatus.SELECTED:
             continue
         award: dict[str, Any] = {
-            "id": f"award-{application.id}", "title": f"{scenario.title}：揭榜单位 {application.organisation.name}",
+            "id": award_id(process.facts, application.id, process.facts.notice_id),
+            "title": f"{scenario.title}：揭榜单位 {application.organisation.name}",
             "status": status, "date": clock.iso_local(application.decided_at or decided),
             "suppliers": [_ref(application.organisation)],
         }
@@ -450,7 +490,8 @@ def _contracts(process: Process, as_of: datetime) -> list[dict[str, Any]]:
                 final["dateMet"] = _day_start(accepted.accepted_on)
             milestones.append(final)
         item: dict[str, Any] = {
-            "id": f"contract-{contract.id}", "awardID": f"award-{contract.application_id}",
+            "id": f"contract-{contract.id}",
+            "awardID": award_id(process.facts, contract.application_id, process.facts.notice_id),
             "title": f"{scenario.title}：合同", "period": period,
             "status": "terminated" if accepted is not None and accepted.result == AcceptanceResult.PASSED else "active",
             "dateSigned": _day_start(contract.signed_on),

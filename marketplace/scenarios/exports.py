@@ -47,10 +47,10 @@ class ExportFile:
     filename: str
 
 
-def export_records(scenarios: Iterable[Scenario]) -> list[dict[str, Any]]:
-    """Public records of the scenarios, as the API lists them."""
+def export_records(scenarios: Iterable[Scenario], publicity: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
+    """Public records of the scenarios, as the API lists them (*publicity*: ids whose award is in 公示)."""
     now = clock.now()
-    return [scenario_summary(s, now) for s in scenarios]
+    return [scenario_summary(s, now, s.id in publicity) for s in scenarios]
 
 
 def _flat(record: dict[str, Any]) -> dict[str, Any]:
@@ -102,5 +102,6 @@ def export_public(session: Session, filters: listing.ScenarioFilters, fmt: str) 
     if fmt not in _EXPORTERS:
         raise ValidationFailed(_("不支持的导出格式：%(fmt)s", fmt=fmt), {"fmt": [_("可选 xlsx、csv 或 json。")]})
     builder, mimetype = _EXPORTERS[fmt]
-    records = export_records(listing.all_matching(session, filters))
+    scenarios = listing.all_matching(session, filters)
+    records = export_records(scenarios, listing.in_publicity(session, scenarios))
     return ExportFile(builder(records), mimetype, f"scenarios-{clock.local_today().isoformat()}.{fmt}")

@@ -87,7 +87,7 @@ def status_tabs(list_url: str, filters: Any, counts: Mapping[str, int]) -> Marku
         f'      <li class="nav-item"><a class="nav-link{"" if filters.status else " active"}" '
         f'href="{escape(query_url(list_url, filters.args(status=None, page=None)))}">{_("全部")} '
         f'<span class="badge text-bg-light">{sum(counts.values())}</span></a></li>\n      ']
-    for key, label in [("open", _("征集中")), ("closed", _("已截止")), ("awarded", _("已揭榜")),
+    for key, label in [("open", _("征集中")), ("closed", _("已截止")), ("publicity", _("公示中")), ("awarded", _("已揭榜")),
                        ("in_delivery", _("实施中")), ("accepted", _("已验收")), ("unsuccessful", _("流榜"))]:
         tabs.append(
             f'\n      <li class="nav-item"><a class="nav-link{" active" if filters.status == key else ""}" '

@@ -26,12 +26,13 @@ from marketplace.models import (
     Theme,
     batch_scenarios,
 )
-from marketplace.models.publicity import AWARDED_OR_LATER, pending_notice_clause
+from marketplace.models.publicity import AWARDED_OR_LATER, PublicityNotice, pending_notice_clause
 from marketplace.queryargs import decimal_arg, int_arg, raise_if_errors
 from marketplace.scenarios.policy import public_clause
 
-#: Status filter values: the derived open/closed plus the later stored statuses.
-STATUS_FILTERS = ("open", "closed", "awarded", "in_delivery", "accepted", "unsuccessful")
+#: Status filter values: the derived open/closed plus the later stored statuses, an award whose 公示 notice is
+#: pending (``publicity``, 公示中) apart from a final one (``awarded``, 已揭榜) as the badges show them.
+STATUS_FILTERS = ("open", "closed", "publicity", "awarded", "in_delivery", "accepted", "unsuccessful")
 SORTS = ("newest", "deadline", "budget")
 MAX_PER_PAGE = 100
 
@@ -129,6 +130,10 @@ def _status_clause(status: str, now) -> sa.ColumnElement[bool]:
         return sa.and_(Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline > now)
     if status == "closed":
         return sa.and_(Scenario.status == ScenarioStatus.PUBLISHED, Scenario.deadline <= now)
+    if status == "publicity":
+        return sa.and_(Scenario.status == ScenarioStatus.AWARDED, pending_notice_clause(now))
+    if status == "awarded":
+        return sa.and_(Scenario.status == ScenarioStatus.AWARDED, ~pending_notice_clause(now))
     return Scenario.status == ScenarioStatus(status)
 
 
@@ -218,19 +223,26 @@ def status_counts(session: Session, filters: ScenarioFilters) -> dict[str, int]:
 def _status_counts_query(session: Session, filters: ScenarioFilters, now: Any,
                          next_deadline: bool = False) -> sa.Select:
     """``(label, count)`` per status; with *next_deadline* also each group's earliest deadline after *now*
-    among published scenarios (when the counts next change by the clock alone)."""
+    among published scenarios, or end of a running 公示 notice (when the counts next change by the clock alone)."""
+    awarded = Scenario.status == ScenarioStatus.AWARDED
+    notice_end = (sa.select(sa.func.min(PublicityNotice.ends_at))
+                  .where(PublicityNotice.scenario_id == Scenario.id, PublicityNotice.withdrawn_at.is_(None),
+                         PublicityNotice.ends_at > now).scalar_subquery())
     base = filtered_query(session, filters, include_status=False, now=now).with_only_columns(
-        Scenario.status, Scenario.deadline).subquery()
+        Scenario.status, Scenario.deadline, sa.and_(awarded, pending_notice_clause(now)).label("pending"),
+        *([sa.case((awarded, notice_end)).label("notice_end")] if next_deadline else [])).subquery()
     status, deadline = base.c.status, base.c.deadline
     label = sa.case(
         (sa.and_(status == ScenarioStatus.PUBLISHED.value, deadline > now), "open"),
         (status == ScenarioStatus.PUBLISHED.value, "closed"),
+        (base.c.pending, "publicity"),
         else_=status,
     )
     columns = [label, sa.func.count()]
     if next_deadline:
         columns.append(sa.func.min(sa.case(
-            (sa.and_(status == ScenarioStatus.PUBLISHED.value, deadline > now), deadline))))
+            (sa.and_(status == ScenarioStatus.PUBLISHED.value, deadline > now), deadline),
+            else_=base.c.notice_end)))
     return sa.select(*columns).group_by(label)
 
 

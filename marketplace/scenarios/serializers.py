@@ -3,7 +3,8 @@
 One place decides what the public sees of a scenario and how values are written:
 amounts as exact decimal strings ("350.00"), times in ISO 8601 with the +08:00
 offset, statuses as the *displayed* status (a published scenario past its
-deadline is "closed").
+deadline is "closed"; an awarded one whose 公示 notice is pending is "publicity", as on the pages —
+the caller finds which in one query with :func:`marketplace.scenarios.listing.in_publicity`).
 """
 
 from __future__ import annotations
@@ -48,9 +49,12 @@ def scenario_url(scenario: Scenario) -> str:
     return url_for("scenarios.detail", scenario_id=scenario.id, _external=True)
 
 
-def scenario_summary(scenario: Scenario, now: datetime | None = None) -> dict[str, Any]:
-    """The list representation: one item of ``/api/v1/scenarios`` and of the open-data exports."""
-    status = scenario.display_status(now)
+def scenario_summary(scenario: Scenario, now: datetime | None = None, in_publicity: bool = False) -> dict[str, Any]:
+    """The list representation: one item of ``/api/v1/scenarios`` and of the open-data exports.
+
+    *in_publicity*: the scenario's award is still in 公示 (status ``publicity``, not ``awarded``).
+    """
+    status = scenario.display_status(now, in_publicity)
     return {
         "id": scenario.id,
         "title": scenario.title,
@@ -72,7 +76,7 @@ def scenario_summary(scenario: Scenario, now: datetime | None = None) -> dict[st
     }
 
 
-def scenario_detail(scenario: Scenario, now: datetime | None = None) -> dict[str, Any]:
+def scenario_detail(scenario: Scenario, now: datetime | None = None, in_publicity: bool = False) -> dict[str, Any]:
     """The full public record of a published-or-later scenario.
 
     Funding evidence stays out (owner and reviewers only); answered questions are
@@ -80,7 +84,7 @@ def scenario_detail(scenario: Scenario, now: datetime | None = None) -> dict[str
     """
     if scenario.status not in ScenarioStatus.public():
         raise ValueError("only public scenarios have a public record")
-    record = scenario_summary(scenario, now)
+    record = scenario_summary(scenario, now, in_publicity)
     record.update({
         "summary": scenario.summary,
         "description": scenario.description,

@@ -105,9 +105,13 @@ class ScenarioFact:
         return sum((a.amount or Decimal(0) for a in self.awards if self._won_by(winner, a)), Decimal(0))
 
 
-def _status_key(stored: ScenarioStatus, deadline: datetime | None, now: datetime) -> str:
+def _status_key(stored: ScenarioStatus, deadline: datetime | None, now: datetime, pending: bool = False) -> str:
+    """The status as people see it: open/closed from the deadline; ``publicity`` (公示中) for an award whose
+    notice is pending — as the scenario's badge (:meth:`marketplace.models.Scenario.display_status`)."""
     if stored == ScenarioStatus.PUBLISHED:
         return "closed" if deadline is not None and deadline <= now else "open"
+    if stored == ScenarioStatus.AWARDED and pending:
+        return ScenarioStatus.PUBLICITY.value
     return stored.value
 
 
@@ -155,7 +159,8 @@ def load_facts(session: Session, scope: Scope, *, public_only: bool, now: dateti
         if scope.year is not None and day.year != scope.year:
             continue
         facts.append(ScenarioFact(
-            id=sid, title=title, stored=stored, status=_status_key(stored, deadline, now), district=district,
+            id=sid, title=title, stored=stored, status=_status_key(stored, deadline, now, sid in pending),
+            district=district,
             domain=domain or NO_DOMAIN, owner=owner, budget=budget, deadline=deadline, day=day,
             batches=frozenset(batches.get(sid, ())), awards=awards.get(sid, []),
             demonstration=sid in shown and stored == ScenarioStatus.ACCEPTED, final=sid not in pending))

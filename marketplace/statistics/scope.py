@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from marketplace.errors import BadParameters, PermissionDenied
 from marketplace.models import District, Domain, Role, ScenarioStatus, User
 
-#: Status keys as people see them; "open" is a published scenario before its deadline (as in the list filters).
-STAFF_STATUSES = ("submitted", "returned", "open", "closed", "awarded", "in_delivery", "accepted", "unsuccessful",
-                  "withdrawn")
-#: The statuses of public scenarios (the public list's status filters).
-PUBLIC_STATUSES = ("open", "closed", "awarded", "in_delivery", "accepted", "unsuccessful")
+#: Status keys as people see them; "open" is a published scenario before its deadline (as in the list filters);
+#: "publicity" (公示中) an award whose 公示 is still pending, counted apart from "awarded" (已揭榜, final awards).
+STAFF_STATUSES = ("submitted", "returned", "open", "closed", "publicity", "awarded", "in_delivery", "accepted",
+                  "unsuccessful", "withdrawn")
+#: The statuses of public scenarios (the public list's status filters, and 公示中).
+PUBLIC_STATUSES = ("open", "closed", "publicity", "awarded", "in_delivery", "accepted", "unsuccessful")
 #: Funnel stages, each contained in the one before.
 STAGES = ("collected", "published", "awarded", "in_delivery", "accepted", "demonstration")
 #: Winner filters: any recorded winner, a firm of the scenario's district, a firm of the city.
