@@ -300,11 +300,20 @@ def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, lis
     The district, domain and theme come from *choices* (:func:`filter_choices`, which the page reads
     anyway); the owner's name and the batches come with the page's rows (:func:`_card_statements`).
     """
+    if _may_remember():
+        # A GET never writes, so it reads committed rows only: on a pooled connection of its own, without
+        # beginning (and at the request's end rolling back) a session transaction.
+        with session.get_bind().connect() as connection:
+            return _card_page(connection, session, filters, choices)
+    return _card_page(session.connection(), session, filters, choices)
+
+
+def _card_page(connection: sa.Connection, session: Session, filters: ScenarioFilters,
+               choices: dict[str, list]) -> ScenarioPage:
     key, counts_query, list_query = _card_statements(session, filters)
-    # Plain rows on the session's connection: the statements are built once per filter combination in
-    # each process (the clock, page size and offset are parameters), so a request neither rebuilds nor
-    # re-keys them, and no ORM result processing runs.
-    connection = session.connection()
+    # Plain rows: the statements are built once per filter combination in each process (the clock, page
+    # size and offset are parameters), so a request neither rebuilds nor re-keys them, and no ORM result
+    # processing runs.
     now = clock.now()
     params = {"list_now": now}
     counts = _remembered_counts(session, key, now)
@@ -319,7 +328,10 @@ def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, lis
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     rows = connection.execute(list_query, {**params, "list_limit": filters.per_page,
                                            "list_offset": (filters.page - 1) * filters.per_page})
-    refs = {kind: {row.id: row for row in choices[kind]} for kind in ("districts", "domains", "themes")}
+    refs = choices["labels"].get(_REFS)  # kept with the labels: one dict per data version and language
+    if refs is None:
+        refs = choices["labels"][_REFS] = {kind: {row.id: row for row in choices[kind]}
+                                           for kind in ("districts", "domains", "themes")}
     cards: list[ScenarioCard] = []
     card = None
     for row in rows:  # one row per scenario and batch, in the page's order
@@ -329,10 +341,10 @@ def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, lis
         if row[11] is not None:
             card.batches.append(_Batch(row[11], row[12]))
     return ScenarioPage(cards, total, filters.page, filters.per_page, counts,  # type: ignore[arg-type]
-                        in_publicity(session, cards))
+                        in_publicity(connection, cards))
 
 
-def in_publicity(session: Session, scenarios, now=None) -> frozenset[int]:
+def in_publicity(session: Session | sa.Connection, scenarios, now=None) -> frozenset[int]:
     """Ids of those *scenarios* (rows with ``id`` and ``status``) that are awarded with a pending 公示 notice.
 
     One query, and none when no scenario is awarded (most list pages).
@@ -350,6 +362,7 @@ NOW = sa.bindparam("list_now", type_=Scenario.__table__.c.deadline.type)
 _STATEMENTS: dict[tuple, tuple[sa.Select, sa.Select]] = {}
 _STATEMENTS_KEPT = 256
 _COUNTS = "marketplace.scenarios.status_counts"
+_REFS = "marketplace.scenarios.refs"
 
 
 def _remembered_counts(session: Session, key: tuple | None, now: Any) -> dict[str, int] | None:
