@@ -500,12 +500,12 @@ class HitMiddleware:
     Anything else (a miss, a cookie, another method) goes to Flask unchanged.
     """
 
-    #: Entries kept with their headers built, per process (cleared when full).
-    PREPARED_KEPT = 512
+    #: Entries kept with their headers built, per process (cleared when full; a page is some 60 kB).
+    PREPARED_KEPT = 128
     #: Request paths and query strings whose cache decision is kept, per process.
     TARGETS_KEPT = 10_000
 
-    def __init__(self, app: Flask, wsgi_app: Callable[..., Any], store: _Store, reader: VersionReader) -> None:
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any], store: _Store, reader: VersionReader | None) -> None:
         from marketplace import web_security
 
         self.app = app
@@ -572,7 +572,12 @@ class HitMiddleware:
         digest = self.target(environ)
         if digest is None:
             return None
-        key = f"page:{self.reader.read()}:{self.locale}:{digest}"
+        if self.reader is not None:
+            version = self.reader.read()
+        else:  # an in-memory database: through the pool
+            with self.app.app_context():
+                version = data_version()
+        key = f"page:{version}:{self.locale}:{digest}"
         prepared = self.store.prepared.get(key)
         if prepared is None:
             entry = self.store.get(key)
@@ -658,7 +663,10 @@ def init_app(app: Flask) -> None:
     store = app.extensions[_EXTENSION] = _Store(app.extensions["cache"][page_cache], shared=bool(url),
                                                seconds=int(app.config["PAGE_CACHE_SECONDS"]))
     with app.app_context():
-        reader = app.extensions[_READER] = VersionReader(db.engine)
+        engine = db.engine
+    reader = None
+    if engine.url.database not in (None, "", ":memory:"):  # an in-memory SQLite database has one connection
+        reader = app.extensions[_READER] = VersionReader(engine)
     app.before_request(_serve_from_cache)
     app.after_request(_store_response)
     app.wsgi_app = HitMiddleware(app, app.wsgi_app, store, reader)  # type: ignore[method-assign]
