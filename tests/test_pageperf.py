@@ -296,6 +296,7 @@ def test_workers_are_not_recycled_every_few_thousand_requests():
     """A new worker costs seconds of CPU (imports, app, empty caches): recycling every 2000 requests cost more
     than the requests at a few hundred per second."""
     import runpy
+    from pathlib import Path
 
-    settings = runpy.run_path("gunicorn.conf.py")
+    settings = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
     assert settings["max_requests"] >= 50_000
