@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
 
 from marketplace.config import PROJECT_ROOT, load_config
@@ -23,6 +24,24 @@ class BoundedInt(IntegerConverter):
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=2**31 - 1 if max is None else max,
                          signed=signed)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus the work a request without a session cookie (an anonymous
+    visitor) does not need: no signer is built to read nothing, and an untouched empty session is saved as
+    Flask saves it (``Vary: Cookie`` if it was read) without looking up the cookie settings."""
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -93,6 +112,7 @@ def configure_requests(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     """Bind the unbound extensions of :mod:`marketplace.extensions`."""
+    from babel import Locale
     from flask import flash, g, has_request_context, redirect, request, session
     from flask_babel import lazy_gettext as _l
     from flask_login import login_url
@@ -105,6 +125,7 @@ def configure_extensions(app: Flask) -> None:
     from marketplace.models import User
 
     db.init_app(app)
+    app.session_interface = CookieSessions()
 
     @app.before_request
     def _load_the_user_afresh() -> None:
@@ -118,9 +139,12 @@ def configure_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
 
-    def select_locale() -> str:
+    # Parsed once: Flask-Babel parses whatever the selector returns on every request (a Locale is kept as is).
+    locales = {code: Locale.parse(code) for code in (*app.config["LANGUAGES"], app.config["BABEL_DEFAULT_LOCALE"])}
+
+    def select_locale() -> Locale:
         lang = session.get("lang") if has_request_context() else None
-        return lang if lang in app.config["LANGUAGES"] else app.config["BABEL_DEFAULT_LOCALE"]
+        return locales[lang if lang in app.config["LANGUAGES"] else app.config["BABEL_DEFAULT_LOCALE"]]
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(PROJECT_ROOT / "translations"))

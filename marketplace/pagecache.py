@@ -26,8 +26,11 @@ When Redis stops answering, pages are kept in an in-process ``SimpleCache`` unti
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -44,6 +47,7 @@ from flask_caching import Cache
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from werkzeug.http import http_date, parse_cookie, parse_etags
 from werkzeug.wrappers import Request
 
 from marketplace import clock, logs
@@ -103,33 +107,126 @@ _VERSION_QUERY = sa.select(MatchState.__table__.c.version, MatchState.__table__.
     MatchState.__table__.c.key == VERSION_KEY)
 
 
-def data_version(session: Session | None = None) -> str:
-    """The current data version (one primary-key lookup); the time tells apart versions of an emptied table.
+def _version_text(row: Any) -> str:
+    """``v<version>-<microseconds of updated_at>`` (the time tells apart versions of an emptied table)."""
+    if row is None:
+        return "v0"
+    version, updated_at = row
+    return f"v{version}-{updated_at.timestamp() * 1_000_000:.0f}"
 
-    Read on its own pooled connection, outside the request's session (a cache hit then costs one
-    small query and no ORM work; the session never starts a transaction).
+
+class VersionReader:
+    """Reads the data version with one small statement on a DBAPI connection of its own.
+
+    A cache hit does little besides this read, and through SQLAlchemy it costs ten times the query
+    (pool checkout and return with its reset, compiled-cache lookup, result processing). So each process
+    and thread keeps one connection, taken from the engine (its connect events ran: SQLite's pragmas) and
+    detached from the pool, in autocommit (PostgreSQL: never idle in a transaction; every read sees the
+    latest commit of any process).
+
+    * SQLite: ``PRAGMA data_version`` changes whenever another connection, in any process, commits; the
+      version row is read again only then (this connection never writes).
+    * PostgreSQL: the row is read every time (a primary-key lookup; psycopg prepares it after a few runs).
+
+    Any error drops the connection (the next read opens another); :func:`data_version` then reads through
+    the pool, which raises the usual errors.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        dialect = engine.dialect
+        self.engine = engine
+        self.sqlite = dialect.name == "sqlite"
+        self.sql = str(_VERSION_QUERY.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        updated_at = MatchState.__table__.c.updated_at.type
+        self.process = updated_at.dialect_impl(dialect).result_processor(dialect, None) or (lambda value: value)
+        self.local = threading.local()
+        self.generation = 0
+        self.opened: list[Any] = []
+        self.lock = threading.Lock()
+        event.listen(engine, "engine_disposed", self.close_all)
+
+    def read(self) -> str:
+        local = self.local
+        if getattr(local, "key", None) != (os.getpid(), self.generation):
+            self._connect(local)
+        try:
+            cursor = local.connection.cursor()
+            try:
+                if self.sqlite:
+                    cursor.execute("PRAGMA data_version")
+                    stamp = cursor.fetchall()
+                    if stamp == local.stamp:
+                        return local.version
+                cursor.execute(self.sql)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except Exception:
+            local.key = None  # reconnect next time
+            raise
+        version = _version_text((rows[0][0], self.process(rows[0][1])) if rows else None)
+        if self.sqlite:
+            local.stamp, local.version = stamp, version
+        return version
+
+    def _connect(self, local: threading.local) -> None:
+        proxied = self.engine.raw_connection()
+        proxied.detach()  # ours for good: never returned to the pool, so the pool is not one short
+        connection = proxied.dbapi_connection
+        connection.rollback()  # pool_pre_ping may have begun a transaction
+        if not self.sqlite:
+            connection.autocommit = True
+        with self.lock:
+            self.opened.append(connection)
+        local.connection, local.stamp, local.version = connection, None, None
+        local.key = (os.getpid(), self.generation)
+
+    def close_all(self, *_args: Any) -> None:
+        """``Engine.dispose()``: close every connection opened here (a test drops its database after it)."""
+        with self.lock:
+            opened, self.opened = self.opened, []
+            self.generation += 1
+        for connection in opened:
+            with contextlib.suppress(Exception):  # another thread's SQLite connection, or already gone
+                connection.close()
+
+
+_READER = "marketplace.pagecache.reader"
+
+
+def data_version(session: Session | None = None) -> str:
+    """The current data version (one primary-key lookup).
+
+    Without *session*: read by this process's :class:`VersionReader`, outside the request's session (a
+    cache hit then costs one small statement and no ORM work; the session never starts a transaction),
+    falling back to a pooled connection if that fails. With *session*: read in it.
     """
     from marketplace.extensions import db
 
     if session is not None:
-        row = session.execute(_VERSION_QUERY).first()
-    else:
-        with db.engine.connect() as conn:
-            row = conn.execute(_VERSION_QUERY).first()
-    if row is None:
-        return "v0"
-    return f"v{row.version}-{row.updated_at.timestamp() * 1_000_000:.0f}"
+        return _version_text(session.execute(_VERSION_QUERY).first())
+    reader = current_app.extensions.get(_READER)
+    if reader is not None:
+        try:
+            return reader.read()
+        except Exception:
+            log.debug("data version reader failed; reading through the pool", exc_info=True)
+    with db.engine.connect() as conn:
+        return _version_text(conn.execute(_VERSION_QUERY).first())
 
 
 def request_data_version(session: Session) -> str:
-    """The data version this request works with: the one the page cache read, else read now (in *session*)."""
+    """The data version this request works with: the one the page cache read, else read now.
+
+    A ``GET`` (which never writes) reads it once, outside *session*; other methods read it in *session*.
+    """
     found = g.get("page_cache")
     if found:
         return found[1]
     if request and request.method == "GET":  # GET never writes: one read serves the whole request
         version = request.environ.get(_REQUEST_VERSION)
         if version is None:
-            version = request.environ[_REQUEST_VERSION] = data_version(session)
+            version = request.environ[_REQUEST_VERSION] = data_version()
         return version
     return data_version(session)
 
@@ -242,13 +339,17 @@ class _Store:
 
     Entries never change under a key (the key holds the data version and the entry its expiry), so a
     process may keep what it read from Redis: the copy is exactly as fresh, and a hit costs no round
-    trip. The same in-process cache stands in while the shared store fails.
+    trip. The same in-process cache stands in while the shared store fails. ``prepared`` holds, per key
+    this process served, the entry with its response headers built (:class:`HitMiddleware`).
     """
 
-    def __init__(self, shared: bool) -> None:
+    def __init__(self, backend: Any, shared: bool, seconds: int) -> None:
         self.shared = shared
+        self.shared_backend = backend
+        self.seconds = seconds
         self.fallback = SimpleCache(threshold=500)
         self.failed_at: float | None = None
+        self.prepared: dict[str, Any] = {}
 
     def get(self, key: str) -> Any:
         if self.shared:
@@ -257,7 +358,7 @@ class _Store:
                 return found
         found = self.call("get", key)
         if found is not None and self.shared:
-            self.fallback.set(key, found, timeout=int(current_app.config["PAGE_CACHE_SECONDS"]))
+            self.fallback.set(key, found, timeout=self.seconds)
         return found
 
     def set(self, key: str, value: Any, timeout: int) -> None:
@@ -265,10 +366,15 @@ class _Store:
             self.fallback.set(key, value, timeout=timeout)
         self.call("set", key, value, timeout)
 
+    def clear(self) -> None:
+        self.prepared.clear()
+        self.fallback.clear()
+        self.shared_backend.clear()
+
     def backend(self) -> Any:
         if self.failed_at is not None and time.monotonic() - self.failed_at < RETRY_SECONDS:
             return self.fallback
-        return page_cache.cache
+        return self.shared_backend
 
     def call(self, method: str, *args: Any) -> Any:
         backend = self.backend()
@@ -297,9 +403,7 @@ def _set(key: str, value: Any, timeout: float) -> None:
 
 def clear() -> None:
     """Drop every cached page of this app (tests; stale entries are unreachable anyway)."""
-    store = _store()
-    store.fallback.clear()
-    page_cache.clear()
+    _store().clear()
 
 
 # ------------------------------------------------------------------ request hooks
@@ -323,9 +427,12 @@ def _key(version: str) -> str:
 
 
 def _key_for(version: str, path: str, args: Any, locale: Any) -> str:
+    return f"page:{version}:{locale}:{_digest(path, args)}"
+
+
+def _digest(path: str, args: Any) -> str:
     query = urlencode(sorted(args.items(multi=True)))
-    digest = hashlib.sha256(f"{path}?{query}".encode()).hexdigest()[:40]
-    return f"page:{version}:{locale}:{digest}"
+    return hashlib.sha256(f"{path}?{query}".encode()).hexdigest()[:40]
 
 
 def _validators(response: Response, etag: str) -> Response:
@@ -384,23 +491,34 @@ class HitMiddleware:
 
     A request without the session and remember-me cookies (and without an ``Authorization`` header) is
     anonymous, has no flashed message waiting and is in the default language, so the cache decision needs
-    no session, Flask-Login, CSRF, rate-limit or locale work: route match, one data-version read, one
-    store lookup. The
-    response is the one :func:`_serve_from_cache` gives (same headers: the security headers, the
-    request id, ``Vary: Cookie``, ETag and ``304``). Anything else (a miss, a cookie, another method)
-    goes to Flask unchanged.
+    no session, Flask-Login, CSRF, rate-limit or locale work, and no application context: the route
+    decision and the key digest (kept per raw path and query string), one data-version read
+    (:class:`VersionReader`), one store lookup. The answer is the one :func:`_serve_from_cache` gives
+    (the security headers, the request id, ``Vary: Cookie``, the ETag, ``304``), its headers built once
+    per entry in each process; only ``Date`` and ``X-Request-ID`` are added per request. A conditional
+    request other than a plain ``If-None-Match`` is answered through werkzeug's ``make_conditional``.
+    Anything else (a miss, a cookie, another method) goes to Flask unchanged.
     """
 
-    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
+    #: Entries kept with their headers built, per process (cleared when full; a page is some 60 kB).
+    PREPARED_KEPT = 128
+    #: Request paths and query strings whose cache decision is kept, per process.
+    TARGETS_KEPT = 10_000
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any], store: _Store, reader: VersionReader | None) -> None:
         from marketplace import web_security
 
         self.app = app
         self.wsgi_app = wsgi_app
+        self.store = store
+        self.reader = reader
         self.cookies = (app.config.get("SESSION_COOKIE_NAME") or "session",
                         app.config.get("REMEMBER_COOKIE_NAME") or "remember_token")
         self.locale = str(Locale.parse(app.config["BABEL_DEFAULT_LOCALE"]))
         self.headers = web_security.static_headers(app.config.get("MARKETPLACE_ENV") == "production")
         self.cacheable_paths: dict[str, bool] = {}
+        self.targets: dict[tuple[str, str], str | None] = {}
+        self.date: tuple[int, str] = (0, "")
 
     def cacheable_path(self, path: str) -> bool:
         known = self.cacheable_paths.get(path)
@@ -411,49 +529,123 @@ class HitMiddleware:
                 known = False
             else:
                 known = bool(getattr(self.app.view_functions.get(endpoint), _ATTR, False))
-            if len(self.cacheable_paths) < 10_000:
+            if len(self.cacheable_paths) < self.TARGETS_KEPT:
                 self.cacheable_paths[path] = known
         return known
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        response = None
-        if environ.get("REQUEST_METHOD") == "GET" and self.app.config.get("PAGE_CACHE"):
-            response = self.hit(environ)
-        if response is None:
-            return self.wsgi_app(environ, start_response)
-        return response(environ, start_response)
-
-    def hit(self, environ: dict[str, Any]) -> Response | None:
-        if "HTTP_AUTHORIZATION" in environ:  # credentials of any kind: Flask decides
-            return None
+    def target(self, environ: dict[str, Any]) -> str | None:
+        """The digest of path and query (:func:`_key_for`) of a cacheable request, else None."""
+        raw = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        try:
+            return self.targets[raw]
+        except KeyError:
+            pass
         request_ = Request(environ)
-        if any(name in request_.cookies for name in self.cookies) or CLOCK_RELATIVE_ARGS & set(request_.args):
-            return None
-        if not self.cacheable_path(request_.path):
-            return None
-        with self.app.app_context():
+        found = None
+        if not CLOCK_RELATIVE_ARGS & set(request_.args) and self.cacheable_path(request_.path):
+            found = _digest(request_.path, request_.args)
+        if len(self.targets) >= self.TARGETS_KEPT:
+            self.targets.clear()
+        self.targets[raw] = found
+        return found
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("REQUEST_METHOD") == "GET" and self.app.config.get("PAGE_CACHE"):
             try:
-                key = _key_for(data_version(), request_.path, request_.args, self.locale)
-                entry = _get(key)
+                answer = self.hit(environ)
             except Exception:  # let Flask's own path (and its error handling) deal with it
                 log.debug("page cache fast path skipped", exc_info=True)
+                answer = None
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return body
+        return self.wsgi_app(environ, start_response)
+
+    def hit(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]] | None:
+        if "HTTP_AUTHORIZATION" in environ:  # credentials of any kind: Flask decides
+            return None
+        if environ.get("HTTP_COOKIE"):
+            cookies = parse_cookie(environ)
+            if any(name in cookies for name in self.cookies):
                 return None
+        digest = self.target(environ)
+        if digest is None:
+            return None
+        if self.reader is not None:
+            version = self.reader.read()
+        else:  # an in-memory database: through the pool
+            with self.app.app_context():
+                version = data_version()
+        key = f"page:{version}:{self.locale}:{digest}"
+        prepared = self.store.prepared.get(key)
+        if prepared is None:
+            entry = self.store.get(key)
             if entry is None:
                 return None
-            body, headers, etag, expires = entry
-            if expires <= clock.now():
-                return None
-        response = Response(body, headers=headers)
+            prepared = self.prepare(key, entry, environ)
+        entry, ok, not_modified = prepared
+        body, _headers, etag, expires = entry
+        if expires <= clock.now():  # the clock passed a deadline this page shows
+            return None
+        if not _CONDITIONS.isdisjoint(environ):
+            if not _OTHER_CONDITIONS.isdisjoint(environ):
+                return self.conditional(entry, environ)
+            if parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag):
+                return "304 NOT MODIFIED", [*not_modified, *self.per_response(environ)], []
+        return "200 OK", [*ok, *self.per_response(environ)], [body]
+
+    def prepare(self, key: str, entry: tuple, environ: dict[str, Any]) -> tuple:
+        """*entry* with the headers of its ``200`` and ``304`` answers built (all but ``Date`` and the id)."""
+        built = []
+        for status in (200, 304):
+            response = self.response(entry, status)
+            built.append([(name, value) for name, value in response.get_wsgi_headers(environ).to_wsgi_list()
+                          if name not in _PER_RESPONSE])
+        prepared = (entry, *built)
+        if len(self.store.prepared) >= self.PREPARED_KEPT:
+            self.store.prepared.clear()
+        self.store.prepared[key] = prepared
+        return prepared
+
+    def response(self, entry: tuple, status: int = 200) -> Response:
+        """The hit as :func:`_serve_from_cache` answers it, before ``make_conditional`` and the request id."""
+        body, headers, etag, _expires = entry
+        response = Response(body, status=status, headers=headers)
         response.headers["X-Page-Cache"] = "hit"
         response.set_etag(etag)
         response.headers.setdefault("Cache-Control", "no-cache")
-        response = response.make_conditional(request_)
         for name, value in self.headers:
             response.headers.setdefault(name, value)
-        incoming = request_.headers.get(logs.REQUEST_ID_HEADER, "")
-        response.headers[logs.REQUEST_ID_HEADER] = incoming if logs.valid_request_id(incoming) else uuid.uuid4().hex
         response.vary.add("Cookie")
         return response
+
+    def conditional(self, entry: tuple, environ: dict[str, Any]) -> tuple:
+        """``If-Match``, ``If-Modified-Since`` …: werkzeug decides (rare; browsers send ``If-None-Match``)."""
+        response = self.response(entry).make_conditional(environ)
+        response.headers[logs.REQUEST_ID_HEADER] = self.per_response(environ)[1][1]
+        return response.status, response.get_wsgi_headers(environ).to_wsgi_list(), list(
+            response.get_app_iter(environ))
+
+    def per_response(self, environ: dict[str, Any]) -> tuple[tuple[str, str], tuple[str, str]]:
+        """``Date`` (formatted once a second) and ``X-Request-ID`` (the proxy's when valid, else a new one)."""
+        now = int(time.time())
+        date = self.date
+        if date[0] != now:
+            date = self.date = (now, http_date(now))
+        incoming = environ.get(_REQUEST_ID_ENVIRON, "")
+        request_id = incoming if incoming and logs.valid_request_id(incoming) else uuid.uuid4().hex
+        return ("Date", date[1]), (logs.REQUEST_ID_HEADER, request_id)
+
+
+#: Headers added per response on the fast path (not kept with a prepared entry).
+_PER_RESPONSE = frozenset({"Date", logs.REQUEST_ID_HEADER})
+#: Conditional request headers; the fast path leaves all but ``If-None-Match`` to werkzeug.
+_CONDITIONS = frozenset({"HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE",
+                         "HTTP_IF_RANGE"})
+_OTHER_CONDITIONS = frozenset({"HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE",
+                               "HTTP_IF_RANGE"})
+_REQUEST_ID_ENVIRON = "HTTP_" + logs.REQUEST_ID_HEADER.upper().replace("-", "_")
 
 
 def init_app(app: Flask) -> None:
@@ -468,8 +660,14 @@ def init_app(app: Flask) -> None:
         config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
     config["CACHE_DEFAULT_TIMEOUT"] = int(app.config["PAGE_CACHE_SECONDS"])
     page_cache.init_app(app, config=config)
-    app.extensions[_EXTENSION] = _Store(shared=bool(url))
+    store = app.extensions[_EXTENSION] = _Store(app.extensions["cache"][page_cache], shared=bool(url),
+                                               seconds=int(app.config["PAGE_CACHE_SECONDS"]))
+    with app.app_context():
+        engine = db.engine
+    reader = None
+    if engine.url.database not in (None, "", ":memory:"):  # an in-memory SQLite database has one connection
+        reader = app.extensions[_READER] = VersionReader(engine)
     app.before_request(_serve_from_cache)
     app.after_request(_store_response)
-    app.wsgi_app = HitMiddleware(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = HitMiddleware(app, app.wsgi_app, store, reader)  # type: ignore[method-assign]
     attach(db.session)

@@ -91,7 +91,10 @@ def wait_until_up(url: str, timeout: float = 240.0) -> None:
 
 def gunicorn(app: str, port: int, env: dict[str, str], chdir: Path, workers: int, worker_class: str,
              threads: int) -> subprocess.Popen:
-    command = [str(BIN / "gunicorn"), "--chdir", str(chdir), "-w", str(workers), "-k", worker_class,
+    # Every server (hello-world included) reads the project's gunicorn.conf.py, whatever the current directory:
+    # the same settings as production (access log, worker recycling …) for all of them.
+    command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--chdir", str(chdir),
+               "-w", str(workers), "-k", worker_class,
                "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

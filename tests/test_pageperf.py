@@ -186,3 +186,117 @@ def test_an_anonymous_scenario_page_sets_no_cookie_and_is_cached(two_apps, make_
     client.post("/auth/login", data={"email": firm.email, "password": PASSWORD})
     signed_in = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
     assert 'name="csrf_token"' in signed_in and 'name="text"' in signed_in  # the question form
+
+
+# ---------------------------------------------------------------- issue 13, third pass
+
+
+def test_a_commit_from_another_process_is_seen_by_the_fast_path(two_apps, make_scenario, database_url):
+    """The data version comes from a connection each process keeps (on SQLite: ``PRAGMA data_version``, which
+    changes with any other connection's commit). A commit made by a separate OS process empties the hits."""
+    import subprocess
+    import sys
+
+    first, _second = two_apps(True)
+    make_scenario(title="进程外提交")
+    client = first.test_client()
+    assert client.get("/scenarios").headers["X-Page-Cache"] == "miss"
+    assert client.get("/scenarios").headers["X-Page-Cache"] == "hit"
+    bump = ("import sqlalchemy as sa, sys\n"
+            "engine = sa.create_engine(sys.argv[1])\n"
+            "with engine.begin() as conn:\n"
+            "    conn.execute(sa.text(\"UPDATE match_state SET version = version + 1 WHERE key = 'pages'\"))\n")
+    subprocess.run([sys.executable, "-c", bump, database_url], check=True, timeout=60)
+    seen = _hooks_counter(first)
+    assert client.get("/scenarios").headers["X-Page-Cache"] == "miss" and seen == ["flask"]
+    assert client.get("/scenarios").headers["X-Page-Cache"] == "hit"
+
+
+def test_the_kept_connection_reads_what_the_session_reads(two_apps, make_scenario):
+    from marketplace import pagecache
+    from marketplace.extensions import db
+
+    first, _second = two_apps(True)
+    with first.app_context():
+        reader = first.extensions[pagecache._READER]
+        assert reader.read() == pagecache.data_version(db.session) == "v0"  # no stamp yet
+        make_scenario()
+        assert reader.read() == pagecache.data_version(db.session) != "v0"
+        # A connection lost behind the reader's back (a database restart): the read falls back, then reconnects.
+        reader.local.connection.close()
+        assert pagecache.data_version() == pagecache.data_version(db.session)
+        assert reader.read() == pagecache.data_version(db.session)
+        # Engine.dispose() (tests drop their database after it) closes what the reader opened.
+        opened = list(reader.opened)
+        db.engine.dispose()
+        assert opened and not reader.opened
+        assert reader.read() == pagecache.data_version(db.session)
+
+
+def test_fast_path_conditional_answers_match_flask(two_apps, make_scenario):
+    """``If-None-Match`` is answered on the fast path with the headers Flask's path gives; other conditions
+    (``If-Match`` …) go through werkzeug's ``make_conditional`` there too."""
+    first, _second = two_apps(True)
+    make_scenario()
+    anonymous = first.test_client()
+    etag = anonymous.get("/scenarios").headers["ETag"]
+    with_cookie = first.test_client()
+    with_cookie.set_cookie("session", "not-a-session")
+    seen = _hooks_counter(first)
+    for headers, status in (({"If-None-Match": etag}, 304), ({"If-None-Match": '"other"'}, 200),
+                            ({"If-None-Match": f'W/{etag}, "x"'}, 304), ({"If-Match": '"other"'}, 412),
+                            ({"If-None-Match": etag, "If-Match": etag}, 200)):  # werkzeug: If-Match wins
+        fast, slow = anonymous.get("/scenarios", headers=headers), with_cookie.get("/scenarios", headers=headers)
+        assert fast.status_code == slow.status_code == status, headers
+        assert fast.get_data() == slow.get_data()
+        assert ({k: v for k, v in fast.headers.items() if k not in PER_RESPONSE}
+                == {k: v for k, v in slow.headers.items() if k not in PER_RESPONSE}), headers
+    assert seen == ["flask"] * 5  # only the requests with the cookie
+
+
+def test_the_list_page_runs_one_statement_in_steady_state(app, client, make_scenario):
+    """The page's ids, their columns, owners and batches come in one statement; the data version is read on the
+    process's own connection; filter lists and counts are kept per data version."""
+    from marketplace.extensions import db
+    from marketplace.models import Batch, BatchLevel, BatchStage
+    from tests.test_list_queries import counted
+
+    first = make_scenario(title="两个批次的场景")
+    extra = Batch(name="第二个批次", level=BatchLevel.CITY, stage=BatchStage.COLLECT,
+                  published_on=first.batches[0].published_on)
+    first.batches.append(extra)
+    db.session.commit()
+    make_scenario(title="另一个场景")
+    client.get("/scenarios")
+    with counted(db.engine) as statements:
+        html = client.get("/scenarios").get_data(as_text=True)
+    assert len(statements) == 1, statements
+    card = html[html.index(f'data-scenario-id="{first.id}"'):]
+    card = card[:card.index("</article>")]
+    assert card.index(first.batches[0].name) < card.index("第二个批次")
+    assert html.count('class="card mb-3 scenario-card"') == 2
+
+
+def test_a_cookie_less_request_builds_no_session_signer(app, client, monkeypatch):
+    """Reading an absent session cookie needs no signer (itsdangerous); a request with one still verifies it."""
+    calls = []
+    interface = app.session_interface
+    original = type(interface).get_signing_serializer
+    monkeypatch.setattr(type(interface), "get_signing_serializer",
+                        lambda self, app_: calls.append(1) or original(self, app_))
+    page = client.get("/scenarios")
+    assert page.status_code == 200 and not page.headers.getlist("Set-Cookie") and calls == []
+    client.get("/lang/en")  # sets the language in the session: signed
+    written = len(calls)
+    assert written and client.get("/scenarios").status_code == 200
+    assert len(calls) > written  # the cookie sent back is verified
+
+
+def test_workers_are_not_recycled_every_few_thousand_requests():
+    """A new worker costs seconds of CPU (imports, app, empty caches): recycling every 2000 requests cost more
+    than the requests at a few hundred per second."""
+    import runpy
+    from pathlib import Path
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    assert settings["max_requests"] >= 50_000

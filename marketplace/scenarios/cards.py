@@ -76,44 +76,56 @@ def scenario_cards(scenarios: Any, now: datetime | None, labels: Mapping[str, An
     budget_label, wan_label, deadline_label = escape(labels["budget"]), escape(labels["wan"]), \
         escape(labels["deadline"])
     parts = []
+    # Values shared by many cards (their district, domain, theme, mode, batches, badge) are escaped once.
+    names: dict[int, str] = {}
     modes: dict[Any, str] = {}
+    batch_links: dict[int, str] = {}
     badges: dict[Any, Markup] = {}
 
-    def badge(status: Any) -> Markup:
-        found = badges.get(status)
+    def name(row: Any) -> str:
+        key = id(row)
+        found = names.get(key)
         if found is None:
-            found = badges[status] = status_badge(status)
+            found = names[key] = escape(_name(row, english))
+        return found
+
+    def batch_link(b: Any) -> str:
+        found = batch_links.get(b.id)
+        if found is None:
+            found = batch_links[b.id] = (f'<a class="badge text-bg-light text-decoration-none" '
+                                         f'href="{escape(batch(b.id))}">{escape(b.name)}</a>')
         return found
 
     for s in scenarios:
-        meta = [escape(s.owner.name), escape(_name(s.district, english))]
+        meta = [escape(s.owner.name), name(s.district)]
         if s.domain:
-            meta.append(escape(_name(s.domain, english)))
+            meta.append(name(s.domain))
         if s.theme:
-            meta.append(escape(_name(s.theme, english)))
+            meta.append(name(s.theme))
         mode = modes.get(s.mode)
         if mode is None:
             mode = modes[s.mode] = escape(s.mode.label)
         meta.append(mode)
         summary = f'<p class="mb-2">{escape(s.summary)}</p>' if s.summary else ""
         budget = "" if s.budget_wan is None else f"{s.budget_wan:,.2f}"
-        deadline = clock.to_local(s.deadline).strftime("%Y-%m-%d %H:%M") if s.deadline else ""
-        batches = "".join(
-            f'<a class="badge text-bg-light text-decoration-none" href="{escape(batch(b.id))}">{escape(b.name)}</a>'
-            for b in s.batches)
+        deadline = f"{clock.to_local(s.deadline):%Y-%m-%d %H:%M}" if s.deadline else ""
+        status = s.display_status(now, s.id in publicity)
+        badge = badges.get(status)
+        if badge is None:
+            badge = badges[status] = status_badge(status)
         parts.append(
             f'<article class="card mb-3 scenario-card" data-scenario-id="{s.id}">\n'
             f'  <div class="card-body">\n'
             f'    <div class="d-flex justify-content-between gap-3">\n'
             f'      <h2 class="h5 mb-1"><a href="{escape(detail(s.id))}">{escape(s.title)}</a></h2>\n'
-            f'      <div>{badge(s.display_status(now, s.id in publicity))}</div>\n'
+            f'      <div>{badge}</div>\n'
             f'    </div>\n'
             f'    <p class="text-muted small mb-2">{" · ".join(meta)}</p>\n'
             f'    {summary}\n'
             f'    <div class="d-flex flex-wrap gap-3 small">\n'
             f'      <span>{budget_label} <strong>{budget}</strong> {wan_label}</span>\n'
             f'      <span>{deadline_label} {deadline}</span>\n'
-            f'      {batches}\n'
+            f'      {"".join([batch_link(b) for b in s.batches])}\n'
             f'    </div>\n'
             f'  </div>\n'
             f'</article>')

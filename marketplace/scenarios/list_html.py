@@ -22,24 +22,46 @@ def _value(value: Any) -> str:
     return "" if value is None else escape(value)
 
 
+#: Key of the escaped checkbox and option markup kept with the filter labels (one language, one data version).
+_PIECES = "marketplace.list_html.pieces"
+
+
+def _choice_pieces(choices: Mapping[str, Any]) -> dict[str, list[tuple[Any, str, str]]]:
+    """``(value, markup before " checked", markup after)`` of every checkbox and option of the filter form.
+
+    Kept in ``choices["labels"]`` (:func:`~marketplace.scenarios.listing.cached_filter_choices`: one dict per
+    data version and language), so the names and codes are escaped once, not on every request.
+    """
+    labels = choices["labels"]
+    found = labels.get(_PIECES)
+    if found is None:
+        found = {
+            "districts": [(code, f'\n        <div class="form-check"><input class="form-check-input" type="checkbox" '
+                                 f'name="district" value="{escape(code)}" id="d-{escape(code)}"',
+                           f'>\n          <label class="form-check-label" for="d-{escape(code)}">{escape(name)}'
+                           f'</label></div>\n        ') for code, name in labels["districts"]],
+            "batches": [(b.id, f'<option value="{escape(b.id)}"', f'>{escape(b.name)}</option>')
+                        for b in choices["batches"]],
+        }
+        for kind in ("domains", "themes"):
+            found[kind] = [(code, f'<option value="{escape(code)}"', f'>{escape(name)}</option>')
+                           for code, name in labels[kind]]
+        labels[_PIECES] = found
+    return found
+
+
 def filter_form(choices: Mapping[str, Any], filters: Any, list_url: str, batches_url: str) -> Markup:
     """``<form id="filters">``: keyword, districts, domain, theme, batch, budget range, deadline window."""
     _ = request_translations().ugettext  # looked up once (``_`` also marks the strings for pybabel)
-    labels = choices["labels"]
-    districts = "".join(
-        f'\n        <div class="form-check"><input class="form-check-input" type="checkbox" name="district" '
-        f'value="{escape(code)}" id="d-{escape(code)}"{" checked" if code in filters.districts else ""}>\n'
-        f'          <label class="form-check-label" for="d-{escape(code)}">{escape(name)}</label></div>\n        '
-        for code, name in labels["districts"])
-    domains = "".join(
-        f'<option value="{escape(code)}"{" selected" if code == filters.domain else ""}>{escape(name)}</option>'
-        for code, name in labels["domains"])
-    themes = "".join(
-        f'<option value="{escape(code)}"{" selected" if code == filters.theme else ""}>{escape(name)}</option>'
-        for code, name in labels["themes"])
-    batches = "".join(
-        f'<option value="{escape(b.id)}"{" selected" if b.id == filters.batch else ""}>{escape(b.name)}</option>'
-        for b in choices["batches"])
+    pieces = _choice_pieces(choices)
+    districts = "".join([f"{head}{' checked' if code in filters.districts else ''}{tail}"
+                         for code, head, tail in pieces["districts"]])
+    domains = "".join([f"{head}{' selected' if code == filters.domain else ''}{tail}"
+                       for code, head, tail in pieces["domains"]])
+    themes = "".join([f"{head}{' selected' if code == filters.theme else ''}{tail}"
+                      for code, head, tail in pieces["themes"]])
+    batches = "".join([f"{head}{' selected' if code == filters.batch else ''}{tail}"
+                       for code, head, tail in pieces["batches"]])
     everything = _("全部")
     return Markup(
         f'<form method="get" id="filters" aria-label="{_("筛选")}">\n'

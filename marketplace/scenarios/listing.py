@@ -28,7 +28,6 @@ from marketplace.models import (
 )
 from marketplace.models.publicity import AWARDED_OR_LATER, PublicityNotice, pending_notice_clause
 from marketplace.queryargs import decimal_arg, int_arg, raise_if_errors
-from marketplace.scenarios.policy import public_clause
 
 #: Status filter values: the derived open/closed plus the later stored statuses, an award whose 公示 notice is
 #: pending (``publicity``, 公示中) apart from a final one (``awarded``, 已揭榜) as the badges show them.
@@ -145,7 +144,7 @@ def filtered_query(session: Session, filters: ScenarioFilters, include_status: b
     of the statement, given at execution).
     """
     now = clock.now() if now is None else now
-    query = sa.select(Scenario).where(public_clause())
+    query = sa.select(Scenario).where(_public_clause())
     if filters.districts:
         query = query.where(Scenario.district_id.in_(
             sa.select(District.id).where(District.code.in_(filters.districts))))
@@ -175,6 +174,13 @@ def filtered_query(session: Session, filters: ScenarioFilters, include_status: b
                 query = query.where(sa.or_(Scenario.title.ilike(like), Scenario.summary.ilike(like),
                                            Scenario.description.ilike(like)))
     return query
+
+
+def _public_clause() -> sa.ColumnElement[bool]:
+    """:func:`~marketplace.scenarios.policy.public_clause` with one bound parameter per status: an "expanding"
+    ``IN`` list is written into the SQL anew on every execution, and these statements run on every request."""
+    public = [sa.bindparam(None, status, type_=Scenario.status.type) for status in ScenarioStatus.public()]
+    return Scenario.status.in_(public)
 
 
 def ordered(query: sa.Select, sort: str) -> sa.Select:
@@ -273,18 +279,13 @@ class ScenarioCard:
                  "domain", "theme", "batches")
 
     def __init__(self, row: sa.Row, refs: dict[str, dict[int, object]]) -> None:
-        self.id = row.id
-        self.title = row.title
-        self.summary = row.summary
-        self.status = row.status
-        self.deadline = row.deadline
-        self.budget_wan = row.budget_wan
-        self.mode = row.mode
-        self.owner = _Named(row.owner_name)
-        self.district = refs["districts"].get(row.district_id)
-        self.domain = refs["domains"].get(row.domain_id)
-        self.theme = refs["themes"].get(row.theme_id)
-        self.batches: list[sa.Row] = []
+        (self.id, self.title, self.summary, self.status, self.deadline, self.budget_wan, self.mode, district_id,
+         domain_id, theme_id, owner_name) = row[:11]
+        self.owner = _Named(owner_name)
+        self.district = refs["districts"].get(district_id)
+        self.domain = refs["domains"].get(domain_id)
+        self.theme = refs["themes"].get(theme_id)
+        self.batches: list[_Batch] = []
 
     display_status = Scenario.display_status
 
@@ -296,17 +297,35 @@ class _Named:
         self.name = name
 
 
+class _Batch:
+    __slots__ = ("id", "name")
+
+    def __init__(self, id: int, name: str) -> None:
+        self.id = id
+        self.name = name
+
+
 def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, list]) -> ScenarioPage:
-    """:func:`page_of` for the HTML list: the page's rows as :class:`ScenarioCard` (three queries).
+    """:func:`page_of` for the HTML list: the page's rows as :class:`ScenarioCard` (two queries, one when
+    the counts are kept).
 
     The district, domain and theme come from *choices* (:func:`filter_choices`, which the page reads
-    anyway), the owner's name from one join, the batches from one more query for the page's ids.
+    anyway); the owner's name and the batches come with the page's rows (:func:`_card_statements`).
     """
+    if _may_remember():
+        # A GET never writes, so it reads committed rows only: on a pooled connection of its own, without
+        # beginning (and at the request's end rolling back) a session transaction.
+        with session.get_bind().connect() as connection:
+            return _card_page(connection, session, filters, choices)
+    return _card_page(session.connection(), session, filters, choices)
+
+
+def _card_page(connection: sa.Connection, session: Session, filters: ScenarioFilters,
+               choices: dict[str, list]) -> ScenarioPage:
     key, counts_query, list_query = _card_statements(session, filters)
-    # Plain rows on the session's connection: the statements are built once per filter combination in
-    # each process (the clock, page size and offset are parameters), so a request neither rebuilds nor
-    # re-keys them, and no ORM result processing runs.
-    connection = session.connection()
+    # Plain rows: the statements are built once per filter combination in each process (the clock, page
+    # size and offset are parameters), so a request neither rebuilds nor re-keys them, and no ORM result
+    # processing runs.
     now = clock.now()
     params = {"list_now": now}
     counts = _remembered_counts(session, key, now)
@@ -320,18 +339,24 @@ def card_page(session: Session, filters: ScenarioFilters, choices: dict[str, lis
         _remember_counts(session, key, counts, next_change)
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     rows = connection.execute(list_query, {**params, "list_limit": filters.per_page,
-                                           "list_offset": (filters.page - 1) * filters.per_page}).all()
-    refs = {kind: {row.id: row for row in choices[kind]} for kind in ("districts", "domains", "themes")}
-    cards = [ScenarioCard(row, refs) for row in rows]
-    if cards:
-        by_id = {card.id: card for card in cards}
-        for row in connection.execute(_BATCHES_OF, {"ids": list(by_id)}):
-            by_id[row.scenario_id].batches.append(row)
+                                           "list_offset": (filters.page - 1) * filters.per_page})
+    refs = choices["labels"].get(_REFS)  # kept with the labels: one dict per data version and language
+    if refs is None:
+        refs = choices["labels"][_REFS] = {kind: {row.id: row for row in choices[kind]}
+                                           for kind in ("districts", "domains", "themes")}
+    cards: list[ScenarioCard] = []
+    card = None
+    for row in rows:  # one row per scenario and batch, in the page's order
+        if card is None or card.id != row[0]:
+            card = ScenarioCard(row, refs)
+            cards.append(card)
+        if row[11] is not None:
+            card.batches.append(_Batch(row[11], row[12]))
     return ScenarioPage(cards, total, filters.page, filters.per_page, counts,  # type: ignore[arg-type]
-                        in_publicity(session, cards))
+                        in_publicity(connection, cards))
 
 
-def in_publicity(session: Session, scenarios, now=None) -> frozenset[int]:
+def in_publicity(session: Session | sa.Connection, scenarios, now=None) -> frozenset[int]:
     """Ids of those *scenarios* (rows with ``id`` and ``status``) that are awarded with a pending 公示 notice.
 
     One query, and none when no scenario is awarded (most list pages).
@@ -346,13 +371,10 @@ def in_publicity(session: Session, scenarios, now=None) -> frozenset[int]:
 
 #: The moment open/closed is judged at, as a statement parameter (``list_now``).
 NOW = sa.bindparam("list_now", type_=Scenario.__table__.c.deadline.type)
-_BATCHES_OF = (sa.select(batch_scenarios.c.scenario_id, Batch.id, Batch.name)
-               .join(Batch, Batch.id == batch_scenarios.c.batch_id)
-               .where(batch_scenarios.c.scenario_id.in_(sa.bindparam("ids", expanding=True)))
-               .order_by(Batch.published_on, Batch.id))
 _STATEMENTS: dict[tuple, tuple[sa.Select, sa.Select]] = {}
 _STATEMENTS_KEPT = 256
 _COUNTS = "marketplace.scenarios.status_counts"
+_REFS = "marketplace.scenarios.refs"
 
 
 def _remembered_counts(session: Session, key: tuple | None, now: Any) -> dict[str, int] | None:
@@ -404,12 +426,20 @@ def _card_statements(session: Session, filters: ScenarioFilters) -> tuple[tuple 
             return (key, *found)
     now = NOW if key is not None else clock.now()
     counts_query = _status_counts_query(session, filters, now, next_deadline=True)
-    list_query = ordered(filtered_query(session, filters, now=now), filters.sort).with_only_columns(
+    # The page's ids first (filtered, sorted, limited: no wide rows carried through the sort), then their
+    # columns, the owner's name and the batches joined to those few: one statement, one row per scenario
+    # and batch, in the page's order and then the batches' (published_on, id).
+    page = ordered(filtered_query(session, filters, now=now), filters.sort).with_only_columns(Scenario.id).limit(
+        sa.bindparam("list_limit", type_=sa.Integer)).offset(
+        sa.bindparam("list_offset", type_=sa.Integer)).subquery("page")
+    list_query = ordered(sa.select(
         Scenario.id, Scenario.title, Scenario.summary, Scenario.status, Scenario.deadline, Scenario.budget_wan,
         Scenario.mode, Scenario.district_id, Scenario.domain_id, Scenario.theme_id,
-        Organisation.name.label("owner_name"),
-    ).join(Organisation, Organisation.id == Scenario.owner_id).limit(
-        sa.bindparam("list_limit", type_=sa.Integer)).offset(sa.bindparam("list_offset", type_=sa.Integer))
+        Organisation.name.label("owner_name"), Batch.id.label("batch_id"), Batch.name.label("batch_name"),
+    ).select_from(page).join(Scenario, Scenario.id == page.c.id).join(
+        Organisation, Organisation.id == Scenario.owner_id).outerjoin(
+        batch_scenarios, batch_scenarios.c.scenario_id == Scenario.id).outerjoin(
+        Batch, Batch.id == batch_scenarios.c.batch_id), filters.sort).order_by(Batch.published_on, Batch.id)
     if key is not None:
         if len(_STATEMENTS) >= _STATEMENTS_KEPT:
             _STATEMENTS.clear()
