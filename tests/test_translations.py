@@ -32,15 +32,33 @@ def _ids(catalog) -> set:
 
 
 def _method_map() -> list[tuple[str, str]]:
-    """``babel.cfg`` sections (``[python: marketplace/**.py]``) as extract_from_dir's method map."""
-    pairs = []
+    """``babel.cfg`` sections (``[python_fstrings: marketplace/**.py]``) as extract_from_dir's method map, the
+    names of its ``[extractors]`` section resolved to their ``module:function``."""
+    pairs, extractors, section = [], {}, None
     for line in (ROOT / "babel.cfg").read_text(encoding="utf-8").splitlines():
         line = line.strip()
-        if line.startswith("[") and line.endswith("]") and ":" in line:
-            method, pattern = line[1:-1].split(":", 1)
-            pairs.append((pattern.strip(), method.strip()))
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            if ":" in section:
+                method, pattern = section.split(":", 1)
+                pairs.append((pattern.strip(), method.strip()))
+        elif section == "extractors" and "=" in line:
+            name, target = line.split("=", 1)
+            extractors[name.strip()] = target.strip()
     assert pairs, "babel.cfg lists no extraction sections"
-    return pairs
+    return [(pattern, extractors.get(method, method)) for pattern, method in pairs]
+
+
+def test_messages_inside_f_strings_are_extracted():
+    """``_()`` written inside an f-string (the Python-rendered list parts) reaches the catalogue."""
+    import io
+
+    from marketplace.babel_extract import extract
+
+    source = 'x = f\'<label>{_("截止时间在 N 天内")}</label>{y}\'\nz = _("普通消息")\n'
+    found = [m[2] for m in extract(io.BytesIO(source.encode()), KEYWORDS, [], {})]
+    assert sorted(found) == sorted(["截止时间在 N 天内", "普通消息"])
+    assert "截止时间在 N 天内" in _ids(_read(TEMPLATE))
 
 
 def _show(message_id) -> str:
