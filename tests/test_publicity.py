@@ -531,3 +531,20 @@ def test_delivery_page_offers_no_contract_during_the_notice(in_publicity, client
     travel(notice.ends_at)
     html = client.get(f"/scenarios/{scenario.id}/delivery").get_data(as_text=True)
     assert "data-publicity-pending" not in html and "contract-amount_wan" in html
+
+
+def test_search_shows_an_award_in_publicity_as_publicity(in_publicity, client, travel):
+    """The site search (page and API) says 公示中 while the notice runs, 已揭榜 after it, as the list does."""
+    from urllib.parse import quote
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+
+    def found():
+        items = client.get(f"/api/v1/search?type=scenario&q={quote(scenario.title)}").get_json()["items"]
+        return [i["status"] for i in items if i["id"] == scenario.id]
+
+    assert found() == ["publicity"]
+    page = client.get(f"/search?type=scenario&q={quote(scenario.title)}").get_data(as_text=True)
+    assert "公示中" in page
+    travel(notice.ends_at + timedelta(seconds=1))
+    assert found() == ["awarded"]
