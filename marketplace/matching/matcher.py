@@ -114,8 +114,9 @@ __all__ = [
 
 #: Version of what a fitted model holds; bump it when that changes, so that model files saved by
 #: older code are refitted instead of loaded (:mod:`marketplace.matching.freshness`).  A model keeps
-#: the options it was fitted with, so a changed default counts too (3: topic weight β 8 → 16).
-MODEL_FORMAT = 3
+#: the options it was fitted with, so a changed default counts too (3: topic weight β 8 → 16; 4: neighbour
+#: agreement).
+MODEL_FORMAT = 4
 
 #: Signal weights (boost factors) and caps; override any key through ``weights=``.
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -351,6 +352,12 @@ class MatcherOptions:
     topic_candidates: int = 100
     topic_weight: float = 16.0
     topic_power: float = 2.0
+    #: Neighbour agreement (cluster hypothesis): among the candidates the topic factor re-ranks,
+    #: each document's text score is multiplied by ``(1 + μ·min(1, n/t)) / (1 + μ)``, where t is its
+    #: own text score and n the topic-similarity-weighted mean text score of its
+    #: ``neighbour_count`` nearest candidates in topic space; μ = ``neighbour_weight`` (0 disables).
+    neighbour_weight: float = 4.0
+    neighbour_count: int = 10
 
     def field_weights(self, kind: str) -> Mapping[str, float]:
         """Field weights for documents of *kind* (``"firm"`` or ``"scenario"``)."""
@@ -687,6 +694,31 @@ class Matcher:
         cos = np.clip(self.topic_docs[docs] @ topic, 0.0, 1.0).astype(np.float64)
         return (1.0 + beta * cos**self.options.topic_power) / (1.0 + beta)
 
+    def neighbour_factors(self, docs: np.ndarray, text: np.ndarray) -> np.ndarray:
+        """Neighbour agreement ``(1 + μ·min(1, n/t)) / (1 + μ)`` of the candidates *docs* with text
+        scores *text* (t).
+
+        n is the mean text score of a candidate's ``neighbour_count`` nearest other candidates in
+        topic space, weighted by their topic cosine.  A candidate whose close neighbours fit the
+        query at least as well keeps its score; an isolated one (it shares a few words with the
+        query by chance, its kind of work does not) loses up to ``μ/(1+μ)`` of it.  All 1 without
+        a topic model, with μ = 0 or with fewer than three candidates.
+        """
+        mu = self.options.neighbour_weight
+        count = min(self.options.neighbour_count, docs.size - 1)
+        if mu <= 0 or self.topic_docs is None or count < 2:
+            return np.ones(docs.size)
+        vecs = self.topic_docs[docs]
+        sim = np.clip(vecs @ vecs.T, 0.0, 1.0).astype(np.float64)
+        np.fill_diagonal(sim, 0.0)
+        if count < docs.size - 1:
+            kth = np.partition(sim, -count, axis=1)[:, -count]
+            sim[sim < kth[:, None]] = 0.0  # ties with the count-th nearest are kept
+        own = text.astype(np.float64)
+        neigh = (sim @ own) / np.maximum(sim.sum(axis=1), 1e-12)
+        ratio = np.divide(neigh, own, out=np.ones(docs.size), where=own > 0)
+        return (1.0 + mu * np.minimum(ratio, 1.0)) / (1.0 + mu)
+
     def _kept_features(
         self, space: int, df: np.ndarray, n_docs: int, queries: Sequence[FirmProfile | ScenarioDoc]
     ) -> np.ndarray | None:
@@ -971,8 +1003,9 @@ class Matcher:
         if topic is None:
             return scores
         cand, words = self._best_by_words(idx, w, self.options.topic_candidates)
-        out = scores / (1.0 + self.options.topic_weight)
-        out[cand] = words * self.topic_factors(cand, topic)
+        out = scores / ((1.0 + self.options.topic_weight) * (1.0 + max(0.0, self.options.neighbour_weight)))
+        factor = self.topic_factors(cand, topic)
+        out[cand] = words * factor * self.neighbour_factors(cand, words * factor)
         return out
 
     def _best_by_words(
@@ -1076,6 +1109,7 @@ class Matcher:
             cand, words = self._best_by_words(idx, w, max(self.options.topic_candidates, 4 * k), excluded,
                                               min_text_score)
             factor = self.topic_factors(cand, topic)
+            factor *= self.neighbour_factors(cand, words * factor)
             boosts = self._boosts(cand, doc, cfg) if cand.size else {}
             final = words * factor * (1.0 + sum(boosts.values(), np.zeros(cand.size)))
         else:
