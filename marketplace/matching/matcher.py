@@ -717,7 +717,8 @@ class Matcher:
         own = text.astype(np.float64)
         neigh = (sim @ own) / np.maximum(sim.sum(axis=1), 1e-12)
         ratio = np.divide(neigh, own, out=np.ones(docs.size), where=own > 0)
-        return (1.0 + mu * np.minimum(ratio, 1.0)) / (1.0 + mu)
+        # Rounded: equal documents get sums in another order; they must keep equal scores.
+        return np.round((1.0 + mu * np.minimum(ratio, 1.0)) / (1.0 + mu), 9)
 
     def _kept_features(
         self, space: int, df: np.ndarray, n_docs: int, queries: Sequence[FirmProfile | ScenarioDoc]
@@ -1005,7 +1006,8 @@ class Matcher:
         cand, words = self._best_by_words(idx, w, self.options.topic_candidates)
         out = scores / ((1.0 + self.options.topic_weight) * (1.0 + max(0.0, self.options.neighbour_weight)))
         factor = self.topic_factors(cand, topic)
-        out[cand] = words * factor * self.neighbour_factors(cand, words * factor)
+        factor *= self.neighbour_factors(cand, words * factor)
+        out[cand] = words * factor  # computed as in suggest(), so that equal scores stay equal
         return out
 
     def _best_by_words(
