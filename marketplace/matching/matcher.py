@@ -39,7 +39,7 @@ have no topic model (factor 1).
 
 **Neighbour agreement.**  Relevant documents come in groups (firms doing the same kind of work
 fit the same scenarios), a chance match comes alone.  Among the same candidates, each document's
-score is multiplied by ``(1 + μ·min(1, n/t)) / (1 + μ)`` with μ = 4, where t is its own score and n
+score is multiplied by ``(1 + μ·min(1, n/t)) / (1 + μ)`` with μ = 16, where t is its own score and n
 the topic-cosine-weighted mean score of its 10 nearest candidates in topic space
 (:meth:`Matcher.neighbour_factors`): it keeps its score when its neighbours fit the query as
 well, and loses up to μ/(1+μ) of it when they do not.  Both factors make up ``topic``, so
@@ -48,7 +48,7 @@ well, and loses up to μ/(1+μ) of it when they do not.  Both factors make up ``
 Defaults were chosen because each helps on the development set *and* on restructured copies of
 it (:func:`marketplace.matching.evaluation.restructure`: one paragraph per sentence, one
 paragraph per firm, named fields, no titles, shuffled sentences, added exclusion clauses):
-nDCG@10 0.459 on the development set (0.427–0.459 on the copies) against 0.370 for BM25 on the
+nDCG@10 0.473 on the development set (0.437–0.474 on the copies) against 0.370 for BM25 on the
 same tokens.  Nothing is tied to that data set's categories.
 
 Search
@@ -364,7 +364,7 @@ class MatcherOptions:
     #: each document's text score is multiplied by ``(1 + μ·min(1, n/t)) / (1 + μ)``, where t is its
     #: own text score and n the topic-similarity-weighted mean text score of its
     #: ``neighbour_count`` nearest candidates in topic space; μ = ``neighbour_weight`` (0 disables).
-    neighbour_weight: float = 4.0
+    neighbour_weight: float = 16.0
     neighbour_count: int = 10
 
     def field_weights(self, kind: str) -> Mapping[str, float]:
