@@ -301,7 +301,8 @@ class Suggestion:
     text_score: float
     terms: list[tuple[str, float]] = field(default_factory=list)
     signals: list[tuple[str, str, float]] = field(default_factory=list)
-    #: ``text_score = word_score × topic``: the shared-words cosine and the topic agreement factor.
+    #: ``text_score = word_score × topic``: the shared-words cosine and the topic agreement factor
+    #: (topic factor × neighbour factor, see :meth:`Matcher.neighbour_factors`).
     word_score: float = 0.0
     topic: float = 1.0
 
