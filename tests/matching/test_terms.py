@@ -159,9 +159,9 @@ def test_topic_factor_reranks_the_best_by_words() -> None:
     model = Matcher.fit_firms(_topic_corpus())
     assert model.topic_docs is not None and model.topic_docs.shape[0] == 240
     hits = model.suggest(ScenarioDoc(id="q", text="路口信号配时优化，缓解拥堵。"), k=10)
-    beta = model.options.topic_weight
+    beta, mu = model.options.topic_weight, model.options.neighbour_weight
     for h in hits:
-        assert 1 / (1 + beta) - 1e-9 <= h.topic <= 1 + 1e-9
+        assert 1 / ((1 + beta) * (1 + mu)) - 1e-9 <= h.topic <= 1 + 1e-9
         assert h.text_score == pytest.approx(h.word_score * h.topic)
         assert int(h.id) % 4 == 0  # the traffic group
     scores = model.text_scores(ScenarioDoc(id="q", text="路口信号配时优化，缓解拥堵。"))
@@ -173,6 +173,37 @@ def test_topic_factor_reranks_the_best_by_words() -> None:
     small = Matcher.fit_firms(_topic_corpus(40))
     assert small.topic_docs is None
     assert all(h.topic == 1.0 for h in small.suggest("路口信号配时", k=3))
+
+
+def test_neighbour_agreement_keeps_clustered_candidates_and_lowers_isolated_ones() -> None:
+    model = Matcher.fit_firms(_topic_corpus())
+    mu = model.options.neighbour_weight
+    assert mu > 0
+    traffic = np.arange(0, 48, 4)  # one topic group: each other's nearest neighbours
+    medical = np.asarray([1])  # another group, alone among the candidates
+    docs = np.concatenate([traffic, medical])
+    text = np.full(docs.size, 0.25)
+    text[-1] = 0.5  # the isolated candidate scores best by words, its neighbours half as well
+    factors = model.neighbour_factors(docs, text)
+    assert factors[:-1] == pytest.approx(np.ones(traffic.size))
+    assert factors[-1] == pytest.approx((1 + mu / 2) / (1 + mu))
+    assert model.neighbour_factors(docs, np.full(docs.size, 0.25)) == pytest.approx(np.ones(docs.size))
+    # Off: μ = 0, or no topic model.
+    off = Matcher.fit_firms(_topic_corpus(), MatcherOptions(neighbour_weight=0))
+    assert (off.neighbour_factors(docs, text) == 1).all()
+    assert (Matcher.fit_firms(_topic_corpus(40)).neighbour_factors(np.arange(10), np.ones(10)) == 1).all()
+
+
+def test_neighbour_agreement_is_part_of_the_topic_factor_of_suggestions() -> None:
+    query = ScenarioDoc(id="q", text="路口信号配时优化，缓解拥堵；医院影像。")
+    model = Matcher.fit_firms(_topic_corpus())
+    plain = Matcher.fit_firms(_topic_corpus(), MatcherOptions(neighbour_weight=0))
+    hits, before = model.suggest(query, k=20), {h.id: h for h in plain.suggest(query, k=20)}
+    assert any(h.topic < before[h.id].topic - 1e-9 for h in hits if h.id in before)
+    for h in hits:
+        assert h.text_score == pytest.approx(h.word_score * h.topic)
+        if h.id in before:
+            assert h.topic <= before[h.id].topic + 1e-9
 
 
 # ------------------------------------------------------------------ restructured copies
