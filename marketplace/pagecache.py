@@ -115,22 +115,38 @@ def _version_text(row: Any) -> str:
     return f"v{version}-{updated_at.timestamp() * 1_000_000:.0f}"
 
 
+class _ReaderConnection:
+    """A DBAPI connection of the :class:`VersionReader`, with what it last read (SQLite's stamp)."""
+
+    __slots__ = ("connection", "pid", "generation", "stamp", "version")
+
+    def __init__(self, connection: Any, generation: int) -> None:
+        self.connection, self.pid, self.generation = connection, os.getpid(), generation
+        self.stamp: Any = None
+        self.version: str | None = None
+
+
 class VersionReader:
     """Reads the data version with one small statement on a DBAPI connection of its own.
 
     A cache hit does little besides this read, and through SQLAlchemy it costs ten times the query
-    (pool checkout and return with its reset, compiled-cache lookup, result processing). So each process
-    and thread keeps one connection, taken from the engine (its connect events ran: SQLite's pragmas) and
+    (pool checkout and return with its reset, compiled-cache lookup, result processing). So the process keeps
+    a few connections of its own, taken from the engine (its connect events ran: SQLite's pragmas) and
     detached from the pool, in autocommit (PostgreSQL: never idle in a transaction; every read sees the
-    latest commit of any process).
+    latest commit of any process). A read takes one from a shared free list and puts it back: as many
+    connections as reads run at the same moment, at most :attr:`KEEP` kept idle (a threaded server starts
+    a thread per request, so connections are never tied to a thread — that would open one per request).
 
     * SQLite: ``PRAGMA data_version`` changes whenever another connection, in any process, commits; the
-      version row is read again only then (this connection never writes).
+      version row is read again only then (these connections never write).
     * PostgreSQL: the row is read every time (a primary-key lookup; psycopg prepares it after a few runs).
 
     Any error drops the connection (the next read opens another); :func:`data_version` then reads through
     the pool, which raises the usual errors.
     """
+
+    #: Idle connections kept for the next reads (more are opened while more reads run at once, then closed).
+    KEEP = 4
 
     def __init__(self, engine: sa.Engine) -> None:
         dialect = engine.dialect
@@ -139,56 +155,80 @@ class VersionReader:
         self.sql = str(_VERSION_QUERY.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         updated_at = MatchState.__table__.c.updated_at.type
         self.process = updated_at.dialect_impl(dialect).result_processor(dialect, None) or (lambda value: value)
-        self.local = threading.local()
         self.generation = 0
-        self.opened: list[Any] = []
+        self.free: list[_ReaderConnection] = []
         self.lock = threading.Lock()
         event.listen(engine, "engine_disposed", self.close_all)
 
     def read(self) -> str:
-        local = self.local
-        if getattr(local, "key", None) != (os.getpid(), self.generation):
-            self._connect(local)
+        held = self._checkout()
         try:
-            cursor = local.connection.cursor()
-            try:
-                if self.sqlite:
-                    cursor.execute("PRAGMA data_version")
-                    stamp = cursor.fetchall()
-                    if stamp == local.stamp:
-                        return local.version
-                cursor.execute(self.sql)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+            version = self._read(held)
         except Exception:
-            local.key = None  # reconnect next time
+            self._close(held)  # reconnect next time
             raise
-        version = _version_text((rows[0][0], self.process(rows[0][1])) if rows else None)
-        if self.sqlite:
-            local.stamp, local.version = stamp, version
+        self._checkin(held)
         return version
 
-    def _connect(self, local: threading.local) -> None:
+    def _read(self, held: _ReaderConnection) -> str:
+        cursor = held.connection.cursor()
+        try:
+            if self.sqlite:
+                cursor.execute("PRAGMA data_version")
+                stamp = cursor.fetchall()
+                if stamp == held.stamp and held.version is not None:
+                    return held.version
+            cursor.execute(self.sql)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        version = _version_text((rows[0][0], self.process(rows[0][1])) if rows else None)
+        if self.sqlite:
+            held.stamp, held.version = stamp, version
+        return version
+
+    def _checkout(self) -> _ReaderConnection:
+        pid = os.getpid()
+        with self.lock:
+            if self.free and self.free[-1].pid != pid:
+                self.free = []  # inherited from the parent process: its connections are not ours to use or close
+            if self.free:
+                return self.free.pop()
+            generation = self.generation
         proxied = self.engine.raw_connection()
         proxied.detach()  # ours for good: never returned to the pool, so the pool is not one short
         connection = proxied.dbapi_connection
         connection.rollback()  # pool_pre_ping may have begun a transaction
         if not self.sqlite:
             connection.autocommit = True
+        return _ReaderConnection(connection, generation)
+
+    def _checkin(self, held: _ReaderConnection) -> None:
         with self.lock:
-            self.opened.append(connection)
-        local.connection, local.stamp, local.version = connection, None, None
-        local.key = (os.getpid(), self.generation)
+            if held.generation == self.generation and held.pid == os.getpid() and len(self.free) < self.KEEP:
+                self.free.append(held)
+                return
+        self._close(held)
+
+    @staticmethod
+    def _close(held: _ReaderConnection) -> None:
+        if held.pid == os.getpid():
+            with contextlib.suppress(Exception):  # already gone
+                held.connection.close()
+
+    def open_count(self) -> int:
+        """Idle connections kept (for tests)."""
+        with self.lock:
+            return len(self.free)
 
     def close_all(self, *_args: Any) -> None:
-        """``Engine.dispose()``: close every connection opened here (a test drops its database after it)."""
+        """``Engine.dispose()``: close the idle connections; those in use are closed when their read ends
+        (a test drops its database after it)."""
         with self.lock:
-            opened, self.opened = self.opened, []
+            idle, self.free = self.free, []
             self.generation += 1
-        for connection in opened:
-            with contextlib.suppress(Exception):  # another thread's SQLite connection, or already gone
-                connection.close()
+        for held in idle:
+            self._close(held)
 
 
 _READER = "marketplace.pagecache.reader"

@@ -223,14 +223,48 @@ def test_the_kept_connection_reads_what_the_session_reads(two_apps, make_scenari
         make_scenario()
         assert reader.read() == pagecache.data_version(db.session) != "v0"
         # A connection lost behind the reader's back (a database restart): the read falls back, then reconnects.
-        reader.local.connection.close()
+        assert reader.open_count() == 1
+        reader.free[0].connection.close()
         assert pagecache.data_version() == pagecache.data_version(db.session)
         assert reader.read() == pagecache.data_version(db.session)
-        # Engine.dispose() (tests drop their database after it) closes what the reader opened.
-        opened = list(reader.opened)
+        # Engine.dispose() (tests drop their database after it) closes what the reader kept.
+        kept = [held.connection for held in reader.free]
+        db.session.remove()  # its connection back to the pool first: dispose() closes only checked-in ones
         db.engine.dispose()
-        assert opened and not reader.opened
+        assert kept and reader.open_count() == 0
         assert reader.read() == pagecache.data_version(db.session)
+
+
+def test_the_reader_does_not_open_a_connection_per_thread(two_apps):
+    """A threaded server (``flask run``, werkzeug) starts a thread per request: the reader's connections are
+    shared, not kept per thread, so a hundred requests in a hundred threads use one connection."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from marketplace import pagecache
+    from marketplace.extensions import db
+
+    first, _second = two_apps(True)
+    with first.app_context():
+        reader = first.extensions[pagecache._READER]
+        engine = db.engine
+    connects = []
+
+    def count(*_args):
+        connects.append(1)
+
+    sa.event.listen(engine, "connect", count)
+    try:
+        answers = []
+        for _ in range(100):
+            thread = threading.Thread(target=lambda: answers.append(reader.read()))
+            thread.start()
+            thread.join()
+        assert len(answers) == 100 and len(set(answers)) == 1
+        assert len(connects) <= 1 and reader.open_count() <= reader.KEEP
+    finally:
+        sa.event.remove(engine, "connect", count)
 
 
 def test_fast_path_conditional_answers_match_flask(two_apps, make_scenario):
