@@ -71,6 +71,22 @@ def _dispose_all_engines() -> None:
             db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _close_connections_of_apps_made_by_the_test():
+    """Apps a test builds (two servers, other settings…) give their connections back when it ends: each holds
+    a pool, the page-version reader's and the list's own, and a PostgreSQL server allows ~100 clients.
+    Disposing only closes connections (an app used again opens new ones), so a module-scoped app built during
+    this test keeps working; every app is disposed once more at the end of the session."""
+    before = len(_apps)
+    yield
+    from marketplace.extensions import db
+
+    for application in _apps[before:]:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """URL of this run's own, freshly migrated test database."""
