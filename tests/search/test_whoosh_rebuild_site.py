@@ -6,20 +6,15 @@ from typing import Any
 
 import pytest
 
+from tests.search.test_whoosh_perf import _spy_workers
+
 
 @pytest.fixture
 def spied_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Rebuilds of any size use worker processes; the list gets each rebuild's worker count."""
     import marketplace.search.whoosh_backend as whoosh_backend
 
-    started: list[int] = []
-    real = whoosh_backend.SegmentWorkers
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        started.append(args[3])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(whoosh_backend, "SegmentWorkers", spy)
+    started = _spy_workers(monkeypatch)
     monkeypatch.setattr(whoosh_backend, "REBUILD_PARALLEL_MIN", 1)
     # (Two workers even on a one-CPU machine, and whatever threads other tests left running.)
     monkeypatch.setattr(whoosh_backend, "fork_workers", lambda wanted=None: 2)
