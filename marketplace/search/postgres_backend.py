@@ -617,6 +617,14 @@ def _filters(m: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return filters
 
 
+def _relevance_rows(label: str, scored: Any, score: Any, limit: Any, none_i: Any, none_f: Any) -> sa.Select:
+    """``(label, id, position, score, NULL, NULL)`` rows of *scored* in relevance order, the first *limit*."""
+    order = _order(scored.c, "relevance")
+    return (sa.select(sa.literal(label), sa.cast(scored.c.id, sa.Text), sa.func.row_number().over(order_by=order),
+                      score, none_i, none_f)
+            .order_by(*order).limit(limit))
+
+
 def _order(m: Any, sort: str) -> list[Any]:
     """ORDER BY for *sort*; ties: newest, then doc type and id (as the Whoosh backend)."""
     newest = m.published_at.desc().nulls_last()
@@ -830,15 +838,7 @@ class _Statements:
                 .where(passes(), small)
                 .subquery("scored")
             )
-            order = _order(scored.c, "relevance")
-            page = sa.select(
-                sa.literal("page"),
-                sa.cast(scored.c.id, sa.Text),
-                sa.func.row_number().over(order_by=order),
-                sa.cast(scored.c.score, sa.Float),
-                none_i,
-                none_f,
-            ).order_by(*order).limit(wanted)
+            page = _relevance_rows("page", scored, sa.cast(scored.c.score, sa.Float), wanted, none_i, none_f)
         else:
             order = _order(s, shape.sort)
             page = (
@@ -917,16 +917,9 @@ class _Statements:
             .join_from(candidates, _table, _c.id == candidates.c.id)
             .subquery("sample_ranked")
         )
-        order = _order(scored.c, "relevance")
-        ranked = sa.select(
-            sa.literal("ranked"),
-            sa.cast(scored.c.id, sa.Text),
-            sa.func.row_number().over(order_by=order),
-            # (through text: the ``real`` as the other statement returns it, not widened)
-            sa.cast(sa.cast(scored.c.score, sa.Text), sa.Float),
-            none_i,
-            none_f,
-        ).order_by(*order).limit(_bp("wanted", sa.Integer))
+        # (the score through text: the ``real`` as the other statement returns it, not widened)
+        ranked = _relevance_rows("ranked", scored, sa.cast(sa.cast(scored.c.score, sa.Text), sa.Float),
+                                 _bp("wanted", sa.Integer), none_i, none_f)
         return ranked.subquery("sample_ranked_ids")
 
     def _ranked(self) -> Any:
