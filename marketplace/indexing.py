@@ -29,12 +29,15 @@ from marketplace.models import (
     Batch,
     Demonstration,
     EnterpriseProfile,
+    Objection,
     Organisation,
     ProfileCase,
+    PublicityNotice,
     Qualification,
     Scenario,
     ScenarioStatus,
 )
+from marketplace.models.publicity import publicity_until
 from marketplace.scenarios import policy as scenario_policy
 
 __all__ = ["configure_search", "count_public", "register_models"]
@@ -75,7 +78,17 @@ def scenario_document(scenario: Scenario) -> search.SearchDocument:
         deadline=scenario.deadline,
         theme=_code(scenario.theme),
         url=f"/scenarios/{scenario.id}",
+        publicity_until=_publicity_until(scenario),
     )
+
+
+def _publicity_until(scenario: Scenario) -> Any:
+    """When an awarded scenario's 公示 ends (the search shows 公示中 until then, 已揭榜 after, by the clock);
+    open-ended while an objection is undecided.  Read only for awarded scenarios (one query each)."""
+    session = object_session(scenario)
+    if scenario.status != ScenarioStatus.AWARDED or session is None:
+        return None
+    return publicity_until(session, scenario.id, search.UNTIL_DECIDED)
 
 
 def scenario_is_public(scenario: Scenario) -> bool:
@@ -172,6 +185,10 @@ def register_models() -> None:
     search.register(Demonstration, doc_type="demonstration", to_document=demonstration_document,
                     is_public=demonstration_is_public, select=_demonstrations)
     search.register_related(Batch, lambda batch: list(batch.scenarios))
+    # A notice opened or withdrawn, an objection filed or decided: the scenario's 公示 changes.
+    search.register_related(PublicityNotice, lambda notice: [notice.scenario] if notice.scenario is not None else [])
+    search.register_related(Objection, lambda objection: [objection.notice.scenario]
+                            if objection.notice is not None and objection.notice.scenario is not None else [])
     search.register_related(Organisation, _organisation_records)
     search.register_related(Qualification, lambda q: [q.profile] if q.profile is not None else [])
     search.register_related(ProfileCase, lambda c: [c.profile] if c.profile is not None else [])

@@ -23,16 +23,16 @@ from werkzeug.datastructures import MultiDict
 from marketplace import clock, search
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import SEARCH, db, rate_limit
-from marketplace.models import Batch, District, Domain, Scenario, ScenarioStatus, Theme
-from marketplace.models.publicity import pending_notice_clause
+from marketplace.models import Batch, District, Domain, ScenarioStatus, Theme
 from marketplace.queryargs import int_arg, raise_if_errors
 from marketplace.search.documents import MAX_PER_PAGE
 from marketplace.search.query import PhraseNode, parse_query
 
 bp = Blueprint("search_ui", __name__)
 
-#: Status filter values: the derived open / closed, ``published`` (both) and the later stored statuses.
-STATUS_VALUES = ("open", "closed", "published", "awarded", "in_delivery", "accepted", "unsuccessful")
+#: Status filter values: the derived open / closed, ``published`` (both), the derived ``publicity`` (公示中: an
+#: award whose notice is pending), ``awarded`` (已揭榜: final only) and the later stored statuses.
+STATUS_VALUES = ("open", "closed", "published", "publicity", "awarded", "in_delivery", "accepted", "unsuccessful")
 MULTI_PARAMS = ("type", "district", "domain", "status", "theme")
 MAX_QUERY_CHARS = 200
 MAX_INT = 2**31 - 1
@@ -249,10 +249,6 @@ def _split_compound(q: str) -> str | None:
 def run_search(params: SearchParams) -> search.SearchResults:
     """Answer *params*; when a single compound word (智慧交通) finds nothing, search its parts instead
     (智慧 交通, every part somewhere in the record) and say so in the notice."""
-    return _with_publicity(_run_search(params))
-
-
-def _run_search(params: SearchParams) -> search.SearchResults:
     results = search.search(params.query())
     if results.total or results.notice or not params.q:
         return results
@@ -265,22 +261,6 @@ def _run_search(params: SearchParams) -> search.SearchResults:
     broadened.notice = _("没有找到包含“%(q)s”的结果，以下为同时包含“%(parts)s”的结果。", q=params.q,
                          parts="”“".join(parts.split()))
     return broadened
-
-
-def _with_publicity(results: search.SearchResults) -> search.SearchResults:
-    """Awarded scenarios on the page whose 公示 is still pending show 公示中 (``publicity``), as on the list and
-    the scenario page: the index keeps the stored status, the notice's state is read here (one query, only
-    when the page holds awarded scenarios)."""
-    awarded = [hit.doc_id for hit in results.hits if hit.doc_type == "scenario" and hit.status == "awarded"]
-    if not awarded:
-        return results
-    pending = set(db.session.execute(
-        sa.select(Scenario.id).where(Scenario.id.in_(awarded), Scenario.status == ScenarioStatus.AWARDED,
-                                     pending_notice_clause(clock.now()))).scalars())
-    if pending:
-        results.hits = [replace(hit, status=ScenarioStatus.PUBLICITY.value)
-                        if hit.doc_type == "scenario" and hit.doc_id in pending else hit for hit in results.hits]
-    return results
 
 
 @bp.route("/search")

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from marketplace.models.accounts import Organisation, User
 from marketplace.models.attachments import Attachment
@@ -139,6 +139,20 @@ def pending_notice_clause(now: datetime, scenario_id: Any = None) -> sa.ColumnEl
         PublicityNotice.scenario_id == (Scenario.id if scenario_id is None else scenario_id),
         PublicityNotice.withdrawn_at.is_(None),
         sa.or_(PublicityNotice.ends_at > now, undecided))
+
+
+def publicity_until(session: Session, scenario_id: int, until_decided: datetime) -> datetime | None:
+    """Until when the scenario's award is in 公示, the rule of :func:`pending_notice_clause` without the clock:
+    the end of its live (not withdrawn) notice, *until_decided* while an objection on it is undecided, ``None``
+    without a live notice.  One query."""
+    undecided = sa.exists().where(Objection.notice_id == PublicityNotice.id, Objection.decision.is_(None))
+    rows = session.execute(sa.select(PublicityNotice.ends_at, undecided).where(
+        PublicityNotice.scenario_id == scenario_id, PublicityNotice.withdrawn_at.is_(None))).all()
+    if not rows:
+        return None
+    if any(pending for _ends, pending in rows):
+        return until_decided
+    return max(ends for ends, _pending in rows)
 
 
 def final_award_clause(now: datetime) -> sa.ColumnElement[bool]:

@@ -54,7 +54,8 @@ class SearchEntry(TimestampMixin, Base):
     extra: Mapped[str] = mapped_column(sa.Text, default="")
     district: Mapped[str | None] = mapped_column(sa.String(64))
     domain: Mapped[str | None] = mapped_column(sa.String(64))
-    #: Stored lifecycle status; ``published`` is split into open / closed at query time.
+    #: Stored lifecycle status; ``published`` is split into open / closed at query time,
+    #: ``awarded`` into publicity / awarded.
     status: Mapped[str | None] = mapped_column(sa.String(32))
     theme: Mapped[str | None] = mapped_column(sa.String(64))
     #: Batch ids separated and surrounded by blanks (``" 3 7 "``) so ``LIKE '% 3 %'`` matches
@@ -65,6 +66,9 @@ class SearchEntry(TimestampMixin, Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Application deadline; with ``status`` it decides open / closed at query time.
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: End of an ``awarded`` record's 公示 (far future while an objection is undecided); with
+    #: ``status`` it decides 公示中 (``publicity``) / 已揭榜 at query time.
+    publicity_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     url: Mapped[str] = mapped_column(sa.String(500), default="")
     #: Version of the indexed content (hash or ``updated_at``), compared by ``search check``.
     fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")

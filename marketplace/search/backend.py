@@ -71,6 +71,8 @@ class RawHit:
     url: str
     status: str | None
     deadline: datetime | None
+    #: See :attr:`SearchDocument.publicity_until`.
+    publicity_until: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -215,7 +217,7 @@ class SearchBackend(ABC):
             title_html=highlight(raw.title, terms),
             snippet_html=snippet(raw.body, terms),
             url=raw.url,
-            status=derive_status(raw.status, raw.deadline, now),
+            status=derive_status(raw.status, raw.deadline, now, raw.publicity_until),
         )
 
 

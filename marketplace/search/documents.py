@@ -2,7 +2,8 @@
 
 Everything here is plain data (frozen dataclasses), shared by every backend, so that the
 Whoosh and PostgreSQL backends keep exactly the same contract.  Lifecycle statuses derived from
-the clock (``open`` / ``closed``) and the budget bands are defined here, once.
+the clock (``open`` / ``closed``, ``publicity`` / ``awarded``) and the budget bands are defined
+here, once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "SearchHit",
     "SearchQuery",
     "SearchResults",
+    "UNTIL_DECIDED",
     "budget_band",
     "derive_status",
     "doc_key",
@@ -50,6 +52,14 @@ PUBLISHED = "published"
 #: Derived statuses: ``published`` with a deadline in the future (or none) / in the past.
 OPEN = "open"
 CLOSED = "closed"
+#: Stored status of a scenario whose winner has been chosen: final (``awarded``, 已揭榜) once its
+#: award notice (公示) is over, ``publicity`` (公示中) while it runs, derived by the clock from
+#: :attr:`SearchDocument.publicity_until`.
+AWARDED = "awarded"
+PUBLICITY = "publicity"
+#: :attr:`SearchDocument.publicity_until` of an award whose notice has an undecided objection: it
+#: stays in 公示 until the objection is decided (and the record is re-indexed), whatever the clock.
+UNTIL_DECIDED = datetime(9999, 1, 1, tzinfo=UTC)
 
 #: Most results per page a caller may ask for.
 MAX_PER_PAGE = 100
@@ -101,12 +111,17 @@ def budget_band(budget: float | None) -> str | None:
     return None  # pragma: no cover - the bands cover the whole line
 
 
-def derive_status(status: str | None, deadline: datetime | None, now: datetime) -> str | None:
-    """The status a user sees: ``published`` becomes ``open`` or ``closed`` by the clock.
+def derive_status(
+    status: str | None, deadline: datetime | None, now: datetime, publicity_until: datetime | None = None
+) -> str | None:
+    """The status a user sees: ``published`` becomes ``open`` or ``closed`` by the clock, and
+    ``awarded`` becomes ``publicity`` while ``publicity_until`` is still ahead.
 
     A published record without a deadline (rolling call) counts as open.  Every other stored
     status is returned unchanged.
     """
+    if status == AWARDED:
+        return PUBLICITY if publicity_until is not None and publicity_until > now else AWARDED
     if status != PUBLISHED:
         return status
     if deadline is None or deadline > now:
@@ -156,7 +171,8 @@ class SearchDocument:
     #: Industry domain code, filter and facet.
     domain: str | None = None
     #: Stored lifecycle status (``published``, ``awarded``, …); ``published`` is split into
-    #: ``open`` / ``closed`` at query time by comparing ``deadline`` with the clock.
+    #: ``open`` / ``closed`` at query time by comparing ``deadline`` with the clock, ``awarded``
+    #: into ``publicity`` / ``awarded`` by comparing ``publicity_until``.
     status: str | None = None
     #: Ids of the batches (as strings) the record was published in; multi-valued.
     batches: tuple[str, ...] = ()
@@ -168,6 +184,9 @@ class SearchDocument:
     theme: str | None = None
     url: str = ""
     fingerprint: str = ""
+    #: An ``awarded`` record is in 公示 (shown as ``publicity``) until this moment: the end of its
+    #: award notice, :data:`UNTIL_DECIDED` while an objection is undecided; ``None``: no notice.
+    publicity_until: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.doc_type not in DOC_TYPES:
@@ -181,6 +200,7 @@ class SearchDocument:
             object.__setattr__(self, "budget", float(self.budget))
         object.__setattr__(self, "published_at", _aware(self.published_at, "published_at"))
         object.__setattr__(self, "deadline", _aware(self.deadline, "deadline"))
+        object.__setattr__(self, "publicity_until", _aware(self.publicity_until, "publicity_until"))
         if not self.fingerprint:
             object.__setattr__(self, "fingerprint", self.content_hash())
 
@@ -207,6 +227,8 @@ class SearchDocument:
             self.theme,
             self.url,
         ]
+        if self.publicity_until is not None:  # (the hashes of records without a notice are unchanged)
+            payload.append(self.publicity_until.isoformat())
         raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         return hashlib.blake2b(raw.encode("utf-8"), digest_size=16).hexdigest()
 
@@ -220,9 +242,9 @@ class SearchQuery:
     record holds every word, the backends fall back to "any word" ranked by relevance and say so
     in :attr:`SearchResults.notice`.  An empty ``q`` browses everything that passes the filters.
 
-    ``statuses`` accepts stored statuses and the derived ``open`` / ``closed``; ``published``
-    means open or closed.  ``now`` (aware) fixes the clock for open/closed, default: the time
-    of the query.
+    ``statuses`` accepts stored statuses and the derived ``open`` / ``closed`` and ``publicity``;
+    ``published`` means open or closed, ``awarded`` a final award only (not ``publicity``).
+    ``now`` (aware) fixes the clock for open/closed and publicity, default: the time of the query.
     """
 
     q: str = ""
@@ -284,7 +306,7 @@ class SearchHit:
     title_html: str
     snippet_html: str
     url: str = ""
-    #: The status the user sees (``open`` / ``closed`` / stored status).
+    #: The status the user sees (``open`` / ``closed`` / ``publicity`` / stored status).
     status: str | None = None
 
     @property

@@ -56,10 +56,12 @@ from marketplace.search.backend import (
     chunked,
 )
 from marketplace.search.documents import (
+    AWARDED,
     BUDGET_BANDS,
     CLOSED,
     FIELD_WEIGHTS,
     OPEN,
+    PUBLICITY,
     PUBLISHED,
     DocKey,
     SearchDocument,
@@ -162,6 +164,7 @@ def _row(doc: SearchDocument) -> dict[str, Any]:
         "budget": Decimal(str(round(doc.budget, 2))) if doc.budget is not None else None,
         "published_at": doc.published_at,
         "deadline": doc.deadline,
+        "publicity_until": doc.publicity_until,
         "url": doc.url,
         "fingerprint": doc.fingerprint,
         "tsv_literal": tsvector_literal(doc.title, doc.body, doc.extra),
@@ -204,6 +207,7 @@ _ROW_COLUMNS = (
     "budget",
     "published_at",
     "deadline",
+    "publicity_until",
     "url",
     "fingerprint",
 )
@@ -469,8 +473,8 @@ class PostgresBackend(SearchBackend):
                     known[row.id] = row[1:]
         hits = []
         for entry_id, entry_score in ranked:
-            doc_type, doc_id, title, body, url, status, deadline = known[entry_id]
-            hits.append(RawHit(doc_type, int(doc_id), entry_score, title, body, url, status, deadline))
+            doc_type, doc_id, title, body, url, status, deadline, publicity_until = known[entry_id]
+            hits.append(RawHit(doc_type, int(doc_id), entry_score, title, body, url, status, deadline, publicity_until))
         return RawPage(total, hits, facets, estimated=not exact)
 
 
@@ -542,7 +546,7 @@ _SETTINGS = sa.text(
     " set_config('synchronize_seqscans', 'off', true)"
 )
 #: The columns a hit is built from (:class:`RawHit`), and typed blanks for rows that are no hit.
-_HIT_COLUMNS = ("doc_type", "doc_id", "title", "body", "url", "status", "deadline")
+_HIT_COLUMNS = ("doc_type", "doc_id", "title", "body", "url", "status", "deadline", "publicity_until")
 _NO_HIT = [sa.null().cast(_c[name].type).label(f"hit_{name}") for name in _HIT_COLUMNS]
 
 
@@ -668,6 +672,7 @@ class _Statements:
         derived = sa.case(
             (sa.and_(_c.status == PUBLISHED, sa.or_(_c.deadline.is_(None), _c.deadline > _NOW)), OPEN),
             (_c.status == PUBLISHED, CLOSED),
+            (sa.and_(_c.status == AWARDED, _c.publicity_until > _NOW), PUBLICITY),
             else_=_c.status,
         )
         filters = _filters(_Columns(derived), shape.filters)

@@ -17,9 +17,9 @@ How a query runs:
    single shingle terms (two words); longer ones are a chain of shingles whose positions are
    checked on the candidate documents only (Whoosh's positional ``SpanNear2`` when the phrase
    has a gap).
-2. **Filters, facet counts, the clock-derived open/closed status and sorting** are NumPy over
-   per-segment arrays of facet codes and numbers, built once per segment (a segment never
-   changes, only its deletions do): no reindexing when a deadline passes.
+2. **Filters, facet counts, the clock-derived status (open/closed, 公示中/已揭榜) and sorting** are
+   NumPy over per-segment arrays of facet codes and numbers, built once per segment (a segment
+   never changes, only its deletions do): no reindexing when a deadline passes or a notice ends.
 3. Only the page of hits is read from stored fields and highlighted.
 
 A full rebuild writes its segments with :class:`~marketplace.search.whoosh_writer.RebuildSegmentWriter`
@@ -78,10 +78,12 @@ from marketplace.search.backend import (
     chunked,
 )
 from marketplace.search.documents import (
+    AWARDED,
     BUDGET_BANDS,
     CLOSED,
     FIELD_WEIGHTS,
     OPEN,
+    PUBLICITY,
     PUBLISHED,
     DocKey,
     SearchDocument,
@@ -122,6 +124,10 @@ _CODE_FIELDS = ("doc_type", "district", "domain", "status", "theme")
 _NUM_FORMAT = struct.Struct("<dddq")
 _NUM_DTYPE = np.dtype([("budget", "<f8"), ("published", "<f8"), ("deadline", "<f8"), ("doc_id", "<i8")])
 _NUM_DEFAULT = _NUM_FORMAT.pack(math.nan, math.nan, math.nan, -1)
+#: The end of an award's 公示 (epoch seconds, NaN: none), a column of its own so that segments
+#: written before it existed read as "no notice" (Whoosh gives a missing column its default).
+_PUBLICITY_FORMAT = struct.Struct("<d")
+_PUBLICITY_DEFAULT = _PUBLICITY_FORMAT.pack(math.nan)
 _TEXT_FIELDS = tuple(FIELD_WEIGHTS.items())
 #: BM25 parameters (the usual defaults, as in Whoosh's BM25F).
 _K1 = 1.2
@@ -143,6 +149,7 @@ def build_schema() -> Schema:
         theme=ID(),
         batches=KEYWORD(),
         nums=COLUMN(columns.FixedBytesColumn(_NUM_FORMAT.size, default=_NUM_DEFAULT)),
+        publicity=COLUMN(columns.FixedBytesColumn(_PUBLICITY_FORMAT.size, default=_PUBLICITY_DEFAULT)),
         fingerprint=COLUMN(columns.VarBytesColumn()),
         url=STORED(),
     )
@@ -184,6 +191,7 @@ def _fields_of(doc: SearchDocument) -> dict[str, Any]:
             _epoch(doc.deadline),
             doc.doc_id,
         ),
+        "publicity": _PUBLICITY_FORMAT.pack(_epoch(doc.publicity_until)),
         "fingerprint": doc.fingerprint.encode("utf-8"),
         "url": doc.url,
     }
@@ -209,6 +217,8 @@ class _SegmentData:
     batches: dict[str, np.ndarray]
     nums: np.ndarray
     lengths: dict[str, np.ndarray]
+    #: End of the award's 公示 (epoch seconds, NaN: none).
+    publicity: np.ndarray
 
 
 @dataclass(slots=True)
@@ -225,6 +235,7 @@ class _Arrays:
     lengths: dict[str, np.ndarray]
     avg_length: dict[str, float]
     live_count: int
+    publicity: np.ndarray
 
 
 @dataclass(slots=True)
@@ -882,7 +893,9 @@ class WhooshBackend(SearchBackend):
         raw = column_bytes(reader.column_reader("nums", translate=False), size)
         nums = np.frombuffer(raw, dtype=_NUM_DTYPE, count=size)
         lengths = {name: field_lengths(reader, name, size) for name, _ in _TEXT_FIELDS}
-        data = _SegmentData(segid, size, codes, batches, nums, lengths)
+        raw = column_bytes(reader.column_reader("publicity", translate=False), size)
+        publicity = np.frombuffer(raw, dtype="<f8", count=size)
+        data = _SegmentData(segid, size, codes, batches, nums, lengths, publicity)
         self._segments[segid] = data
         return data
 
@@ -936,6 +949,7 @@ class WhooshBackend(SearchBackend):
                 lengths={name: np.zeros(0) for name in names},
                 avg_length=dict.fromkeys(names, 0.0),
                 live_count=0,
+                publicity=np.zeros(0),
             )
         live = np.concatenate([p[2] for p in parts])
         nums = np.concatenate([p[0].nums for p in parts])
@@ -955,6 +969,7 @@ class WhooshBackend(SearchBackend):
             lengths=lengths,
             avg_length={name: float(lengths[name][live].mean()) if live_count else 0.0 for name in names},
             live_count=live_count,
+            publicity=np.concatenate([p[0].publicity for p in parts]),
         )
 
     def _cached_postings(
@@ -1047,8 +1062,9 @@ class WhooshBackend(SearchBackend):
             lookup = self._vocab.codes[fieldname]
             return np.isin(arrays.codes[fieldname][ids], [lookup[v] for v in wanted if v in lookup])
 
-        # Derived status: published → open / closed by the deadline, at query time.
-        status_labels = [*vocab["status"], OPEN, CLOSED]
+        # Derived status, at query time: published → open / closed by the deadline, awarded →
+        # publicity while its 公示 runs.
+        status_labels = [*vocab["status"], OPEN, CLOSED, PUBLICITY]
         status = arrays.codes["status"][ids].copy()
         published = self._vocab.codes["status"].get(PUBLISHED)
         if published is not None:
@@ -1057,6 +1073,10 @@ class WhooshBackend(SearchBackend):
             is_open = is_pub & (np.isnan(deadline) | (deadline > now.timestamp()))
             status[is_open] = len(vocab["status"])
             status[is_pub & ~is_open] = len(vocab["status"]) + 1
+        awarded = self._vocab.codes["status"].get(AWARDED)
+        if awarded is not None:
+            # (NaN, no notice, compares False)
+            status[(status == awarded) & (arrays.publicity[ids] > now.timestamp())] = len(vocab["status"]) + 2
 
         for name, fieldname, wanted in (
             ("type", "doc_type", q.types),
@@ -1177,4 +1197,5 @@ class WhooshBackend(SearchBackend):
             url=stored.get("url", ""),
             status=self._vocab.values["status"][status_code] if status_code >= 0 else None,
             deadline=_from_epoch(float(nums["deadline"])),
+            publicity_until=_from_epoch(float(arrays.publicity[docnum])),
         )
