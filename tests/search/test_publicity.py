@@ -160,3 +160,32 @@ def test_backends_agree_on_publicity(both: tuple[SearchBackend, SearchBackend], 
     assert whoosh.total == postgres.total
     assert whoosh.facets["status"] == postgres.facets["status"]
     assert statuses(whoosh) == statuses(postgres)
+
+
+def test_a_whoosh_index_written_before_the_column_reads_as_no_notice(tmp_path: Path, monkeypatch) -> None:
+    """Upgrading keeps the existing Whoosh index readable: its segments have no ``publicity`` column, so their
+    awards read as final until ``flask search reindex`` (or the record's next write)."""
+    import marketplace.search.whoosh_backend as whoosh_backend
+
+    current_schema, current_fields = whoosh_backend.build_schema, whoosh_backend._fields_of
+
+    def schema_before():
+        schema = current_schema()
+        schema.remove("publicity")
+        return schema
+
+    monkeypatch.setattr(whoosh_backend, "build_schema", schema_before)
+    monkeypatch.setattr(whoosh_backend, "_fields_of",
+                        lambda doc: {k: v for k, v in current_fields(doc).items() if k != "publicity"})
+    before = whoosh_backend.WhooshBackend(tmp_path, rebuild_workers=0)
+    before.rebuild(publicity_docs())
+    before.close()
+    monkeypatch.undo()
+
+    upgraded = whoosh_backend.WhooshBackend(tmp_path)
+    results = ask(upgraded)
+    assert results.total == 6 and statuses(results)[301] == "awarded"
+    assert "publicity" not in results.facets["status"]
+    upgraded.index([publicity_docs()[0]])  # written again: in the new segment, with its column
+    assert statuses(ask(upgraded))[301] == "publicity" and ask(upgraded).facets["status"]["publicity"] == 1
+    upgraded.close()
