@@ -411,7 +411,11 @@ PATHS: dict[str, dict[str, Any]] = {
             codes("type", search.DOC_TYPES, t("结果类型，可重复", "Result type, repeatable"), multiple=True),
             codes("district", DISTRICT_CODES, DISTRICTS, multiple=True),
             codes("domain", DOMAIN_CODES, t("产业领域代码，可重复", "Industry domain code, repeatable"), multiple=True),
-            codes("status", SEARCH_STATUSES, t("场景状态，可重复", "Scenario status, repeatable"), multiple=True),
+            codes("status", SEARCH_STATUSES, t(
+                "场景状态，可重复（open = 征集中，closed = 已截止，published = 两者，publicity = 公示中，"
+                "awarded = 已揭榜且结果已生效）",
+                "Scenario status, repeatable (open = accepting applications, closed = deadline passed, published = "
+                "both, publicity = award in its public notice, awarded = award final)"), multiple=True),
             codes("theme", THEME_CODES, t("应用主题代码，可重复", "Application theme code, repeatable"), multiple=True),
             query("batch", t("批次 id", "Batch id"), integer(1, INT32)),
             codes("budget", [band.label for band in search.BUDGET_BANDS], t("预算区间", "Budget range")),
