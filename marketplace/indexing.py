@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,7 +83,7 @@ def scenario_document(scenario: Scenario) -> search.SearchDocument:
     )
 
 
-def _publicity_until(scenario: Scenario) -> Any:
+def _publicity_until(scenario: Scenario) -> datetime | None:
     """When an awarded scenario's 公示 ends (the search shows 公示中 until then, 已揭榜 after, by the clock);
     open-ended while an objection is undecided.  Read only for awarded scenarios (one query each)."""
     session = object_session(scenario)
