@@ -38,7 +38,7 @@ from marketplace.models import (
     Scenario,
     ScenarioStatus,
 )
-from marketplace.models.publicity import publicity_until
+from marketplace.models.publicity import publicity_until, read_publicity_until
 from marketplace.scenarios import policy as scenario_policy
 
 __all__ = ["configure_search", "count_public", "register_models"]
@@ -85,11 +85,14 @@ def scenario_document(scenario: Scenario) -> search.SearchDocument:
 
 def _publicity_until(scenario: Scenario) -> datetime | None:
     """When an awarded scenario's 公示 ends (the search shows 公示中 until then, 已揭榜 after, by the clock);
-    open-ended while an objection is undecided.  Read only for awarded scenarios (one query each)."""
-    session = object_session(scenario)
-    if scenario.status != ScenarioStatus.AWARDED or session is None:
+    open-ended while an objection is undecided.  Read only for awarded scenarios: in a reindex from the notices
+    :func:`_scenarios` loads in bulk, after a change from the database as the transaction left it (one query)."""
+    if scenario.status != ScenarioStatus.AWARDED:
         return None
-    return publicity_until(session, scenario.id, search.UNTIL_DECIDED)
+    session = object_session(scenario)
+    if "live_notices" in sa.inspect(scenario).unloaded and session is not None:
+        return read_publicity_until(session, scenario.id, search.UNTIL_DECIDED)
+    return publicity_until(scenario.live_notices, search.UNTIL_DECIDED)
 
 
 def scenario_is_public(scenario: Scenario) -> bool:
@@ -99,7 +102,8 @@ def scenario_is_public(scenario: Scenario) -> bool:
 def _scenarios() -> sa.Select[Any]:
     return (sa.select(Scenario).where(scenario_policy.public_clause()).order_by(Scenario.id)
             .options(selectinload(Scenario.owner), selectinload(Scenario.district), selectinload(Scenario.domain),
-                     selectinload(Scenario.theme), selectinload(Scenario.batches)))
+                     selectinload(Scenario.theme), selectinload(Scenario.batches),
+                     selectinload(Scenario.live_notices).selectinload(PublicityNotice.objections)))
 
 
 # ---------------------------------------------------------------------------- firms

@@ -135,3 +135,30 @@ def test_the_postgres_backend_counts_and_filters_publicity(app, in_publicity, ma
         finally:
             backend.clear()
             db.session.remove()
+
+
+def test_a_reindex_reads_the_notices_in_bulk(in_publicity):
+    """The reindex loads every scenario's notices with the scenarios: no query per award."""
+    import sqlalchemy as sa
+
+    from marketplace.indexing import _scenarios, scenario_document
+
+    def statements():
+        count = 0
+
+        def counted(*_args):
+            nonlocal count
+            count += 1
+
+        sa.event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            db.session.expire_all()
+            docs = [scenario_document(s) for s in db.session.scalars(_scenarios())]
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", counted)
+        return count, sum(d.publicity_until is not None for d in docs)
+
+    _award(in_publicity, "乌江画廊航道整治")
+    before, awards = statements()
+    _award(in_publicity, "大宁河小三峡栈道修复")
+    assert statements() == (before, awards + 1)

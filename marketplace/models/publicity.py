@@ -8,6 +8,7 @@ and applies it in Python with the same definition.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -141,18 +142,25 @@ def pending_notice_clause(now: datetime, scenario_id: Any = None) -> sa.ColumnEl
         sa.or_(PublicityNotice.ends_at > now, undecided))
 
 
-def publicity_until(session: Session, scenario_id: int, until_decided: datetime) -> datetime | None:
-    """Until when the scenario's award is in 公示, the rule of :func:`pending_notice_clause` without the clock:
-    the end of its live (not withdrawn) notice, *until_decided* while an objection on it is undecided, ``None``
-    without a live notice.  One query."""
+def publicity_until(notices: Iterable[PublicityNotice], until_decided: datetime) -> datetime | None:
+    """Until when an award with these live (not withdrawn) *notices* is in 公示, the rule of
+    :func:`pending_notice_clause` without the clock: the end of its notice, *until_decided* while an objection
+    on it is undecided, ``None`` without a live notice."""
+    notices = list(notices)
+    if any(objection.decision is None for notice in notices for objection in notice.objections):
+        return until_decided
+    return max((notice.ends_at for notice in notices), default=None)
+
+
+def read_publicity_until(session: Session, scenario_id: int, until_decided: datetime) -> datetime | None:
+    """:func:`publicity_until` of the scenario as the database holds it now (one query; collections loaded
+    earlier in the transaction are not trusted)."""
     undecided = sa.exists().where(Objection.notice_id == PublicityNotice.id, Objection.decision.is_(None))
     rows = session.execute(sa.select(PublicityNotice.ends_at, undecided).where(
         PublicityNotice.scenario_id == scenario_id, PublicityNotice.withdrawn_at.is_(None))).all()
-    if not rows:
-        return None
     if any(pending for _ends, pending in rows):
         return until_decided
-    return max(ends for ends, _pending in rows)
+    return max((ends for ends, _pending in rows), default=None)
 
 
 def final_award_clause(now: datetime) -> sa.ColumnElement[bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -15,6 +16,9 @@ from marketplace.models.accounts import Organisation, User
 from marketplace.models.attachments import Attachment
 from marketplace.models.base import Base, LabelledEnum, StrEnumType, TimestampMixin, UTCDateTime, utcnow
 from marketplace.models.reference import District, Domain, Theme
+
+if TYPE_CHECKING:
+    from marketplace.models.publicity import PublicityNotice
 
 
 class ScenarioStatus(LabelledEnum):
@@ -234,6 +238,11 @@ class Scenario(TimestampMixin, Base):
                                                              order_by="ScenarioDocument.id")
     questions: Mapped[list[Question]] = relationship(back_populates="scenario", cascade="all, delete-orphan",
                                                      order_by="Question.created_at")
+    #: The award notices (公示) not withdrawn, read-only: the search reads its 公示 from them, and its reindex
+    #: loads them for many scenarios at once.
+    live_notices: Mapped[list[PublicityNotice]] = relationship(
+        primaryjoin="and_(PublicityNotice.scenario_id == Scenario.id, PublicityNotice.withdrawn_at.is_(None))",
+        viewonly=True, order_by="PublicityNotice.id")
 
     def display_status(self, now: datetime | None = None, in_publicity: bool = False) -> ScenarioStatus:
         """The status people see: a published scenario past its deadline is closed; an awarded one whose
