@@ -188,8 +188,28 @@ def phase_summary(log: Path, sent: dict[str, tuple[float, float]]) -> dict[str, 
     return summary
 
 
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """utime + stime of each process (``/proc``; a process that is gone counts nothing)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def submit_p95(base: str, instance_env: dict[str, str], submitters: int, follow_redirects: bool = False,
-               phase_log: Path | None = None) -> dict[str, object]:
+               phase_log: Path | None = None, server_pid: int | None = None) -> dict[str, object]:
     """*submitters* signed-in firm users submit one application each to one open scenario, all at once.
 
     Everything but the POST itself happens before the timed window: users, sign-in, the form's CSRF token,
@@ -268,11 +288,29 @@ def submit_p95(base: str, instance_env: dict[str, str], submitters: int, follow_
         timings.append((time.perf_counter() - started) * 1000)
         sent[request.get_header("X-request-id")] = (sent_at, time.time())
 
-    threads = [threading.Thread(target=submit, args=pair) for pair in openers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    def backends() -> list[int]:  # this database's PostgreSQL server processes (a local server only)
+        if db.engine.dialect.name != "postgresql":
+            return []
+        with db.engine.connect() as conn:
+            return list(conn.execute(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                .scalars())
+
+    with app.app_context():
+        workers = _children(server_pid) if server_pid else []
+        cpu_before = {"workers": _cpu_seconds(workers), "database": _cpu_seconds(backends())}
+        client_before = time.process_time()
+        threads = [threading.Thread(target=submit, args=pair) for pair in openers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        client_cpu = time.process_time() - client_before
+        cpu_after = {"workers": _cpu_seconds(workers), "database": _cpu_seconds(backends())}
+    # CPU the burst cost, per submit: web workers, the database's server processes, this client.
+    cpu_per_submit = {name: round(sum(after - cpu_before[name].get(pid, 0.0) for pid, after in cpu_after[name].items())
+                                  * 1000 / len(openers), 1) for name in cpu_after}
+    cpu_per_submit["client"] = round(client_cpu * 1000 / len(openers), 1)
     timings.sort()
     with app.app_context():
         from marketplace.models import Application, ApplicationStatus
@@ -283,7 +321,8 @@ def submit_p95(base: str, instance_env: dict[str, str], submitters: int, follow_
     result: dict[str, object] = {
         "submitters": submitters, "submitted": submitted, "follow_redirects": follow_redirects,
         "p50_ms": round(statistics.median(timings), 1), "p95_ms": round(_quantile(timings, 0.95), 1),
-        "max_ms": round(timings[-1], 1), "failures": len(failures), "first_failure": failures[0] if failures else None}
+        "max_ms": round(timings[-1], 1), "failures": len(failures), "first_failure": failures[0] if failures else None,
+        "cpu_ms_per_submit": cpu_per_submit if server_pid else {"client": cpu_per_submit["client"]}}
     if phase_log is not None:
         time.sleep(0.5)  # the last workers append their lines after the response
         result["phases_p50_p95_ms"] = phase_summary(phase_log, sent)
@@ -351,7 +390,8 @@ def main() -> None:
                                            "load_average": [round(x, 2) for x in os.getloadavg()]},
                               "submit": submit_p95(f"http://127.0.0.1:{ports[name]}", env, args.submitters,
                                                    args.follow_redirects,
-                                                   phase_logs[name] if args.phases else None)}
+                                                   phase_logs[name] if args.phases else None,
+                                                   servers[name].pid)}
                     print(json.dumps(result, ensure_ascii=False), flush=True)
         finally:
             for server in servers.values():
