@@ -97,7 +97,11 @@ def gunicorn(app: str, port: int, env: dict[str, str], chdir: Path, workers: int
     command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--chdir", str(chdir),
                "-w", str(workers), "-k", worker_class,
                "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The servers' log goes to a file (printed with its path): a pipe nobody reads fills up after a few
+    # thousand log lines and then blocks every worker that logs.
+    log = tempfile.NamedTemporaryFile(prefix=f"bench-{port}-", suffix=".log", delete=False)
+    print(f"server {app} on port {port}: log {log.name}", file=sys.stderr)
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def seed(instance: Path, env: dict[str, str]) -> None:
