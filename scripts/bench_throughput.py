@@ -99,9 +99,9 @@ def gunicorn(app: str, port: int, env: dict[str, str], chdir: Path, workers: int
                "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
     # The servers' log goes to a file (printed with its path): a pipe nobody reads fills up after a few
     # thousand log lines and then blocks every worker that logs.
-    log = tempfile.NamedTemporaryFile(prefix=f"bench-{port}-", suffix=".log", delete=False)
-    print(f"server {app} on port {port}: log {log.name}", file=sys.stderr)
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    with tempfile.NamedTemporaryFile(prefix=f"bench-{port}-", suffix=".log", delete=False) as log:
+        print(f"server {app} on port {port}: log {log.name}", file=sys.stderr)
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def seed(instance: Path, env: dict[str, str]) -> None:
