@@ -4,7 +4,8 @@ The deadline is enforced to the second against the time the request *arrived*
 (``clock.request_time()``: stamped at WSGI entry, or by the trusted proxy's ``X-Request-Start``),
 so a firm that sent its submission before the deadline is not refused because the servers were
 busy at the last second. The check runs *inside* the writing transaction: the scenario row is
-re-read under a shared row lock (so an owner's concurrent edit of the deadline waits), the write
+read (the view's first read on a ``POST``, :func:`open_for_write`) or re-read under a shared row lock
+(so an owner's concurrent edit of the deadline waits), the write
 is made and audited, and the deadline is checked once more as the very last step before the
 request commits. A write that arrived at or after the deadline raises :class:`DeadlinePassed`
 and the request rolls everything back (files written to disk by the request are removed too);
