@@ -351,7 +351,7 @@ def main() -> None:
     parser.add_argument("--submit-rounds", type=int, default=1,
                         help="with --submit-only: bursts in a row (fresh firms each time; with --baseline, interleaved)")
     parser.add_argument("--follow-redirects", action="store_true",
-                        help="time the submit's redirect target too (as the runs before issue 13's fourth pass did)")
+                        help="time the submit's redirect target too (as the submit runs before 2026-12-05 did)")
     parser.add_argument("--phases", action="store_true",
                         help="with --submit-only: serve scripts.submit_phases_wsgi (per-phase server stamps)")
     args = parser.parse_args()

@@ -6,7 +6,7 @@ pid and wall-clock stamps (``time.time()``, comparable with the client's on the 
 * ``wsgi``: the worker called the app (after gunicorn accepted the connection and parsed the request);
 * ``commit``: the unit of work began its commit (the ``before_commit`` hooks: audit chaining, version bump);
 * ``lock_req`` / ``lock_got``: before and after the statement taking ``pg_advisory_xact_lock`` (the audit
-  chain's append lock; since issue 13's fourth pass the same query also reads the chain's head);
+  chain's append lock; the same query also reads the chain's head);
 * ``db_commit``: the ``COMMIT`` was sent; ``committed``: the session's ``after_commit`` ran;
 * ``end``: the response was fully produced and closed;
 
