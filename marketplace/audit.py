@@ -102,13 +102,33 @@ def _build(actor: User | None, action: str, object_type: str, object_id: Any, be
     )
 
 
+#: PostgreSQL: the append lock and the head read in one round trip. Two statements in one simple-protocol
+#: query (no parameters): the server runs the read only once the lock is granted, and under READ COMMITTED
+#: each statement of the query takes its own snapshot, so the read sees every append committed before the
+#: lock was granted (one statement — a CTE or sub-select beside the lock — would read with a snapshot taken
+#: *before* waiting for the lock, and fork the chain). One client round trip less while the lock is held.
+_PG_LOCK_AND_HEAD = (f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY:d}); "
+                     "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+
+
+def _locked_head(session: Session) -> str | None:
+    """Take the chain's append lock (PostgreSQL; SQLite's one writer is the lock) and read the head's hash."""
+    if session.get_bind().dialect.name != "postgresql":
+        return session.execute(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar_one_or_none()
+    result = session.connection().exec_driver_sql(_PG_LOCK_AND_HEAD)
+    try:
+        cursor = result.cursor
+        if not cursor.nextset():  # the lock's (empty) result first, then the head's
+            raise RuntimeError("the audit head read returned no result")
+        row = cursor.fetchone()
+    finally:
+        result.close()
+    return row[0] if row else None
+
+
 def _chain(session: Session, events: list[AuditEvent]) -> None:
     """Link *events* to the chain's head, in order: take the append lock, read the head, hash, insert."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    last = session.execute(
-        sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    last = _locked_head(session)
     key = _key()
     for event in events:
         event.prev_hash = last or GENESIS_HASH

@@ -146,6 +146,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # runs the periodic jobs in a thread (started by its first request).
         "JOBS_QUEUE": env.get("JOBS_QUEUE", "marketplace"),
         "JOBS_SCHEDULER": _bool(env.get("JOBS_SCHEDULER"), default=True),
+        # Only one process per instance folder runs them (a lock file there); the others try to take
+        # the lock this often, so the schedule survives its holder being recycled or killed.
+        "JOBS_SCHEDULER_RETRY_SECONDS": float(env.get("JOBS_SCHEDULER_RETRY_SECONDS", "30")),
         # Anonymous public pages are cached (marketplace.pagecache); PAGE_CACHE=off disables it.
         "PAGE_CACHE": _bool(env.get("PAGE_CACHE"), default=True),
         # Longest life of a cached page (shorter when a deadline comes first).

@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -96,7 +97,11 @@ def gunicorn(app: str, port: int, env: dict[str, str], chdir: Path, workers: int
     command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--chdir", str(chdir),
                "-w", str(workers), "-k", worker_class,
                "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The servers' log goes to a file (printed with its path): a pipe nobody reads fills up after a few
+    # thousand log lines and then blocks every worker that logs.
+    with tempfile.NamedTemporaryFile(prefix=f"bench-{port}-", suffix=".log", delete=False) as log:
+        print(f"server {app} on port {port}: log {log.name}", file=sys.stderr)
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def seed(instance: Path, env: dict[str, str]) -> None:
@@ -138,8 +143,82 @@ def measure(url: str, seconds: float, connections: int) -> float:
     return (run_wrk if shutil.which("wrk") else run_threads)(url, seconds, connections)
 
 
-def submit_p95(base: str, instance_env: dict[str, str], submitters: int) -> dict[str, float]:
-    """*submitters* signed-in firm users submit one application each to one open scenario, all at once."""
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """The timed submit ends at the server's answer (302): the page it redirects to is another request."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(len(ordered) * q) - 1)] if ordered else float("nan")
+
+
+def phase_summary(log: Path, sent: dict[str, tuple[float, float]]) -> dict[str, object]:
+    """Where the submit's time went, from the server's per-request stamps (``--phases``) and the client's.
+
+    Each figure is a p50 / p95 in ms over the timed POSTs: ``queued`` (client send → the worker calls the app:
+    the listen backlog and the other requests ahead on that worker), ``before_commit`` (app start → commit
+    start: the view and its statements), ``lock_wait`` (waiting for the audit chain's advisory lock),
+    ``locked`` (lock taken → COMMIT done: head read, insert, version bump, WAL flush), ``after_commit``
+    (commit done → response produced), ``to_client`` (response produced → the client read it), and the
+    request thread's CPU."""
+    records = {}
+    for line in log.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("method") == "POST" and record.get("rid") in sent:
+            records[record["rid"]] = record
+    phases: dict[str, list[float]] = {k: [] for k in ("total", "queued", "before_commit", "lock_wait", "locked",
+                                                      "after_commit", "to_client", "server", "cpu")}
+    for rid, record in records.items():
+        send, received = sent[rid]
+        lock_got = record.get("lock_got", record.get("commit"))
+        values = {"total": received - send, "queued": record["wsgi"] - send,
+                  "before_commit": record["commit"] - record["wsgi"],
+                  "lock_wait": lock_got - record.get("lock_req", lock_got),
+                  "locked": record["committed"] - lock_got, "after_commit": record["end"] - record["committed"],
+                  "to_client": received - record["end"], "server": record["end"] - record["wsgi"]}
+        for name, value in values.items():
+            phases[name].append(value * 1000)
+        phases["cpu"].append(record["cpu_ms"])
+    summary: dict[str, object] = {name: [round(_quantile(v, 0.5), 1), round(_quantile(v, 0.95), 1)]
+                                  for name, v in phases.items()}
+    summary["requests"] = len(records)
+    summary["statements"] = statistics.median(r.get("statements", 0) for r in records.values()) if records else 0
+    if records:  # the whole burst: first send to last answer, and the worker CPU it took
+        summary["burst_ms"] = round((max(r for _, r in sent.values()) - min(s for s, _ in sent.values())) * 1000, 1)
+        summary["server_cpu_ms_sum"] = round(sum(phases["cpu"]), 1)
+    return summary
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """utime + stime of each process (``/proc``; a process that is gone counts nothing)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def submit_p95(base: str, instance_env: dict[str, str], submitters: int, follow_redirects: bool = False,
+               phase_log: Path | None = None, server_pid: int | None = None) -> dict[str, object]:
+    """*submitters* signed-in firm users submit one application each to one open scenario, all at once.
+
+    Everything but the POST itself happens before the timed window: users, sign-in, the form's CSRF token,
+    the encoded body. The window is from sending the POST to reading the server's answer (its redirect is
+    not followed unless *follow_redirects*: the page after it is another request, timed by earlier runs)."""
     import http.cookiejar
     import urllib.parse
 
@@ -187,29 +266,55 @@ def submit_p95(base: str, instance_env: dict[str, str], submitters: int) -> dict
         body = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token}).encode()
         opener.open(f"{base}/auth/login", data=body, timeout=30).read()
         page = opener.open(f"{base}/scenarios/{scenario_id}/apply", timeout=30).read().decode()
-        openers.append((opener, CSRF.search(page).group(1)))
+        poster = opener if follow_redirects else urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+        body = urllib.parse.urlencode({**FULL, "csrf_token": CSRF.search(page).group(1)}).encode()
+        request = urllib.request.Request(f"{base}/scenarios/{scenario_id}/apply", data=body,
+                                         headers={"X-Request-ID": f"bench-submit-{stamp}-{len(openers)}"})
+        openers.append((poster, request))
     timings: list[float] = []
     failures: list[str] = []
+    sent: dict[str, tuple[float, float]] = {}
     barrier = threading.Barrier(len(openers))
 
-    def submit(opener, token) -> None:
-        body = urllib.parse.urlencode({**FULL, "csrf_token": token}).encode()
+    def submit(opener, request) -> None:
         barrier.wait()
-        started = time.perf_counter()
+        started, sent_at = time.perf_counter(), time.time()
         try:
-            with opener.open(f"{base}/scenarios/{scenario_id}/apply", data=body, timeout=60) as response:
+            with opener.open(request, timeout=60) as response:
                 response.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode()
+            if error.code != 302:
+                failures.append(f"{error} {re.sub(TAGS, ' ', detail)[:600]}")
         except OSError as error:
-            detail = error.read().decode() if hasattr(error, "read") else ""
-            text = re.sub(TAGS, " ", detail)
-            failures.append(f"{error} {text[:600]}")
+            failures.append(str(error))
         timings.append((time.perf_counter() - started) * 1000)
+        sent[request.get_header("X-request-id")] = (sent_at, time.time())
 
-    threads = [threading.Thread(target=submit, args=pair) for pair in openers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    def backends() -> list[int]:  # this database's PostgreSQL server processes (a local server only)
+        if db.engine.dialect.name != "postgresql":
+            return []
+        with db.engine.connect() as conn:
+            return list(conn.execute(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                .scalars())
+
+    with app.app_context():
+        workers = _children(server_pid) if server_pid else []
+        cpu_before = {"workers": _cpu_seconds(workers), "database": _cpu_seconds(backends())}
+        client_before = time.process_time()
+        threads = [threading.Thread(target=submit, args=pair) for pair in openers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        client_cpu = time.process_time() - client_before
+        cpu_after = {"workers": _cpu_seconds(workers), "database": _cpu_seconds(backends())}
+    # CPU the burst cost, per submit: web workers, the database's server processes, this client.
+    cpu_per_submit = {name: round(sum(after - cpu_before[name].get(pid, 0.0) for pid, after in cpu_after[name].items())
+                                  * 1000 / len(openers), 1) for name in cpu_after}
+    cpu_per_submit["client"] = round(client_cpu * 1000 / len(openers), 1)
     timings.sort()
     with app.app_context():
         from marketplace.models import Application, ApplicationStatus
@@ -217,9 +322,15 @@ def submit_p95(base: str, instance_env: dict[str, str], submitters: int) -> dict
         submitted = db.session.scalar(sa.select(sa.func.count()).select_from(Application).join(Organisation).where(
             Application.scenario_id == scenario_id, Application.status == ApplicationStatus.SUBMITTED,
             Organisation.name.like(f"压测软件公司{stamp}-%")))
-    return {"submitters": submitters, "submitted": submitted, "p50_ms": round(statistics.median(timings), 1),
-            "p95_ms": round(timings[max(0, math.ceil(len(timings) * 0.95) - 1)], 1), "max_ms": round(timings[-1], 1),
-            "failures": len(failures), "first_failure": failures[0] if failures else None}
+    result: dict[str, object] = {
+        "submitters": submitters, "submitted": submitted, "follow_redirects": follow_redirects,
+        "p50_ms": round(statistics.median(timings), 1), "p95_ms": round(_quantile(timings, 0.95), 1),
+        "max_ms": round(timings[-1], 1), "failures": len(failures), "first_failure": failures[0] if failures else None,
+        "cpu_ms_per_submit": cpu_per_submit if server_pid else {"client": cpu_per_submit["client"]}}
+    if phase_log is not None:
+        time.sleep(0.5)  # the last workers append their lines after the response
+        result["phases_p50_p95_ms"] = phase_summary(phase_log, sent)
+    return result
 
 
 def main() -> None:
@@ -237,6 +348,12 @@ def main() -> None:
     parser.add_argument("--submitters", type=int, default=0, help="also measure submit p95 with this many")
     parser.add_argument("--baseline", type=Path, help="another checkout to measure alongside (before/after)")
     parser.add_argument("--submit-only", action="store_true", help="with --submitters: skip the throughput rounds")
+    parser.add_argument("--submit-rounds", type=int, default=1,
+                        help="with --submit-only: bursts in a row (fresh firms each time; with --baseline, interleaved)")
+    parser.add_argument("--follow-redirects", action="store_true",
+                        help="time the submit's redirect target too (as the submit runs before 2026-12-05 did)")
+    parser.add_argument("--phases", action="store_true",
+                        help="with --submit-only: serve scripts.submit_phases_wsgi (per-phase server stamps)")
     args = parser.parse_args()
 
     instance = args.instance or Path(tempfile.mkdtemp(prefix="bench-instance-"))
@@ -255,18 +372,36 @@ def main() -> None:
     seed(instance, env)
 
     if args.submit_only:
-        port = free_port()
-        server = gunicorn("wsgi:app", port, env, ROOT, args.workers, args.worker_class, args.threads)
+        roots = {"submit": ROOT, **({"submit_baseline": args.baseline.resolve()} if args.baseline else {})}
+        if args.phases and args.baseline and not (args.baseline / "scripts" / "submit_phases_wsgi.py").exists():
+            shutil.copy(ROOT / "scripts" / "submit_phases_wsgi.py", args.baseline / "scripts")  # a bench tool only
+        phase_logs = {name: Path(tempfile.mkdtemp(prefix="bench-phases-")) / "phases.jsonl" for name in roots}
+        ports = {name: free_port() for name in roots}
+        servers = {name: gunicorn("scripts.submit_phases_wsgi:app" if args.phases else "wsgi:app", ports[name],
+                                  {**env, "PHASE_LOG": str(phase_logs[name])}, root,
+                                  args.workers, args.worker_class, args.threads)
+                   for name, root in roots.items()}
         try:
-            wait_until_up(f"http://127.0.0.1:{port}/scenarios")
-            result = {"settings": {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
-                                   "database": "postgresql" if args.database_url else "sqlite",
-                                   "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]},
-                      "submit": submit_p95(f"http://127.0.0.1:{port}", env, args.submitters)}
-            print(json.dumps(result, ensure_ascii=False))
+            for name in roots:
+                wait_until_up(f"http://127.0.0.1:{ports[name]}/scenarios")
+            for n in range(args.submit_rounds):
+                for name in roots:
+                    result = {"round": n + 1, "server": name, "root": str(roots[name]),
+                              "settings": {"workers": args.workers, "worker_class": args.worker_class,
+                                           "threads": args.threads,
+                                           "database": "postgresql" if args.database_url else "sqlite",
+                                           "cpus": os.cpu_count(),
+                                           "load_average": [round(x, 2) for x in os.getloadavg()]},
+                              "submit": submit_p95(f"http://127.0.0.1:{ports[name]}", env, args.submitters,
+                                                   args.follow_redirects,
+                                                   phase_logs[name] if args.phases else None,
+                                                   servers[name].pid)}
+                    print(json.dumps(result, ensure_ascii=False), flush=True)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for server in servers.values():
+                server.terminate()
+            for server in servers.values():
+                server.wait(timeout=30)
         return
 
     hello_dir = Path(tempfile.mkdtemp(prefix="bench-hello-"))

@@ -2,7 +2,8 @@ import sqlalchemy as sa
 
 from marketplace import audit
 from marketplace.extensions import db
-from marketplace.models import AuditEvent
+from marketplace.models import AuditEvent, User
+from tests.conftest import ON_POSTGRES
 
 
 def _three_events(user):
@@ -269,3 +270,38 @@ def test_checkpoints_written_off_the_request_path_cover_every_commit(make_user, 
     assert lines[-1]["count"] == before + 5 and lines[-1]["head_id"] == head.id and lines[-1]["head"] == head.hash
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and f"intact: {before + 5} events" in result.output
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the append lock is PostgreSQL's (SQLite has one writer)")
+def test_an_append_waiting_for_the_lock_links_to_what_the_holder_committed(make_user, app):
+    """The head is read after the append lock is granted, with a snapshot taken then: an append that waited
+    for another transaction's append links to that transaction's row (no fork of the chain)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    actor = make_user("city_staff")
+    db.session.commit()
+    actor_id = actor.id
+    with Session(db.engine) as holder:
+        first = audit.record(holder, actor=holder.get(User, actor_id), action="test.first", object_type="x",
+                             object_id=1)  # lock taken, row inserted, not committed
+        appended: list[AuditEvent] = []
+
+        def waiting_append() -> None:
+            with app.app_context(), Session(db.engine) as other:
+                event = audit.record(other, actor=other.get(User, actor_id), action="test.second",
+                                     object_type="x", object_id=2)
+                other.commit()
+                appended.append((event.prev_hash, event.hash))
+
+        thread = threading.Thread(target=waiting_append)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive() and not appended  # waits for the holder's lock
+        holder.commit()
+        first_hash = first.hash
+    thread.join(timeout=30)
+    assert appended and appended[0][0] == first_hash
+    assert audit.verify_chain(db.session).ok

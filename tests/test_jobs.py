@@ -77,6 +77,70 @@ def test_in_process_failure_is_retried_listed_and_requeued(app, make_user):
     assert client.post("/admin/jobs/no-such-job/requeue").status_code == 404
 
 
+def _wait_for(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_one_scheduler_per_instance_folder_and_the_other_takes_over(database_url, tmp_path):
+    """Two serving processes on one instance folder (gunicorn workers): only one runs the periodic jobs;
+    when it stops, the other takes over at its next try."""
+    instance = tmp_path / "instance"
+    first, second = (make_test_app(database_url, instance, JOBS_SCHEDULER_RETRY_SECONDS=0.05)
+                     for _ in range(2))
+    runners = [a.extensions["marketplace.jobs"] for a in (first, second)]
+    try:
+        runners[0].start_scheduler()
+        assert _wait_for(lambda: runners[0].status()["scheduler"])
+        runners[1].start_scheduler()
+        assert _wait_for(lambda: runners[1].status()["scheduler_waiting"])
+        time.sleep(0.3)  # several retries: still refused while the first one holds the lock
+        assert runners[0].status()["scheduler"] and not runners[1].status()["scheduler"]
+        assert (instance / "jobs-scheduler.lock").exists()
+
+        runners[0].stop()
+        assert not runners[0].status()["scheduler"]
+        assert _wait_for(lambda: runners[1].status()["scheduler"])
+        runners[0].start_scheduler()  # the first one, back (a recycled worker), now waits in turn
+        assert _wait_for(lambda: runners[0].status()["scheduler_waiting"])
+        time.sleep(0.2)
+        assert not runners[0].status()["scheduler"] and runners[1].status()["scheduler"]
+    finally:
+        for runner in runners:
+            runner.stop()
+
+
+def test_a_killed_scheduler_process_hands_the_lock_over(database_url, tmp_path):
+    """A holder killed with SIGKILL (no clean-up code runs) loses the lock with its process."""
+    instance = tmp_path / "instance"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from marketplace.jobs.runners import SchedulerLock; "
+         "assert SchedulerLock(Path(sys.argv[1]) / 'jobs-scheduler.lock').acquire(); "
+         "print('held', flush=True); time.sleep(60)", str(instance)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        runner = make_test_app(database_url, instance, JOBS_SCHEDULER_RETRY_SECONDS=0.05) \
+            .extensions["marketplace.jobs"]
+        runner.start_scheduler()
+        assert _wait_for(lambda: runner.status()["scheduler_waiting"])
+        time.sleep(0.2)
+        assert not runner.status()["scheduler"]
+        holder.kill()
+        holder.wait(timeout=10)
+        assert _wait_for(lambda: runner.status()["scheduler"])
+        runner.stop()
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+
+
 def test_search_repair_rebuilds_a_lost_index(app, make_scenario):
     from marketplace import search
     from marketplace.extensions import db

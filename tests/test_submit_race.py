@@ -101,3 +101,39 @@ def test_two_transactions_racing_for_one_live_application(app, make_scenario, ma
     assert sorted(o.split(":")[0] for o in outcomes) == ["accepted", "refused"], outcomes
     assert "只能有一份" in next(o for o in outcomes if o.startswith("refused"))
     assert db.session.query(Application).count() == 1
+
+
+def test_a_submit_waits_for_an_owner_moving_the_deadline_and_obeys_the_new_one(app, client, login, make_scenario,
+                                                                               make_user):
+    """The 揭榜 POST reads the scenario under its share lock at its very first read (``open_for_write``): an
+    owner's uncommitted change of the deadline makes it wait, and the committed deadline then refuses it."""
+    import time
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from marketplace import clock
+    from marketplace.extensions import db
+    from marketplace.models import Application, Scenario
+    from tests.test_applications import form_data
+
+    scenario = make_scenario()
+    login(make_user("enterprise"))
+    answers = []
+    with Session(db.engine) as owner:
+        owner.execute(sa.update(Scenario).where(Scenario.id == scenario.id)
+                      .values(deadline=clock.now() - timedelta(minutes=1)))  # row locked, not yet committed
+        post = threading.Thread(target=lambda: answers.append(
+            client.post(f"/scenarios/{scenario.id}/apply", data=form_data())))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the submit did not wait for the owner's change of the deadline"
+        owner.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 409, answers and answers[0].status_code
+    assert "已超过揭榜截止时间" in answers[0].get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.query(Application).filter_by(scenario_id=scenario.id).count() == 0

@@ -60,8 +60,15 @@ def _fill(form: ApplicationForm, application: Application) -> None:
 @roles_required(Role.ENTERPRISE)
 def apply(scenario_id: int):
     """Create or edit the firm's one live application for a scenario."""
-    scenario = _scenario_or_404(scenario_id)
-    application = services.live_application(db.session, current_user.organisation_id, scenario.id)
+    locked = None
+    if request.method == "POST":  # read under the save's locks at once (not read twice)
+        locked = submission.open_for_write(db.session, current_user, scenario_id)
+        if locked.scenario is None or not scenario_policy.can_view(current_user, locked.scenario):
+            abort(404)
+        scenario, application = locked.scenario, locked.application
+    else:
+        scenario = _scenario_or_404(scenario_id)
+        application = services.live_application(db.session, current_user.organisation_id, scenario.id)
     if application is not None and application.status not in submission.EDITABLE:
         flash(_("该申请已进入评审（%(status)s），不能再修改。", status=application.status.label), "info")
         return redirect(url_for("applications.detail", application_id=application.id))
@@ -83,7 +90,8 @@ def apply(scenario_id: int):
         try:
             result = submission.save(db.session, current_user, scenario, form.data_for_service(),
                                      request.files.getlist(form.documents.name), submit=bool(form.submit.data),
-                                     remove_document_ids=form.remove_documents.data or [], ip=request.remote_addr)
+                                     remove_document_ids=form.remove_documents.data or [], ip=request.remote_addr,
+                                     locked=locked)
         except (ValidationFailed, InvalidTransition) as error:
             status = rejected(form, error)
             if isinstance(error, submission.DeadlinePassed) or not scenario.is_open():

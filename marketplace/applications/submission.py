@@ -4,7 +4,8 @@ The deadline is enforced to the second against the time the request *arrived*
 (``clock.request_time()``: stamped at WSGI entry, or by the trusted proxy's ``X-Request-Start``),
 so a firm that sent its submission before the deadline is not refused because the servers were
 busy at the last second. The check runs *inside* the writing transaction: the scenario row is
-re-read under a shared row lock (so an owner's concurrent edit of the deadline waits), the write
+read (the view's first read on a ``POST``, :func:`open_for_write`) or re-read under a shared row lock
+(so an owner's concurrent edit of the deadline waits), the write
 is made and audited, and the deadline is checked once more as the very last step before the
 request commits. A write that arrived at or after the deadline raises :class:`DeadlinePassed`
 and the request rolls everything back (files written to disk by the request are removed too);
@@ -229,6 +230,24 @@ def _lock_scenario(session: Session, scenario: Scenario) -> None:
                     with_for_update={"read": True})
 
 
+@dataclass
+class WriteTarget:
+    """A scenario and the firm's live application, read under the locks of a write (:func:`open_for_write`)."""
+
+    scenario: Scenario | None
+    application: Application | None
+
+
+def open_for_write(session: Session, actor: User, scenario_id: int) -> WriteTarget:
+    """First reads of a 揭榜 ``POST``: the scenario under ``FOR SHARE``, then the firm's live application
+    ``FOR UPDATE`` — the locks :func:`save` takes, in the same order, taken by the reads the view needs
+    anyway, so that :func:`save` (given this target) reads neither row a second time. The scenario is
+    ``None`` when it does not exist (the caller still checks who may see it)."""
+    scenario = session.get(Scenario, scenario_id, with_for_update={"read": True}, populate_existing=True)
+    application = live_application(session, actor.organisation_id, scenario_id, lock=True) if scenario else None
+    return WriteTarget(scenario, application)
+
+
 def _require_open(scenario: Scenario, verb: str) -> None:
     """Refuse unless the scenario took applications when the request arrived (:func:`clock.request_time`)."""
     if scenario.deadline is not None and clock.request_time() >= scenario.deadline:
@@ -288,7 +307,8 @@ class SaveResult:
 
 def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any],
          uploads: Sequence[FileStorage] = (), *, submit: bool = False,
-         remove_document_ids: Iterable[int] = (), ip: str | None = None) -> SaveResult:
+         remove_document_ids: Iterable[int] = (), ip: str | None = None,
+         locked: WriteTarget | None = None) -> SaveResult:
     """Create or edit the actor's firm's live application for a scenario.
 
     ``submit=False`` saves a draft (incomplete content allowed, formats checked). ``submit=True``
@@ -296,14 +316,19 @@ def save(session: Session, actor: User, scenario: Scenario, data: dict[str, Any]
     content must stay complete). Either way the firm confirms the scenario's current revision.
     Refused at or after the deadline with nothing changed; files written by this call are removed.
     The files of removed documents are deleted from disk when the transaction commits.
+    *locked*: the :func:`open_for_write` of this scenario earlier in the same transaction (its rows are
+    locked and current already: they are not read again).
     """
     _require_firm(actor)
     if not scenario_policy.can_view(actor, scenario):
         raise NotFound(_("找不到该场景。"))
     stored: list[Attachment] = []
     try:
-        _lock_scenario(session, scenario)
-        existing = live_application(session, actor.organisation_id, scenario.id, lock=True)
+        if locked is not None and locked.scenario is scenario:
+            existing = locked.application
+        else:
+            _lock_scenario(session, scenario)
+            existing = live_application(session, actor.organisation_id, scenario.id, lock=True)
         revising = existing is not None and existing.status == ApplicationStatus.SUBMITTED
         verb = _("修改") if revising else (_("提交") if submit else _("保存"))
         _require_open(scenario, verb)

@@ -7,18 +7,25 @@ In-process (``make run``, tests): a job requested during a request runs after th
 own application context and transaction (when the request context is torn down); one requested
 elsewhere (a CLI command) runs at once. A failing job is retried at once up to its retry count, then
 recorded in this process's list of failures (shown on ``/admin/jobs`` until the process ends). The
-periodic jobs run in one daemon thread per serving process, started by its first request.
+periodic jobs run in a daemon thread started by each serving process's first request, but only the
+thread that holds the host's scheduler lock (:class:`SchedulerLock`, a file in the instance folder) runs
+them: under gunicorn with N workers each job runs once per host, not N times. The other workers' threads
+try to take the lock every ``JOBS_SCHEDULER_RETRY_SECONDS``, so the schedule survives its holder being
+recycled (``max_requests``) or killed (the kernel drops a dead process's lock).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import traceback
 import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -62,6 +69,42 @@ def _last_line(text: str | None) -> str:
     return lines[-1] if lines else ""
 
 
+class SchedulerLock:
+    """One holder per lock file across processes: a non-blocking ``flock`` on *path*.
+
+    ``flock`` belongs to the open file, so two holders in one process exclude each other as well, and
+    the kernel releases it when the holder's process ends however it ends (SIGKILL included). Nothing
+    is written in the file; it is never deleted (deleting it would let a second holder lock a new file).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> bool:
+        """Take the lock if nobody holds it; True when this holder has it (now or already)."""
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: another holder has it
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the file drops the flock
+
+
 class InProcessRunner:
     """Runs jobs in this process (no Redis)."""
 
@@ -73,6 +116,8 @@ class InProcessRunner:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.scheduler_lock = SchedulerLock(
+            Path(app.config.get("INSTANCE_DIR") or app.instance_path) / "jobs-scheduler.lock")
 
     def enqueue(self, name: str, kwargs: dict[str, Any] | None = None, job_id: str | None = None) -> str:
         """Run *name* after the current request (or now, outside a request)."""
@@ -121,21 +166,43 @@ class InProcessRunner:
         return found.id
 
     def status(self) -> dict[str, Any]:
-        return {"mode": self.mode, "scheduler": bool(self._thread and self._thread.is_alive())}
+        running = bool(self._thread and self._thread.is_alive())
+        # scheduler: this process runs the periodic jobs (holds the host's lock); waiting: it would take over.
+        return {"mode": self.mode, "scheduler": running and self.scheduler_lock.held,
+                "scheduler_waiting": running and not self.scheduler_lock.held}
 
     def ping(self) -> None:
         """Always ready."""
 
-    # -- the scheduler thread (make run)
+    # -- the scheduler thread (make run, make serve without REDIS_URL)
     def start_scheduler(self) -> None:
-        """Start the periodic-job thread once per process."""
+        """Start the periodic-job thread once per process (it runs jobs only while it holds the lock)."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
+            self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="jobs-scheduler", daemon=True)
             self._thread.start()
 
     def _loop(self) -> None:
+        retry = float(self.app.config.get("JOBS_SCHEDULER_RETRY_SECONDS", 30))
+        try:
+            while not self._stop.is_set():
+                try:
+                    acquired = self.scheduler_lock.acquire()
+                except OSError as error:  # instance folder not writable: no schedule rather than N of them
+                    log.warning("jobs scheduler lock %s unavailable: %s", self.scheduler_lock.path, error)
+                    acquired = False
+                if acquired:
+                    log.info("this process (pid %d) runs the periodic jobs", os.getpid())
+                    self._run_schedule()
+                else:
+                    self._stop.wait(retry)
+        finally:
+            self.scheduler_lock.release()
+
+    def _run_schedule(self) -> None:
+        """Run the periodic jobs at their slots until stopped (the caller holds the lock)."""
         due = {p.job: p.next_slot(_now()) for p in PERIODIC if p.job in JOBS}
         while not self._stop.is_set():
             now = _now()
@@ -146,8 +213,12 @@ class InProcessRunner:
             wait = min(due.values()) - _now() if due else None
             self._stop.wait(max(1.0, wait.total_seconds()) if wait is not None else 60.0)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Stop the scheduler thread; it releases the lock (another process takes over at its next try)."""
         self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
 
 class MarketplaceWorker(Worker):
