@@ -721,8 +721,9 @@ class Matcher:
         topic space, after the re-ranking has put better documents first than the words alone
         (:meth:`_feedback` expands the query from the best documents by words).
         """
+        sim = self._neighbour_similarities(docs)
         factor = self.topic_factors(docs, topic)
-        factor *= self.neighbour_factors(docs, words * factor)
+        factor *= self.neighbour_factors(docs, words * factor, sim)
         fb = min(self.options.topic_feedback_docs, docs.size)
         if topic is None or self.topic_docs is None or fb <= 0 or self.options.topic_feedback_weight <= 0:
             return factor
@@ -735,10 +736,10 @@ class Matcher:
         moved = topic.astype(np.float64) + centroid * (self.options.topic_feedback_weight / norm)
         moved = (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
         factor = self.topic_factors(docs, moved)
-        factor *= self.neighbour_factors(docs, words * factor)
+        factor *= self.neighbour_factors(docs, words * factor, sim)  # same candidates, same neighbours
         return factor
 
-    def neighbour_factors(self, docs: np.ndarray, text: np.ndarray) -> np.ndarray:
+    def neighbour_factors(self, docs: np.ndarray, text: np.ndarray, sim: np.ndarray | None = None) -> np.ndarray:
         """Neighbour agreement ``(1 + μ·min(1, n/t)) / (1 + μ)`` of the candidates *docs* with text
         scores *text* (t).
 
@@ -746,12 +747,26 @@ class Matcher:
         topic space, weighted by their topic cosine.  A candidate whose close neighbours fit the
         query at least as well keeps its score; an isolated one (it shares a few words with the
         query by chance, its kind of work does not) loses up to ``μ/(1+μ)`` of it.  All 1 without
-        a topic model, with μ = 0 or with fewer than three candidates.
+        a topic model, with μ = 0 or with fewer than three candidates.  *sim* is
+        :meth:`_neighbour_similarities` of *docs*, when already computed.
         """
         mu = self.options.neighbour_weight
-        count = min(self.options.neighbour_count, docs.size - 1)
-        if mu <= 0 or self.topic_docs is None or count < 2:
+        if sim is None:
+            sim = self._neighbour_similarities(docs)
+        if mu <= 0 or sim is None:
             return np.ones(docs.size)
+        own = text.astype(np.float64)
+        neigh = (sim @ own) / np.maximum(sim.sum(axis=1), 1e-12)
+        ratio = np.divide(neigh, own, out=np.ones(docs.size), where=own > 0)
+        # Rounded: equal documents get sums in another order; they must keep equal scores.
+        return np.round((1.0 + mu * np.minimum(ratio, 1.0)) / (1.0 + mu), 9)
+
+    def _neighbour_similarities(self, docs: np.ndarray) -> np.ndarray | None:
+        """Topic cosines of each candidate to its ``neighbour_count`` nearest other candidates
+        (0 for the others), ``None`` when :meth:`neighbour_factors` is off."""
+        count = min(self.options.neighbour_count, docs.size - 1)
+        if self.options.neighbour_weight <= 0 or self.topic_docs is None or count < 2:
+            return None
         vecs = self.topic_docs[docs]
         # einsum, not ``vecs @ vecs.T``: a 100 × 100 product is too small for BLAS threads, which cost
         # ten times more (CPU and wall time) than the product on a busy machine.
@@ -760,11 +775,7 @@ class Matcher:
         if count < docs.size - 1:
             kth = np.partition(sim, -count, axis=1)[:, -count]
             sim[sim < kth[:, None]] = 0.0  # ties with the count-th nearest are kept
-        own = text.astype(np.float64)
-        neigh = (sim @ own) / np.maximum(sim.sum(axis=1), 1e-12)
-        ratio = np.divide(neigh, own, out=np.ones(docs.size), where=own > 0)
-        # Rounded: equal documents get sums in another order; they must keep equal scores.
-        return np.round((1.0 + mu * np.minimum(ratio, 1.0)) / (1.0 + mu), 9)
+        return sim
 
     def _kept_features(
         self, space: int, df: np.ndarray, n_docs: int, queries: Sequence[FirmProfile | ScenarioDoc]
