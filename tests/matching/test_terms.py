@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import pickle
 import random
 
@@ -226,3 +228,24 @@ def test_restructured_copies_keep_ids_and_labels() -> None:
     assert "不包括：医院影像诊断" in s2[0]["text"]
     with pytest.raises(ValueError):
         restructure(firms, scenarios, qrels, "nonsense")
+
+
+def test_topic_feedback_moves_the_query_towards_its_best_candidates() -> None:
+    model = Matcher.fit_firms(_topic_corpus())
+    assert model.options.topic_feedback_docs > 0
+    off = copy.copy(model)
+    off.options = dataclasses.replace(model.options, topic_feedback_docs=0)
+    q_idx, q_w = model.query_vector(ScenarioDoc(id="q", text="路口信号配时优化，缓解拥堵；医院影像诊断。"))
+    topic = model.topic_vector(q_idx, q_w)
+    traffic, medical = np.arange(0, 48, 4), np.arange(1, 49, 4)
+    docs = np.concatenate([traffic, medical])
+    words = np.concatenate([np.full(traffic.size, 0.3), np.full(medical.size, 0.25)])  # traffic firms lead
+    plain = off.agreement_factors(docs, words, topic)
+    first = model.topic_factors(docs, topic)
+    assert plain == pytest.approx(first * model.neighbour_factors(docs, words * first))
+    moved = model.agreement_factors(docs, words, topic)
+    # The query's topic moves towards the traffic firms that lead: they gain, the medical firms lose.
+    assert (moved[: traffic.size] >= plain[: traffic.size] - 1e-9).all()
+    assert (moved[traffic.size :] < plain[traffic.size :] - 1e-6).all()
+    # Off without a topic vector.
+    assert model.agreement_factors(docs, words, None) == pytest.approx(np.ones(docs.size))
