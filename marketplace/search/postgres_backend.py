@@ -453,13 +453,16 @@ class PostgresBackend(SearchBackend):
             elif exact:
                 ranked = []  # (the page lies past the matches)
             else:
-                ranked = self._windowed_page(con, statements, params, query, estimate, rows_total)
-                if ranked is None:
+                rows = self._windowed_page(con, statements, params, query, estimate, rows_total)
+                if rows is None:
                     # Sparse matches: walking an order index would test the tsvector of ten
                     # records or more per hit; collect the matches through the GIN index first.
                     sparse = has_text and estimate < 0.1 * max(rows_total, 1.0)
                     page = statements.sparse_page if sparse else statements.page
-                    ranked = [(row[0], 0.0) for row in con.execute(page, params)]
+                    rows = con.execute(page, params).all()
+                # (each row: the id, then the hit columns)
+                ranked = [(row[0], 0.0) for row in rows]
+                known.update((row[0], row[1:]) for row in rows)
             if not exact:
                 # An estimate is never below what is known to exist.
                 total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
@@ -482,9 +485,9 @@ class PostgresBackend(SearchBackend):
         query: SearchQuery,
         estimate: float,
         rows_total: float,
-    ) -> list[tuple[int, float]] | None:
-        """The page of a text query with many matches in ``newest``, ``budget`` or ``deadline``
-        order, read from a window of the order: the matches whose sort key comes no later than
+    ) -> list[Any] | None:
+        """The page (rows: the id, then the hit columns) of a text query with many matches in
+        ``newest``, ``budget`` or ``deadline`` order, read from a window of the order: the matches whose sort key comes no later than
         the key of the table's K-th record in that order (for ``deadline``: the K-th upcoming
         deadline), K sized from the estimated share of matches so that the window likely holds
         the page.  PostgreSQL intersects the text's GIN bitmap with the window's
@@ -502,7 +505,7 @@ class PostgresBackend(SearchBackend):
         rows = con.execute(statements.window_page, {**params, "threshold": threshold}).all()
         if len(rows) < query.per_page:
             return None
-        return [(row[0], 0.0) for row in rows]
+        return rows
 
 # -- query statements: built once per shape, values bound at execution ------------------------
 #
@@ -688,8 +691,8 @@ class _Statements:
             matches = sa.select(_c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id).where(
                 *filters.values(), *text, *positions
             )
-            self.page = self._page(matches.subquery("matches"))
-            self.sparse_page = self._page(matches.cte("matches").prefix_with("MATERIALIZED"))
+            self.page = self._with_hits(self._page(matches.subquery("matches")))
+            self.sparse_page = self._with_hits(self._page(matches.cte("matches").prefix_with("MATERIALIZED")))
         # newest / budget: the window of the order index (see PostgresBackend._windowed_page).
         self.threshold: Any = None
         self.window_page: Any = None
@@ -705,8 +708,8 @@ class _Statements:
                 key = _c.published_at if shape.sort == "newest" else _c.budget
                 self.threshold = sa.select(key).order_by(key.desc().nulls_last()).offset(k).limit(1)
                 window = key >= sa.bindparam("threshold", type_=key.type)
-            self.window_page = (
-                sa.select(_c.id)
+            self.window_page = self._with_hits(
+                sa.select(_c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id)
                 .where(*filters.values(), *text, window, *positions)
                 .order_by(*_order(_c, shape.sort))
                 .limit(_bp("page_limit", sa.Integer))
@@ -721,9 +724,21 @@ class _Statements:
         sql, compiled = self._explain
         return sql, compiled.construct_params(params)
 
-    def _page(self, matches: Any) -> Any:
+    def _with_hits(self, page: Any) -> Any:
+        """*page* (ids with their order keys), joined to each record's hit columns (``_HIT_COLUMNS``)
+        and put back in order: the page comes with its hits, no second statement (the page's
+        own plan is unchanged, a subquery under its ``LIMIT``)."""
+        ids = page.subquery("page_ids")
         return (
-            sa.select(matches.c.id)
+            sa.select(ids.c.id, *(_c[name] for name in _HIT_COLUMNS))
+            .join_from(ids, _table, _c.id == ids.c.id)
+            .order_by(*_order(ids.c, self.shape.sort))
+        )
+
+    def _page(self, matches: Any) -> Any:
+        m = matches.c
+        return (
+            sa.select(m.id, m.published_at, m.deadline, m.budget, m.doc_type, m.doc_id)
             .order_by(*_order(matches.c, self.shape.sort))
             .limit(_bp("page_limit", sa.Integer))
             .offset(_bp("page_offset", sa.Integer))
