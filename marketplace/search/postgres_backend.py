@@ -487,10 +487,10 @@ class PostgresBackend(SearchBackend):
         rows_total: float,
     ) -> list[Any] | None:
         """The page (rows: the id, then the hit columns) of a text query with many matches in
-        ``newest``, ``budget`` or ``deadline`` order, read from a window of the order: the matches whose sort key comes no later than
-        the key of the table's K-th record in that order (for ``deadline``: the K-th upcoming
-        deadline), K sized from the estimated share of matches so that the window likely holds
-        the page.  PostgreSQL intersects the text's GIN bitmap with the window's
+        ``newest``, ``budget`` or ``deadline`` order, read from a window of the order: the
+        matches whose sort key comes no later than the key of the table's K-th record in that
+        order (for ``deadline``: the K-th upcoming deadline), K sized from the estimated share of
+        matches so that the window likely holds the page.  PostgreSQL intersects the text's GIN bitmap with the window's
         range on the order index and visits only the records in both, instead of every match.
         Every match before the window's end is in it (ties included, blanks last), so a full
         page from it is the exact page; otherwise ``None`` (the caller reads all matches)."""
