@@ -17,7 +17,8 @@ ranked record's large, TOASTed ``tsvector``, so relevance ranks every match only
 ``rank_limit``; past it, a bounded candidate set: records whose title holds a query word (the
 small inline ``title_tsv`` and its GIN index) and others, ``rank_candidates`` of each, growing
 with the page asked for, ranked inside the sample's statement (each candidate list is taken from
-the sample when it holds it).  A page taken from the sample comes with its hit columns.  The other orders stay exact; past the limit their page is read from
+the sample when it holds it).  A page taken from the sample comes with its hit columns, and so
+does a page read from the table.  The other orders stay exact; past the limit their page is read from
 a window of the order index (newest, budget, upcoming deadlines) intersected with the GIN
 bitmap, or from every match when the window falls short (:meth:`PostgresBackend._windowed_page`).
 Words and exclusions are one tsquery (``a & !b``), answered by the GIN index alone.  Each query
