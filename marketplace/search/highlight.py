@@ -12,7 +12,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Collection
 
-from marketplace.text.tokenizer import normalize, token_spans
+from marketplace.text.tokenizer import normalize, normalized_token_spans, token_spans
 
 __all__ = ["highlight", "snippet"]
 
@@ -51,10 +51,28 @@ def _spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
             return []
         assert breaks is not None
         edges = [-1, *breaks, len(norm)]
-        found = []
-        for piece in pieces:
+        # The pieces holding a query word, joined by blanks, are tokenised in one call (a blank
+        # is a break too, so each piece gives the tokens it gives alone): the normalised text is
+        # reused, and the segmenter is called once, not once per piece.
+        starts: list[int] = []  # where each piece starts in the joined text
+        origins: list[int] = []  # ... and in the text
+        parts: list[str] = []
+        at = 0
+        for piece in sorted(pieces):
             start, end = edges[piece] + 1, edges[piece + 1]
-            found.extend((s + start, e + start) for s, e in token_spans(text[start:end], terms))
+            starts.append(at)
+            origins.append(start)
+            parts.append(norm[start:end])
+            at += end - start + 1
+        if len(parts) == 1:
+            shift = origins[0]
+            found = [(s + shift, e + shift) for s, e in normalized_token_spans(parts[0], terms)]
+        else:
+            found = []
+            for s, e in normalized_token_spans(" ".join(parts), terms):
+                i = bisect_right(starts, s) - 1
+                shift = origins[i] - starts[i]
+                found.append((s + shift, e + shift))
         found.sort()
     merged: list[tuple[int, int]] = []
     for start, end in found:

@@ -17,7 +17,8 @@ ranked record's large, TOASTed ``tsvector``, so relevance ranks every match only
 ``rank_limit``; past it, a bounded candidate set: records whose title holds a query word (the
 small inline ``title_tsv`` and its GIN index) and others, ``rank_candidates`` of each, growing
 with the page asked for, ranked inside the sample's statement (each candidate list is taken from
-the sample when it holds it).  A page taken from the sample comes with its hit columns.  The other orders stay exact; past the limit their page is read from
+the sample when it holds it).  A page taken from the sample comes with its hit columns, and so
+does a page read from the table.  The other orders stay exact; past the limit their page is read from
 a window of the order index (newest, budget, upcoming deadlines) intersected with the GIN
 bitmap, or from every match when the window falls short (:meth:`PostgresBackend._windowed_page`).
 Words and exclusions are one tsquery (``a & !b``), answered by the GIN index alone.  Each query
@@ -91,6 +92,28 @@ _BATCH_SIZE = 500
 
 _table = SearchEntry.__table__
 _c = _table.c
+
+#: psycopg turns a statement's ``%(name)s`` placeholders into ``$n`` on every execution, and
+#: memoises that only for statements of at most 4 kB and 50 parameters (``psycopg._queries``,
+#: an LRU of 128 statements).  The sample statements are 5-12 kB with up to ~70 parameters
+#: (each query shape's, built once), so the bounds are raised for them: ~60 µs of parsing
+#: fewer per query.
+_LONG_STATEMENTS = 32768
+_MANY_PARAMETERS = 200
+
+
+def _memoise_long_statements() -> None:
+    try:
+        from psycopg import _queries
+    except ImportError:  # pragma: no cover - another driver: nothing to do
+        return
+    if getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", _LONG_STATEMENTS) < _LONG_STATEMENTS:
+        _queries.MAX_CACHED_STATEMENT_LENGTH = _LONG_STATEMENTS
+    if getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", _MANY_PARAMETERS) < _MANY_PARAMETERS:
+        _queries.MAX_CACHED_STATEMENT_PARAMS = _MANY_PARAMETERS
+
+
+_memoise_long_statements()
 
 
 def _quote(lexeme: str) -> str:
@@ -457,13 +480,16 @@ class PostgresBackend(SearchBackend):
             elif exact:
                 ranked = []  # (the page lies past the matches)
             else:
-                ranked = self._windowed_page(con, statements, params, query, estimate, rows_total)
-                if ranked is None:
+                rows = self._windowed_page(con, statements, params, query, estimate, rows_total)
+                if rows is None:
                     # Sparse matches: walking an order index would test the tsvector of ten
                     # records or more per hit; collect the matches through the GIN index first.
                     sparse = has_text and estimate < 0.1 * max(rows_total, 1.0)
                     page = statements.sparse_page if sparse else statements.page
-                    ranked = [(row[0], 0.0) for row in con.execute(page, params)]
+                    rows = con.execute(page, params).all()
+                # (each row: the id, then the hit columns)
+                ranked = [(row[0], 0.0) for row in rows]
+                known.update((row[0], row[1:]) for row in rows)
             if not exact:
                 # An estimate is never below what is known to exist.
                 total = max(total, query.offset + len(ranked) + (1 if len(ranked) == query.per_page else 0))
@@ -486,12 +512,12 @@ class PostgresBackend(SearchBackend):
         query: SearchQuery,
         estimate: float,
         rows_total: float,
-    ) -> list[tuple[int, float]] | None:
-        """The page of a text query with many matches in ``newest``, ``budget`` or ``deadline``
-        order, read from a window of the order: the matches whose sort key comes no later than
-        the key of the table's K-th record in that order (for ``deadline``: the K-th upcoming
-        deadline), K sized from the estimated share of matches so that the window likely holds
-        the page.  PostgreSQL intersects the text's GIN bitmap with the window's
+    ) -> list[Any] | None:
+        """The page (rows: the id, then the hit columns) of a text query with many matches in
+        ``newest``, ``budget`` or ``deadline`` order, read from a window of the order: the
+        matches whose sort key comes no later than the key of the table's K-th record in that
+        order (for ``deadline``: the K-th upcoming deadline), K sized from the estimated share of
+        matches so that the window likely holds the page.  PostgreSQL intersects the text's GIN bitmap with the window's
         range on the order index and visits only the records in both, instead of every match.
         Every match before the window's end is in it (ties included, blanks last), so a full
         page from it is the exact page; otherwise ``None`` (the caller reads all matches)."""
@@ -506,7 +532,7 @@ class PostgresBackend(SearchBackend):
         rows = con.execute(statements.window_page, {**params, "threshold": threshold}).all()
         if len(rows) < query.per_page:
             return None
-        return [(row[0], 0.0) for row in rows]
+        return rows
 
 # -- query statements: built once per shape, values bound at execution ------------------------
 #
@@ -693,8 +719,8 @@ class _Statements:
             matches = sa.select(_c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id).where(
                 *filters.values(), *text, *positions
             )
-            self.page = self._page(matches.subquery("matches"))
-            self.sparse_page = self._page(matches.cte("matches").prefix_with("MATERIALIZED"))
+            self.page = self._with_hits(self._page(matches.subquery("matches")))
+            self.sparse_page = self._with_hits(self._page(matches.cte("matches").prefix_with("MATERIALIZED")))
         # newest / budget: the window of the order index (see PostgresBackend._windowed_page).
         self.threshold: Any = None
         self.window_page: Any = None
@@ -710,8 +736,8 @@ class _Statements:
                 key = _c.published_at if shape.sort == "newest" else _c.budget
                 self.threshold = sa.select(key).order_by(key.desc().nulls_last()).offset(k).limit(1)
                 window = key >= sa.bindparam("threshold", type_=key.type)
-            self.window_page = (
-                sa.select(_c.id)
+            self.window_page = self._with_hits(
+                sa.select(_c.id, _c.published_at, _c.deadline, _c.budget, _c.doc_type, _c.doc_id)
                 .where(*filters.values(), *text, window, *positions)
                 .order_by(*_order(_c, shape.sort))
                 .limit(_bp("page_limit", sa.Integer))
@@ -726,9 +752,21 @@ class _Statements:
         sql, compiled = self._explain
         return sql, compiled.construct_params(params)
 
-    def _page(self, matches: Any) -> Any:
+    def _with_hits(self, page: Any) -> Any:
+        """*page* (ids with their order keys), joined to each record's hit columns (``_HIT_COLUMNS``)
+        and put back in order: the page comes with its hits, no second statement (the page's
+        own plan is unchanged, a subquery under its ``LIMIT``)."""
+        ids = page.subquery("page_ids")
         return (
-            sa.select(matches.c.id)
+            sa.select(ids.c.id, *(_c[name] for name in _HIT_COLUMNS))
+            .join_from(ids, _table, _c.id == ids.c.id)
+            .order_by(*_order(ids.c, self.shape.sort))
+        )
+
+    def _page(self, matches: Any) -> Any:
+        m = matches.c
+        return (
+            sa.select(m.id, m.published_at, m.deadline, m.budget, m.doc_type, m.doc_id)
             .order_by(*_order(matches.c, self.shape.sort))
             .limit(_bp("page_limit", sa.Integer))
             .offset(_bp("page_offset", sa.Integer))

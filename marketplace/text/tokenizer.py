@@ -63,6 +63,7 @@ __all__ = [
     "domain_terms",
     "iter_tokens",
     "normalize",
+    "normalized_token_spans",
     "search_terms",
     "stopwords",
     "tokenize",
@@ -336,6 +337,17 @@ def token_spans(text: str, wanted: Collection[str]) -> list[tuple[int, int]]:
     if index is None:
         return found
     return [(index[start], index[end - 1] + 1) for start, end in found]
+
+
+def normalized_token_spans(norm: str, wanted: Collection[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each token whose form is in *wanted*, for a text already normalised
+    (:func:`normalize`, which kept its length), offsets into *norm*, in token order.
+
+    For callers that normalised the text once and tokenise parts of it: no second
+    normalisation."""
+    if not norm or not wanted:
+        return []
+    return [(start, end) for word, start, end in _norm_tokens(norm) if word in wanted]
 
 
 def tokenize(text: str) -> list[str]:

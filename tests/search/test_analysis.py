@@ -165,6 +165,8 @@ def test_snippet_centres_on_matches_and_marks_cuts() -> None:
         "智慧交通信号灯系统。交通数据\n采集、交通\t治理：智能交通",
         "采用ＧＩＳ和ＢＩＭ，全角字母改变长度的ﬁ连字",
         "信息安全等级保护三级测评，信息与安全",
+        # several pieces holding a query word, Latin at their edges (tokenised in one call)
+        "GIS。BIM，C++；5G!交通GIS(交通)信号,信号灯 bim-gis 27001:交通",
         "",
     ],
 )
@@ -174,7 +176,7 @@ def test_marks_are_those_of_tokenising_the_whole_text(text: str) -> None:
     from marketplace.search import highlight as module
     from marketplace.text.tokenizer import token_spans
 
-    for q in ("GIS c++ 27001", "交通 信号", "大数据 人工智能", "信息安全", "bim", "fi 连字", "无关"):
+    for q in ("GIS c++ 27001", "交通 信号", "大数据 人工智能", "信息安全", "bim", "fi 连字", "无关", "gis 交通 5g"):
         terms = parse_query(q).highlight
         reference: list[tuple[int, int]] = []
         for start, end in sorted(token_spans(text, terms)):

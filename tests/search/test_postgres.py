@@ -225,7 +225,8 @@ def test_bounded_ranking_takes_its_candidates_from_the_sample(many, monkeypatch)
 def test_a_page_from_the_sample_comes_with_its_hits_in_one_statement(many) -> None:
     """A relevance page (the sample's exact page, or the ranked candidates) comes with the hit
     columns: the query runs the settings and the sample statement only (and the estimate's
-    EXPLAIN past the limit), and the hits hold the same values as the records."""
+    EXPLAIN past the limit), and the hits hold the same values as the records.  So does the
+    page of another order past the limit (from its window, or from every match)."""
     exact, bounded = many
     statements: list[str] = []
 
@@ -239,6 +240,11 @@ def test_a_page_from_the_sample_comes_with_its_hits_in_one_statement(many) -> No
             (exact, "区块链", "relevance", 3, 2),
             (exact, "数据", "budget", 2, 3),  # (other orders: the rows fetched apart),
             (bounded, "数据", "relevance", 2, 3),
+            # other orders past the limit: the window's page (after its threshold), or the page
+            # read from every match, comes with its hits too (no statement fetching the rows)
+            (bounded, "数据", "newest", 2, 5),
+            (bounded, "数据", "deadline", 5, 5),
+            (bounded, "", "budget", 2, 4),
         ):
             statements.clear()
             query = SearchQuery(q=q, sort=sort, page=page, per_page=10, now=NOW)
@@ -340,3 +346,29 @@ def test_an_estimate_below_what_the_sample_holds_is_not_used(many, monkeypatch) 
     guess = bounded.query(SearchQuery(q="数据", now=NOW))
     assert guess.total_is_estimate and truth.total == 240
     assert 41 < guess.total <= 1.5 * truth.total, guess.total
+
+
+def test_long_statements_are_converted_for_the_driver_once(many) -> None:
+    """psycopg memoises the ``$n`` form of every statement a query runs, the sample statement
+    (longer than psycopg's default 4 kB bound) included: none is parsed again."""
+    from psycopg import _queries
+
+    exact, bounded = many
+    statements: list[str] = []
+
+    def spy(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    for backend in (exact, bounded):
+        query = SearchQuery(q="数据 -区块链", districts=("500105",), statuses=("open",), now=NOW)
+        backend.query(query)
+        sa.event.listen(backend.engine, "before_cursor_execute", spy)
+        try:
+            statements.clear()
+            before = _queries._query2pg.cache_info()
+            backend.query(query)
+            after = _queries._query2pg.cache_info()
+        finally:
+            sa.event.remove(backend.engine, "before_cursor_execute", spy)
+        assert max(len(s.encode()) for s in statements) > 4096
+        assert (after.hits - before.hits, after.misses - before.misses) == (len(statements), 0)
