@@ -93,28 +93,6 @@ _BATCH_SIZE = 500
 _table = SearchEntry.__table__
 _c = _table.c
 
-#: psycopg turns a statement's ``%(name)s`` placeholders into ``$n`` on every execution, and
-#: memoises that only for statements of at most 4 kB and 50 parameters (``psycopg._queries``,
-#: an LRU of 128 statements).  The sample statements are 5-12 kB with up to ~70 parameters
-#: (each query shape's, built once), so the bounds are raised for them: ~60 µs of parsing
-#: fewer per query.
-_LONG_STATEMENTS = 32768
-_MANY_PARAMETERS = 200
-
-
-def _memoise_long_statements() -> None:
-    try:
-        from psycopg import _queries
-    except ImportError:  # pragma: no cover - another driver: nothing to do
-        return
-    if getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", _LONG_STATEMENTS) < _LONG_STATEMENTS:
-        _queries.MAX_CACHED_STATEMENT_LENGTH = _LONG_STATEMENTS
-    if getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", _MANY_PARAMETERS) < _MANY_PARAMETERS:
-        _queries.MAX_CACHED_STATEMENT_PARAMS = _MANY_PARAMETERS
-
-
-_memoise_long_statements()
-
 
 def _quote(lexeme: str) -> str:
     """A lexeme as a quoted tsvector / tsquery literal (quotes doubled, backslashes escaped)."""

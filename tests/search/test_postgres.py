@@ -346,29 +346,3 @@ def test_an_estimate_below_what_the_sample_holds_is_not_used(many, monkeypatch) 
     guess = bounded.query(SearchQuery(q="数据", now=NOW))
     assert guess.total_is_estimate and truth.total == 240
     assert 41 < guess.total <= 1.5 * truth.total, guess.total
-
-
-def test_long_statements_are_converted_for_the_driver_once(many) -> None:
-    """psycopg memoises the ``$n`` form of every statement a query runs, the sample statement
-    (longer than psycopg's default 4 kB bound) included: none is parsed again."""
-    from psycopg import _queries
-
-    exact, bounded = many
-    statements: list[str] = []
-
-    def spy(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    for backend in (exact, bounded):
-        query = SearchQuery(q="数据 -区块链", districts=("500105",), statuses=("open",), now=NOW)
-        backend.query(query)
-        sa.event.listen(backend.engine, "before_cursor_execute", spy)
-        try:
-            statements.clear()
-            before = _queries._query2pg.cache_info()
-            backend.query(query)
-            after = _queries._query2pg.cache_info()
-        finally:
-            sa.event.remove(backend.engine, "before_cursor_execute", spy)
-        assert max(len(s.encode()) for s in statements) > 4096
-        assert (after.hits - before.hits, after.misses - before.misses) == (len(statements), 0)
