@@ -18,7 +18,7 @@ fold; the nDCG@10 of the held-out folds is reported (never the in-sample one).  
 ranked with weights learned on the dev scenarios of the other folds too (same scenarios, other
 layout), and with weights learned on all dev scenarios.
 
-Run: ``python scripts/fusion_experiment.py ../shared/data/matching-dev`` (features are cached in
+Run: ``python scripts/fusion_experiment.py ../shared/data/matching-dev`` (features are cached per data set in
 ``--cache``; about 10 s per copy to fit; ``--c -1`` is coordinate ascent on nDCG@10,
 ``--top``, ``--lambda-weights`` and ``--prior`` change the pairwise loss, ``--diagnostics`` adds a hubness signal and a
 gradient-boosting bound).
@@ -27,6 +27,7 @@ gradient-boosting bound).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import pickle
 import sys
@@ -218,7 +219,7 @@ def learn(qs, which, c, max_pairs=200, seed=0) -> np.ndarray:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("path")
-    ap.add_argument("--cache", default="/tmp/matchq4-fusion.pkl")
+    ap.add_argument("--cache", default=None, help="feature cache file (default: one per data set path in /tmp)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--sets", default="lw,lt,ln")
     ap.add_argument("--c", default="0.01,0.1,1", help="L2 C of the logistic regression; -1: coordinate ascent")
@@ -229,7 +230,8 @@ def main() -> int:
     args = ap.parse_args()
     global TOP, LAMBDA, PRIOR
     TOP, LAMBDA, PRIOR = args.top, args.lambda_weights, args.prior
-    cache = Path(args.cache)
+    source = str(Path(args.path).resolve())
+    cache = Path(args.cache or f"/tmp/fusion-{hashlib.sha1(source.encode()).hexdigest()[:12]}.pkl")
     if cache.exists():
         data = pickle.loads(cache.read_bytes())
     else:
