@@ -7,15 +7,27 @@ PostgreSQL database instead; ``make test`` does both when the URL is set.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
-# Keep anything the app writes (secret key, index, uploads) out of the work tree.
-os.environ.setdefault("MARKETPLACE_INSTANCE", tempfile.mkdtemp(prefix="mp-instance-"))
+#: Where the tests' files go (pytest's tmp_path, instances, SQLite databases, search indexes, uploads): memory
+#: (/dev/shm) where the machine has it, unless TMPDIR names a folder. Every test writes the Whoosh index many
+#: times over (a segment of small files per commit); on a disk shared with other work, those file operations
+#: cost more than the test itself.
+if not os.environ.get("TMPDIR") and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+    os.environ["TMPDIR"] = "/dev/shm"
+    tempfile.tempdir = None  # read TMPDIR again
+
+# Keep anything the app writes (secret key, index, uploads) out of the work tree; removed when the run ends.
+if "MARKETPLACE_INSTANCE" not in os.environ:
+    os.environ["MARKETPLACE_INSTANCE"] = tempfile.mkdtemp(prefix="mp-instance-")
+    atexit.register(shutil.rmtree, os.environ["MARKETPLACE_INSTANCE"], ignore_errors=True)
 
 from tests import dbsupport
 
@@ -56,6 +68,11 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """PostgreSQL test databases are dropped in the background (see ``dbsupport``): wait until they are gone."""
+    dbsupport.wait_for_drops()
 
 
 #: Every app the tests built; their connection pools are closed before the test database is dropped.
