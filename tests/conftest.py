@@ -265,13 +265,15 @@ def make_org(app):
     """``make_org(kind='government', district='yuzhong', name=None)`` → Organisation.
 
     A software firm gets its empty profile at once, as registration and the admin pages give it.
+    ``commit=False`` leaves it to the caller's commit (``make_user`` commits the user and its organisation
+    together: every commit also writes the search index, the costliest part of making a user).
     """
     from marketplace.enterprises.services import create_profile
     from marketplace.extensions import db
     from marketplace.models import District, Organisation, OrganisationKind
 
     def make(kind: str = "government", district: str | None = "yuzhong", name: str | None = None,
-             uscc: str | None = None) -> Organisation:
+             uscc: str | None = None, commit: bool = True) -> Organisation:
         n = next(_counter)
         org = Organisation(
             name=name or f"测试单位{n}",
@@ -282,7 +284,8 @@ def make_org(app):
         db.session.add(org)
         if org.kind == OrganisationKind.SOFTWARE_ENTERPRISE:
             create_profile(db.session, org, None)
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return org
 
     return make
@@ -310,7 +313,7 @@ def make_user(app, make_org):
              organisation=None, password: str = PASSWORD, **fields) -> User:
         n = next(_counter)
         if organisation is None and ROLE_ORG_KIND[role]:
-            organisation = make_org(ROLE_ORG_KIND[role], district=district)
+            organisation = make_org(ROLE_ORG_KIND[role], district=district, commit=False)
         user = User(
             email=email or f"user{n}@test.cq",
             name=fields.pop("name", f"测试用户{n}"),
