@@ -144,12 +144,9 @@ def app(database_url, tmp_path_factory):
     """The application on a migrated test database (schema built by Alembic, as in production)."""
     from flask_migrate import upgrade
 
-    from marketplace.extensions import db
-
     application = make_test_app(database_url, tmp_path_factory.mktemp("instance"))
     with application.app_context():
         upgrade()
-        dbsupport.keep_insertion_order(db.engine, db.metadata)
     yield application
 
 

@@ -78,28 +78,12 @@ def sqlite_url(folder: Path, name: str = "test.sqlite3") -> str:
     return f"sqlite:///{folder / name}"
 
 
-def keep_insertion_order(engine: sa.Engine, metadata: sa.MetaData) -> None:
-    """No autovacuum on the test tables of a PostgreSQL database that :func:`empty_tables` empties with
-    ``DELETE``: a vacuum frees the deleted rows' slots, and rows inserted later may take a lower slot than
-    rows inserted before them, so an unordered ``SELECT`` (``tests/test_evaluation.py`` reads audit events so)
-    would no longer return them in insertion order, as it did on the fresh files that ``TRUNCATE`` left."""
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            if table.name not in REFERENCE_TABLES:
-                conn.execute(sa.text(f'ALTER TABLE "{table.name}" SET (autovacuum_enabled = false)'))
-
-
 def empty_tables(engine: sa.Engine, metadata: sa.MetaData) -> None:
     """Remove every row a test made, keeping reference data.
 
-    On PostgreSQL only the tables a test touched are emptied — those holding rows, and those whose id
-    sequence moved (a rolled-back insert still takes an id) — found in one query each, since emptying all
-    ~50 tables after every test dominated the PostgreSQL run. They are emptied with ``DELETE`` (children
-    before parents), not ``TRUNCATE``: a test leaves a handful of rows, and ``TRUNCATE`` gives every table and
-    index a new file, which cost about ten times more per test. Ids restart at 1 as before (``setval`` on
-    the moved sequences, what ``TRUNCATE … RESTART IDENTITY`` did).
+    On PostgreSQL only the tables a test touched are truncated — those holding rows, and those whose
+    id sequence moved (a rolled-back insert still takes an id) — found in one query, since truncating
+    all ~50 tables after every test dominated the PostgreSQL run. Ids restart at 1 as before.
     """
     tables = [t for t in reversed(metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with engine.begin() as conn:
@@ -107,20 +91,16 @@ def empty_tables(engine: sa.Engine, metadata: sa.MetaData) -> None:
             names = {t.name for t in tables}
             probes = " UNION ALL ".join(
                 f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables)
-            holding = set(conn.execute(sa.text(probes)).scalars())
-            moved = [(table, sequence, start) for table, sequence, start in conn.execute(sa.text(
-                "SELECT t.relname, quote_ident(ps.schemaname) || '.' || quote_ident(ps.sequencename), ps.start_value"
-                " FROM pg_sequences ps"
+            touched = set(conn.execute(sa.text(probes)).scalars())
+            touched |= set(conn.execute(sa.text(
+                "SELECT t.relname FROM pg_sequences ps"
                 " JOIN pg_class s ON s.relname = ps.sequencename AND s.relkind = 'S'"
                 " JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')"
                 " JOIN pg_class t ON t.oid = d.refobjid"
-                " WHERE ps.schemaname = current_schema() AND ps.last_value IS NOT NULL")) if table in names]
-            for table in tables:
-                if table.name in holding:
-                    conn.execute(table.delete())
-            if moved:
-                conn.execute(sa.text("SELECT " + ", ".join(
-                    f"setval('{sequence}', {start}, false)" for _, sequence, start in moved)))
+                " WHERE ps.schemaname = current_schema() AND ps.last_value IS NOT NULL")).scalars()) & names
+            if touched:
+                listed = ", ".join(f'"{name}"' for name in sorted(touched))
+                conn.execute(sa.text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 conn.execute(table.delete())

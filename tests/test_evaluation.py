@@ -276,8 +276,7 @@ def test_invited_expert_is_notified_and_must_declare_before_reading(closed_scena
     data[f"c_{criteria[0].id}"] = "88"
     client.post(url, data=data)
     assert db.session.scalar(sa.select(sa.func.count(Score.id))) == 4
-    events = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "evaluation.score")
-                                .order_by(AuditEvent.id)).scalars().all()
+    events = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "evaluation.score")).scalars().all()
     assert len(events) == 2 and events[1].before["scores"][str(criteria[0].id)] == "85.00"
 
 
