@@ -7,15 +7,27 @@ PostgreSQL database instead; ``make test`` does both when the URL is set.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
-# Keep anything the app writes (secret key, index, uploads) out of the work tree.
-os.environ.setdefault("MARKETPLACE_INSTANCE", tempfile.mkdtemp(prefix="mp-instance-"))
+#: Where the tests' files go (pytest's tmp_path, instances, SQLite databases, search indexes, uploads): memory
+#: (/dev/shm) where the machine has it, unless TMPDIR names a folder. Every test writes the Whoosh index many
+#: times over (a segment of small files per commit); on a disk shared with other work, those file operations
+#: cost more than the test itself.
+if not os.environ.get("TMPDIR") and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+    os.environ["TMPDIR"] = "/dev/shm"
+    tempfile.tempdir = None  # read TMPDIR again
+
+# Keep anything the app writes (secret key, index, uploads) out of the work tree; removed when the run ends.
+if "MARKETPLACE_INSTANCE" not in os.environ:
+    os.environ["MARKETPLACE_INSTANCE"] = tempfile.mkdtemp(prefix="mp-instance-")
+    atexit.register(shutil.rmtree, os.environ["MARKETPLACE_INSTANCE"], ignore_errors=True)
 
 from tests import dbsupport
 
@@ -56,6 +68,11 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """PostgreSQL test databases are dropped in the background (see ``dbsupport``): wait until they are gone."""
+    dbsupport.wait_for_drops()
 
 
 #: Every app the tests built; their connection pools are closed before the test database is dropped.
@@ -248,13 +265,15 @@ def make_org(app):
     """``make_org(kind='government', district='yuzhong', name=None)`` → Organisation.
 
     A software firm gets its empty profile at once, as registration and the admin pages give it.
+    ``commit=False`` leaves it to the caller's commit (``make_user`` commits the user and its organisation
+    together: every commit also writes the search index, the costliest part of making a user).
     """
     from marketplace.enterprises.services import create_profile
     from marketplace.extensions import db
     from marketplace.models import District, Organisation, OrganisationKind
 
     def make(kind: str = "government", district: str | None = "yuzhong", name: str | None = None,
-             uscc: str | None = None) -> Organisation:
+             uscc: str | None = None, commit: bool = True) -> Organisation:
         n = next(_counter)
         org = Organisation(
             name=name or f"测试单位{n}",
@@ -265,7 +284,8 @@ def make_org(app):
         db.session.add(org)
         if org.kind == OrganisationKind.SOFTWARE_ENTERPRISE:
             create_profile(db.session, org, None)
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return org
 
     return make
@@ -293,7 +313,7 @@ def make_user(app, make_org):
              organisation=None, password: str = PASSWORD, **fields) -> User:
         n = next(_counter)
         if organisation is None and ROLE_ORG_KIND[role]:
-            organisation = make_org(ROLE_ORG_KIND[role], district=district)
+            organisation = make_org(ROLE_ORG_KIND[role], district=district, commit=False)
         user = User(
             email=email or f"user{n}@test.cq",
             name=fields.pop("name", f"测试用户{n}"),
