@@ -19,8 +19,14 @@ import pytest
 #: Where the tests' files go (pytest's tmp_path, instances, SQLite databases, search indexes, uploads): memory
 #: (/dev/shm) where the machine has it, unless TMPDIR names a folder. Every test writes the Whoosh index many
 #: times over (a segment of small files per commit); on a disk shared with other work, those file operations
-#: cost more than the test itself.
-if not os.environ.get("TMPDIR") and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+#: cost more than the test itself. Only where it has room (a container's default /dev/shm is 64 MB; a run
+#: writes a few hundred MB).
+if (
+    not os.environ.get("TMPDIR")
+    and os.path.isdir("/dev/shm")
+    and os.access("/dev/shm", os.W_OK | os.X_OK)
+    and os.statvfs("/dev/shm").f_bavail * os.statvfs("/dev/shm").f_frsize >= 2 * 1024**3
+):
     os.environ["TMPDIR"] = "/dev/shm"
     tempfile.tempdir = None  # read TMPDIR again
 
