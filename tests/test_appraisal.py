@@ -352,7 +352,7 @@ def test_publication_is_audited(dataset, make_appraisal):
     appraisal = make_appraisal()
     services.publish_appraisal(db.session, make_appraisal.city, appraisal)
     db.session.commit()
-    actions = [e.action for e in db.session.query(AuditEvent).filter_by(object_type="appraisal")]
+    actions = [e.action for e in db.session.query(AuditEvent).filter_by(object_type="appraisal").order_by(AuditEvent.id)]
     assert actions == ["appraisal.create", "appraisal.publish"]
 
 

@@ -92,7 +92,7 @@ def test_contract_starts_delivery_and_plans_milestones(awarded):
     assert [(m.title, m.due_on) for m in contract.milestones] == [
         ("需求调研与方案确认", delivery.add_months(today(), 1)), ("上线试运行", delivery.add_months(today(), 6))]
     assert notifications_for(winner.created_by, "delivery.contract")
-    actions = db.session.execute(sa.select(AuditEvent.action)).scalars().all()
+    actions = db.session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
     assert "contract.record" in actions and "scenario.start_delivery" in actions
     # The public result now shows the contract amount.
     assert decisions.public_result(db.session, scenario)["winners"][0].amount_kind == "contract"

@@ -276,7 +276,7 @@ def test_invited_expert_is_notified_and_must_declare_before_reading(closed_scena
     data[f"c_{criteria[0].id}"] = "88"
     client.post(url, data=data)
     assert db.session.scalar(sa.select(sa.func.count(Score.id))) == 4
-    events = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "evaluation.score")).scalars().all()
+    events = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "evaluation.score").order_by(AuditEvent.id)).scalars().all()
     assert len(events) == 2 and events[1].before["scores"][str(criteria[0].id)] == "85.00"
 
 
@@ -383,7 +383,7 @@ def test_open_call_has_exactly_one_winner(closed_scenario, make_application, cli
     assert notifications_for(loser.created_by, "publicity.applicant")
     assert notifications_for(other.created_by, "publicity.applicant")
     assert not notifications_for(withdrawn.created_by, "publicity.applicant")
-    actions = db.session.execute(sa.select(AuditEvent.action)).scalars().all()
+    actions = db.session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
     assert "scenario.award" in actions and actions.count("application.not_select") == 2
     # A second decision is refused.
     with pytest.raises(InvalidTransition):

@@ -106,7 +106,7 @@ def test_award_opens_a_notice_final_only_after_the_period(in_publicity, travel, 
     # Told: the winner (proposed), the other applicants (the notice), with the notice period.
     assert notifications_for(winner.created_by, "application.selected")
     assert notifications_for(others[0].created_by, "publicity.applicant")
-    actions = db.session.execute(sa.select(AuditEvent.action)).scalars().all()
+    actions = db.session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
     assert "publicity.open" in actions
 
 
@@ -239,7 +239,7 @@ def test_answer_is_the_owners_and_decision_the_district_staffs(in_publicity, mak
     with pytest.raises(InvalidTransition):  # decided once
         publicity.decide_objection(db.session, make_user("district_staff", district=scenario.district.code),
                                    objection, "upheld", "再次处理")
-    actions = set(db.session.execute(sa.select(AuditEvent.action)).scalars())
+    actions = set(db.session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id)).scalars())
     assert {"objection.file", "objection.answer", "objection.dismissed"} <= actions
 
 
@@ -310,7 +310,7 @@ def test_upholding_one_objection_closes_the_notices_other_open_objections(in_pub
     assert publicity.undecided(notice) == []
     assert notifications_for(second, "objection.closed") and not notifications_for(third, "objection.closed")
     assert notifications_for(first, "publicity.withdrawn")
-    closes = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "objection.close")).scalars().all()
+    closes = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "objection.close").order_by(AuditEvent.id)).scalars().all()
     assert [(e.object_id, e.actor_id) for e in closes] == [(str(pending.id), staff.id)]
     # Nothing is left to decide, and staff cannot pick "closed" themselves.
     with pytest.raises(InvalidTransition):
