@@ -7,8 +7,9 @@ These tests need no Flask app.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -267,6 +268,23 @@ def build_corpus() -> list[SearchDocument]:
             url="/showcase/201",
         ),
     ]
+
+
+
+def both_backends(
+    folder: Path, engine: sa.Engine, docs: Iterable[SearchDocument]
+) -> Iterator[tuple[SearchBackend, SearchBackend]]:
+    """Whoosh (in *folder*) and PostgreSQL (on *engine*) loaded with the same *docs*; cleared afterwards."""
+    from marketplace.search.postgres_backend import PostgresBackend
+    from marketplace.search.whoosh_backend import WhooshBackend
+
+    docs = list(docs)
+    whoosh, postgres = WhooshBackend(folder), PostgresBackend(engine)
+    whoosh.rebuild(docs)
+    postgres.rebuild(docs)
+    yield whoosh, postgres
+    whoosh.close()
+    postgres.clear()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from marketplace.search.backend import SearchBackend
 from marketplace.search.documents import SearchDocument, SearchQuery
 
-from .conftest import LIANGJIANG, NOW, YUZHONG
+from .conftest import LIANGJIANG, NOW, YUZHONG, both_backends
 
 QUERIES = [
     {},
@@ -39,15 +39,7 @@ CLEAR_BEST = {'"信息安全"', "工业互联网 -数字孪生", "人工智能",
 def both(
     tmp_path: Path, pg_engine: sa.Engine, corpus: list[SearchDocument]
 ) -> Iterator[tuple[SearchBackend, SearchBackend]]:
-    from marketplace.search.postgres_backend import PostgresBackend
-    from marketplace.search.whoosh_backend import WhooshBackend
-
-    whoosh, postgres = WhooshBackend(tmp_path), PostgresBackend(pg_engine)
-    whoosh.rebuild(corpus)
-    postgres.rebuild(corpus)
-    yield whoosh, postgres
-    whoosh.close()
-    postgres.clear()
+    yield from both_backends(tmp_path, pg_engine, corpus)
 
 
 @pytest.mark.parametrize("params", QUERIES, ids=lambda p: repr(p))

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from marketplace.search.backend import SearchBackend, check_index
 from marketplace.search.documents import UNTIL_DECIDED, SearchDocument, SearchQuery, derive_status
 
-from .conftest import NOW, build_corpus
+from .conftest import NOW, both_backends, build_corpus
 
 DAY = timedelta(days=1)
 
@@ -142,16 +142,7 @@ PARITY_QUERIES = [
 
 @pytest.fixture
 def both(tmp_path: Path, pg_engine: sa.Engine) -> Iterator[tuple[SearchBackend, SearchBackend]]:
-    from marketplace.search.postgres_backend import PostgresBackend
-    from marketplace.search.whoosh_backend import WhooshBackend
-
-    docs = [*build_corpus(), *publicity_docs()]
-    whoosh, postgres = WhooshBackend(tmp_path), PostgresBackend(pg_engine)
-    whoosh.rebuild(docs)
-    postgres.rebuild(docs)
-    yield whoosh, postgres
-    whoosh.close()
-    postgres.clear()
+    yield from both_backends(tmp_path, pg_engine, [*build_corpus(), *publicity_docs()])
 
 
 @pytest.mark.parametrize("params", PARITY_QUERIES, ids=repr)
