@@ -54,7 +54,7 @@ if os.environ.get("TEST_SQLITE_FSYNC") != "1":
     import sqlalchemy as _sa
 
     _sa.event.listen(_sa.engine.Engine, "connect", _sqlite_without_fsync)
-DB_FIXTURES = {"app", "database_url", "client", "runner"}
+DB_FIXTURES = {"app", "database_url", "client", "runner", "demo_app"}
 
 
 #: Browser tests drive the interface through Chromium; they run on the SQLite pass only (what they reach in the
