@@ -64,15 +64,11 @@ def _spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
             origins.append(start)
             parts.append(norm[start:end])
             at += end - start + 1
-        if len(parts) == 1:
-            shift = origins[0]
-            found = [(s + shift, e + shift) for s, e in normalized_token_spans(parts[0], terms)]
-        else:
-            found = []
-            for s, e in normalized_token_spans(" ".join(parts), terms):
-                i = bisect_right(starts, s) - 1
-                shift = origins[i] - starts[i]
-                found.append((s + shift, e + shift))
+        found = []
+        for s, e in normalized_token_spans(" ".join(parts), terms):
+            i = bisect_right(starts, s) - 1
+            shift = origins[i] - starts[i]
+            found.append((s + shift, e + shift))
         found.sort()
     merged: list[tuple[int, int]] = []
     for start, end in found:
