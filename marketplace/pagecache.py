@@ -8,10 +8,13 @@ caching library can know:
   attribute it sets). Only anonymous ``GET`` requests are looked up or stored, never when a flashed
   message is waiting, and only ``200`` responses that do not touch the session (no ``Set-Cookie``).
   ``PAGE_CACHE=off`` turns it all off.
-* **Key.** Path, sorted query string, language and the **data version**: the ``pages`` row of the
+* **Key.** Scheme and host, path, sorted query string, language and the **data version**: the ``pages`` row of the
   version-stamp table (``match_state``), bumped in the same transaction as every committed change
   (``before_commit``, like the matching stamps), so a change made through any process or host is a
-  new key everywhere at once and no process serves a page older than the last commit.
+  new key everywhere at once and no process serves a page older than the last commit. The host is in
+  the key because pages and API records hold absolute URLs built from the request's ``Host``: without
+  it, one request with a forged ``Host`` header would serve links to another site to every visitor
+  (cache poisoning; nginx passes any ``Host`` to the default server).
 * **Lifetime.** ``min(PAGE_CACHE_SECONDS, time until the next deadline or question cut-off of any
   published scenario, or the end of an open 公示 notice)``: open/closed is derived from the clock, so no entry outlives the moment a
   page it holds would change by itself. A view showing something else that moves with the clock (the
@@ -463,16 +466,18 @@ def _cacheable_request() -> bool:
 
 
 def _key(version: str) -> str:
-    return _key_for(version, request.path, request.args, get_locale())
+    return _key_for(version, request.host_url, request.path, request.args, get_locale())
 
 
-def _key_for(version: str, path: str, args: Any, locale: Any) -> str:
-    return f"page:{version}:{locale}:{_digest(path, args)}"
+def _key_for(version: str, host_url: str, path: str, args: Any, locale: Any) -> str:
+    return f"page:{version}:{locale}:{_digest(host_url, path, args)}"
 
 
-def _digest(path: str, args: Any) -> str:
+def _digest(host_url: str, path: str, args: Any) -> str:
+    """The digest of the scheme and host (``request.host_url``: absolute URLs in a page are built from
+    them), the path and the sorted query string."""
     query = urlencode(sorted(args.items(multi=True)))
-    return hashlib.sha256(f"{path}?{query}".encode()).hexdigest()[:40]
+    return hashlib.sha256(f"{host_url}{path}?{query}".encode()).hexdigest()[:40]
 
 
 def _validators(response: Response, etag: str) -> Response:
@@ -574,8 +579,9 @@ class HitMiddleware:
         return known
 
     def target(self, environ: dict[str, Any]) -> str | None:
-        """The digest of path and query (:func:`_key_for`) of a cacheable request, else None."""
-        raw = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        """The digest of host, path and query (:func:`_key_for`) of a cacheable request, else None."""
+        raw = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("wsgi.url_scheme", ""),
+               environ.get("HTTP_HOST", ""), environ.get("SERVER_NAME", ""), environ.get("SERVER_PORT", ""))
         try:
             return self.targets[raw]
         except KeyError:
@@ -583,7 +589,7 @@ class HitMiddleware:
         request_ = Request(environ)
         found = None
         if not CLOCK_RELATIVE_ARGS & set(request_.args) and self.cacheable_path(request_.path):
-            found = _digest(request_.path, request_.args)
+            found = _digest(request_.host_url, request_.path, request_.args)
         if len(self.targets) >= self.TARGETS_KEPT:
             self.targets.clear()
         self.targets[raw] = found

@@ -145,6 +145,23 @@ def test_key_has_query_and_language(cached_apps, make_scenario):
     assert english.get_data() != _get(first, "/scenarios").get_data()
 
 
+@pytest.mark.parametrize("url", ["/api/v1/scenarios", "/api/v1/scenarios/{id}", "/scenarios/{id}"])
+def test_a_forged_host_header_never_poisons_the_page_served_to_others(cached_apps, make_scenario, url):
+    """Pages and API records hold absolute URLs built from the request's Host (nginx passes any Host to
+    its default server): the host is part of the key, so an entry filled with a forged Host is served
+    only to requests carrying that Host."""
+    first, _second = cached_apps
+    url = url.format(id=make_scenario().id)
+    forged = _get(first, url, headers={"Host": "evil.example"})
+    assert forged.status_code == 200 and forged.headers["X-Page-Cache"] == "miss"
+    assert _get(first, url, headers={"Host": "evil.example"}).headers["X-Page-Cache"] == "hit"
+    for _round in range(2):  # the first request fills the entry for the real host, the second is its hit
+        page = _get(first, url)
+        assert page.status_code == 200 and b"evil.example" not in page.get_data()
+    assert page.headers["X-Page-Cache"] == "hit"
+    assert _get(first, url, base_url="https://localhost").headers["X-Page-Cache"] == "miss"  # scheme too
+
+
 def test_no_entry_outlives_the_next_deadline(cached_apps, make_scenario, monkeypatch):
     from marketplace import clock
 
