@@ -50,7 +50,7 @@ from flask_caching import Cache
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
-from werkzeug.http import http_date, parse_cookie, parse_etags
+from werkzeug.http import parse_cookie, parse_etags
 from werkzeug.wrappers import Request
 
 from marketplace import clock, logs
@@ -483,7 +483,14 @@ def _digest(host_url: str, path: str, args: Any) -> str:
 def _validators(response: Response, etag: str) -> Response:
     response.set_etag(etag)
     response.headers.setdefault("Cache-Control", "no-cache")  # a view's own policy (open data) stands
-    return response.make_conditional(request)
+    return _without_date(response.make_conditional(request))
+
+
+def _without_date(response: Response) -> Response:
+    """werkzeug's ``make_conditional`` adds a ``Date`` header; every WSGI server (gunicorn, werkzeug's) adds
+    its own, and two make the field invalid (RFC 9110 §6.6.1: a single value): leave it to the server."""
+    response.headers.pop("Date", None)
+    return response
 
 
 def _serve_from_cache() -> Response | None:
@@ -540,7 +547,8 @@ class HitMiddleware:
     decision and the key digest (kept per raw path and query string), one data-version read
     (:class:`VersionReader`), one store lookup. The answer is the one :func:`_serve_from_cache` gives
     (the security headers, the request id, ``Vary: Cookie``, the ETag, ``304``), its headers built once
-    per entry in each process; only ``Date`` and ``X-Request-ID`` are added per request. A conditional
+    per entry in each process; only ``X-Request-ID`` is added per request (never ``Date``: the server adds it, as
+    it does for every answer Flask gives, and a second one would make the field invalid). A conditional
     request other than a plain ``If-None-Match`` is answered through werkzeug's ``make_conditional``.
     Anything else (a miss, a cookie, another method) goes to Flask unchanged.
     """
@@ -563,7 +571,6 @@ class HitMiddleware:
         self.headers = web_security.static_headers(app.config.get("MARKETPLACE_ENV") == "production")
         self.cacheable_paths: dict[str, bool] = {}
         self.targets: dict[tuple[str, str], str | None] = {}
-        self.date: tuple[int, str] = (0, "")
 
     def cacheable_path(self, path: str) -> bool:
         known = self.cacheable_paths.get(path)
@@ -638,11 +645,11 @@ class HitMiddleware:
             if not _OTHER_CONDITIONS.isdisjoint(environ):
                 return self.conditional(entry, environ)
             if parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag):
-                return "304 NOT MODIFIED", [*not_modified, *self.per_response(environ)], []
-        return "200 OK", [*ok, *self.per_response(environ)], [body]
+                return "304 NOT MODIFIED", [*not_modified, self.request_id(environ)], []
+        return "200 OK", [*ok, self.request_id(environ)], [body]
 
     def prepare(self, key: str, entry: tuple, environ: dict[str, Any]) -> tuple:
-        """*entry* with the headers of its ``200`` and ``304`` answers built (all but ``Date`` and the id)."""
+        """*entry* with the headers of its ``200`` and ``304`` answers built (all but the request id)."""
         built = []
         for status in (200, 304):
             response = self.response(entry, status)
@@ -668,24 +675,21 @@ class HitMiddleware:
 
     def conditional(self, entry: tuple, environ: dict[str, Any]) -> tuple:
         """``If-Match``, ``If-Modified-Since`` …: werkzeug decides (rare; browsers send ``If-None-Match``)."""
-        response = self.response(entry).make_conditional(environ)
-        response.headers[logs.REQUEST_ID_HEADER] = self.per_response(environ)[1][1]
+        response = _without_date(self.response(entry).make_conditional(environ))
+        response.headers[logs.REQUEST_ID_HEADER] = self.request_id(environ)[1]
         return response.status, response.get_wsgi_headers(environ).to_wsgi_list(), list(
             response.get_app_iter(environ))
 
-    def per_response(self, environ: dict[str, Any]) -> tuple[tuple[str, str], tuple[str, str]]:
-        """``Date`` (formatted once a second) and ``X-Request-ID`` (the proxy's when valid, else a new one)."""
-        now = int(time.time())
-        date = self.date
-        if date[0] != now:
-            date = self.date = (now, http_date(now))
+    @staticmethod
+    def request_id(environ: dict[str, Any]) -> tuple[str, str]:
+        """``X-Request-ID``: the proxy's when valid, else a new one."""
         incoming = environ.get(_REQUEST_ID_ENVIRON, "")
         request_id = incoming if incoming and logs.valid_request_id(incoming) else uuid.uuid4().hex
-        return ("Date", date[1]), (logs.REQUEST_ID_HEADER, request_id)
+        return logs.REQUEST_ID_HEADER, request_id
 
 
-#: Headers added per response on the fast path (not kept with a prepared entry).
-_PER_RESPONSE = frozenset({"Date", logs.REQUEST_ID_HEADER})
+#: Headers added per response on the fast path (not kept with a prepared entry); the server adds ``Date``.
+_PER_RESPONSE = frozenset({logs.REQUEST_ID_HEADER})
 #: Conditional request headers; the fast path leaves all but ``If-None-Match`` to werkzeug.
 _CONDITIONS = frozenset({"HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE",
                          "HTTP_IF_RANGE"})

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import PASSWORD, make_test_app
 
 #: Headers that differ between any two responses.
-PER_RESPONSE = {"X-Request-ID", "Date"}
+PER_RESPONSE = {"X-Request-ID"}
 
 
 @pytest.fixture
@@ -57,6 +57,26 @@ def test_a_cookie_less_hit_is_served_before_flask_with_the_same_headers(two_apps
     # 304 on the fast path too, with the ETag stored with the entry.
     again = anonymous.get("/scenarios", headers={"If-None-Match": fast.headers["ETag"]})
     assert again.status_code == 304 and again.headers["X-Page-Cache"] == "hit" and seen == ["flask"]
+
+
+def test_cached_answers_leave_the_date_header_to_the_server(two_apps, make_scenario):
+    """gunicorn and werkzeug's server add ``Date`` to every answer; a second one from the app (werkzeug's
+    ``make_conditional``, or the fast path) made the field invalid on every cacheable page: miss, hit on
+    either path, ``304`` and the other conditional requests."""
+    first, _second = two_apps(True)
+    make_scenario()
+    anonymous = first.test_client()
+    with_cookie = first.test_client()
+    with_cookie.set_cookie("session", "not-a-session")
+    answers = [anonymous.get("/api/v1/scenarios"), anonymous.get("/api/v1/scenarios"),
+               with_cookie.get("/api/v1/scenarios")]
+    etag = answers[0].headers["ETag"]
+    answers += [anonymous.get("/api/v1/scenarios", headers={"If-None-Match": etag}),
+                anonymous.get("/api/v1/scenarios", headers={"If-Modified-Since": "Sat, 05 Dec 2099 00:00:00 GMT"}),
+                with_cookie.get("/api/v1/scenarios", headers={"If-None-Match": etag})]
+    assert [a.headers["X-Page-Cache"] for a in answers] == ["miss", "hit", "hit", "hit", "hit", "hit"]
+    assert [a.status_code for a in answers] == [200, 200, 200, 304, 200, 304]
+    assert all("Date" not in a.headers for a in answers)
 
 
 def test_the_fast_path_sees_a_change_made_through_another_instance(two_apps, make_scenario):
