@@ -28,7 +28,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 #: First characters that make spreadsheet programs read a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIMETYPE = "text/csv; charset=utf-8"
+#: werkzeug adds ``; charset=utf-8`` to a ``text/*`` mimetype (naming it here too gave the parameter twice).
+CSV_MIMETYPE = "text/csv"
 
 
 def csv_cell(value: Any) -> Any:

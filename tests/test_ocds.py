@@ -414,7 +414,7 @@ def test_bulk_files(client, three_processes):
             assert release["tag"] == ["compiled"]
             assert_valid_release(release)
     response = client.get(f"/api/v1/ocds/bulk/{year}.csv")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert len(rows) == 3 and list(rows[0]) == list(bulk.CSV_COLUMNS)

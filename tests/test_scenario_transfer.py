@@ -359,7 +359,7 @@ def test_json_export_has_api_items_and_only_public_scenarios(client, listed):
 
 def test_csv_export_has_bom_columns_and_respects_filters(client, listed):
     response = client.get("/scenarios/export.csv?district=yuzhong")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert response.headers["Content-Disposition"].endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))

@@ -161,7 +161,9 @@ def test_owner_reviewers_and_declared_experts_read_after_the_deadline(client, lo
     assert fetch(client, f"/files/{world.document.id}").status_code == 200
     listing = client.get(f"/scenarios/{world.scenario.id}/applications").get_data(as_text=True)
     assert "甲软件股份有限公司" in listing and "312.34" in listing and 'id="sealed-notice"' not in listing
-    csv_text = client.get(f"/scenarios/{world.scenario.id}/applications.csv").get_data(as_text=True)
+    exported = client.get(f"/scenarios/{world.scenario.id}/applications.csv")
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"  # the parameter once
+    csv_text = exported.get_data(as_text=True)
     assert csv_text.startswith("\ufeff") and "甲软件股份有限公司" in csv_text and "312.34" in csv_text
     # The other firm's draft is never among them.
     assert "DRAFTTOKEN" not in listing and "DRAFTTOKEN" not in csv_text

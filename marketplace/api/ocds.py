@@ -96,4 +96,4 @@ def ocds_bulk_jsonl(year: int):
 def ocds_bulk_csv(year: int):
     """The main fields of each compiled release of ``year``, one row per process (UTF-8 with BOM)."""
     _require_year(year)
-    return _download(bulk.csv_file(db.session, year, clock.now()), "text/csv; charset=utf-8", f"ocds-{year}.csv")
+    return _download(bulk.csv_file(db.session, year, clock.now()), "text/csv", f"ocds-{year}.csv")  # ; charset=utf-8
