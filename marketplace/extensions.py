@@ -38,9 +38,14 @@ SEARCH = "RATELIMIT_SEARCH"
 API = "RATELIMIT_API"
 
 
-def rate_limit(setting: str, methods: tuple[str, ...] | None = ("POST",), exempt_when=None):
+def rate_limit(setting: str, methods: tuple[str, ...] | None = ("POST",), exempt_when=None,
+               shared: str | None = None):
     """Decorate a view (or a blueprint) with the limit named by the config key *setting*, per client
-    IP; *methods* None limits every method."""
+    IP; *methods* None limits every method. Flask-Limiter counts a limit per route, even on a blueprint;
+    *shared* names one count for every route it decorates (a blueprint's whole allowance)."""
+    if shared:
+        return limiter.shared_limit(lambda: current_app.config[setting], scope=shared,
+                                    methods=list(methods) if methods else None, exempt_when=exempt_when)
     return limiter.limit(lambda: current_app.config[setting], methods=list(methods) if methods else None,
                          exempt_when=exempt_when)
 

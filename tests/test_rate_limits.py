@@ -65,6 +65,9 @@ def test_the_anonymous_api_is_limited_per_client_with_the_json_envelope(limited_
     response = client.get("/api/v1/scenarios")
     assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
     assert response.get_json()["error"]["status"] == 429
+    # one allowance for the whole API, not one per route
+    for other in ("/api/v1/enterprises", "/api/v1/statistics", "/api/v1/openapi.json", "/api/v1/ocds/bulk"):
+        assert client.get(other).status_code == 429, other
     # signed-in users are not held to the anonymous allowance
     user = make_user("owner")
     signed_in = limited_app.test_client()

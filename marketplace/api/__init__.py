@@ -11,8 +11,9 @@ from flask_login import current_user
 from marketplace.extensions import API, rate_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-#: Anonymous clients get ``RATELIMIT_API`` (default 60/minute) per client IP; signed-in users are exempt.
-rate_limit(API, methods=None, exempt_when=lambda: current_user.is_authenticated)(bp)
+#: Anonymous clients get ``RATELIMIT_API`` (default 60/minute) per client IP for the whole API (one count
+#: shared by every route, not 60 per route); signed-in users are exempt.
+rate_limit(API, methods=None, exempt_when=lambda: current_user.is_authenticated, shared="api")(bp)
 
 from marketplace.api import (  # noqa: E402,F401  (route modules register on bp)
     applications,
