@@ -14,11 +14,21 @@ from werkzeug.datastructures import MultiDict
 from marketplace.errors import MalformedRequest, ValidationFailed
 
 
+def plain_number(raw: str) -> bool:
+    """*raw* may be read as a number: ASCII, without ``_``. Python's ``int()`` and ``Decimal()`` also read
+    other scripts' digits (``٣``, ``３``) and digit separators (``1_000``), which no JSON Schema ``integer``
+    or ``number`` parameter is; such a value is a 400 like any other text."""
+    return raw.isascii() and "_" not in raw
+
+
 def int_arg(args: MultiDict, name: str, errors: dict[str, list[str]], minimum: int = 1,
             maximum: int | None = None) -> int | None:
     """An optional integer in [minimum, maximum]."""
     raw = (args.get(name) or "").strip()
     if not raw:
+        return None
+    if not plain_number(raw):
+        errors[name] = [_("必须是整数。")]
         return None
     try:
         value = int(raw)
@@ -35,7 +45,7 @@ def int_arg(args: MultiDict, name: str, errors: dict[str, list[str]], minimum: i
 
 def integral(raw: str) -> int | None:
     """``10.0`` or ``1e1`` as the integer it denotes (JSON Schema counts them as integers); else None."""
-    if len(raw) > 40:
+    if len(raw) > 40 or not plain_number(raw):
         return None
     try:
         number = Decimal(raw)
@@ -52,11 +62,13 @@ def decimal_arg(args: MultiDict, name: str, errors: dict[str, list[str]]) -> Dec
     if not raw:
         return None
     try:
-        value = Decimal(raw)
+        value = Decimal(raw) if plain_number(raw) else None
     except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():  # also "NaN" and "Infinity", which were "不能为负数"
         errors[name] = [_("必须是数字（万元）。")]
         return None
-    if not value.is_finite() or value < 0:
+    if value < 0:
         errors[name] = [_("不能为负数。")]
         return None
     return value

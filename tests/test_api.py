@@ -167,6 +167,13 @@ def test_paging(client):
     ("sort=nope", "sort"),
     ("due_within=abc", "due_within"),
     ("batch=99999999999999999999", "batch"),
+    # Python's int() and Decimal() read other scripts' digits and "_" separators; the API does not
+    ("page=%D9%A3", "page"),
+    ("per_page=%EF%BC%95", "per_page"),
+    ("page=1_0", "page"),
+    ("budget_min=1_0", "budget_min"),
+    ("budget_max=%D9%A1", "budget_max"),
+    ("budget_min=NaN", "budget_min"),
 ])
 def test_bad_parameters_are_400_with_field_details(client, query, field):
     response = client.get(f"/api/v1/scenarios?{query}")
@@ -236,3 +243,15 @@ def test_unknown_ids_and_paths_are_404_json(client, path):
 def test_api_is_read_only(client):
     response = client.post("/api/v1/scenarios", json={"title": "x"})
     assert response.status_code == 405 and response.json["error"]["status"] == 405
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/publicity?page=%D9%A1", "/api/v1/enterprises?page=%D9%A1", "/api/v1/search?page=1_0",
+    "/api/v1/demonstrations?year=%D9%A2%D9%A0%D9%A2%D9%A5", "/api/v1/ocds/releases?per_page=%D9%A1",
+    "/api/v1/statistics?year=%D9%A2%D9%A0%D9%A2%D9%A5", "/api/v1/statistics?year=2_025",
+])
+def test_every_list_refuses_digits_python_alone_reads(client, url):
+    """The description says integer; "١" and "1_0" are text, refused with the envelope like other text."""
+    response = client.get(url)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.json["error"]["fields"]

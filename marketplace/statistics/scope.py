@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.errors import BadParameters, PermissionDenied
 from marketplace.models import District, Domain, Role, ScenarioStatus, User
+from marketplace.queryargs import plain_number
 
 #: Status keys as people see them; "open" is a published scenario before its deadline (as in the list filters);
 #: "publicity" (公示中) an award whose 公示 is still pending, counted apart from "awarded" (已揭榜, final awards).
@@ -113,8 +114,10 @@ def parse_int(raw: object, name: str, low: int, high: int) -> int | None:
     if not text:
         return None
     try:
-        value = int(text)
+        value = int(text) if plain_number(text) else None
     except ValueError:
+        value = None
+    if value is None:
         raise fail(name, _("必须是整数。"))
     if not low <= value <= high:
         raise fail(name, _("取值超出范围（%(lo)d–%(hi)d）。", lo=low, hi=high))
