@@ -88,7 +88,7 @@ def test_every_operation_declares_errors_and_bounds(client):
     document = spec(client)
     for template, item in document["paths"].items():
         operation = item["get"]
-        assert {"200", "429"} <= set(operation["responses"]), template
+        assert {"200", "429", "503"} <= set(operation["responses"]), template
         for parameter in operation["parameters"]:
             schema = parameter["schema"]
             schema = schema.get("items", schema)
@@ -99,6 +99,8 @@ def test_every_operation_declares_errors_and_bounds(client):
     applications = document["paths"]["/scenarios/{scenario_id}/applications"]["get"]["responses"]
     assert {"401", "403", "404"} <= set(applications)
     assert document["components"]["schemas"]["Error"]["properties"]["error"]["required"] == ["status", "message"]
+    for status in ("429", "503"):  # both are answered with Retry-After (rate limit; database unavailable)
+        assert document["components"]["responses"][f"Error{status}"]["headers"]["Retry-After"]["required"] is True
 
 
 def test_live_responses_match_the_description(client, make_process, make_user, login):
@@ -274,3 +276,21 @@ def test_the_description_follows_the_request_language(client):
     refused = client.get(f"{API}/openapi.json?lang=fr")
     assert refused.status_code == 400 and "lang" in refused.get_json()["error"]["fields"]
     assert json.dumps(english, ensure_ascii=False).count("Text(") == 0
+
+
+def test_a_database_outage_answers_as_described(client, monkeypatch):
+    """Any operation may meet an unreachable database: 503 with Retry-After, declared like 429."""
+    import sqlalchemy as sa
+
+    from marketplace.extensions import db
+
+    document = spec(client)
+
+    def gone(*_args, **_kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(db.session, "execute", gone)
+    for path in ("/scenarios", "/statistics", "/publicity"):
+        response = client.get(API + path)
+        assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+        check_response(document, response, path)

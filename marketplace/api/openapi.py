@@ -141,8 +141,13 @@ ERROR_DESCRIPTIONS = {
            "Signed in, but not allowed to see this (or the applications are still sealed)"),
     404: t("不存在或未公开", "Does not exist or is not public"),
     409: t("当前状态下不可用（例如场景尚无推荐）", "Not available in the current state (e.g. no suggestions yet)"),
-    429: t("请求过于频繁（限流）", "Too many requests (rate limited)"),
+    429: t("请求过于频繁（限流）；Retry-After 给出可重试的秒数",
+           "Too many requests (rate limited); Retry-After gives the seconds to wait"),
+    503: t("数据库暂时不可用（例如正在重启）；Retry-After 秒后重试",
+           "The database is briefly unavailable (e.g. restarting); retry after Retry-After seconds"),
 }
+#: Statuses every operation may answer whatever its parameters (rate limit, database unavailable).
+ALWAYS = (429, 503)
 
 
 def operation(summary: Text, description: Text, *, tag: str, parameters: list[dict[str, Any]] | None = None,
@@ -151,7 +156,7 @@ def operation(summary: Text, description: Text, *, tag: str, parameters: list[di
     """One GET operation answering ``ok`` (a JSON schema, or a binary body for other media types)."""
     content = {media: {"schema": ok if ok is not None else {"type": "string"}}}
     responses: dict[str, Any] = {"200": {"description": t("成功", "OK"), "content": content}}
-    for status in sorted({*errors, 429}):
+    for status in sorted({*errors, *ALWAYS}):
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     op: dict[str, Any] = {"operationId": operation_id, "summary": summary, "description": description,
                           "tags": [tag], "parameters": parameters or [], "responses": responses}
@@ -517,8 +522,13 @@ PATHS: dict[str, dict[str, Any]] = {
 
 
 def _error_response(status: int) -> dict[str, Any]:
-    return {"description": ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": ref("Error")}}}
+    response: dict[str, Any] = {"description": ERROR_DESCRIPTIONS[status],
+                                "content": {"application/json": {"schema": ref("Error")}}}
+    if status in ALWAYS:
+        response["headers"] = {"Retry-After": {
+            "description": t("重试前等待的秒数", "Seconds to wait before retrying"), "required": True,
+            "schema": {"type": "integer", "minimum": 0}}}
+    return response
 
 
 def spec(language: str | None = None) -> dict[str, Any]:
