@@ -19,7 +19,11 @@ from marketplace.config import PROJECT_ROOT, load_config
 
 
 class BoundedInt(IntegerConverter):
-    """``<int:…>`` limited to 0 … 2³¹−1 unless a rule says otherwise (ids are 32-bit INTEGER columns)."""
+    """``<int:…>`` limited to 0 … 2³¹−1 unless a rule says otherwise (ids are 32-bit INTEGER columns), in
+    ASCII digits: werkzeug's ``\\d+`` also matches other scripts' digits, which ``int()`` reads, so
+    ``/scenarios/٣`` was a second address (and cache entry) of ``/scenarios/3``."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=2**31 - 1 if max is None else max,

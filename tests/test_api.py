@@ -240,6 +240,17 @@ def test_unknown_ids_and_paths_are_404_json(client, path):
     assert response.json["error"]["status"] == 404
 
 
+def test_ids_in_paths_are_ascii_digits_only(client):
+    """``/scenarios/٣`` is not another address of ``/scenarios/3`` (werkzeug's ``\\d`` matched any script)."""
+    scenario = create_scenario()
+    other_script = str(scenario.id).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert client.get(f"/api/v1/scenarios/{scenario.id}").status_code == 200
+    for path in (f"/api/v1/scenarios/{other_script}", f"/scenarios/{other_script}"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+    assert client.get(f"/api/v1/scenarios/{other_script}").json["error"]["status"] == 404
+
+
 def test_api_is_read_only(client):
     response = client.post("/api/v1/scenarios", json={"title": "x"})
     assert response.status_code == 405 and response.json["error"]["status"] == 405
