@@ -17,7 +17,7 @@ import smtplib
 from email.message import EmailMessage
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy.orm import Session
 
 from marketplace import signals
@@ -33,6 +33,16 @@ class TemporaryMailFailure(Exception):
     def __init__(self, message: str, sent: int = 0) -> None:
         super().__init__(message)
         self.sent = sent
+
+
+def site_link(endpoint: str, **values: object) -> str:
+    """An absolute link for a message: the site's configured address (``SITE_URL``) and the endpoint's path.
+
+    Never ``url_for(..., _external=True)``: that takes the host from the request's ``Host`` header, which the
+    client chooses (nginx passes any ``Host`` to its default server), so a password-reset request sent with
+    ``Host: evil.example`` would mail the victim a genuine token on a link to the attacker's site.
+    """
+    return f"{current_app.config['SITE_URL'].rstrip('/')}{url_for(endpoint, **values)}"
 
 
 def server_configured() -> bool:

@@ -323,3 +323,39 @@ def test_email_change_to_a_taken_address_reveals_nothing_and_changes_nothing(cli
 def test_email_change_needs_a_signed_in_user(client):
     response = client.post("/auth/email", data={"email": "a@b.cq", "password": PASSWORD})
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+# ------------------------------------------------------------------ links in mail never follow the Host header
+
+
+def _mailed_links(to: str) -> list[str]:
+    messages = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.to_address == to)).scalars()
+    return [word for m in messages for word in m.body.split() if "://" in word]
+
+
+def test_mailed_links_use_the_site_address_not_the_requests_host(app, client, make_user, login):
+    """A reset requested with a forged ``Host`` (nginx hands any Host to its default server) must not mail the
+    victim a genuine token on a link to the attacker's site: every mailed link starts with ``SITE_URL``."""
+    site = app.config["SITE_URL"].rstrip("/")
+    forged = {"Host": "evil.example"}
+    victim = make_user("enterprise")
+    client.post("/auth/reset", data={"email": victim.email}, headers=forged)  # reset link
+    client.post("/auth/register/enterprise", headers=forged, data={  # "already registered" notice
+        "organisation_name": "重庆测试数智科技有限公司", "uscc": "91350100M000100Y43", "district": "yubei",
+        "name": "王芳", "email": victim.email, "phone": "13800138000",
+        "password": "a-Strong-pass-42", "password2": "a-Strong-pass-42", "consent": "y"})
+    client.post("/auth/register/enterprise", headers=forged, data={  # confirmation link of a new account
+        "organisation_name": "重庆另一数智科技有限公司", "uscc": "91350100M000100Y43", "district": "yubei",
+        "name": "李明", "email": "li.ming@firm.cq", "phone": "13800138001",
+        "password": "a-Strong-pass-42", "password2": "a-Strong-pass-42", "consent": "y"})
+    mover = make_user("enterprise")
+    login(mover)
+    # e-mail change (the session cookie belongs to the real host: this one shows the link is SITE_URL's)
+    assert client.post("/auth/email", data={"email": "moved@firm.cq", "password": PASSWORD}).status_code == 302
+    links = {to: _mailed_links(to) for to in (victim.email, "li.ming@firm.cq", "moved@firm.cq")}
+    assert all(links.values()), links
+    for found in links.values():
+        assert all(link.startswith(site + "/auth/") and "evil.example" not in link for link in found), links
+    reset = next(link for link in links[victim.email] if "/auth/reset/" in link)  # and the link works
+    client.post("/auth/logout")
+    assert client.get(reset[len(site):]).status_code == 200

@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -88,13 +88,13 @@ def _notify_owner_of_attempt(session: Session, user: User) -> None:
         session, user.email, _("有人尝试用您的邮箱在应用场景揭榜平台注册"),
         _("%(name)s，您好：\n\n有人刚刚尝试用您的邮箱在平台注册新账号。您的邮箱已有账号，无需再次注册；"
           "如果是您本人，请直接登录，忘记密码可在此重置：\n%(link)s\n\n如果不是您本人操作，请忽略本邮件，"
-          "您的账号不受影响。", name=user.name, link=url_for("auth.request_reset", _external=True)),
+          "您的账号不受影响。", name=user.name, link=mail.site_link("auth.request_reset")),
     )
 
 
 def _send_confirmation(session: Session, user: User) -> None:
     token = tokens.dumps("email-confirm", {"u": user.id, "e": user.email})
-    link = url_for("auth.confirm_email", token=token, _external=True)
+    link = mail.site_link("auth.confirm_email", token=token)
     mail.enqueue(
         session, user.email, _("请确认您在应用场景揭榜平台注册的邮箱"),
         _("%(name)s，您好：\n\n请在 7 天内打开以下链接确认邮箱，完成注册：\n%(link)s\n\n"
@@ -233,7 +233,7 @@ def request_password_reset(session: Session, email: str) -> None:
     if user is None or not user.active:
         return
     token = tokens.dumps("password-reset", {"u": user.id, "h": _password_fingerprint(user)})
-    link = url_for("auth.reset_password", token=token, _external=True)
+    link = mail.site_link("auth.reset_password", token=token)
     mail.enqueue(
         session, user.email, _("重置您在应用场景揭榜平台的密码"),
         _("%(name)s，您好：\n\n请在 1 小时内打开以下链接设置新密码：\n%(link)s\n\n如果不是您本人操作，请忽略本邮件。",
@@ -300,7 +300,7 @@ def request_email_change(session: Session, user: User, new_email: str, password:
                        "无需任何操作。", name=existing.name))
         return
     token = tokens.dumps("email-change", {"u": user.id, "old": user.email, "new": new_email})
-    link = url_for("auth.confirm_email_change", token=token, _external=True)
+    link = mail.site_link("auth.confirm_email_change", token=token)
     mail.enqueue(session, new_email, _("请确认您在应用场景揭榜平台的新邮箱"),
                  _("%(name)s，您好：\n\n请在 24 小时内打开以下链接，把账号邮箱改为本邮箱：\n%(link)s\n\n"
                    "如果不是您本人操作，请忽略本邮件。", name=user.name, link=link))
