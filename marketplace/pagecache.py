@@ -544,7 +544,7 @@ class HitMiddleware:
     A request without the session and remember-me cookies (and without an ``Authorization`` header) is
     anonymous, has no flashed message waiting and is in the default language, so the cache decision needs
     no session, Flask-Login, CSRF, rate-limit or locale work, and no application context: the route
-    decision and the key digest (kept per raw path and query string), one data-version read
+    decision and the key digest (kept per raw host, path and query string), one data-version read
     (:class:`VersionReader`), one store lookup. The answer is the one :func:`_serve_from_cache` gives
     (the security headers, the request id, ``Vary: Cookie``, the ETag, ``304``), its headers built once
     per entry in each process; only ``X-Request-ID`` is added per request (never ``Date``: the server adds it, as
@@ -570,7 +570,7 @@ class HitMiddleware:
         self.locale = str(Locale.parse(app.config["BABEL_DEFAULT_LOCALE"]))
         self.headers = web_security.static_headers(app.config.get("MARKETPLACE_ENV") == "production")
         self.cacheable_paths: dict[str, bool] = {}
-        self.targets: dict[tuple[str, str], str | None] = {}
+        self.targets: dict[tuple[str, ...], str | None] = {}
 
     def cacheable_path(self, path: str) -> bool:
         known = self.cacheable_paths.get(path)
