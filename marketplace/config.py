@@ -74,6 +74,17 @@ def default_site_url(env: Mapping[str, str]) -> str:
     return f"http://127.0.0.1:{port if port.isdigit() else '5000'}"
 
 
+def _site_url(env: Mapping[str, str], production: bool) -> str:
+    """``SITE_URL``; required in production, where the default (this machine's loopback address) would mail
+    every reset and confirmation link to an address nobody else can open."""
+    url = (env.get("SITE_URL") or "").strip()
+    if url:
+        return url
+    if production:
+        raise RuntimeError("SITE_URL must be set when MARKETPLACE_ENV=production (the public address mailed in links)")
+    return default_site_url(env)
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
         return default
@@ -165,7 +176,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_SENDER": env.get("MAIL_SENDER", "noreply@scenarios.cq.example"),
         # The site's public address, for links in mail and open data (default: default_site_url()).
-        "SITE_URL": env.get("SITE_URL") or default_site_url(env),
+        "SITE_URL": _site_url(env, production),
         # The footer of every page: who runs the site, how to reach them, the ICP filing number (备案号).
         # Empty values leave the line out (the filing number is required once the site is public in China).
         "SITE_OPERATOR": env.get("SITE_OPERATOR", ""),

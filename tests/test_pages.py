@@ -106,13 +106,16 @@ def test_session_cookie_flags(client, make_user, login):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_production_requires_a_secret_key(monkeypatch):
+def test_production_requires_a_secret_key_and_the_site_url(monkeypatch):
     from marketplace.config import load_config
 
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         load_config({"MARKETPLACE_ENV": "production"})
-    config = load_config({"MARKETPLACE_ENV": "production", "SECRET_KEY": "x" * 40})
-    assert config["SESSION_COOKIE_SECURE"] is True
+    with pytest.raises(RuntimeError, match="SITE_URL"):
+        load_config({"MARKETPLACE_ENV": "production", "SECRET_KEY": "x" * 40})
+    config = load_config({"MARKETPLACE_ENV": "production", "SECRET_KEY": "x" * 40,
+                          "SITE_URL": "https://scenarios.example.gov.cn"})
+    assert config["SESSION_COOKIE_SECURE"] is True and config["SITE_URL"] == "https://scenarios.example.gov.cn"
 
 
 def test_database_url_forms():
