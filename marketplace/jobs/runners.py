@@ -244,9 +244,9 @@ class MarketplaceWorker(Worker):
         RQ sends UNSUBSCRIBE first and only then tells its pub/sub thread to stop, and waits for it. If the
         thread reads the server's reply in between (the main thread loses the CPU for a moment: a busy host),
         it goes round its loop once more, finds nothing subscribed and waits for a subscription for a whole
-        poll, 60 s, and the worker with it: one ``flask jobs worker --burst`` in a few hundred took a minute
-        more, and so could any worker's shutdown. Told to stop first, the thread takes the reply to
-        UNSUBSCRIBE as its last message and ends.
+        poll, 60 s, and the worker with it: a ``flask jobs worker --burst`` took a minute more once in a few
+        hundred runs on a quiet host, up to once in six on a busy one, and so could any worker's shutdown.
+        Told to stop first, the thread takes the reply to UNSUBSCRIBE as its last message and ends.
         """
         if self.pubsub_thread is not None:
             _tell_to_stop(self.pubsub_thread)
