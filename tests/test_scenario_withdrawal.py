@@ -45,6 +45,7 @@ def test_the_page_of_a_scenario_withdrawn_after_publication_shows_the_withdrawal
     assert 'id="withdrawn-banner"' in html and REASON in html and "已撤回" in html
     when = services.withdrawal_of(db.session, scenario).at
     assert clock.to_local(when).strftime("%Y-%m-%d") in html
+    assert "申请材料密封至揭榜截止时间" not in html  # sealed for good now, not "until the deadline"
     for action in ("我要揭榜", "/apply", "后软件企业可以揭榜", 'name="text"', "后企业可以提问", "撤回场景", "编辑",
                    'id="print-link"'):
         assert action not in html, action
