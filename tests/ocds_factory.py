@@ -6,7 +6,8 @@ States: ``published`` (open, sealed applications), ``closed`` (deadline passed, 
 (re-published after a substantive change, audited), ``in_delivery`` (contract, milestones met / not met /
 pending), ``acceptance_failed`` and ``accepted``; ``withdrawn`` (an award whose 公示 was withdrawn after an
 upheld objection, the scenario back in evaluation) and ``reawarded`` (then awarded again to the same firm,
-the new notice ended: final).
+the new notice ended: final); ``cancelled`` (the scenario itself withdrawn by its owner after publication,
+before the deadline: applications sealed for good) and ``cancelled_closed`` (withdrawn after the deadline).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from decimal import Decimal
 import pytest
 
 STATES = ("published", "closed", "awarded", "race_awarded", "unsuccessful", "amended", "in_delivery",
-          "acceptance_failed", "accepted", "withdrawn", "reawarded")
+          "acceptance_failed", "accepted", "withdrawn", "reawarded", "cancelled", "cancelled_closed")
+#: The public reason the ``cancelled`` states' owner gave.
+CANCEL_REASON = "上级部门统筹建设同类平台，本场景不再单独实施。"
 
 
 @pytest.fixture
@@ -59,14 +62,15 @@ def make_process(app, make_scenario, make_org):
     def make(state: str, **fields):
         assert state in STATES, state
         now = clock.now()
-        open_state = state in ("published", "amended")
+        open_state = state in ("published", "amended", "cancelled")
         published = now - timedelta(days=3 if open_state else 90)
         deadline = now + timedelta(days=20) if open_state else published + timedelta(days=30)
         mode = ScenarioMode.HORSE_RACE if state == "race_awarded" else ScenarioMode.OPEN_CALL
         stored = {"published": "published", "amended": "published", "closed": "published",
                   "awarded": "awarded", "race_awarded": "awarded", "unsuccessful": "unsuccessful",
                   "in_delivery": "in_delivery", "acceptance_failed": "in_delivery", "accepted": "accepted",
-                  "withdrawn": "published", "reawarded": "awarded"}[state]
+                  "withdrawn": "published", "reawarded": "awarded", "cancelled": "withdrawn",
+                  "cancelled_closed": "withdrawn"}[state]
         values = dict(published_at=published, deadline=deadline, mode=mode,
                       race_teams=3 if mode == ScenarioMode.HORSE_RACE else None)
         values.update(fields)
@@ -82,7 +86,7 @@ def make_process(app, make_scenario, make_org):
         submitted = published + timedelta(days=5) if not open_state else now - timedelta(days=1)
         firms = [firm(scenario.id * 10 + i) for i in range(4)]
         decided = deadline + timedelta(days=5)
-        if open_state or state == "closed":
+        if open_state or state in ("closed", "cancelled_closed"):
             apps = [application(scenario, firms[0], "submitted", submitted, "280.00"),
                     application(scenario, firms[1], "submitted", submitted, "320.00"),
                     application(scenario, firms[2], "draft", submitted),
@@ -130,6 +134,10 @@ def make_process(app, make_scenario, make_org):
             audit.record(db.session, actor=None, action="scenario.publish", object_type="scenario",
                          object_id=scenario.id, before={"status": "submitted"}, after={"status": "published"})
             scenario.revision = 2
+        if state in ("cancelled", "cancelled_closed"):  # withdrawn now, through the audited transition's entry
+            audit.record(db.session, actor=None, action="scenario.withdraw", object_type="scenario",
+                         object_id=scenario.id, before={"status": "published"},
+                         after={"status": "withdrawn", "reason": CANCEL_REASON, "batch": None})
         if state in ("in_delivery", "acceptance_failed", "accepted"):
             signed = clock.to_local(decided).date() + timedelta(days=3)
             contract = Contract(scenario_id=scenario.id, application_id=apps[0].id, amount_wan=Decimal("275.50"),

@@ -18,7 +18,7 @@ from marketplace.extensions import db
 from marketplace.models import Application, ApplicationStatus, Scenario
 from marketplace.opendata import bulk, ocds
 from tests import ocds_schema
-from tests.ocds_factory import STATES
+from tests.ocds_factory import CANCEL_REASON, STATES
 
 #: Text the factory puts only into application content, notes and reports (never public).
 SECRET = "机密"
@@ -263,6 +263,87 @@ def test_unsuccessful_tender(make_process):
     notice = [d for d in last["tender"]["documents"] if d["id"] == "unsuccessful-notice"]
     assert notice and "流榜" in notice[0]["title"]
     assert all(r["tender"]["status"] == "active" for r in found[:-1])
+
+
+def _withdrawn_at(scenario) -> str:
+    from marketplace.scenarios import services
+
+    return clock.iso_local(services.withdrawal_of(db.session, scenario).at)
+
+
+def test_a_scenario_withdrawn_before_the_deadline_ends_cancelled_and_never_names_a_tenderer(
+        client, make_process, monkeypatch):
+    """Withdrawn after publication: the process stays, its releases up to the withdrawal unchanged, and a last
+    ``cancelled`` release gives the public reason; sealed before the deadline, sealed for good."""
+    scenario = make_process("cancelled")
+    names = applicant_names(scenario.id)
+    found = releases(scenario.id)
+    assert [r["id"].rsplit("-", 1)[1] for r in found] == ["tender", found[1]["id"].rsplit("-", 1)[1], "cancelled"]
+    last = found[-1]
+    assert last["tag"] == ["tenderUpdate"] and last["date"] == _withdrawn_at(scenario)
+    assert last["tender"]["status"] == "cancelled"
+    [notice] = [d for d in last["tender"]["documents"] if d["documentType"] == "cancellationDetails"]
+    assert notice["title"] == "场景撤回公告" and CANCEL_REASON in notice["description"]
+    assert notice["datePublished"] == last["date"] and notice["url"].endswith(f"/scenarios/{scenario.id}")
+    for release in found[:-1]:
+        assert release["tender"]["status"] == "active"
+        assert "cancellationDetails" not in json.dumps(release)
+    assert compiled_of(scenario.id)["tender"]["status"] == "cancelled"
+    # Even long after the deadline it never becomes a closed tender with named or counted tenderers.
+    later = scenario.deadline + timedelta(days=30)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    for release in releases(scenario.id, later) + [compiled_of(scenario.id, later)]:
+        assert not release["id"].endswith("-closed")
+        text = json.dumps(release, ensure_ascii=False)
+        assert not any(name in text for name in names), release["id"]
+        assert "numberOfTenderers" not in release["tender"] and "tenderers" not in release["tender"]
+        assert "awardPeriod" not in release["tender"]
+        assert all(p["roles"] == ["buyer", "procuringEntity"] for p in release["parties"])
+        assert_valid_release(release)
+    monkeypatch.undo()
+    # Everywhere open data is: the record, the release list, the bulk files.
+    ocid = ocds.ocid_for(scenario.id)
+    record = api_json(client, f"/api/v1/ocds/records/{ocid}")["records"][0]
+    assert record["releases"][-1]["id"] == f"{ocid}-cancelled"
+    assert record["compiledRelease"]["tender"]["status"] == "cancelled"
+    listed = api_json(client, "/api/v1/ocds/releases")["releases"]
+    assert listed[0]["id"] == f"{ocid}-cancelled"
+    year = clock.to_local(scenario.published_at).year
+    assert {"year": year, "processes": 1} == {k: v for k, v in api_json(client, "/api/v1/ocds/bulk")["items"][0].items()
+                                              if k in ("year", "processes")}
+    lines = gzip.decompress(client.get(f"/api/v1/ocds/bulk/{year}.jsonl.gz").data).decode("utf-8").splitlines()
+    assert [json.loads(line)["tender"]["status"] for line in lines] == ["cancelled"]
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/api/v1/ocds/bulk/{year}.csv").data.decode("utf-8-sig"))))
+    assert [(r["tender_status"], r["number_of_tenderers"]) for r in rows] == [("cancelled", "")]
+
+
+def test_a_scenario_withdrawn_after_the_deadline_keeps_its_tenderers(make_process):
+    """Withdrawn once sealing had ended: the ``closed`` release (tenderers named) had been public and stays."""
+    scenario = make_process("cancelled_closed")
+    found = releases(scenario.id)
+    assert [r["id"].rsplit("-", 1)[1] for r in found][-2:] == ["closed", "cancelled"]
+    closed, last = found[-2:]
+    assert closed["tender"]["status"] == "active" and closed["tender"]["numberOfTenderers"] == 2
+    assert last["tender"]["status"] == "cancelled" and last["tender"]["numberOfTenderers"] == 2
+    assert last["tender"]["awardPeriod"]["endDate"] == last["date"] == _withdrawn_at(scenario)
+    assert SECRET not in json.dumps(found, ensure_ascii=False)
+
+
+def test_a_scenario_withdrawn_before_publication_has_no_open_data(client, make_scenario, make_user):
+    from marketplace.scenarios import services
+
+    for status in ("draft", "submitted", "returned"):
+        scenario = make_scenario(status, title="从未发布的场景")
+        services.transition(db.session, make_user("owner", organisation=scenario.owner), scenario, "withdraw",
+                            reason="内部调整")
+        db.session.commit()
+        assert scenario.published_at is None
+        assert ocds.process_for(db.session, scenario.id) is None
+        assert scenario.id not in {e.scenario_id for e in ocds.all_events(db.session, clock.now())}
+        api_json(client, f"/api/v1/ocds/records/{ocds.ocid_for(scenario.id)}", 404)
+        assert client.get(f"/scenarios/{scenario.id}").status_code == 404
+    assert api_json(client, "/api/v1/ocds/bulk")["items"] == []
+    assert api_json(client, "/api/v1/ocds/releases")["releases"] == []
 
 
 def test_amendment_after_a_substantive_change(make_process):

@@ -75,6 +75,26 @@ def test_a_post_request_bumps_the_version(cached_apps, make_scenario, make_user)
     assert before.headers["ETag"] != "" and after.status_code == 200
 
 
+def test_a_withdrawal_replaces_the_cached_scenario_page_with_its_public_trace(cached_apps, make_scenario, make_user):
+    """The owner's withdraw POST (one instance) bumps the data version: the other serves the 已撤回 page at once."""
+    first, second = cached_apps
+    scenario = make_scenario(title="撤回前的缓存页面")
+    owner = make_user("owner", organisation=scenario.owner)
+    url = f"/scenarios/{scenario.id}"
+    for _round in range(2):
+        before = _get(second, url)
+    assert before.headers["X-Page-Cache"] == "hit" and "withdrawn-banner" not in before.get_data(as_text=True)
+    client = first.test_client()
+    client.post("/auth/login", data={"email": owner.email, "password": PASSWORD})
+    assert client.post(f"{url}/withdraw", data={"reason": "资金调整，暂停实施。"}).status_code in (302, 303)
+    after = _get(second, url)
+    assert after.status_code == 200 and after.headers["X-Page-Cache"] == "miss"
+    html = after.get_data(as_text=True)
+    assert 'id="withdrawn-banner"' in html and "资金调整，暂停实施。" in html
+    assert _get(second, url).headers["X-Page-Cache"] == "hit"
+    assert "撤回前的缓存页面" not in _get(second, "/scenarios").get_data(as_text=True)
+
+
 def test_signing_in_alone_does_not_change_the_version(cached_apps, make_scenario, make_user):
     """Login attempts and audit rows are private: the public pages stay cached."""
     first, _second = cached_apps

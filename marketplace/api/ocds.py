@@ -2,7 +2,8 @@
 
 The mapping is :mod:`marketplace.opendata.ocds` (documented field by field there and on ``/open-data``);
 these views parse, call it and answer. Bad parameters get the API's 400 envelope; an ocid of another
-publisher, or of a scenario that is not public, is 404; so is a year with nothing published.
+publisher, or of a scenario that is not public (and was not withdrawn after publication: that one's process
+ends ``cancelled``), is 404; so is a year with nothing published.
 """
 
 from __future__ import annotations

@@ -360,8 +360,11 @@ PATHS: dict[str, dict[str, Any]] = {
         ok=list_of("ScenarioSummary"))},
     "/scenarios/{scenario_id}": {"get": operation(
         t("一个公开场景的完整记录", "The full record of one public scenario"),
-        t("不含资金证明；答疑不显示提问企业。",
-          "Without the funding evidence; answered questions do not name the asking firm."),
+        t("不含资金证明；答疑不显示提问企业。已撤回的场景返回 404（发布后撤回的，其撤回时间和原因公开在场景页面"
+          "和 OCDS record 中，tender.status 为 cancelled）。",
+          "Without the funding evidence; answered questions do not name the asking firm. A withdrawn scenario is a "
+          "404 (one withdrawn after publication keeps its withdrawal time and reason public on its page and in its "
+          "OCDS record, with tender.status cancelled)."),
         tag="scenarios", operation_id="getScenario",
         parameters=[path_id("scenario_id", SCENARIO_ID)], ok=ref("ScenarioDetail"), errors=(404,))},
     "/scenarios/{scenario_id}/applications": {"get": operation(
@@ -467,11 +470,12 @@ PATHS: dict[str, dict[str, Any]] = {
         ok=ref("Statistics"))},
     "/ocds/releases": {"get": operation(
         t("OCDS release package（最新在前）", "OCDS release package (newest first)"),
-        t("每个公开场景的每次发布（招标、变更、答疑、截止、结果、合同、实施、验收）各是一个 release；"
+        t("每个公开场景（及发布后撤回的场景）的每次发布（招标、变更、答疑、截止、结果、合同、实施、验收、撤回）各是一个 release；"
           "since / until 按 release 日期筛选（ISO 8601 日期或时间，不带时区按北京时间）；"
           "links.next 指向下一页。字段对照见 /open-data。",
-          "Every event of every public scenario (tender, amendment, clarification, deadline, award, contract, "
-          "implementation, acceptance) is one release; since / until filter on the release date (ISO 8601 date "
+          "Every event of every public scenario, and of every scenario withdrawn after publication (tender, "
+          "amendment, clarification, deadline, award, contract, implementation, acceptance, withdrawal) is one "
+          "release; since / until filter on the release date (ISO 8601 date "
           "or time, Beijing time when no offset is given); links.next points to the next page. The field "
           "mapping is on /open-data."),
         tag="open data", operation_id="listOcdsReleases",

@@ -26,7 +26,7 @@ from marketplace import clock
 from marketplace.exports import csv_bytes
 from marketplace.models import Scenario
 from marketplace.opendata import ocds
-from marketplace.scenarios.policy import public_clause
+from marketplace.scenarios.policy import open_data_clause
 
 #: Processes loaded at once while writing a file.
 CHUNK = 200
@@ -42,7 +42,7 @@ CSV_COLUMNS = (
 
 def _published(session: Session) -> list[tuple[int, datetime]]:
     return list(session.execute(sa.select(Scenario.id, Scenario.published_at)
-                                .where(public_clause(), Scenario.published_at.is_not(None))
+                                .where(open_data_clause(), Scenario.published_at.is_not(None))
                                 .order_by(Scenario.id)).all())
 
 

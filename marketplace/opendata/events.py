@@ -31,12 +31,14 @@ from marketplace.models import (
     Scenario,
     ScenarioStatus,
 )
-from marketplace.scenarios.policy import UNSUBMITTED_APPLICATIONS, public_clause
+from marketplace.scenarios.policy import UNSUBMITTED_APPLICATIONS, open_data_clause
 
 #: Stored statuses whose award has been decided (winners chosen).
 AWARDED_STATUSES = (ScenarioStatus.AWARDED, ScenarioStatus.IN_DELIVERY, ScenarioStatus.ACCEPTED)
-#: Scenario audit actions the mapping reads (the only record of re-publication and 流榜 times).
-AUDIT_ACTIONS = ("scenario.publish", "scenario.reopen", "scenario.award", "scenario.unsuccessful")
+#: Scenario audit actions the mapping reads (the only record of re-publication, 流榜 and withdrawal times, and
+#: of the withdrawal's public reason).
+AUDIT_ACTIONS = ("scenario.publish", "scenario.reopen", "scenario.award", "scenario.unsuccessful",
+                 "scenario.withdraw")
 
 
 # ------------------------------------------------------------------ facts: the times of each event
@@ -94,6 +96,11 @@ class Facts:
     #: Objections of that notice: how many are undecided, and the latest decision time.
     undecided_objections: int = 0
     last_objection_decided_at: datetime | None = None
+    #: Withdrawn after publication: the ``scenario.withdraw`` audit entry's time and public reason, and the
+    #: row's last change (the withdrawal time when that entry is missing).
+    withdrawn_logged_at: datetime | None = None
+    withdrawal_reason: str | None = None
+    updated_at: datetime | None = None
 
     def award_final_at(self) -> datetime | None:
         """When the award became (or becomes) final: the notice's end, or the last objection decision after
@@ -114,9 +121,16 @@ class Facts:
         return max(self.deadline, self.promised_until) if self.promised_until is not None else self.deadline
 
     def unsealed(self, now: datetime) -> bool:
-        """Twin of :func:`marketplace.applications.policy.is_sealed` on these columns (negated)."""
+        """Twin of :func:`marketplace.applications.policy.is_sealed` on these columns (negated); a scenario
+        withdrawn after publication stays as unsealed as it was when withdrawn: tenderers public only when
+        sealing had ended before the withdrawal (its ``closed`` release had been published)."""
         ends = self.seal_ends()
-        return self.status in ScenarioStatus.public() and ends is not None and ends <= now
+        if ends is None or ends > now:
+            return False
+        if self.status in ScenarioStatus.public():
+            return True
+        withdrawn = withdrawal_date(self)
+        return withdrawn is not None and ends < withdrawn
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,13 @@ def unsuccessful_date(facts: Facts) -> datetime | None:
     if facts.status != ScenarioStatus.UNSUCCESSFUL:
         return None
     return facts.unsuccessful_logged_at or facts.not_selected_at or facts.deadline or facts.published_at
+
+
+def withdrawal_date(facts: Facts) -> datetime | None:
+    """When a scenario withdrawn after publication was withdrawn (None for any other scenario)."""
+    if facts.status != ScenarioStatus.WITHDRAWN:
+        return None
+    return facts.withdrawn_logged_at or facts.updated_at or facts.published_at
 
 
 def award_status(facts: Facts, as_of: datetime, now: datetime) -> str | None:
@@ -214,6 +235,9 @@ def events_of(facts: Facts, now: datetime) -> list[ReleaseEvent]:
     failed = unsuccessful_date(facts)
     if failed is not None:
         events.append(ReleaseEvent(failed, sid, "unsuccessful", ("tenderUpdate",)))
+    withdrawn = withdrawal_date(facts)
+    if withdrawn is not None:
+        events.append(ReleaseEvent(withdrawn, sid, "cancelled", ("tenderUpdate",)))
     events += [ReleaseEvent(created, sid, f"contract-{cid}", ("contract",)) for cid, created in facts.contracts]
     implementation = [(when, f"milestone-{mid}", ()) for mid, when in facts.milestone_records]
     if facts.acceptance is not None:
@@ -251,7 +275,8 @@ _TAG_ORDER = {"tender": 0, "tenderAmendment": 1, "tenderUpdate": 2, "award": 3, 
 
 
 def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> dict[int, Facts]:
-    """Facts of every public scenario (or of the given ones that are public), by scenario id."""
+    """Facts of every scenario with open data (public, or withdrawn after publication: ``open_data_clause``),
+    or of the given ones that have it, by scenario id."""
     ids = None if scenario_ids is None else sorted(set(scenario_ids))
     if ids is not None and not ids:
         return {}
@@ -259,12 +284,13 @@ def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> d
     def only(column):
         return column.in_(ids) if ids is not None else sa.true()
 
-    rows = session.execute(sa.select(Scenario.id, Scenario.status, Scenario.published_at, Scenario.deadline)
-                           .where(public_clause(), Scenario.published_at.is_not(None), only(Scenario.id))).all()
-    facts = {r.id: Facts(r.id, r.status, r.published_at, r.deadline) for r in rows}
+    rows = session.execute(sa.select(Scenario.id, Scenario.status, Scenario.published_at, Scenario.deadline,
+                                     Scenario.updated_at)
+                           .where(open_data_clause(), Scenario.published_at.is_not(None), only(Scenario.id))).all()
+    facts = {r.id: Facts(r.id, r.status, r.published_at, r.deadline, updated_at=r.updated_at) for r in rows}
     if not facts:
         return {}
-    public = sa.select(Scenario.id).where(public_clause())
+    public = sa.select(Scenario.id).where(open_data_clause())
     notice_ids: dict[int, int] = {}
 
     def scoped(column):
@@ -355,6 +381,9 @@ def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> d
             item.reopenings.append((created, [str(n) for n in changed]))
         elif action == "scenario.award":
             item.award_logged_at = created
+        elif action == "scenario.withdraw":
+            item.withdrawn_logged_at = created
+            item.withdrawal_reason = str((after or {}).get("reason") or "").strip() or None
         else:
             item.unsuccessful_logged_at = created
     for item in facts.values():
@@ -364,6 +393,6 @@ def load_facts(session: Session, scenario_ids: Iterable[int] | None = None) -> d
 
 
 def all_events(session: Session, now: datetime) -> list[ReleaseEvent]:
-    """Every release of every public process, newest first."""
+    """Every release of every process with open data, newest first."""
     events = [e for facts in load_facts(session).values() for e in events_of(facts, now)]
     return sorted(events, key=lambda e: (e.date, e.scenario_id, e.key), reverse=True)

@@ -1,8 +1,11 @@
 """OCDS 1.1 releases and records for every public scenario (the open-data mapping; no HTTP here).
 
 One **contracting process** per public scenario, identified by ``ocid = "ocds-<OCDS_PREFIX>-<scenario id>"``.
-Only scenarios in a public status (published and later, ``policy.public_clause``) have releases: a scenario
-in re-review or withdrawn is not public anywhere on the site, and not here either.
+Scenarios in a public status (published and later, ``policy.public_clause``) have releases, and so do those
+**withdrawn after publication** (``policy.was_public_withdrawn_clause``; together ``policy.open_data_clause``):
+a tender that was public never silently disappears — its releases up to the withdrawal stay as they were and
+a final ``cancelled`` release gives the withdrawal and its public reason. A scenario withdrawn before it was
+ever published (draft, submitted, returned) has no process; one in re-review has none while it is in review.
 
 Releases are **derived** from the database, never stored: each event of the process below is one release,
 a cumulative snapshot of what was public *at that event's time* (``as_of``); sections appear when their
@@ -29,6 +32,8 @@ key                    tag                          when
                                                     awards ``cancelled`` (a later award's release is
                                                     ``award-<notice id>``)
 ``unsuccessful``       tenderUpdate                 流榜 (audit ``scenario.unsuccessful``)
+``cancelled``          tenderUpdate                 withdrawn after publication (audit ``scenario.withdraw``,
+                                                    its public reason ``after.reason``)
 ``contract-<id>``      contract                     each contract recorded
 ``milestone-<id>``     implementation(Update)       each milestone outcome recorded
 ``acceptance``         implementation(Update)       验收 recorded; when passed also contractTermination
@@ -41,13 +46,14 @@ Field by field (amounts in 万元 become CNY: ``× 10000``, whole yuan; times to
   统一社会信用代码 as ``identifier`` (scheme ``CN-USCC``; party ``id`` ``CN-USCC-<code>``, or ``org-<id>``
   without one), ``address`` (district, 重庆市, 中国) and the scenario's public ``contactPoint``;
   ``tenderer`` for every firm with a submitted (not withdrawn) application — **only once the deadline has
-  passed** and sealing has ended (:func:`marketplace.applications.policy.seal_ends`), never before; ``supplier`` for winners.
+  passed** and sealing has ended (:func:`marketplace.applications.policy.seal_ends`), never before; a scenario
+  withdrawn before sealing ended never names or counts its tenderers; ``supplier`` for winners.
 * ``buyer`` / ``tender.procuringEntity``: reference to the owner party.
 * ``planning.budget``: funding source (资金来源) as ``description`` and the budget as ``amount``.
 * ``tender.id`` ``<ocid>-tender``; ``title``; ``description`` = summary, description and the sections
   建设边界 (boundary), 技术要求 (requirements), 验收标准 (acceptance criteria), 预期成效 (outcomes);
   ``status`` ``active`` → ``complete`` once the award is final (still ``active`` while it is ``pending``
-  in 公示), ``unsuccessful`` after 流榜;
+  in 公示), ``unsuccessful`` after 流榜, ``cancelled`` once withdrawn after publication;
   ``value`` = budget; ``procurementMethod`` ``open``, ``procurementMethodDetails`` 揭榜挂帅 / 赛马;
   ``mainProcurementCategory`` ``services``; ``awardCriteria`` ``ratedCriteria`` with details;
   ``submissionMethod`` ``electronicSubmission``; ``tenderPeriod`` publication → deadline;
@@ -58,7 +64,8 @@ Field by field (amounts in 万元 become CNY: ``× 10000``, whole yuan; times to
   ``numberOfTenderers`` and ``tenderers`` only after the deadline;
   ``documents``: the public scenario page (``tenderNotice``), the scenario's public attachments
   (``technicalSpecifications``), each answered question as ``clarifications`` (question and answer text,
-  never the asking firm), the 流榜 notice with its public reason (``awardNotice``);
+  never the asking firm), the 流榜 notice with its public reason (``awardNotice``), the withdrawal notice
+  with its public reason (``cancellationDetails``);
   ``amendments``: one per re-publication, with the changed fields.
 * ``awards``: one per selected application (赛马 final winners give several awards), ``id``
   ``award-<application id>``, ``status`` from :func:`award_status`, ``date`` = decision time,
@@ -129,6 +136,7 @@ from marketplace.opendata.events import (
     events_of,
     load_facts,
     unsuccessful_date,
+    withdrawal_date,
     withdrawn_award_status,
 )
 
@@ -197,7 +205,8 @@ class Process:
 
 
 def load_processes(session: Session, scenario_ids: Sequence[int]) -> list[Process]:
-    """The processes of the given scenarios that are public, in the order given."""
+    """The processes of the given scenarios that have open data (public, or withdrawn after publication),
+    in the order given."""
     facts = load_facts(session, scenario_ids)
     if not facts:
         return []
@@ -329,15 +338,27 @@ def _documents(process: Process, as_of: datetime) -> list[dict[str, Any]]:
         if process.unsuccessful_reason:
             notice["description"] = process.unsuccessful_reason
         docs.append(notice)
+    withdrawn = withdrawal_date(process.facts)
+    if withdrawn is not None and withdrawn <= as_of:
+        cancellation: dict[str, Any] = {
+            "id": "cancellation-notice", "documentType": "cancellationDetails", "title": "场景撤回公告",
+            "url": url_for("scenarios.detail", scenario_id=scenario.id, _external=True),
+            "datePublished": clock.iso_local(withdrawn), "format": "text/html", "language": "zh",
+        }
+        if process.facts.withdrawal_reason:
+            cancellation["description"] = f"撤回原因：{process.facts.withdrawal_reason}"
+        docs.append(cancellation)
     return docs
 
 
 def _tender(process: Process, as_of: datetime, now: datetime, ocid: str,
             tenderers: list[Application]) -> dict[str, Any]:
     scenario, facts = process.scenario, process.facts
-    decided, failed = award_date(facts), unsuccessful_date(facts)
+    decided, failed, withdrawn = award_date(facts), unsuccessful_date(facts), withdrawal_date(facts)
     status = "active"
-    if award_status(facts, as_of, now) == "active":  # complete once the award is final, not during 公示
+    if withdrawn is not None and withdrawn <= as_of:  # withdrawn after publication (never after an award)
+        status = "cancelled"
+    elif award_status(facts, as_of, now) == "active":  # complete once the award is final, not during 公示
         status = "complete"
     elif failed is not None and failed <= as_of:
         status = "unsuccessful"
@@ -374,7 +395,7 @@ def _tender(process: Process, as_of: datetime, now: datetime, ocid: str,
     tender["hasEnquiries"] = any(q.answer and q.answered_at and q.answered_at <= as_of for q in scenario.questions)
     if _open_to_public(process, as_of, now):
         award_period: dict[str, Any] = {"startDate": clock.iso_local(scenario.deadline)}
-        end = decided if decided is not None and decided <= as_of else failed if failed and failed <= as_of else None
+        end = next((when for when in (decided, failed, withdrawn) if when is not None and when <= as_of), None)
         if end is not None:
             award_period["endDate"] = clock.iso_local(end)
         tender["awardPeriod"] = award_period
@@ -627,6 +648,6 @@ def record_package(process: Process, uri: str, now: datetime) -> dict[str, Any]:
 
 
 def process_for(session: Session, scenario_id: int) -> Process | None:
-    """The process of one public scenario, or None."""
+    """The process of one scenario with open data (public, or withdrawn after publication), or None."""
     found = load_processes(session, [scenario_id])
     return found[0] if found else None

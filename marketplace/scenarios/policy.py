@@ -99,6 +99,28 @@ def public_clause() -> sa.ColumnElement[bool]:
     return Scenario.status.in_(ScenarioStatus.public())
 
 
+def was_public_withdrawn(scenario: Scenario) -> bool:
+    """Withdrawn after it had been published: it leaves a public trace (its own page with the withdrawal
+    notice, its OCDS record ending ``cancelled``) but is in no list, search, count or statistic."""
+    return scenario.status == ScenarioStatus.WITHDRAWN and scenario.published_at is not None
+
+
+def was_public_withdrawn_clause() -> sa.ColumnElement[bool]:
+    """SQL twin of :func:`was_public_withdrawn` (open data adds it to :func:`public_clause`; lists never do)."""
+    return sa.and_(Scenario.status == ScenarioStatus.WITHDRAWN, Scenario.published_at.is_not(None))
+
+
+def open_data_clause() -> sa.ColumnElement[bool]:
+    """Scenarios with an OCDS contracting process: the public ones and those withdrawn after publication."""
+    return sa.or_(public_clause(), was_public_withdrawn_clause())
+
+
+def can_view_page(user: User | None, scenario: Scenario) -> bool:
+    """The scenario's own page: :func:`can_view`, and for everyone the public trace of a scenario
+    withdrawn after publication (the withdrawal notice; no action on it)."""
+    return can_view(user, scenario) or was_public_withdrawn(scenario)
+
+
 def sees_internal_documents(user: User | None, scenario: Scenario) -> bool:
     """The owner organisation, and the reviewing staff who may see the scenario, see its internal documents."""
     return is_owner_member(user, scenario) or (is_reviewer(user, scenario) and can_view(user, scenario))

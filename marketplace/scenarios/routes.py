@@ -47,6 +47,14 @@ def _visible_or_404(scenario_id: int) -> Scenario:
     return scenario
 
 
+def _page_or_404(scenario_id: int) -> Scenario:
+    """Like :func:`_visible_or_404`, plus the public trace of a scenario withdrawn after publication."""
+    scenario = db.session.get(Scenario, scenario_id)
+    if scenario is None or not policy.can_view_page(current_user, scenario):
+        abort(404)
+    return scenario
+
+
 # ------------------------------------------------------------------ public
 
 @bp.route("/scenarios")
@@ -77,12 +85,15 @@ def _shown_status(scenario: Scenario) -> ScenarioStatus:
 @bp.route("/scenarios/<int:scenario_id>")
 @cached_page
 def detail(scenario_id: int):
-    scenario = _visible_or_404(scenario_id)
+    scenario = _page_or_404(scenario_id)
     user = current_user if current_user.is_authenticated else None
     can_manage_documents = documents.can_manage(user, scenario)
     context = {
         "scenario": scenario,
         "status": _shown_status(scenario),
+        "withdrawal": services.withdrawal_of(db.session, scenario),
+        "withdrawal_is_public": services.withdrawal_is_public(scenario),
+        "can_print": policy.can_view(user, scenario),
         "documents": [documents.describe(d) for d in documents.visible_documents(user, scenario)],
         "can_manage_documents": can_manage_documents,
         "document_form": DocumentForm() if can_manage_documents else None,

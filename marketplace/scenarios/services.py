@@ -22,6 +22,7 @@ from marketplace import audit, clock, signals
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import (
     Attachment,
+    AuditEvent,
     Batch,
     BatchLevel,
     BatchStage,
@@ -462,7 +463,8 @@ def transition(session: Session, actor: User, scenario: Scenario, action: str, *
                 scenario.batches.append(batch)
         _check_publish_deadline(session, scenario, now)
         scenario.published_at = scenario.published_at or now
-    elif action == "withdraw" and not (reason or "").strip() and scenario.status == ScenarioStatus.PUBLISHED:
+    elif action == "withdraw" and not (reason or "").strip() and withdrawal_is_public(scenario):
+        # Also from re-review: a scenario once published keeps a public trace with this reason.
         raise ValidationFailed(_("撤回已发布的场景时请说明原因。"), {"reason": [_("请说明撤回原因。")]})
     scenario.status = target
     session.flush()
@@ -470,6 +472,35 @@ def transition(session: Session, actor: User, scenario: Scenario, action: str, *
                  before=before, after={"status": target.value, "reason": reason,
                                        "batch": batch.id if batch else None}, ip=ip)
     return scenario
+
+
+def withdrawal_is_public(scenario: Scenario) -> bool:
+    """Withdrawing this scenario leaves a public trace (it has been published): the reason is required and
+    shown on its page and in its OCDS record (:func:`policy.was_public_withdrawn`)."""
+    return scenario.published_at is not None
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """The public notice of a scenario withdrawn after publication: when, and the owner's public reason."""
+
+    at: datetime
+    reason: str | None
+
+
+def withdrawal_of(session: Session, scenario: Scenario) -> Withdrawal | None:
+    """The withdrawal notice of a scenario withdrawn after publication (audit ``scenario.withdraw``), else None."""
+    if not policy.was_public_withdrawn(scenario):
+        return None
+    row = session.execute(
+        sa.select(AuditEvent.created_at, AuditEvent.after)
+        .where(AuditEvent.object_type == "scenario", AuditEvent.object_id == str(scenario.id),
+               AuditEvent.action == "scenario.withdraw")
+        .order_by(AuditEvent.id.desc()).limit(1)).first()
+    if row is None:  # withdrawn without an audit entry (not through transition): the row's last change
+        return Withdrawal(scenario.updated_at, None)
+    reason = ((row.after or {}).get("reason") or "").strip() or None
+    return Withdrawal(row.created_at, reason)
 
 
 # ------------------------------------------------------------------ batches
