@@ -48,12 +48,24 @@ def safe_target(target: str | None, fallback: str) -> str:
     return target if is_safe_redirect(target) else fallback
 
 
+def _answers_get(adapter, url: str) -> bool:
+    try:
+        adapter.match(urlsplit(url).path or "/", method="GET")
+    except RequestRedirect:
+        return True
+    except (NotFound, MethodNotAllowed):
+        return False
+    return True
+
+
 def back_url() -> str:
-    """Where to send the browser after a refused form: the referring page of this site, else the
-    nearest page above the current path that answers GET (``/scenarios/5/publish`` → ``/scenarios/5``)."""
-    if is_safe_redirect(request.referrer):
-        return request.referrer  # type: ignore[return-value]
+    """Where to send the browser after a refused form: the referring page of this site when it answers
+    GET, else the nearest page above the current path that does (``/scenarios/5/publish`` →
+    ``/scenarios/5``). A referrer that answers only POST is a page rendered in answer to a POST — the
+    confirmation step of an irreversible action — and going back to it would be a 405."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
+    if is_safe_redirect(request.referrer) and _answers_get(adapter, request.referrer):  # type: ignore[arg-type]
+        return request.referrer  # type: ignore[return-value]
     path = request.path.rstrip("/")
     while path:
         path = path.rsplit("/", 1)[0]

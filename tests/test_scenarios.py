@@ -416,3 +416,17 @@ def test_questions_close_before_the_deadline(make_scenario, make_user, app):
         services.ask(db.session, firm, scenario, "截止前十小时还能提问吗？")
     with pytest.raises(PermissionDenied):
         services.ask(db.session, make_user("owner"), make_scenario("published"), "业主不能提问吧？")
+
+
+def test_publishing_into_a_new_batch_without_its_name_is_refused_before_the_confirmation(make_scenario, make_user,
+                                                                                        client, login):
+    """The missing batch name is reported at once, not after the user confirmed the irreversible publish."""
+    scenario = make_scenario("submitted")
+    login(make_user("district_staff"))
+    page = f"/scenarios/{scenario.id}"
+    response = client.post(f"{page}/publish", headers={"Referer": page},
+                           data={"batch_id": "0", "new_batch_name": "  ", "new_batch_stage": "collect"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(page)
+    assert "请选择批次或填写新建批次的名称。" in client.get(page).get_data(as_text=True)
+    db.session.expire_all()
+    assert scenario.status == ScenarioStatus.SUBMITTED
