@@ -430,3 +430,17 @@ def test_publishing_into_a_new_batch_without_its_name_is_refused_before_the_conf
     assert "请选择批次或填写新建批次的名称。" in client.get(page).get_data(as_text=True)
     db.session.expire_all()
     assert scenario.status == ScenarioStatus.SUBMITTED
+
+
+@pytest.mark.parametrize(("budget", "message"), [("0", "预算必须大于 0。"), ("-3", "预算必须大于 0。"),
+                                                 ("99999999999999", "预算不能超过 10,000,000 万元")])
+def test_an_absurd_budget_is_refused_with_the_right_reason(make_user, client, login, budget, message):
+    """A budget above the ceiling was refused with "预算必须大于 0。" — the wrong reason."""
+    login(make_user("owner"))
+    response = client.post("/scenarios/new", data={"title": "城市内涝监测预警系统", "budget_wan": budget,
+                                                   "mode": "open_call", "save": "1"})
+    html = response.get_data(as_text=True)
+    assert response.status_code in (200, 422)  # the form again, with the value kept
+    assert message in html and f'value="{budget}"' in html
+    if message != "预算必须大于 0。":
+        assert "预算必须大于 0。" not in html
