@@ -257,6 +257,14 @@ def test_submission_needs_everything_and_both_declarations(client, login, make_s
     assert db.session.execute(sa.select(sa.func.count(Application.id))).scalar_one() == 0
 
 
+def test_a_too_short_plan_says_how_long_it_must_be(client, login, make_scenario, make_user):
+    """A plan of four characters was refused with "请填写实施计划。" — the user had filled it in."""
+    scenario = make_scenario()
+    login(make_user("enterprise"))
+    html = client.post(f"/scenarios/{scenario.id}/apply", data=form_data(plan="三个阶段")).get_data(as_text=True)
+    assert "请填写实施计划（至少 5 个字）。" in html and "三个阶段" in html
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("price_wan", "0", "报价必须大于 0 万元"),
     ("price_wan", "-5", "报价必须大于 0 万元"),
