@@ -64,3 +64,34 @@ def test_award_publicity_objection_dismissal_final(live_server, page, closed_sce
     assert page.locator("[data-objector]").count() == 0  # never public
     body = page.request.get(f"{live_server}/api/v1/scenarios/{scenario.id}").json()
     assert body["award"]["status"] == "final"
+
+
+def test_links_on_tinted_backgrounds_keep_aa_contrast(live_server, page, closed_scenario, make_user):
+    """Axe found Bootstrap's link blue below AA contrast on the owner's delivery page during the notice (the
+    查看公示 link in the yellow alert, 4.1:1) and on an unread notification (its title and 标为已读, 3.4:1)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from marketplace.applications import decisions
+    from tests.test_evaluation import CRITERIA, declared_expert, score_all, set_criteria
+    from tests.test_notifications import add_notification
+
+    scenario, owner, applications = closed_scenario(n=2)
+    criteria = set_criteria(scenario, owner, CRITERIA)
+    expert, assignment = declared_expert(make_user, scenario, owner)
+    for application in applications:
+        score_all(expert, assignment, application, criteria, ["80"] * len(criteria))
+    decisions.award(db.session, owner, scenario, applications[0].id)
+    db.session.commit()
+    add_notification(owner, title="异议处理结果：测试场景")
+
+    def contrast_failures() -> list[str]:
+        found = Axe().run(page).response["violations"]
+        return [str([n["target"] for n in v["nodes"]]) for v in found if v["id"] == "color-contrast"]
+
+    sign_in(page, live_server, owner)
+    page.goto(f"{live_server}/scenarios/{scenario.id}/delivery")
+    assert page.locator("[data-publicity-pending] a").count() == 1
+    assert contrast_failures() == []
+    page.goto(f"{live_server}/notifications")
+    assert page.locator('[data-unread="true"]').count() >= 1
+    assert contrast_failures() == []
