@@ -95,3 +95,35 @@ def test_links_on_tinted_backgrounds_keep_aa_contrast(live_server, page, closed_
     page.goto(f"{live_server}/notifications")
     assert page.locator('[data-unread="true"]').count() >= 1
     assert contrast_failures() == []
+
+
+def test_list_titles_stay_readable_on_phones(live_server, browser, closed_scenario, make_user):
+    """At 390 px the title column of 我的揭榜 and of /publicity shrank to two or three characters a line
+    (beside the no-wrap headings and dates); it keeps a readable width and the table scrolls sideways."""
+    from marketplace.applications import decisions
+    from tests.test_evaluation import CRITERIA, declared_expert, score_all, set_criteria
+
+    scenario, owner, applications = closed_scenario(n=2)
+    scenario.title = "城市级公共数据资源开发利用与智能交通信号协同优化平台建设项目"
+    db.session.commit()
+    criteria = set_criteria(scenario, owner, CRITERIA)
+    expert, assignment = declared_expert(make_user, scenario, owner)
+    for application in applications:
+        score_all(expert, assignment, application, criteria, ["80"] * len(criteria))
+    decisions.award(db.session, owner, scenario, applications[0].id)
+    db.session.commit()
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        page.goto(f"{live_server}/publicity")
+        cell = page.locator("[data-publicity-list] tbody tr").first.locator("td").first
+        assert cell.bounding_box()["width"] >= 150
+        sign_in(page, live_server, applications[0].created_by)
+        page.goto(f"{live_server}/my/applications")
+        cell = page.locator("#my-applications tbody tr").first.locator("td").first
+        assert cell.bounding_box()["width"] >= 150
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls, not the page
+    finally:
+        context.close()
