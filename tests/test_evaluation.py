@@ -705,3 +705,19 @@ def test_forms_carry_their_csrf_token(closed_scenario, app, tmp_path):
                           data={"award-application_id": str(first.id), "award-csrf_token": award}).status_code == 302
     db.session.expire_all()
     assert first.status == ApplicationStatus.SELECTED and second.status == ApplicationStatus.NOT_SELECTED
+
+
+def test_the_award_choices_name_the_unit_in_english(closed_scenario, client, sign_in):
+    """The award form's choices said "Quoted price 300.00 万元" on the English page (the unit was not wrapped)."""
+    from flask_babel import refresh
+
+    scenario, owner, _applications = closed_scenario(n=1)
+    sign_in(owner)
+    client.get("/lang/en")
+    refresh()  # the tests share one app context: forget the locale cached by the earlier requests
+    try:
+        html = client.get(f"/scenarios/{scenario.id}/evaluation").get_data(as_text=True)
+    finally:
+        client.get("/lang/zh_CN")
+        refresh()
+    assert "300.00 ×10k CNY" in html and "300.00 万元" not in html
