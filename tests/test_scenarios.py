@@ -444,3 +444,18 @@ def test_an_absurd_budget_is_refused_with_the_right_reason(make_user, client, lo
     assert message in html and f'value="{budget}"' in html
     if message != "预算必须大于 0。":
         assert "预算必须大于 0。" not in html
+
+
+def test_an_overlong_text_field_is_not_blamed_on_an_attachment(make_user, client, login):
+    """A description of 200 000 characters (over MAX_FORM_MEMORY_SIZE, far under the upload limit) was answered
+    "上传的内容过大，单个附件不能超过 20 MB" — the form held no attachment."""
+    login(make_user("owner"))
+    # The multipart body is built here: the test client spools a body this large to a file it never closes.
+    parts = [("title", "城市内涝监测预警系统"), ("mode", "open_call"), ("description", "描述" * 100_000)]
+    body = b"".join(f'--XyZ\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                    for name, value in parts) + b"--XyZ--\r\n"
+    response = client.post("/scenarios/new", data=body, content_type="multipart/form-data; boundary=XyZ")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "表单中某一栏的文字过长" in html and "单个附件" not in html
+    assert db.session.scalar(sa.select(sa.func.count(Scenario.id))) == 0
