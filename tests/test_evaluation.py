@@ -266,6 +266,7 @@ def test_invited_expert_is_notified_and_must_declare_before_reading(closed_scena
     data[f"c_{criteria[1].id}"] = ""
     html = client.post(url, data=data).get_data(as_text=True)
     assert "应在 0–100 之间" in html and "请为“团队能力”打分" in html
+    assert "。；" not in html  # the summary joins the messages without doubled punctuation
     assert db.session.scalar(sa.select(sa.func.count(Score.id))) == 0
     data = {f"c_{c.id}": str(v) for c, v in zip(criteria, (85, 70, 90, 60), strict=True)}
     data[f"comment_{criteria[0].id}"] = "架构清晰，国产化适配充分"

@@ -419,8 +419,8 @@ def submit_scores(session: Session, actor: User, assignment: ExpertAssignment, a
         else:
             cleaned[criterion.id] = value
     if errors:
-        raise ValidationFailed(_("评分未保存：%(items)s", items="；".join(m for ms in errors.values() for m in ms)),
-                               errors)
+        items = "；".join(m.rstrip("。") for ms in errors.values() for m in ms)  # not "…之间。；请为…"
+        raise ValidationFailed(_("评分未保存：%(items)s", items=items), errors)
     existing = scores_by(session, assignment).get(application.id, {})
     before = {str(cid): str(s.value) for cid, s in existing.items()}
     now = clock.now()
