@@ -1,5 +1,6 @@
 """Scenario lifecycle: the publish gate, every transition for every role, visibility, batches, Q&A, audit."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
@@ -459,3 +460,14 @@ def test_an_overlong_text_field_is_not_blamed_on_an_attachment(make_user, client
     assert response.status_code == 413
     assert "表单中某一栏的文字过长" in html and "单个附件" not in html
     assert db.session.scalar(sa.select(sa.func.count(Scenario.id))) == 0
+
+
+@pytest.mark.parametrize(("status", "label"), [("draft", "保存草稿"), ("returned", "保存草稿"), ("published", "保存修改")])
+def test_the_save_button_of_a_published_scenario_is_not_called_save_draft(make_scenario, make_user, client, login,
+                                                                         status, label):
+    """Editing a published scenario offered only "保存草稿": pressing it sent the scenario back to review."""
+    scenario = make_scenario(status)
+    login(owner_of(make_user, scenario))
+    html = client.get(f"/scenarios/{scenario.id}/edit").get_data(as_text=True)
+    save = re.search(r'<input[^>]*name="save"[^>]*>', html).group(0)
+    assert f'value="{label}"' in save
