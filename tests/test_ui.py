@@ -218,6 +218,27 @@ def test_owner_workbench_links_returned_scenarios(client, make_scenario, make_us
     assert client.get("/my/scenarios?status=nonsense").status_code == 200
 
 
+def test_owner_list_filters_by_the_status_it_shows(client, make_scenario, make_user, login):
+    """``?status=closed`` listed nothing ("还没有场景…") though the owner had a scenario shown as 已截止:
+    已截止 is derived from the deadline, never stored; 征集中 (published) lists only those before it."""
+    from datetime import timedelta
+
+    from marketplace import clock
+    from marketplace.extensions import db
+
+    open_one = make_scenario("published", title="征集中的场景甲")
+    closed = make_scenario("published", title="已截止的场景乙", owner=open_one.owner)
+    login(make_user("owner", organisation=open_one.owner))
+    closed.deadline, open_one.deadline = clock.now() - timedelta(days=1), clock.now() + timedelta(days=5)
+    db.session.commit()
+    listed = client.get("/my/scenarios?status=closed").get_data(as_text=True)
+    assert "已截止的场景乙" in listed and "征集中的场景甲" not in listed
+    listed = client.get("/my/scenarios?status=published").get_data(as_text=True)
+    assert "征集中的场景甲" in listed and "已截止的场景乙" not in listed
+    empty = client.get("/my/scenarios?status=accepted").get_data(as_text=True)
+    assert "没有处于该状态的场景。" in empty and "点击“起草新场景”开始" not in empty
+
+
 def test_firm_menu_links_its_shortcuts(client, make_user, login):
     login(make_user("enterprise"))
     html = client.get("/dashboard").get_data(as_text=True)
