@@ -125,5 +125,10 @@ def test_list_titles_stay_readable_on_phones(live_server, browser, closed_scenar
         cell = page.locator("#my-applications tbody tr").first.locator("td").first
         assert cell.bounding_box()["width"] >= 150
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls, not the page
+        context.clear_cookies()  # signed out (the phone's menu is folded)
+        sign_in(page, live_server, expert)  # the expert's 评审任务 list
+        page.goto(f"{live_server}/reviews")
+        cell = page.locator("main table tbody tr").first.locator("td").first
+        assert cell.bounding_box()["width"] >= 150
     finally:
         context.close()
