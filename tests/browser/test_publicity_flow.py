@@ -120,6 +120,11 @@ def test_list_titles_stay_readable_on_phones(live_server, browser, closed_scenar
         page.goto(f"{live_server}/publicity")
         cell = page.locator("[data-publicity-list] tbody tr").first.locator("td").first
         assert cell.bounding_box()["width"] >= 150
+        sign_in(page, live_server, owner)  # the owner's ranking of the applications
+        page.goto(f"{live_server}/scenarios/{scenario.id}/evaluation")
+        cell = page.locator(f'tr[data-application="{applications[0].id}"] td').nth(1)
+        assert cell.bounding_box()["width"] >= 150
+        context.clear_cookies()
         sign_in(page, live_server, applications[0].created_by)
         page.goto(f"{live_server}/my/applications")
         cell = page.locator("#my-applications tbody tr").first.locator("td").first
