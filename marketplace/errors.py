@@ -41,6 +41,11 @@ class DomainError(Exception):
         self.field_errors = field_errors or {}
 
 
+def joined(field_errors: dict[str, list[str]]) -> str:
+    """The field messages of a refusal in one sentence for its summary: "甲；乙。" — not "甲。；乙。"."""
+    return "；".join(m.rstrip("。") for messages in field_errors.values() for m in messages) + "。"
+
+
 class PermissionDenied(DomainError):
     """The actor may not do this."""
 

@@ -33,7 +33,7 @@ from werkzeug.datastructures import FileStorage
 from marketplace import attachments, audit, clock
 from marketplace.applications import policy
 from marketplace.applications.services import deadline_text, fingerprint, is_firm_user, live_application
-from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, joined
 from marketplace.models import (
     Application,
     ApplicationDocument,
@@ -205,7 +205,7 @@ def clean(data: dict[str, Any], scenario: Scenario, complete: bool) -> CleanedAp
              _("提交前请确认方案满足场景的各项需求。"))
         need(cleaned.declares_no_conflict, "declares_no_conflict", _("提交前请声明与业主单位不存在利益冲突。"))
     if errors:
-        summary = _("请修改标出的内容后再保存：%(items)s", items="；".join(m for ms in errors.values() for m in ms))
+        summary = _("请修改标出的内容后再保存：%(items)s", items=joined(errors))
         raise ValidationFailed(summary, errors)
     return cleaned
 

@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from marketplace import audit, clock
-from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed, joined
 from marketplace.models import (
     ApprovalStatus,
     Attachment,
@@ -70,8 +70,7 @@ def _require_city_staff(actor: User | None, message: str | None = None) -> None:
 
 
 def _fail(errors: dict[str, list[str]], prefix: str) -> ValidationFailed:
-    detail = "；".join(m for messages in errors.values() for m in messages)
-    return ValidationFailed(f"{prefix}{detail}", errors)
+    return ValidationFailed(f"{prefix}{joined(errors)}", errors)
 
 
 # ====================================================================== rounds
