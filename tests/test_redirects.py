@@ -85,3 +85,20 @@ def test_a_refusal_on_a_confirmation_page_goes_back_to_a_page_that_answers_get(m
     assert late.headers["Location"].endswith(f"/scenarios/{scenario.id}")
     page = client.get(late.headers["Location"])
     assert page.status_code == 200
+
+
+def test_language_switch_from_a_page_rendered_for_a_form_goes_to_a_page_that_answers_get(client, reset_language):
+    """A form's field errors are shown at the form's URL, which answers only POST: switching the language
+    there went back to it with a GET — a 405 page."""
+    response = client.get("/lang/en", headers={"Referer": f"{BASE}/scenarios/5/publish"}, base_url=BASE)
+    assert response.headers["Location"] == "/scenarios/5"
+    response = client.get("/lang/en", headers={"Referer": f"{BASE}/reviews/7/declare"}, base_url=BASE)
+    assert response.headers["Location"] == "/reviews/7"
+
+
+def test_the_legal_banner_from_a_page_rendered_for_a_form_goes_to_a_page_that_answers_get(client, make_user, login):
+    """The consent banner's 同意 sends the browser to ``next``, the page it was on: not to a POST-only URL."""
+    login(make_user("owner"))
+    response = client.post("/legal/accept", data={"next": "/objections/4/answer"})
+    assert response.status_code == 302 and response.headers["Location"] == "/objections"
+    assert client.get(response.headers["Location"]).status_code == 200
