@@ -369,6 +369,8 @@ def test_refused_question_goes_back_with_the_message(make_scenario, make_user, c
     response = client.post(f"/scenarios/{scenario.id}/questions", data={"text": "短"})
     assert response.status_code == 303 and response.headers["Location"] == f"/scenarios/{scenario.id}"
     assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 0
+    # The reason names the question (was WTForms' generic "字段长度必须介于 5 到 2000 个字符之间。").
+    assert "问题应为 5–2000 个字。" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", ["enterprise", "expert", "owner"])

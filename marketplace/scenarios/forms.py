@@ -85,7 +85,8 @@ class CityListForm(FlaskForm):
 
 
 class QuestionForm(FlaskForm):
-    text = TextAreaField(_l("您的问题"), validators=[DataRequired(_l("请填写问题。")), Length(min=5, max=2000)])
+    text = TextAreaField(_l("您的问题"), validators=[DataRequired(_l("请填写问题。")),
+                                                 Length(min=5, max=2000, message=_l("问题应为 5–2000 个字。"))])
     submit = SubmitField(_l("提交问题"))
 
 
