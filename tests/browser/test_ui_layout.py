@@ -127,3 +127,16 @@ def test_the_appraisal_list_does_not_widen_a_phone_page(live_server, browser, ma
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+def test_the_staff_scenario_records_keep_a_readable_title_on_phones(live_server, browser, content, make_user):
+    """/dashboard/districts/scenarios at 390 px squeezed the scenario title to two characters a line."""
+    context, page = _phone(browser, 390, 844)
+    try:
+        sign_in(page, live_server, make_user("city_staff"))
+        page.goto(f"{live_server}/dashboard/districts/scenarios")
+        cell = page.locator("main table tbody tr").first.locator("td").nth(1)
+        assert content["scenario"].title[:4] in cell.inner_text()
+        assert cell.bounding_box()["width"] >= 120  # ten characters of the table's small type
+    finally:
+        context.close()
