@@ -272,3 +272,28 @@ def test_footer_shows_operator_contact_and_icp(app, client):
         app.config.update(SITE_OPERATOR="", SITE_CONTACT="", SITE_ICP="")
     assert "运营单位：某某市经济和信息化委员会" in html and "联系方式：023-12345678" in html
     assert re.search(r'id="site-icp"><a href="https://beian.miit.gov.cn/"[^>]*>渝ICP备12345678号</a>', html)
+
+
+def test_the_account_card_shows_the_sign_in_before_this_one(client, make_user, login):
+    """上次登录 showed the sign-in of the current session (always "just now")."""
+    from datetime import timedelta
+
+    from marketplace import clock
+    from marketplace.extensions import db
+    from marketplace.models import LoginAttempt
+
+    user = make_user("owner")
+    earlier = clock.now() - timedelta(days=3)
+    db.session.add(LoginAttempt(email=user.email, ip="127.0.0.1", success=True, created_at=earlier))
+    db.session.add(LoginAttempt(email=user.email, ip="127.0.0.1", success=False, created_at=earlier + timedelta(days=1)))
+    db.session.commit()
+    login(user)
+    html = client.get("/dashboard").get_data(as_text=True)
+    shown = re.search(r"data-previous-sign-in>([^<]*)<", html).group(1)
+    assert shown == clock.to_local(earlier).strftime("%Y-%m-%d %H:%M")
+
+
+def test_a_first_sign_in_has_no_previous_one(client, make_user, login):
+    login(make_user("owner"))
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert re.search(r"data-previous-sign-in>([^<]*)<", html).group(1) == "—"
