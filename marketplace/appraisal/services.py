@@ -177,6 +177,11 @@ def _apply(appraisal: Appraisal, clean: dict[str, Any]) -> None:
         row.name, row.weight, row.sort_order = str(indicator.name), weight, order
 
 
+def check_settings(session: Session, data: dict[str, Any], appraisal: Appraisal | None = None) -> None:
+    """Raise the ValidationFailed that saving these settings would raise (nothing is written)."""
+    _clean(session, data, appraisal)
+
+
 def create_appraisal(session: Session, actor: User, data: dict[str, Any], ip: str | None = None) -> Appraisal:
     """A draft appraisal for a year (or half-year) with its indicator weights, pool, cap and top N."""
     if not can_manage(actor):
