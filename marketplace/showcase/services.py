@@ -131,6 +131,11 @@ def _set_criteria(rnd: SelectionRound, criteria: list[tuple[str, Decimal]]) -> N
     rnd.criteria[:] = keep
 
 
+def check_round(data: dict[str, Any]) -> None:
+    """Raise the ValidationFailed that saving these round settings would raise (nothing is written)."""
+    _clean_round(data)
+
+
 def create_round(session: Session, actor: User, data: dict[str, Any], ip: str | None = None) -> SelectionRound:
     """A draft selection round for a year with its weighted criteria."""
     _require_city_staff(actor)
