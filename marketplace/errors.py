@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -39,6 +39,11 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.field_errors = field_errors or {}
+
+
+def joined(field_errors: dict[str, list[str]]) -> str:
+    """The field messages of a refusal in one sentence for its summary: "甲；乙。" — not "甲。；乙。"."""
+    return "；".join(m.rstrip("。") for messages in field_errors.values() for m in messages) + "。"
 
 
 class PermissionDenied(DomainError):
@@ -123,7 +128,12 @@ def register_error_handlers(app: Flask) -> None:
         if error.code == 400 and error.description and "CSRF" in error.description:
             message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。")
         elif error.code == 413:
-            message = _("上传的内容过大，单个附件不能超过 20 MB。")
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            if limit and (request.content_length or 0) <= limit:
+                # Within the upload limit: one text field of a multipart form was over MAX_FORM_MEMORY_SIZE.
+                message = _("表单中某一栏的文字过长（每栏不能超过约 16 万个汉字），内容未保存。请返回上一页精简后重试。")
+            else:
+                message = _("上传的内容过大，单个附件不能超过 20 MB。")
         body, status = error_response(error.code or 500, message)
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
         return body, status, headers

@@ -48,13 +48,19 @@ def safe_target(target: str | None, fallback: str) -> str:
     return target if is_safe_redirect(target) else fallback
 
 
-def back_url() -> str:
-    """Where to send the browser after a refused form: the referring page of this site, else the
-    nearest page above the current path that answers GET (``/scenarios/5/publish`` → ``/scenarios/5``)."""
-    if is_safe_redirect(request.referrer):
-        return request.referrer  # type: ignore[return-value]
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    path = request.path.rstrip("/")
+def _answers_get(adapter, url: str) -> bool:
+    try:
+        adapter.match(urlsplit(url).path or "/", method="GET")
+    except RequestRedirect:
+        return True
+    except (NotFound, MethodNotAllowed):
+        return False
+    return True
+
+
+def _nearest_page_above(adapter, path: str) -> str:
+    """The nearest page above *path* that answers GET (``/scenarios/5/publish`` → ``/scenarios/5``)."""
+    path = path.rstrip("/")
     while path:
         path = path.rsplit("/", 1)[0]
         try:
@@ -65,3 +71,27 @@ def back_url() -> str:
             continue
         return path or "/"
     return url_for("main.index")
+
+
+def page_to_return_to(target: str | None, fallback: str) -> str:
+    """Where "go back to *target*" (the language switch's Referer, the legal banner's ``next``) may send the
+    browser: *target* when it is on this site and answers GET; when it answers only POST — a page rendered
+    in answer to a form (its field errors, a confirmation step) — the nearest page above it that does
+    (a GET of the form's URL would be a 405); *fallback* when it is not safe."""
+    if not is_safe_redirect(target):
+        return fallback
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    if _answers_get(adapter, target):  # type: ignore[arg-type]
+        return target  # type: ignore[return-value]
+    return _nearest_page_above(adapter, urlsplit(target).path)  # type: ignore[arg-type]
+
+
+def back_url() -> str:
+    """Where to send the browser after a refused form: the referring page of this site when it answers
+    GET, else the nearest page above the current path that does (``/scenarios/5/publish`` →
+    ``/scenarios/5``). A referrer that answers only POST is a page rendered in answer to a POST — the
+    confirmation step of an irreversible action — and going back to it would be a 405."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    if is_safe_redirect(request.referrer) and _answers_get(adapter, request.referrer):  # type: ignore[arg-type]
+        return request.referrer  # type: ignore[return-value]
+    return _nearest_page_above(adapter, request.path)

@@ -257,6 +257,14 @@ def test_submission_needs_everything_and_both_declarations(client, login, make_s
     assert db.session.execute(sa.select(sa.func.count(Application.id))).scalar_one() == 0
 
 
+def test_a_too_short_plan_says_how_long_it_must_be(client, login, make_scenario, make_user):
+    """A plan of four characters was refused with "请填写实施计划。" — the user had filled it in."""
+    scenario = make_scenario()
+    login(make_user("enterprise"))
+    html = client.post(f"/scenarios/{scenario.id}/apply", data=form_data(plan="三个阶段")).get_data(as_text=True)
+    assert "请填写实施计划（至少 5 个字）。" in html and "三个阶段" in html
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("price_wan", "0", "报价必须大于 0 万元"),
     ("price_wan", "-5", "报价必须大于 0 万元"),
@@ -396,6 +404,29 @@ def test_withdraw_then_apply_again(client, login, make_scenario, make_user):
     # A withdrawn application cannot be withdrawn again.
     response = client.post(f"/applications/{application.id}/withdraw", follow_redirects=True)
     assert "不能撤回" in response.get_data(as_text=True)
+
+
+def test_applying_again_after_a_withdrawal_starts_from_the_withdrawn_texts(client, login, make_scenario, make_user):
+    """The withdrawal says a firm may apply again before the deadline: the withdrawn application's page leads
+    there, and the form starts from what the firm wrote (declarations made afresh), not from an empty form."""
+    scenario = make_scenario()
+    firm = make_user("enterprise")
+    application = submit(firm, scenario)
+    login(firm)
+    assert client.post(f"/applications/{application.id}/withdraw").status_code == 302
+    detail = client.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert "data-reapply" in detail and f"/scenarios/{scenario.id}/apply" in detail
+    html = client.get(f"/scenarios/{scenario.id}/apply").get_data(as_text=True)
+    assert FULL["summary"] in html and FULL["plan"] in html and "298.50" in html
+    assert "已填入贵单位撤回的申请内容" in html
+    for name in ("declares_meets_requirements", "declares_no_conflict"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+        assert "checked" not in tag
+    # Another firm never sees it.
+    other = make_user("enterprise")
+    client.post("/auth/logout")
+    login(other)
+    assert FULL["summary"] not in client.get(f"/scenarios/{scenario.id}/apply").get_data(as_text=True)
 
 
 def test_one_live_application_per_firm_and_scenario(make_scenario, make_user, monkeypatch):

@@ -403,6 +403,19 @@ def _form(**changes):
     return data
 
 
+def test_the_form_shows_every_problem_in_one_round(client, make_user, login):
+    """A year out of range hid the other problems (a pool and a weight that are not numbers): they appeared
+    only after the year was corrected and the form sent again."""
+    from marketplace.extensions import db
+    from marketplace.models import Appraisal
+
+    login(make_user("city_staff"))
+    html = client.post("/appraisals/new", data=_form(year="1800", reward_pool_wan="很多", w_reuse="abc")
+                       ).get_data(as_text=True)
+    assert "2000–2100" in html and "奖励资金总额必须是数字" in html and "权重必须是数字" in html
+    assert db.session.query(Appraisal).count() == 0
+
+
 def test_city_staff_create_publish_and_export_through_the_pages(dataset, client, make_user, login):
     import openpyxl
 

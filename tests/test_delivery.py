@@ -297,6 +297,11 @@ def test_delivery_pages_through_the_forms(awarded, client, sign_in):
     assert client.post(f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/milestones",
                        data={f"ms{contract.id}-title": "运维培训", f"ms{contract.id}-due_on": "not a date"}
                        ).status_code == 422
+    # An empty milestone form names both missing fields at once (the name was asked for only after the date).
+    empty = client.post(f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/milestones",
+                        data={f"ms{contract.id}-title": "", f"ms{contract.id}-due_on": ""})
+    assert empty.status_code == 422
+    assert "请填写里程碑名称。" in empty.get_data(as_text=True) and "请填写计划完成日期。" in empty.get_data(as_text=True)
     assert client.post(f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/progress",
                        data={f"pg{contract.id}-text": "系统已上线试运行", f"pg{contract.id}-percent": "85"}
                        ).status_code == 302

@@ -266,6 +266,16 @@ def test_bad_profile_input_gives_field_errors_and_keeps_the_form(client, login, 
     assert _profile(firm_user.organisation_id).building == ""  # nothing half-saved
 
 
+def test_the_refusal_summary_has_no_doubled_punctuation(client, login, firm_user):
+    """The summary said "成立日期不能晚于今天。；员工人数应为…。；网址格式不正确…。" (every refusal that lists its
+    field messages in one line: profile, qualification, case, appraisal, showcase, scoring, application)."""
+    login(firm_user)
+    client.get("/my/profile")
+    html = client.post("/my/profile", data={**FULL_FORM, "founded_on": "2999-01-01", "employees": "-3",
+                                            "website": "not a url", "save": "y"}).get_data(as_text=True)
+    assert "成立日期不能晚于今天；" in html and "。；" not in html
+
+
 def test_create_profile_once_per_firm_and_only_for_firms(app, make_org, make_user):
     from marketplace.enterprises import services
     from marketplace.extensions import db

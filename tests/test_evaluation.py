@@ -266,6 +266,7 @@ def test_invited_expert_is_notified_and_must_declare_before_reading(closed_scena
     data[f"c_{criteria[1].id}"] = ""
     html = client.post(url, data=data).get_data(as_text=True)
     assert "应在 0–100 之间" in html and "请为“团队能力”打分" in html
+    assert "。；" not in html  # the summary joins the messages without doubled punctuation
     assert db.session.scalar(sa.select(sa.func.count(Score.id))) == 0
     data = {f"c_{c.id}": str(v) for c, v in zip(criteria, (85, 70, 90, 60), strict=True)}
     data[f"comment_{criteria[0].id}"] = "架构清晰，国产化适配充分"
@@ -705,3 +706,19 @@ def test_forms_carry_their_csrf_token(closed_scenario, app, tmp_path):
                           data={"award-application_id": str(first.id), "award-csrf_token": award}).status_code == 302
     db.session.expire_all()
     assert first.status == ApplicationStatus.SELECTED and second.status == ApplicationStatus.NOT_SELECTED
+
+
+def test_the_award_choices_name_the_unit_in_english(closed_scenario, client, sign_in):
+    """The award form's choices said "Quoted price 300.00 万元" on the English page (the unit was not wrapped)."""
+    from flask_babel import refresh
+
+    scenario, owner, _applications = closed_scenario(n=1)
+    sign_in(owner)
+    client.get("/lang/en")
+    refresh()  # the tests share one app context: forget the locale cached by the earlier requests
+    try:
+        html = client.get(f"/scenarios/{scenario.id}/evaluation").get_data(as_text=True)
+    finally:
+        client.get("/lang/zh_CN")
+        refresh()
+    assert "300.00 ×10k CNY" in html and "300.00 万元" not in html

@@ -548,3 +548,13 @@ def test_search_shows_an_award_in_publicity_as_publicity(in_publicity, client, t
     assert "公示中" in page
     travel(notice.ends_at + timedelta(seconds=1))
     assert found() == ["awarded"]
+
+
+def test_the_publication_confirmation_names_the_batch(make_scenario, make_user, client, login):
+    """The confirmation listed "所在清单批次" among what becomes public, but not which batch had been chosen."""
+    scenario = make_scenario("submitted")
+    login(make_user("district_staff"))
+    page = client.post(f"/scenarios/{scenario.id}/publish", data={
+        "batch_id": "0", "new_batch_name": "2025年渝中区第9批", "new_batch_stage": "collect"}).get_data(as_text=True)
+    summary = page.split("data-confirm-summary", 1)[1].split("</dl>", 1)[0]
+    assert "发布到批次" in summary and "2025年渝中区第9批（新建批次）" in summary

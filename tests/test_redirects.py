@@ -64,3 +64,41 @@ def test_is_safe_redirect_is_the_one_check(app, target):
     with app.test_request_context("/", base_url=BASE):
         assert not is_safe_redirect(target)
         assert is_safe_redirect(f"{BASE}/x") and is_safe_redirect("/x")
+
+
+def test_a_refusal_on_a_confirmation_page_goes_back_to_a_page_that_answers_get(make_scenario, make_user, client,
+                                                                                login):
+    """The confirmation step is a page rendered in answer to a POST: its own URL answers only POST. When the
+    confirmed action is then refused (here: a colleague published the scenario in the meantime), the browser
+    goes back to the scenario with the reason — not to the confirmation URL, where a GET is a 405."""
+    from tests.confirm_support import post_confirmed, token_of
+
+    scenario = make_scenario("submitted")
+    login(make_user("district_staff"))
+    url = f"/scenarios/{scenario.id}/publish"
+    data = {"batch_id": "0", "new_batch_name": "第九批", "new_batch_stage": "collect"}
+    token = token_of(client.post(url, data=data, headers={"Referer": f"/scenarios/{scenario.id}"})
+                     .get_data(as_text=True))
+    assert post_confirmed(client, url, data=data).status_code == 302  # the colleague's publish
+    late = client.post(url, data={**data, "confirm_token": token}, headers={"Referer": f"http://localhost{url}"})
+    assert late.status_code == 303
+    assert late.headers["Location"].endswith(f"/scenarios/{scenario.id}")
+    page = client.get(late.headers["Location"])
+    assert page.status_code == 200
+
+
+def test_language_switch_from_a_page_rendered_for_a_form_goes_to_a_page_that_answers_get(client, reset_language):
+    """A form's field errors are shown at the form's URL, which answers only POST: switching the language
+    there went back to it with a GET — a 405 page."""
+    response = client.get("/lang/en", headers={"Referer": f"{BASE}/scenarios/5/publish"}, base_url=BASE)
+    assert response.headers["Location"] == "/scenarios/5"
+    response = client.get("/lang/en", headers={"Referer": f"{BASE}/reviews/7/declare"}, base_url=BASE)
+    assert response.headers["Location"] == "/reviews/7"
+
+
+def test_the_legal_banner_from_a_page_rendered_for_a_form_goes_to_a_page_that_answers_get(client, make_user, login):
+    """The consent banner's 同意 sends the browser to ``next``, the page it was on: not to a POST-only URL."""
+    login(make_user("owner"))
+    response = client.post("/legal/accept", data={"next": "/objections/4/answer"})
+    assert response.status_code == 302 and response.headers["Location"] == "/objections"
+    assert client.get(response.headers["Location"]).status_code == 200

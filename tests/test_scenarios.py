@@ -1,5 +1,6 @@
 """Scenario lifecycle: the publish gate, every transition for every role, visibility, batches, Q&A, audit."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
@@ -368,6 +369,8 @@ def test_refused_question_goes_back_with_the_message(make_scenario, make_user, c
     response = client.post(f"/scenarios/{scenario.id}/questions", data={"text": "短"})
     assert response.status_code == 303 and response.headers["Location"] == f"/scenarios/{scenario.id}"
     assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 0
+    # The reason names the question (was WTForms' generic "字段长度必须介于 5 到 2000 个字符之间。").
+    assert "问题应为 5–2000 个字。" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", ["enterprise", "expert", "owner"])
@@ -416,3 +419,57 @@ def test_questions_close_before_the_deadline(make_scenario, make_user, app):
         services.ask(db.session, firm, scenario, "截止前十小时还能提问吗？")
     with pytest.raises(PermissionDenied):
         services.ask(db.session, make_user("owner"), make_scenario("published"), "业主不能提问吧？")
+
+
+def test_publishing_into_a_new_batch_without_its_name_is_refused_before_the_confirmation(make_scenario, make_user,
+                                                                                        client, login):
+    """The missing batch name is reported at once, not after the user confirmed the irreversible publish."""
+    scenario = make_scenario("submitted")
+    login(make_user("district_staff"))
+    page = f"/scenarios/{scenario.id}"
+    response = client.post(f"{page}/publish", headers={"Referer": page},
+                           data={"batch_id": "0", "new_batch_name": "  ", "new_batch_stage": "collect"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(page)
+    assert "请选择批次或填写新建批次的名称。" in client.get(page).get_data(as_text=True)
+    db.session.expire_all()
+    assert scenario.status == ScenarioStatus.SUBMITTED
+
+
+@pytest.mark.parametrize(("budget", "message"), [("0", "预算必须大于 0。"), ("-3", "预算必须大于 0。"),
+                                                 ("99999999999999", "预算不能超过 10,000,000 万元")])
+def test_an_absurd_budget_is_refused_with_the_right_reason(make_user, client, login, budget, message):
+    """A budget above the ceiling was refused with "预算必须大于 0。" — the wrong reason."""
+    login(make_user("owner"))
+    response = client.post("/scenarios/new", data={"title": "城市内涝监测预警系统", "budget_wan": budget,
+                                                   "mode": "open_call", "save": "1"})
+    html = response.get_data(as_text=True)
+    assert response.status_code in (200, 422)  # the form again, with the value kept
+    assert message in html and f'value="{budget}"' in html
+    if message != "预算必须大于 0。":
+        assert "预算必须大于 0。" not in html
+
+
+def test_an_overlong_text_field_is_not_blamed_on_an_attachment(make_user, client, login):
+    """A description of 200 000 characters (over MAX_FORM_MEMORY_SIZE, far under the upload limit) was answered
+    "上传的内容过大，单个附件不能超过 20 MB" — the form held no attachment."""
+    login(make_user("owner"))
+    # The multipart body is built here: the test client spools a body this large to a file it never closes.
+    parts = [("title", "城市内涝监测预警系统"), ("mode", "open_call"), ("description", "描述" * 100_000)]
+    body = b"".join(f'--XyZ\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                    for name, value in parts) + b"--XyZ--\r\n"
+    response = client.post("/scenarios/new", data=body, content_type="multipart/form-data; boundary=XyZ")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "表单中某一栏的文字过长" in html and "单个附件" not in html
+    assert db.session.scalar(sa.select(sa.func.count(Scenario.id))) == 0
+
+
+@pytest.mark.parametrize(("status", "label"), [("draft", "保存草稿"), ("returned", "保存草稿"), ("published", "保存修改")])
+def test_the_save_button_of_a_published_scenario_is_not_called_save_draft(make_scenario, make_user, client, login,
+                                                                         status, label):
+    """Editing a published scenario offered only "保存草稿": pressing it sent the scenario back to review."""
+    scenario = make_scenario(status)
+    login(owner_of(make_user, scenario))
+    html = client.get(f"/scenarios/{scenario.id}/edit").get_data(as_text=True)
+    save = re.search(r'<input[^>]*name="save"[^>]*>', html).group(0)
+    assert f'value="{label}"' in save

@@ -169,6 +169,20 @@ def test_only_city_staff_run_rounds(app, make_user, services, open_round, role):
         services.publish_round(db.session, actor, open_round, [1])
 
 
+def test_the_round_form_shows_every_problem_in_one_round(client, make_user, login):
+    """A year out of range hid the criteria's problems (a weight that is not a number): they appeared only after
+    the year was corrected and the form sent again."""
+    from marketplace.extensions import db
+    from marketplace.models import SelectionRound
+
+    login(make_user("city_staff"))
+    data = {"year": "1800", "name": "2025年度评选", "description": "",
+            "criteria-0-name": "创新性", "criteria-0-weight": "很多", "criteria-1-name": "成效", "criteria-1-weight": "30"}
+    html = client.post("/showcase/rounds/new", data=data).get_data(as_text=True)
+    assert "2000–2100" in html and "“创新性”的权重必须是数字。" in html
+    assert db.session.query(SelectionRound).count() == 0
+
+
 def test_round_form_through_the_pages(client, make_user, login):
     from marketplace.extensions import db
     from marketplace.models import RoundStatus, SelectionRound

@@ -218,6 +218,27 @@ def test_owner_workbench_links_returned_scenarios(client, make_scenario, make_us
     assert client.get("/my/scenarios?status=nonsense").status_code == 200
 
 
+def test_owner_list_filters_by_the_status_it_shows(client, make_scenario, make_user, login):
+    """``?status=closed`` listed nothing ("还没有场景…") though the owner had a scenario shown as 已截止:
+    已截止 is derived from the deadline, never stored; 征集中 (published) lists only those before it."""
+    from datetime import timedelta
+
+    from marketplace import clock
+    from marketplace.extensions import db
+
+    open_one = make_scenario("published", title="征集中的场景甲")
+    closed = make_scenario("published", title="已截止的场景乙", owner=open_one.owner)
+    login(make_user("owner", organisation=open_one.owner))
+    closed.deadline, open_one.deadline = clock.now() - timedelta(days=1), clock.now() + timedelta(days=5)
+    db.session.commit()
+    listed = client.get("/my/scenarios?status=closed").get_data(as_text=True)
+    assert "已截止的场景乙" in listed and "征集中的场景甲" not in listed
+    listed = client.get("/my/scenarios?status=published").get_data(as_text=True)
+    assert "征集中的场景甲" in listed and "已截止的场景乙" not in listed
+    empty = client.get("/my/scenarios?status=accepted").get_data(as_text=True)
+    assert "没有处于该状态的场景。" in empty and "点击“起草新场景”开始" not in empty
+
+
 def test_firm_menu_links_its_shortcuts(client, make_user, login):
     login(make_user("enterprise"))
     html = client.get("/dashboard").get_data(as_text=True)
@@ -251,3 +272,28 @@ def test_footer_shows_operator_contact_and_icp(app, client):
         app.config.update(SITE_OPERATOR="", SITE_CONTACT="", SITE_ICP="")
     assert "运营单位：某某市经济和信息化委员会" in html and "联系方式：023-12345678" in html
     assert re.search(r'id="site-icp"><a href="https://beian.miit.gov.cn/"[^>]*>渝ICP备12345678号</a>', html)
+
+
+def test_the_account_card_shows_the_sign_in_before_this_one(client, make_user, login):
+    """上次登录 showed the sign-in of the current session (always "just now")."""
+    from datetime import timedelta
+
+    from marketplace import clock
+    from marketplace.extensions import db
+    from marketplace.models import LoginAttempt
+
+    user = make_user("owner")
+    earlier = clock.now() - timedelta(days=3)
+    db.session.add(LoginAttempt(email=user.email, ip="127.0.0.1", success=True, created_at=earlier))
+    db.session.add(LoginAttempt(email=user.email, ip="127.0.0.1", success=False, created_at=earlier + timedelta(days=1)))
+    db.session.commit()
+    login(user)
+    html = client.get("/dashboard").get_data(as_text=True)
+    shown = re.search(r"data-previous-sign-in>([^<]*)<", html).group(1)
+    assert shown == clock.to_local(earlier).strftime("%Y-%m-%d %H:%M")
+
+
+def test_a_first_sign_in_has_no_previous_one(client, make_user, login):
+    login(make_user("owner"))
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert re.search(r"data-previous-sign-in>([^<]*)<", html).group(1) == "—"

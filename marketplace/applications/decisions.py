@@ -36,7 +36,7 @@ from marketplace.applications.evaluation import (
     require_manage,
     require_undecided,
 )
-from marketplace.errors import InvalidTransition, ValidationFailed
+from marketplace.errors import InvalidTransition, ValidationFailed, joined
 from marketplace.models import (
     Application,
     ApplicationStatus,
@@ -235,7 +235,7 @@ def record_stage(session: Session, actor: User, scenario: Scenario, application_
     if not result:
         errors["result"] = [_("请填写阶段评估结论。")]
     if errors:
-        raise ValidationFailed("；".join(m for ms in errors.values() for m in ms), errors)
+        raise ValidationFailed(joined(errors), errors)
     assessment = StageAssessment(application_id=application.id, stage=stage, score=value, result=result,
                                  recorded_at=clock.now(), recorded_by_id=actor.id)
     session.add(assessment)

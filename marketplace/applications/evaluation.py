@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import audit, clock
 from marketplace.applications import policy as app_policy
-from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, joined
 from marketplace.models import (
     Application,
     ApplicationStatus,
@@ -419,8 +419,7 @@ def submit_scores(session: Session, actor: User, assignment: ExpertAssignment, a
         else:
             cleaned[criterion.id] = value
     if errors:
-        raise ValidationFailed(_("评分未保存：%(items)s", items="；".join(m for ms in errors.values() for m in ms)),
-                               errors)
+        raise ValidationFailed(_("评分未保存：%(items)s", items=joined(errors)), errors)
     existing = scores_by(session, assignment).get(application.id, {})
     before = {str(cid): str(s.value) for cid, s in existing.items()}
     now = clock.now()

@@ -131,7 +131,7 @@ class ContractForm(FlaskForm):
 
 
 class MilestoneForm(FlaskForm):
-    title = StringField(_l("里程碑"), validators=[Optional(), Length(max=200)])
+    title = StringField(_l("里程碑"), validators=[InputRequired(_l("请填写里程碑名称。")), Length(max=200)])
     due_on = DateField(_l("计划完成日期"), validators=[InputRequired(_l("请填写计划完成日期。"))])
     submit = SubmitField(_l("添加里程碑"))
 

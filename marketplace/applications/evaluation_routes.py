@@ -128,7 +128,7 @@ def _render(scenario: Scenario, **given):
 
 def _label(item: evaluation.Ranked) -> str:
     application = item.application
-    price = f"{application.price_wan:,.2f} 万元" if application.price_wan is not None else "—"
+    price = f"{application.price_wan:,.2f} {_('万元')}" if application.price_wan is not None else "—"
     total = _("加权得分 %(t)s", t=item.total) if item.total is not None else _("未评分")
     return f"{application.organisation.name} · {_('报价')} {price} · {total}"
 

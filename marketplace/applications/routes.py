@@ -86,6 +86,12 @@ def apply(scenario_id: int):
             return _closed(scenario, application), 200
         if application is not None:
             _fill(form, application)
+        elif (withdrawn := services.last_withdrawn(db.session, current_user.organisation_id, scenario.id)) is not None:
+            # A firm that withdrew and applies again starts from what it wrote, not from an empty form; the
+            # declarations are made afresh and the attachments are chosen again.
+            _fill(form, withdrawn)
+            form.declares_meets_requirements.data = form.declares_no_conflict.data = False
+            flash(_("已填入贵单位撤回的申请内容（附件需重新上传），请核对后保存或提交。"), "info")
     elif form.validate_on_submit():
         try:
             result = submission.save(db.session, current_user, scenario, form.data_for_service(),

@@ -126,6 +126,20 @@ def live_application(session: Session, organisation_id: int | None, scenario_id:
     return session.execute(query).scalar_one_or_none()
 
 
+def last_withdrawn(session: Session, organisation_id: int | None, scenario_id: int) -> Application | None:
+    """The firm's most recently withdrawn application for a scenario (its texts refill a new application).
+
+    Firm-internal: callers pass the acting firm's own organisation id.
+    """
+    if organisation_id is None:
+        return None
+    return session.execute(
+        sa.select(Application).where(Application.scenario_id == scenario_id,
+                                     Application.organisation_id == organisation_id,
+                                     Application.status == ApplicationStatus.WITHDRAWN)
+        .order_by(Application.updated_at.desc(), Application.id.desc()).limit(1)).scalar_one_or_none()
+
+
 def can_list(user: User | None, scenario: Scenario) -> bool:
     """Who may open a scenario's application list (it shows only the count while sealed).
 

@@ -33,7 +33,7 @@ from werkzeug.datastructures import FileStorage
 from marketplace import attachments, audit, clock
 from marketplace.applications import policy
 from marketplace.applications.services import deadline_text, fingerprint, is_firm_user, live_application
-from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, joined
 from marketplace.models import (
     Application,
     ApplicationDocument,
@@ -199,13 +199,13 @@ def clean(data: dict[str, Any], scenario: Scenario, complete: bool) -> CleanedAp
         need(len(cleaned.approach) >= 10, "approach", _("请填写技术方案（至少 10 个字）。"))
         need(bool(cleaned.team), "team", _("请至少填写一名团队成员（每行：姓名｜角色｜专长）。"))
         need(cleaned.price_wan is not None, "price_wan", _("请填写报价（万元）。"))
-        need(len(cleaned.plan) >= 5, "plan", _("请填写实施计划。"))
+        need(len(cleaned.plan) >= 5, "plan", _("请填写实施计划（至少 5 个字）。"))
         need(bool(cleaned.milestones), "milestones", _("请至少填写一个里程碑（每行：月份｜里程碑）。"))
         need(cleaned.declares_meets_requirements, "declares_meets_requirements",
              _("提交前请确认方案满足场景的各项需求。"))
         need(cleaned.declares_no_conflict, "declares_no_conflict", _("提交前请声明与业主单位不存在利益冲突。"))
     if errors:
-        summary = _("请修改标出的内容后再保存：%(items)s", items="；".join(m for ms in errors.values() for m in ms))
+        summary = _("请修改标出的内容后再保存：%(items)s", items=joined(errors))
         raise ValidationFailed(summary, errors)
     return cleaned
 

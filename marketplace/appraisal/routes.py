@@ -41,6 +41,20 @@ def _rejected(form: AppraisalForm, error: ValidationFailed) -> int:
     return status
 
 
+def _with_the_rules(form: AppraisalForm, appraisal: Appraisal | None) -> None:
+    """A form its own validators refused (a year out of range …) also shows what the settings' rules refuse
+    (amounts, weights, their sum), so that everything is corrected in one round, not two."""
+    try:
+        services.check_settings(db.session, _form_data(form), appraisal)
+    except ValidationFailed as error:
+        for name, messages in error.field_errors.items():
+            field = getattr(form, name, None)
+            if field is not None and not field.errors:
+                field.errors = list(messages)
+        for message in error.field_errors.get("weights", []):
+            flash(message, "danger")
+
+
 def _form_page(form: AppraisalForm, appraisal: Appraisal | None) -> str:
     warning = services.cap_warning(appraisal.reward_pool_yuan, appraisal.cap_yuan, appraisal.top_n) \
         if appraisal is not None else None
@@ -75,6 +89,8 @@ def new():
         flash(_("考评已创建（草稿）。下方排名按平台数据实时计算，发布后冻结。"), "success")
         _flash_cap_warning(appraisal)
         return redirect(url_for("appraisal.detail", appraisal_id=appraisal.id))
+    if form.is_submitted():
+        _with_the_rules(form, None)
     return _form_page(form, None)
 
 
@@ -103,6 +119,8 @@ def edit(appraisal_id: int):
         flash(_("已保存。"), "success")
         _flash_cap_warning(appraisal)
         return redirect(url_for("appraisal.detail", appraisal_id=appraisal.id))
+    if form.is_submitted():
+        _with_the_rules(form, appraisal)
     return _form_page(form, appraisal)
 
 

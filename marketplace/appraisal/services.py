@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import audit, clock, formats
 from marketplace.appraisal.computation import INDICATORS, Outcome, compute
-from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed, joined
 from marketplace.models import (
     Appraisal,
     AppraisalIndicator,
@@ -148,8 +148,7 @@ def _clean(session: Session, data: dict[str, Any], appraisal: Appraisal | None) 
         if clash is not None and (appraisal is None or clash != appraisal.id):
             errors["year"] = [_("%(y)d 年已有同一周期的考评。", y=year)]
     if errors:
-        detail = "；".join(m for messages in errors.values() for m in messages)
-        raise ValidationFailed(_("考评设置有误：%(d)s", d=detail), errors)
+        raise ValidationFailed(_("考评设置有误：%(d)s", d=joined(errors)), errors)
     return {"year": year, "period": period, "name": name or default_name(year, period), "reward_pool_yuan": pool,
             "cap_yuan": cap, "top_n": top_n, "weights": weights, "note": (data.get("note") or "").strip()}
 
@@ -176,6 +175,11 @@ def _apply(appraisal: Appraisal, clean: dict[str, Any]) -> None:
             row = AppraisalIndicator(code=indicator.code)
             appraisal.indicators.append(row)
         row.name, row.weight, row.sort_order = str(indicator.name), weight, order
+
+
+def check_settings(session: Session, data: dict[str, Any], appraisal: Appraisal | None = None) -> None:
+    """Raise the ValidationFailed that saving these settings would raise (nothing is written)."""
+    _clean(session, data, appraisal)
 
 
 def create_appraisal(session: Session, actor: User, data: dict[str, Any], ip: str | None = None) -> Appraisal:

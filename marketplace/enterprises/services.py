@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import attachments, audit, clock
 from marketplace.enterprises import policy
-from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, joined
 from marketplace.models import (
     AttachmentPurpose,
     Domain,
@@ -277,7 +277,7 @@ def _clean_profile(session: Session, data: dict[str, Any]) -> tuple[dict[str, An
         errors.setdefault("contact_email", []).append(_("邮箱格式不正确。"))
     if errors:
         raise ValidationFailed(_("企业信息有误，请按提示修改：%(detail)s",
-                                 detail="；".join(m for ms in errors.values() for m in ms)), errors)
+                                 detail=joined(errors)), errors)
     return clean, domains
 
 
@@ -315,7 +315,7 @@ def update_profile(session: Session, actor: User, profile: EnterpriseProfile, da
         if not domains:
             missing["domains"] = [_("已提交核验的企业信息至少保留一个产业领域。")]
         if missing:
-            raise ValidationFailed("；".join(m for ms in missing.values() for m in ms), missing)
+            raise ValidationFailed(joined(missing), missing)
     changed = [name for name in PROFILE_FIELDS if before[name] != proposed[name]]
     if not changed:
         return []
@@ -342,7 +342,7 @@ def submit(session: Session, actor: User, profile: EnterpriseProfile, ip: str | 
     problems = submission_problems(profile)
     if problems:
         raise ValidationFailed(_("提交核验前还需完善：%(items)s",
-                                 items="；".join(m for ms in problems.values() for m in ms)), problems)
+                                 items=joined(problems)), problems)
     before = profile.status.value
     profile.status = VerificationStatus.PENDING
     profile.review_note = None
@@ -444,7 +444,7 @@ def add_qualification(session: Session, actor: User, profile: EnterpriseProfile,
     if len(profile.qualifications) >= MAX_QUALIFICATIONS:
         errors.setdefault("kind", []).append(_("资质最多登记 %(n)d 项，请先删除过期的资质。", n=MAX_QUALIFICATIONS))
     if errors:
-        raise ValidationFailed(_("资质信息有误：%(detail)s", detail="；".join(m for ms in errors.values() for m in ms)),
+        raise ValidationFailed(_("资质信息有误：%(detail)s", detail=joined(errors)),
                                errors)
     # Only now is the file read and stored: a refused form never leaves a stray file behind.
     attachment = attachments.store(session, evidence, AttachmentPurpose.QUALIFICATION_EVIDENCE, actor,
@@ -510,7 +510,7 @@ def _clean_case(data: dict[str, Any]) -> dict[str, Any]:
     if len(description) > 4000:
         errors["description"] = [_("项目简介不能超过 4000 个字。")]
     if errors:
-        raise ValidationFailed(_("项目案例有误：%(detail)s", detail="；".join(m for ms in errors.values() for m in ms)),
+        raise ValidationFailed(_("项目案例有误：%(detail)s", detail=joined(errors)),
                                errors)
     return {"title": title, "client": client, "year": year, "amount_wan": amount, "description": description}
 

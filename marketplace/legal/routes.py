@@ -15,7 +15,7 @@ from marketplace.legal.forms import AcceptForm, LegalDocumentForm
 from marketplace.models import LegalKind, Role
 from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required, signed_in
-from marketplace.redirects import safe_target
+from marketplace.redirects import page_to_return_to
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def accept():
     if form.validate_on_submit():
         services.accept_outstanding(db.session, current_user, request.remote_addr)
         flash(_("感谢您的确认。"), "success")
-    return redirect(safe_target(request.form.get("next"), url_for("main.dashboard")))
+    return redirect(page_to_return_to(request.form.get("next"), url_for("main.dashboard")))
 
 
 @bp.route("/admin/legal")

@@ -23,7 +23,7 @@ from marketplace.main.panels import panels_for, todos_for
 from marketplace.models import Attachment
 from marketplace.pagecache import cached_page
 from marketplace.permissions import signed_in
-from marketplace.redirects import safe_target
+from marketplace.redirects import page_to_return_to
 
 
 @bp.route("/")
@@ -56,7 +56,7 @@ def set_language(code: str):
     """Remember the interface language in the session and go back to the page the link was on (on this site only)."""
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    return redirect(safe_target(request.referrer, url_for("main.index")))
+    return redirect(page_to_return_to(request.referrer, url_for("main.index")))
 
 
 @bp.route("/files/<int:attachment_id>")

@@ -9,7 +9,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from marketplace.models import ApprovalStatus, District, Domain, Organisation, OrganisationKind, Role, User
+from marketplace.models import (
+    ApprovalStatus,
+    District,
+    Domain,
+    LoginAttempt,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
 
 
 def home_counts(session: Session) -> dict[str, int]:
@@ -116,9 +125,20 @@ def pending_approvals_count(session: Session, user: User) -> int:
     return session.execute(sa.select(sa.func.count()).select_from(pending_approvals_query(user).subquery())).scalar_one()
 
 
+def previous_sign_in(session: Session, user: User) -> datetime | None:
+    """When the user signed in before this session (the account card's 上次登录): ``last_login_at`` is this
+    session's own sign-in, so the latest successful password sign-in recorded before it."""
+    if user.last_login_at is None:
+        return None
+    return session.execute(
+        sa.select(sa.func.max(LoginAttempt.created_at)).where(
+            LoginAttempt.email == user.email, LoginAttempt.success.is_(True),
+            LoginAttempt.created_at < user.last_login_at - timedelta(seconds=1))).scalar_one_or_none()
+
+
 def workspace(session: Session, user: User) -> dict[str, Any]:
     """What the signed-in user's workspace shows for their role."""
-    data: dict[str, Any] = {"organisation": user.organisation}
+    data: dict[str, Any] = {"organisation": user.organisation, "previous_sign_in": previous_sign_in(session, user)}
     if user.role in (Role.DISTRICT_STAFF, Role.CITY_STAFF):
         org_filter = [Organisation.active]
         if user.role == Role.DISTRICT_STAFF:

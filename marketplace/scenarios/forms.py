@@ -43,8 +43,9 @@ class ScenarioForm(FlaskForm):
     contact_email = EmailField(_l("联系邮箱"), validators=[Optional(), Email(_l("邮箱格式不正确。")), Length(max=254)])
     funding_source = SelectField(_l("资金来源"), choices=options([("", "—")] + FundingSource.choices()),
                                  validators=[Optional()])
-    budget_wan = DecimalField(_l("项目预算"), places=2, validators=[Optional(), NumberRange(
-        min=0.01, max=10_000_000, message=_l("预算必须大于 0。"))])
+    budget_wan = DecimalField(_l("项目预算"), places=2, validators=[
+        Optional(), NumberRange(min=0.01, message=_l("预算必须大于 0。")),
+        NumberRange(max=10_000_000, message=_l("预算不能超过 %(max)s 万元", max="10,000,000"))])
     funding_evidence = FileField(_l("资金落实证明"), description=_l("PDF、DOCX、XLSX、PNG 或 JPEG，不超过 20 MB"))
     deadline = DateTimeLocalField(_l("揭榜截止时间（北京时间）"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     delivery_months = IntegerField(_l("建设周期（月）"), validators=[Optional(), NumberRange(
@@ -84,7 +85,8 @@ class CityListForm(FlaskForm):
 
 
 class QuestionForm(FlaskForm):
-    text = TextAreaField(_l("您的问题"), validators=[DataRequired(_l("请填写问题。")), Length(min=5, max=2000)])
+    text = TextAreaField(_l("您的问题"), validators=[DataRequired(_l("请填写问题。")),
+                                                 Length(min=5, max=2000, message=_l("问题应为 5–2000 个字。"))])
     submit = SubmitField(_l("提交问题"))
 
 

@@ -384,13 +384,30 @@ def publish(scenario_id: int):
     form.batch_id.choices = options([(0, "")] + [(b.id, b.name) for b in services.batches_for(db.session, current_user)])
     if not form.validate_on_submit():
         raise ValidationFailed(_("请选择有效的批次。"), {"batch_id": [_("请选择有效的批次。")]})
+
+    def precheck() -> None:
+        services.require_transition(current_user, scenario, "publish")
+        if not form.batch_id.data and not (form.new_batch_name.data or "").strip() and not scenario.batches:
+            # Refused before the confirmation step, not after the user confirmed an irreversible action.
+            raise ValidationFailed(_("请选择批次或填写新建批次的名称。"),
+                                   {"new_batch_name": [_("请选择批次或填写新建批次的名称。")]})
+
+    # The confirmation restates where the scenario will be listed (the choice made on the page before).
+    new_name = (form.new_batch_name.data or "").strip()
+    if form.batch_id.data:
+        listed_in = db.session.get(Batch, form.batch_id.data).name
+    elif new_name:
+        listed_in = f"{new_name}{_('（新建批次）')}"
+    else:
+        listed_in = "、".join(b.name for b in scenario.batches)
     page = confirmation.require(confirmation.Confirmation(
         "publish_scenario", scenario.id, _("确认发布场景：%(t)s", t=scenario.title),
+        summary=[(_("发布到批次"), listed_in)],
         notified=[_("保存了匹配搜索条件的用户（定时推送）")],
         public=[_("场景全部公开内容（描述、边界、技术要求、验收标准、预算、截止时间、联系人）"),
                 _("所在清单批次"), _("开放数据与统计")],
         back_url=url_for("scenarios.detail", scenario_id=scenario.id),
-        precheck=lambda: services.require_transition(current_user, scenario, "publish")))
+        precheck=precheck))
     if page is not None:
         return page
     if form.batch_id.data:

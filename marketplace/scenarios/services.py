@@ -363,9 +363,16 @@ def review_queue_count(session: Session, user: User) -> int:
 
 
 def own_scenarios(user: User, status: ScenarioStatus | None = None) -> sa.Select:
-    """The owner organisation's scenarios (optionally of one status), latest change first."""
+    """The owner organisation's scenarios (optionally of one status, as the list shows it: 已截止 is a published
+    scenario past its deadline, 征集中 one before it), latest change first."""
     query = sa.select(Scenario).where(Scenario.owner_id == user.organisation_id).order_by(Scenario.updated_at.desc())
-    return query.where(Scenario.status == status) if status is not None else query
+    if status is None:
+        return query
+    if status in (ScenarioStatus.PUBLISHED, ScenarioStatus.CLOSED):
+        passed = sa.and_(Scenario.deadline.is_not(None), Scenario.deadline <= clock.now())
+        return query.where(Scenario.status == ScenarioStatus.PUBLISHED,
+                           passed if status == ScenarioStatus.CLOSED else sa.not_(passed))
+    return query.where(Scenario.status == status)
 
 
 def returned_count(session: Session, user: User) -> int:

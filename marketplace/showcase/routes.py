@@ -135,6 +135,20 @@ def _rejected_round(form: RoundForm, error: ValidationFailed) -> int:
     return status
 
 
+def _with_the_rules(form: RoundForm) -> None:
+    """A form its own validators refused (a year out of range …) also shows what the round's rules refuse
+    (the criteria's weights, their sum), so that everything is corrected in one round, not two."""
+    try:
+        services.check_round(_round_data(form))
+    except ValidationFailed as error:
+        for name, messages in error.field_errors.items():
+            field = getattr(form, name, None)
+            if field is not None and name != "criteria" and not field.errors:
+                field.errors = list(messages)
+        for message in error.field_errors.get("criteria", []):
+            flash(message, "danger")
+
+
 @bp.route("/showcase/rounds/new", methods=["GET", "POST"])
 @roles_required(Role.CITY_STAFF)
 def new_round():
@@ -153,6 +167,8 @@ def new_round():
             return render_template("showcase/round_form.html", form=form, rnd=None), status
         flash(_("评选已创建（草稿）。开放推荐后，业主单位和区县即可推荐项目。"), "success")
         return redirect(url_for("showcase.round_detail", round_id=rnd.id))
+    if form.is_submitted():
+        _with_the_rules(form)
     return render_template("showcase/round_form.html", form=form, rnd=None)
 
 
@@ -177,6 +193,8 @@ def edit_round(round_id: int):
             return render_template("showcase/round_form.html", form=form, rnd=rnd), status
         flash(_("已保存。"), "success")
         return redirect(url_for("showcase.round_detail", round_id=rnd.id))
+    if form.is_submitted():
+        _with_the_rules(form)
     return render_template("showcase/round_form.html", form=form, rnd=rnd)
 
 

@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from marketplace import audit, clock
-from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from marketplace.errors import InvalidTransition, PermissionDenied, ValidationFailed, joined
 from marketplace.models import (
     ApprovalStatus,
     Attachment,
@@ -70,8 +70,7 @@ def _require_city_staff(actor: User | None, message: str | None = None) -> None:
 
 
 def _fail(errors: dict[str, list[str]], prefix: str) -> ValidationFailed:
-    detail = "；".join(m for messages in errors.values() for m in messages)
-    return ValidationFailed(f"{prefix}{detail}", errors)
+    return ValidationFailed(f"{prefix}{joined(errors)}", errors)
 
 
 # ====================================================================== rounds
@@ -130,6 +129,11 @@ def _set_criteria(rnd: SelectionRound, criteria: list[tuple[str, Decimal]]) -> N
         row.weight, row.sort_order = weight, order
         keep.append(row)
     rnd.criteria[:] = keep
+
+
+def check_round(data: dict[str, Any]) -> None:
+    """Raise the ValidationFailed that saving these round settings would raise (nothing is written)."""
+    _clean_round(data)
 
 
 def create_round(session: Session, actor: User, data: dict[str, Any], ip: str | None = None) -> SelectionRound:

@@ -64,3 +64,76 @@ def test_award_publicity_objection_dismissal_final(live_server, page, closed_sce
     assert page.locator("[data-objector]").count() == 0  # never public
     body = page.request.get(f"{live_server}/api/v1/scenarios/{scenario.id}").json()
     assert body["award"]["status"] == "final"
+
+
+def test_links_on_tinted_backgrounds_keep_aa_contrast(live_server, page, closed_scenario, make_user):
+    """Axe found Bootstrap's link blue below AA contrast on the owner's delivery page during the notice (the
+    查看公示 link in the yellow alert, 4.1:1) and on an unread notification (its title and 标为已读, 3.4:1)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from marketplace.applications import decisions
+    from tests.test_evaluation import CRITERIA, declared_expert, score_all, set_criteria
+    from tests.test_notifications import add_notification
+
+    scenario, owner, applications = closed_scenario(n=2)
+    criteria = set_criteria(scenario, owner, CRITERIA)
+    expert, assignment = declared_expert(make_user, scenario, owner)
+    for application in applications:
+        score_all(expert, assignment, application, criteria, ["80"] * len(criteria))
+    decisions.award(db.session, owner, scenario, applications[0].id)
+    db.session.commit()
+    add_notification(owner, title="异议处理结果：测试场景")
+
+    def contrast_failures() -> list[str]:
+        found = Axe().run(page).response["violations"]
+        return [str([n["target"] for n in v["nodes"]]) for v in found if v["id"] == "color-contrast"]
+
+    sign_in(page, live_server, owner)
+    page.goto(f"{live_server}/scenarios/{scenario.id}/delivery")
+    assert page.locator("[data-publicity-pending] a").count() == 1
+    assert contrast_failures() == []
+    page.goto(f"{live_server}/notifications")
+    assert page.locator('[data-unread="true"]').count() >= 1
+    assert contrast_failures() == []
+
+
+def test_list_titles_stay_readable_on_phones(live_server, browser, closed_scenario, make_user):
+    """At 390 px the title column of 我的揭榜 and of /publicity shrank to two or three characters a line
+    (beside the no-wrap headings and dates); it keeps a readable width and the table scrolls sideways."""
+    from marketplace.applications import decisions
+    from tests.test_evaluation import CRITERIA, declared_expert, score_all, set_criteria
+
+    scenario, owner, applications = closed_scenario(n=2)
+    scenario.title = "城市级公共数据资源开发利用与智能交通信号协同优化平台建设项目"
+    db.session.commit()
+    criteria = set_criteria(scenario, owner, CRITERIA)
+    expert, assignment = declared_expert(make_user, scenario, owner)
+    for application in applications:
+        score_all(expert, assignment, application, criteria, ["80"] * len(criteria))
+    decisions.award(db.session, owner, scenario, applications[0].id)
+    db.session.commit()
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        page.goto(f"{live_server}/publicity")
+        cell = page.locator("[data-publicity-list] tbody tr").first.locator("td").first
+        assert cell.bounding_box()["width"] >= 150
+        sign_in(page, live_server, owner)  # the owner's ranking of the applications
+        page.goto(f"{live_server}/scenarios/{scenario.id}/evaluation")
+        cell = page.locator(f'tr[data-application="{applications[0].id}"] td').nth(1)
+        assert cell.bounding_box()["width"] >= 150
+        context.clear_cookies()
+        sign_in(page, live_server, applications[0].created_by)
+        page.goto(f"{live_server}/my/applications")
+        cell = page.locator("#my-applications tbody tr").first.locator("td").first
+        assert cell.bounding_box()["width"] >= 150
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls, not the page
+        context.clear_cookies()  # signed out (the phone's menu is folded)
+        sign_in(page, live_server, expert)  # the expert's 评审任务 list
+        page.goto(f"{live_server}/reviews")
+        cell = page.locator("main table tbody tr").first.locator("td").first
+        assert cell.bounding_box()["width"] >= 150
+    finally:
+        context.close()

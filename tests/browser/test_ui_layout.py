@@ -14,6 +14,10 @@ from axe_playwright_python.sync_playwright import Axe
 from marketplace.extensions import db
 from marketplace.models import Batch, BatchLevel, BatchStage, District
 from tests.browser.test_scenario_flow import sign_in
+from tests.test_appraisal import make_appraisal
+
+#: A fixture shared with the appraisal tests (pytest finds it as a name of this module).
+SHARED_FIXTURES = (make_appraisal,)
 
 LONG_BATCH = "2026年第1批重庆市软件和信息服务业“满天星”行动计划应用场景清单（智造重镇与智慧名城专项）"
 
@@ -110,3 +114,29 @@ def test_workbenches_pass_axe(live_server, page, content, make_user, role):
     page.goto(f"{live_server}/dashboard")
     assert page.locator("h1", has_text="工作台").is_visible()
     assert _serious(page) == []
+
+
+def test_the_appraisal_list_does_not_widen_a_phone_page(live_server, browser, make_appraisal):
+    """/appraisals at 390 px was 532 px wide (its table had no .table-responsive): the whole page scrolled."""
+    make_appraisal(year=2025)
+    context, page = _phone(browser, 390, 844)
+    try:
+        sign_in(page, live_server, make_appraisal.city)
+        page.goto(f"{live_server}/appraisals")
+        assert page.locator("main table tbody tr").count() == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+def test_the_staff_scenario_records_keep_a_readable_title_on_phones(live_server, browser, content, make_user):
+    """/dashboard/districts/scenarios at 390 px squeezed the scenario title to two characters a line."""
+    context, page = _phone(browser, 390, 844)
+    try:
+        sign_in(page, live_server, make_user("city_staff"))
+        page.goto(f"{live_server}/dashboard/districts/scenarios")
+        cell = page.locator("main table tbody tr").first.locator("td").nth(1)
+        assert content["scenario"].title[:4] in cell.inner_text()
+        assert cell.bounding_box()["width"] >= 120  # ten characters of the table's small type
+    finally:
+        context.close()
