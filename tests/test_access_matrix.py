@@ -21,7 +21,7 @@ ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 
 #: Endpoints open to everyone; object-level rules inside them are tested in each area's tests.
 PUBLIC = {
-    "main.index", "main.favicon", "health.healthz", "health.readyz", "main.set_language", "main.download",
+    "main.index", "main.favicon", "health.healthz", "health.readyz", "main.set_language", "main.shortcut", "main.download",
     "auth.login", "auth.logout", "auth.register", "auth.register_enterprise", "auth.register_owner",
     "auth.request_reset", "auth.reset_password", "auth.confirm_email", "auth.confirm_email_change",
     "scenarios.index", "scenarios.detail", "scenarios.batches", "scenarios.batch", "scenarios.export",

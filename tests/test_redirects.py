@@ -102,3 +102,15 @@ def test_the_legal_banner_from_a_page_rendered_for_a_form_goes_to_a_page_that_an
     response = client.post("/legal/accept", data={"next": "/objections/4/answer"})
     assert response.status_code == 302 and response.headers["Location"] == "/objections"
     assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_typed_account_addresses_lead_to_the_account_pages(client):
+    """``/login`` and ``/register`` were 404s (the pages live under ``/auth``); ``next`` survives only when safe."""
+    response = client.get("/login")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/auth/login")
+    assert client.get("/register").headers["Location"].endswith("/auth/register")
+    kept = client.get("/login?next=/my/applications")
+    assert kept.status_code == 302 and kept.headers["Location"].endswith("/auth/login?next=/my/applications")
+    dropped = client.get("/login?next=https://evil.example/")
+    assert dropped.headers["Location"].endswith("/auth/login")
+    assert client.get("/auth/login").status_code == 200

@@ -23,7 +23,7 @@ from marketplace.main.panels import panels_for, todos_for
 from marketplace.models import Attachment
 from marketplace.pagecache import cached_page
 from marketplace.permissions import signed_in
-from marketplace.redirects import page_to_return_to
+from marketplace.redirects import is_safe_redirect, page_to_return_to
 
 
 @bp.route("/")
@@ -49,6 +49,20 @@ def favicon():
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response
+
+
+#: Addresses people type for the account pages (the pages live under ``/auth``).
+SHORTCUTS = {"/login": "auth.login", "/register": "auth.register"}
+
+
+@bp.route("/login")
+@bp.route("/register")
+def shortcut():
+    """``/login`` and ``/register`` lead to the account pages (``/login`` keeps a ``next`` on this site)."""
+    target = SHORTCUTS[request.path]
+    nxt = request.args.get("next")
+    values = {"next": nxt} if target == "auth.login" and nxt and is_safe_redirect(nxt) else {}
+    return redirect(url_for(target, **values), code=301 if not values else 302)
 
 
 @bp.route("/lang/<code>")
