@@ -11,6 +11,7 @@ from marketplace.extensions import db
 from marketplace.models import ScenarioStatus
 from marketplace.scenarios import services
 from tests.conftest import PASSWORD
+from tests.test_scenario_documents import _status, add_document  # noqa: F401  (fixture)
 
 REASON = "上级部门统筹建设同类平台，本场景不再单独实施。"
 TITLE = "已撤回的交通信号场景"
@@ -136,3 +137,24 @@ def test_only_the_owner_organisation_may_withdraw(client, make_scenario, make_us
         signed_in(client.application, user).post(f"/scenarios/{scenario.id}/withdraw", data={"reason": REASON})
         db.session.refresh(scenario)
         assert scenario.status == ScenarioStatus.PUBLISHED
+
+
+def test_the_public_documents_of_a_scenario_withdrawn_after_publication_stay_downloadable(
+        client, make_scenario, make_user, add_document):
+    """Its page and its OCDS releases (``technicalSpecifications``) keep listing them: no dead links. Internal
+    documents stay internal, and a never-published withdrawal publishes none."""
+    scenario = make_scenario("published", title=TITLE)
+    public = add_document(scenario, public=True, filename="公开需求说明书.pdf")
+    internal = add_document(scenario, public=False, filename="内部测算表.pdf")
+    withdraw(make_user, scenario)
+    html = client.get(f"/scenarios/{scenario.id}").get_data(as_text=True)
+    assert "公开需求说明书.pdf" in html and "内部测算表.pdf" not in html
+    assert _status(client, f"/scenarios/{scenario.id}/documents/{public.id}") == 200
+    assert _status(client, f"/scenarios/{scenario.id}/documents/{internal.id}") == 404
+    assert _status(client, f"/files/{public.attachment_id}") == 200
+
+    draft = make_scenario("submitted", title="从未发布的场景")
+    never = add_document(draft, public=True, filename="未发布附件.pdf")
+    withdraw(make_user, draft, reason="")
+    assert _status(client, f"/scenarios/{draft.id}/documents/{never.id}") == 404
+    assert _status(client, f"/files/{never.attachment_id}") == 404

@@ -56,8 +56,9 @@ def can_manage(user: User | None, scenario: Scenario) -> bool:
 
 
 def public_documents(scenario: Scenario) -> list[ScenarioDocument]:
-    """The documents everyone sees: the published ones of a public scenario."""
-    if not scenario.is_public:
+    """The documents everyone sees: the published ones of a public scenario, or of one withdrawn after
+    publication (its public trace: the page and the OCDS releases that list them)."""
+    if not (scenario.is_public or policy.was_public_withdrawn(scenario)):
         return []
     return [doc for doc in scenario.documents if doc.public]
 

@@ -127,8 +127,11 @@ def sees_internal_documents(user: User | None, scenario: Scenario) -> bool:
 
 
 def can_download_document(user: User | None, document: ScenarioDocument) -> bool:
-    """A published (公开) document of a public scenario: anyone; an internal one: owner and reviewers."""
-    return (document.public and document.scenario.is_public) or sees_internal_documents(user, document.scenario)
+    """A published (公开) document of a public scenario, or of one withdrawn after publication (its page and
+    its OCDS releases keep listing it): anyone; an internal one: owner and reviewers."""
+    scenario = document.scenario
+    return (document.public and (scenario.is_public or was_public_withdrawn(scenario))) or \
+        sees_internal_documents(user, scenario)
 
 
 def scenario_files_rule(user: User | None, attachment: Attachment, session: Session) -> bool:

@@ -142,8 +142,9 @@ def print_view(scenario_id: int):
 
 @bp.route("/scenarios/<int:scenario_id>/documents/<int:document_id>")
 def document(scenario_id: int, document_id: int):
-    """Download a scenario document: published ones of a public scenario for anyone (404 for anyone else)."""
-    scenario = _visible_or_404(scenario_id)
+    """Download a scenario document: published ones of a public scenario (or of one withdrawn after
+    publication) for anyone (404 for anyone else)."""
+    scenario = _page_or_404(scenario_id)
     found = next((d for d in scenario.documents if d.id == document_id), None)
     user = current_user if current_user.is_authenticated else None
     if found is None or not documents.can_download(user, found):
