@@ -260,6 +260,31 @@ def test_a_worker_stops_its_command_channel_without_waiting_out_a_poll(rq_app):
         worker.connection.close()
 
 
+def test_a_worker_ends_cleanly_when_its_command_channel_closed_first(rq_app):
+    """Told to stop first, the pub/sub thread ends on whatever message reaches it next — here a late reply —
+    and closes the channel's connection; the UNSUBSCRIBE then meets a closed socket (``Bad file descriptor``,
+    seen once in CI). Nothing is left subscribed, so the worker's end goes on without an error."""
+    import redis
+
+    worker = rq_app.extensions["marketplace.jobs"].worker()
+    try:
+        worker.subscribe()
+        pubsub, thread = worker.pubsub, worker.pubsub_thread
+        assert _wait_for(lambda: pubsub.subscribed)
+
+        def closed_underneath(*args):
+            assert _wait_for(lambda: not thread.is_alive())  # some message ended the thread, it closed the channel
+            raise redis.exceptions.ConnectionError("Error 9 while writing to socket. Bad file descriptor.")
+
+        pubsub.unsubscribe = closed_underneath
+        worker.pubsub_thread._running.clear()  # as if told to stop by unsubscribe
+        worker.connection.publish(worker.pubsub_channel_name, '{"command": "none"}')  # a message: it ends the thread
+        worker.unsubscribe()
+        assert not thread.is_alive()
+    finally:
+        worker.connection.close()
+
+
 def scheduled_count(runner) -> int:
     from rq.registry import ScheduledJobRegistry
 

@@ -16,6 +16,7 @@ recycled (``max_requests``) or killed (the kernel drops a dead process's lock).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import inspect
 import logging
@@ -247,10 +248,22 @@ class MarketplaceWorker(Worker):
         poll, 60 s, and the worker with it: a ``flask jobs worker --burst`` took a minute more once in a few
         hundred runs on a quiet host, up to once in six on a busy one, and so could any worker's shutdown.
         Told to stop first, the thread takes the reply to UNSUBSCRIBE as its last message and ends.
+
+        Any other message that reaches the thread first (a late subscription reply, a command) ends it too, and
+        it closes the channel's connection as it goes: an UNSUBSCRIBE sent on that closed connection fails
+        (``Bad file descriptor``), which is fine — a closed connection has no subscription left.
         """
-        if self.pubsub_thread is not None:
-            _tell_to_stop(self.pubsub_thread)
-        super().unsubscribe()
+        thread = self.pubsub_thread
+        if thread is None:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        _tell_to_stop(thread)
+        if thread.is_alive():
+            # the thread may end meanwhile and close the connection: then nothing is left subscribed
+            with contextlib.suppress(redis.exceptions.ConnectionError):
+                self.pubsub.unsubscribe()
+        thread.join(timeout=5)
+        self.pubsub.close()
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
