@@ -11,7 +11,10 @@ from marketplace.extensions import db
 from marketplace.models import ScenarioStatus
 from marketplace.scenarios import services
 from tests.conftest import PASSWORD
-from tests.test_scenario_documents import _status, add_document  # noqa: F401  (fixture)
+from tests import test_scenario_documents
+from tests.test_scenario_documents import _status
+
+add_document = test_scenario_documents.add_document  # the fixture, shared
 
 REASON = "上级部门统筹建设同类平台，本场景不再单独实施。"
 TITLE = "已撤回的交通信号场景"
