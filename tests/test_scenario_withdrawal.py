@@ -10,8 +10,8 @@ from marketplace import clock
 from marketplace.extensions import db
 from marketplace.models import ScenarioStatus
 from marketplace.scenarios import services
-from tests.conftest import PASSWORD
 from tests import test_scenario_documents
+from tests.conftest import PASSWORD
 from tests.test_scenario_documents import _status
 
 add_document = test_scenario_documents.add_document  # the fixture, shared
