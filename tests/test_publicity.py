@@ -29,6 +29,7 @@ from marketplace.models import (
 from marketplace.statistics.facts import load_facts
 from marketplace.statistics.scope import Scope
 from tests.confirm_support import post_confirmed, token_of
+from tests.conftest import ON_POSTGRES
 from tests.scenario_factory import PDF
 from tests.test_evaluation import (
     CRITERIA,
@@ -548,3 +549,72 @@ def test_search_shows_an_award_in_publicity_as_publicity(in_publicity, client, t
     assert "公示中" in page
     travel(notice.ends_at + timedelta(seconds=1))
     assert found() == ["awarded"]
+
+
+def test_strangers_are_refused_an_empty_objection_form_too(in_publicity, make_user, client, sign_in):
+    """Another owner or another district's staff get 403 for an empty form too (not the notice page with the
+    form's field errors, as if they might answer or decide)."""
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    db.session.commit()
+    sign_in(make_user("owner"))
+    response = client.post(f"/objections/{objection.id}/answer", data={})
+    assert response.status_code == 403 and "只有业主单位可以答复异议" in response.get_data(as_text=True)
+    sign_in(make_user("district_staff", district="yubei"))
+    response = client.post(f"/objections/{objection.id}/decide", data={})
+    assert response.status_code == 403 and "可以处理异议" in response.get_data(as_text=True)
+
+
+def test_deciding_an_objection_twice_is_refused_cleanly(in_publicity, make_user, client, sign_in):
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    db.session.commit()
+    sign_in(make_user("district_staff", district=scenario.district.code))
+    data = {f"de{objection.id}-decision": "dismissed", f"de{objection.id}-reason": "异议理由不成立"}
+    assert client.post(f"/objections/{objection.id}/decide", data=data).status_code == 302
+    again = client.post(f"/objections/{objection.id}/decide", data=data | {f"de{objection.id}-decision": "upheld"})
+    assert again.status_code in (303, 409), again.status_code
+    page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code == 303 \
+        else again.get_data(as_text=True)
+    assert "该异议已处理" in page
+    db.session.expire_all()
+    assert objection.decision == ObjectionDecision.DISMISSED and notice.withdrawn_at is None
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action.like("objection.%"), AuditEvent.action != "objection.file")) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_decision_waits_for_a_concurrent_one_on_the_same_notice_and_is_refused(in_publicity, make_user, client,
+                                                                                 sign_in):
+    """Two staff members decide one objection at the same moment: the second waits for the first and is refused
+    (without the lock it overwrote the first decision: dismissed on record while its upheld twin withdrew the
+    notice, or the notice withdrawn twice)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    db.session.commit()
+    first, second = (make_user("district_staff", district=scenario.district.code) for _ in range(2))
+    sign_in(second)
+    answers = []
+    with Session(db.engine) as other:
+        publicity.decide_objection(other, other.get(type(first), first.id), other.get(Objection, objection.id),
+                                   "dismissed", "异议理由不成立")  # decided, locked, not yet committed
+        post = threading.Thread(target=lambda: answers.append(client.post(
+            f"/objections/{objection.id}/decide",
+            data={f"de{objection.id}-decision": "upheld", f"de{objection.id}-reason": "经核查异议成立"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second decision did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert objection.decision == ObjectionDecision.DISMISSED and objection.decided_by_id == first.id
+    assert notice.withdrawn_at is None and scenario.status != ScenarioStatus.PUBLISHED
