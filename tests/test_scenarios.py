@@ -416,3 +416,33 @@ def test_questions_close_before_the_deadline(make_scenario, make_user, app):
         services.ask(db.session, firm, scenario, "截止前十小时还能提问吗？")
     with pytest.raises(PermissionDenied):
         services.ask(db.session, make_user("owner"), make_scenario("published"), "业主不能提问吧？")
+
+
+def test_an_empty_question_or_answer_is_a_field_error_not_a_server_error(make_scenario, make_user, client, login):
+    scenario = make_scenario("published")
+    login(make_user("enterprise"))
+    response = client.post(f"/scenarios/{scenario.id}/questions", data={"text": ""})
+    assert response.status_code == 303  # the message is flashed on the scenario page
+    assert "请填写问题" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert client.post(f"/scenarios/{scenario.id}/questions",
+                       data={"text": "是否需要对接现有系统？"}).status_code == 302
+    question = db.session.execute(sa.select(Question)).scalar_one()
+    client.post("/auth/logout")
+    login(owner_of(make_user, scenario))
+    response = client.post(f"/scenarios/{scenario.id}/questions/{question.id}/answer", data={"answer": ""})
+    assert response.status_code == 303
+    assert "请填写答复内容" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_question_is_answered_only_under_its_own_scenario(make_scenario, make_user, client, login):
+    """The owner's other scenario in the URL: "not found", nothing answered."""
+    scenario = make_scenario("published")
+    owner = owner_of(make_user, scenario)
+    other = make_scenario("published", owner=owner.organisation)
+    question = services.ask(db.session, make_user("enterprise"), scenario, "是否需要对接现有系统？")
+    db.session.commit()
+    login(owner)
+    response = client.post(f"/scenarios/{other.id}/questions/{question.id}/answer", data={"answer": "需要。"})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert question.answer is None

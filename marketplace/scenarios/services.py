@@ -585,10 +585,12 @@ def ask(session: Session, actor: User, scenario: Scenario, text: str, ip: str | 
     return question
 
 
-def answer(session: Session, actor: User, question_id: int, text: str, ip: str | None = None) -> Question:
-    """The owner answers; the answer becomes public on the scenario page."""
+def answer(session: Session, actor: User, question_id: int, text: str, ip: str | None = None,
+           scenario: Scenario | None = None) -> Question:
+    """The owner answers; the answer becomes public on the scenario page. *scenario*: the one the request
+    named (a question of another scenario is "not found" there)."""
     question = session.get(Question, question_id)
-    if question is None:
+    if question is None or (scenario is not None and question.scenario_id != scenario.id):
         raise NotFound(_("找不到该问题。"))
     if not policy.is_owner_member(actor, question.scenario):
         raise PermissionDenied(_("只有业主单位可以答复问题。"))
