@@ -618,3 +618,21 @@ def test_a_decision_waits_for_a_concurrent_one_on_the_same_notice_and_is_refused
     db.session.expire_all()
     assert objection.decision == ObjectionDecision.DISMISSED and objection.decided_by_id == first.id
     assert notice.withdrawn_at is None and scenario.status != ScenarioStatus.PUBLISHED
+
+
+def test_a_second_award_post_is_refused_cleanly(closed_scenario, client, sign_in):
+    """A double-clicked confirmation (the same token twice) or a second award: a clear refusal, one decision."""
+    scenario, owner, applications = closed_scenario(n=2)
+    url = f"/scenarios/{scenario.id}/evaluation/award"
+    data = {"award-application_id": str(applications[0].id)}
+    sign_in(owner)
+    token = token_of(client.post(url, data=data).get_data(as_text=True))
+    assert client.post(url, data={**data, "confirm_token": token}).status_code == 302
+    for again in (client.post(url, data={**data, "confirm_token": token}),
+                  post_confirmed(client, url, {"award-application_id": str(applications[1].id)})):
+        page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code == 303 else ""
+        assert again.status_code == 303 and "揭榜结果已确定" in page
+    db.session.expire_all()
+    assert [a.status for a in applications] == [ApplicationStatus.SELECTED, ApplicationStatus.NOT_SELECTED]
+    assert db.session.scalar(sa.select(sa.func.count(PublicityNotice.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "publicity.open")) <= 1
