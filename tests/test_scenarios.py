@@ -13,6 +13,7 @@ from marketplace.extensions import db
 from marketplace.models import AuditEvent, Batch, Question, Scenario, ScenarioStatus
 from marketplace.scenarios import services
 from tests.confirm_support import post_confirmed
+from tests.conftest import ON_POSTGRES
 from tests.scenario_factory import PDF
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
@@ -446,3 +447,36 @@ def test_a_question_is_answered_only_under_its_own_scenario(make_scenario, make_
     assert response.status_code == 404
     db.session.expire_all()
     assert question.answer is None
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_transition_waits_for_a_concurrent_one_and_is_refused(make_scenario, make_user, client, login):
+    """Staff return a submitted scenario while its owner withdraws it: the return waits for the withdrawal and
+    is refused (without the row lock both passed the state check and the later one overwrote the other)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import User
+
+    scenario = make_scenario("submitted")
+    owner = owner_of(make_user, scenario)
+    login(make_user("district_staff", district=scenario.district.code))
+    answers = []
+    with Session(db.engine) as other:
+        services.transition(other, other.get(User, owner.id), other.get(Scenario, scenario.id), "withdraw")
+        post = threading.Thread(target=lambda: answers.append(
+            client.post(f"/scenarios/{scenario.id}/return", data={"reason": "请补充验收指标。"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the return did not wait for the withdrawal"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert scenario.status == ScenarioStatus.WITHDRAWN
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "scenario.return")) == 0

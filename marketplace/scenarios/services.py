@@ -434,6 +434,11 @@ def transition(session: Session, actor: User, scenario: Scenario, action: str, *
     if action not in TRANSITIONS:
         raise InvalidTransition(_("未知的操作。"))
     sources, target = TRANSITIONS[action]
+    # Read the state under the row's lock: two people acting at once (staff returning while the owner
+    # withdraws, a double-clicked button) make one transition and a clear refusal, not two that both pass
+    # the state check and overwrite each other (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
     if not _permitted(actor, scenario, action):
         raise PermissionDenied(_("您无权对此场景执行该操作。"))
     if scenario.status not in sources:
