@@ -636,3 +636,41 @@ def test_a_second_award_post_is_refused_cleanly(closed_scenario, client, sign_in
     assert [a.status for a in applications] == [ApplicationStatus.SELECTED, ApplicationStatus.NOT_SELECTED]
     assert db.session.scalar(sa.select(sa.func.count(PublicityNotice.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "publicity.open")) <= 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_shortlist_waits_for_an_award_being_decided_and_is_refused(closed_scenario, make_user, client, sign_in):
+    """The owner's colleague shortlists a firm while the award is being recorded: the shortlist waits and is
+    refused (without the lock it put a firm the award had just marked 未入选 back on the shortlist)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import Application, User
+
+    scenario, owner, applications = closed_scenario(n=2)
+    criteria = set_criteria(scenario, owner, CRITERIA)
+    expert, assignment = declared_expert(make_user, scenario, owner)
+    for application, value in zip(applications, ("90", "80"), strict=True):
+        score_all(expert, assignment, application, criteria, [value] * len(criteria))
+    db.session.commit()
+    colleague = make_user("owner", organisation=scenario.owner)
+    sign_in(colleague)
+    url = f"/scenarios/{scenario.id}/evaluation/applications/{applications[1].id}/shortlist"
+    ids = (owner.id, scenario.id, applications[0].id, applications[1].id)
+    answers = []
+    with Session(db.engine) as other:
+        decisions.award(other, other.get(User, ids[0]), other.get(Scenario, ids[1]), ids[2])
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data={})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the shortlist did not wait for the award"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert db.session.get(Application, ids[3]).status == ApplicationStatus.NOT_SELECTED
