@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import secrets
 import zipfile
 from collections.abc import Callable, Iterable
@@ -93,6 +94,18 @@ def check_file(filename: str, data: bytes, field: str = "file", allowed: set[str
     return actual
 
 
+def clean_filename(raw: str | None) -> str:
+    """The name to keep for an upload: its last path part (``/`` or ``\\``: old browsers send
+    ``C:\\fakepath\\x.pdf``), without control characters (a NUL cannot be stored in PostgreSQL text),
+    at most 255 characters with the extension kept (it decides the accepted type)."""
+    name = re.split(r"[\\/]", raw or "")[-1]
+    name = "".join(c for c in name if c.isprintable()).strip() or "file"
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = stem[:255 - len(ext) - 1] + dot + ext if dot and 0 < len(ext) <= 16 else name[:255]
+    return name
+
+
 def save_bytes(stored_name: str, data: bytes, content_type: str) -> None:
     """Write a file's bytes to the configured storage under its random name."""
     get_storage().save(stored_name, data, content_type)
@@ -102,7 +115,7 @@ def store(session: Session, upload: FileStorage, purpose: AttachmentPurpose, use
           field: str = "file", allowed: set[str] | None = None) -> Attachment:
     """Check and save an uploaded file; returns the flushed :class:`Attachment`."""
     data = upload.read()
-    filename = Path(upload.filename or "file").name[:255]
+    filename = clean_filename(upload.filename)
     content_type = check_file(filename, data, field, allowed)
     stored_name = secrets.token_hex(16)
     save_bytes(stored_name, data, content_type)

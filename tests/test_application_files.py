@@ -129,3 +129,29 @@ def test_anonymous_is_sent_to_login(submitted, client):
     _scenario, application, _attachment, _firm = submitted
     response = client.get(f"/applications/{application.id}/receipt")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+
+def _multipart(fields: dict, filename: bytes, content: bytes) -> tuple[bytes, str]:
+    """A form with one file whose name is sent byte for byte (the test client would clean it up first)."""
+    parts = [b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (k.encode(), str(v).encode())
+             for k, v in fields.items()]
+    parts.append(b'--B\r\nContent-Disposition: form-data; name="documents"; filename="%s"\r\n'
+                 b"Content-Type: application/pdf\r\n\r\n%s\r\n" % (filename, content))
+    return b"".join(parts) + b"--B--\r\n", "multipart/form-data; boundary=B"
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("技术\x00方案.pdf", "技术方案.pdf"),  # PostgreSQL text cannot hold a NUL: a server error there
+    ("../x/方案\x07\x1b.pdf", "方案.pdf"),
+    ("方" * 300 + ".pdf", "方" * 251 + ".pdf"),  # cut to 255 characters, the extension kept
+])
+def test_upload_names_are_cleaned_before_they_are_stored(client, login, make_scenario, make_user, sent, kept):
+    scenario = make_scenario()
+    login(make_user("enterprise"))
+    body, content_type = _multipart(form_data(submit=None), sent.encode(), PDF)
+    response = client.post(f"/scenarios/{scenario.id}/apply", data=body, content_type=content_type)
+    assert response.status_code == 302
+    db.session.expire_all()
+    draft = db.session.execute(sa.select(Application).where(Application.scenario_id == scenario.id)).scalar_one()
+    assert [d.attachment.filename for d in draft.documents] == [kept]

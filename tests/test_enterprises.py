@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ON_POSTGRES
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
@@ -924,3 +926,34 @@ def test_demo_profiles(app):
     assert pdf[xref:].startswith(b"xref")
     for number, line in enumerate(pdf[xref:].split(b"\n")[3:8], start=1):
         assert pdf[int(line[:10]):].startswith(f"{number} 0 obj".encode())
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_profile_decision_waits_for_a_concurrent_one_and_is_refused(client, make_user, login, pending):
+    """Two reviewers at once: the second waits for the first (a rejection) and is refused, not verified over it."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.enterprises import verification
+    from marketplace.extensions import db
+    from marketplace.models import User, VerificationStatus
+
+    first, second = (make_user("district_staff", district="yuzhong") for _ in range(2))
+    login(second)
+    answers = []
+    with Session(db.engine) as other:
+        verification.review_profile(other, other.get(User, first.id), pending.id, "reject", "营业执照信息不清晰。")
+        post = threading.Thread(target=lambda: answers.append(client.post(f"/enterprises/{pending.id}/verify")))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second decision did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert pending.status == VerificationStatus.REJECTED

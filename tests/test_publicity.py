@@ -29,6 +29,7 @@ from marketplace.models import (
 from marketplace.statistics.facts import load_facts
 from marketplace.statistics.scope import Scope
 from tests.confirm_support import post_confirmed, token_of
+from tests.conftest import ON_POSTGRES
 from tests.scenario_factory import PDF
 from tests.test_evaluation import (
     CRITERIA,
@@ -558,3 +559,128 @@ def test_the_publication_confirmation_names_the_batch(make_scenario, make_user, 
         "batch_id": "0", "new_batch_name": "2025年渝中区第9批", "new_batch_stage": "collect"}).get_data(as_text=True)
     summary = page.split("data-confirm-summary", 1)[1].split("</dl>", 1)[0]
     assert "发布到批次" in summary and "2025年渝中区第9批（新建批次）" in summary
+
+
+def test_strangers_are_refused_an_empty_objection_form_too(in_publicity, make_user, client, sign_in):
+    """Another owner or another district's staff get 403 for an empty form too (not the notice page with the
+    form's field errors, as if they might answer or decide)."""
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    db.session.commit()
+    sign_in(make_user("owner"))
+    response = client.post(f"/objections/{objection.id}/answer", data={})
+    assert response.status_code == 403 and "只有业主单位可以答复异议" in response.get_data(as_text=True)
+    sign_in(make_user("district_staff", district="yubei"))
+    response = client.post(f"/objections/{objection.id}/decide", data={})
+    assert response.status_code == 403 and "可以处理异议" in response.get_data(as_text=True)
+
+
+def test_deciding_an_objection_twice_is_refused_cleanly(in_publicity, make_user, client, sign_in):
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    db.session.commit()
+    sign_in(make_user("district_staff", district=scenario.district.code))
+    data = {f"de{objection.id}-decision": "dismissed", f"de{objection.id}-reason": "异议理由不成立"}
+    assert client.post(f"/objections/{objection.id}/decide", data=data).status_code == 302
+    again = client.post(f"/objections/{objection.id}/decide", data=data | {f"de{objection.id}-decision": "upheld"})
+    assert again.status_code in (303, 409), again.status_code
+    page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code == 303 \
+        else again.get_data(as_text=True)
+    assert "该异议已处理" in page
+    db.session.expire_all()
+    assert objection.decision == ObjectionDecision.DISMISSED and notice.withdrawn_at is None
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action.like("objection.%"), AuditEvent.action != "objection.file")) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_decision_waits_for_a_concurrent_one_on_the_same_notice_and_is_refused(in_publicity, make_user, client,
+                                                                                 sign_in):
+    """Two staff members decide one objection at the same moment: the second waits for the first and is refused
+    (without the lock it overwrote the first decision: dismissed on record while its upheld twin withdrew the
+    notice, or the notice withdrawn twice)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    scenario, _owner, _winner, _others, notice = in_publicity(n=2)
+    objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
+    db.session.commit()
+    first, second = (make_user("district_staff", district=scenario.district.code) for _ in range(2))
+    sign_in(second)
+    answers = []
+    with Session(db.engine) as other:
+        publicity.decide_objection(other, other.get(type(first), first.id), other.get(Objection, objection.id),
+                                   "dismissed", "异议理由不成立")  # decided, locked, not yet committed
+        post = threading.Thread(target=lambda: answers.append(client.post(
+            f"/objections/{objection.id}/decide",
+            data={f"de{objection.id}-decision": "upheld", f"de{objection.id}-reason": "经核查异议成立"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second decision did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert objection.decision == ObjectionDecision.DISMISSED and objection.decided_by_id == first.id
+    assert notice.withdrawn_at is None and scenario.status != ScenarioStatus.PUBLISHED
+
+
+def test_a_second_award_post_is_refused_cleanly(closed_scenario, client, sign_in):
+    """A double-clicked confirmation (the same token twice) or a second award: a clear refusal, one decision."""
+    scenario, owner, applications = closed_scenario(n=2)
+    url = f"/scenarios/{scenario.id}/evaluation/award"
+    data = {"award-application_id": str(applications[0].id)}
+    sign_in(owner)
+    token = token_of(client.post(url, data=data).get_data(as_text=True))
+    assert client.post(url, data={**data, "confirm_token": token}).status_code == 302
+    for again in (client.post(url, data={**data, "confirm_token": token}),
+                  post_confirmed(client, url, {"award-application_id": str(applications[1].id)})):
+        page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code == 303 else ""
+        assert again.status_code == 303 and "揭榜结果已确定" in page
+    db.session.expire_all()
+    assert [a.status for a in applications] == [ApplicationStatus.SELECTED, ApplicationStatus.NOT_SELECTED]
+    assert db.session.scalar(sa.select(sa.func.count(PublicityNotice.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "publicity.open")) <= 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_shortlist_waits_for_an_award_being_decided_and_is_refused(closed_scenario, make_user, client, sign_in):
+    """The owner's colleague shortlists a firm while the award is being recorded: the shortlist waits and is
+    refused (without the lock it put a firm the award had just marked 未入选 back on the shortlist)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import Application, User
+
+    scenario, owner, applications = closed_scenario(n=2)
+    criteria = set_criteria(scenario, owner, CRITERIA)
+    expert, assignment = declared_expert(make_user, scenario, owner)
+    for application, value in zip(applications, ("90", "80"), strict=True):
+        score_all(expert, assignment, application, criteria, [value] * len(criteria))
+    db.session.commit()
+    colleague = make_user("owner", organisation=scenario.owner)
+    sign_in(colleague)
+    url = f"/scenarios/{scenario.id}/evaluation/applications/{applications[1].id}/shortlist"
+    ids = (owner.id, scenario.id, applications[0].id, applications[1].id)
+    answers = []
+    with Session(db.engine) as other:
+        decisions.award(other, other.get(User, ids[0]), other.get(Scenario, ids[1]), ids[2])
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data={})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the shortlist did not wait for the award"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert db.session.get(Application, ids[3]).status == ApplicationStatus.NOT_SELECTED

@@ -14,6 +14,7 @@ from marketplace.extensions import db
 from marketplace.models import AuditEvent, Batch, Question, Scenario, ScenarioStatus
 from marketplace.scenarios import services
 from tests.confirm_support import post_confirmed
+from tests.conftest import ON_POSTGRES
 from tests.scenario_factory import PDF
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
@@ -473,3 +474,66 @@ def test_the_save_button_of_a_published_scenario_is_not_called_save_draft(make_s
     html = client.get(f"/scenarios/{scenario.id}/edit").get_data(as_text=True)
     save = re.search(r'<input[^>]*name="save"[^>]*>', html).group(0)
     assert f'value="{label}"' in save
+
+
+def test_an_empty_question_or_answer_is_a_field_error_not_a_server_error(make_scenario, make_user, client, login):
+    scenario = make_scenario("published")
+    login(make_user("enterprise"))
+    response = client.post(f"/scenarios/{scenario.id}/questions", data={"text": ""})
+    assert response.status_code == 303  # the message is flashed on the scenario page
+    assert "请填写问题" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert client.post(f"/scenarios/{scenario.id}/questions",
+                       data={"text": "是否需要对接现有系统？"}).status_code == 302
+    question = db.session.execute(sa.select(Question)).scalar_one()
+    client.post("/auth/logout")
+    login(owner_of(make_user, scenario))
+    response = client.post(f"/scenarios/{scenario.id}/questions/{question.id}/answer", data={"answer": ""})
+    assert response.status_code == 303
+    assert "请填写答复内容" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_question_is_answered_only_under_its_own_scenario(make_scenario, make_user, client, login):
+    """The owner's other scenario in the URL: "not found", nothing answered."""
+    scenario = make_scenario("published")
+    owner = owner_of(make_user, scenario)
+    other = make_scenario("published", owner=owner.organisation)
+    question = services.ask(db.session, make_user("enterprise"), scenario, "是否需要对接现有系统？")
+    db.session.commit()
+    login(owner)
+    response = client.post(f"/scenarios/{other.id}/questions/{question.id}/answer", data={"answer": "需要。"})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert question.answer is None
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_transition_waits_for_a_concurrent_one_and_is_refused(make_scenario, make_user, client, login):
+    """Staff return a submitted scenario while its owner withdraws it: the return waits for the withdrawal and
+    is refused (without the row lock both passed the state check and the later one overwrote the other)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import User
+
+    scenario = make_scenario("submitted")
+    owner = owner_of(make_user, scenario)
+    login(make_user("district_staff", district=scenario.district.code))
+    answers = []
+    with Session(db.engine) as other:
+        services.transition(other, other.get(User, owner.id), other.get(Scenario, scenario.id), "withdraw")
+        post = threading.Thread(target=lambda: answers.append(
+            client.post(f"/scenarios/{scenario.id}/return", data={"reason": "请补充验收指标。"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the return did not wait for the withdrawal"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert scenario.status == ScenarioStatus.WITHDRAWN
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "scenario.return")) == 0

@@ -670,3 +670,14 @@ def test_navigation_entries_by_role(client, make_user, login, switch):
     switch(make_user("owner"))
     html = client.get("/dashboard").get_data(as_text=True)
     assert 'data-nav="nominations"' in html and 'data-nav="appraisals"' not in html
+
+
+def test_reuse_without_a_scenario_is_a_message_not_a_server_error(client, make_user, login, make_scenario,
+                                                                  three_demos):
+    demo = three_demos[0]
+    owner = make_user("owner", district="yubei")
+    make_scenario("published", owner=owner.organisation, district="yubei")
+    login(owner)
+    response = client.post(f"/demonstrations/{demo.id}/reuse", data={})
+    assert response.status_code == 302
+    assert "请选择本单位的场景" in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -39,7 +39,8 @@ def can_decide_registration(actor: User, user: User) -> bool:
 def decide_registration(session: Session, actor: User, user_id: int, approve: bool, reason: str | None,
                         ip: str | None) -> User:
     """Approve or reject a pending owner registration, and tell the applicant by mail."""
-    user = session.get(User, user_id)
+    # Under the row's lock, read afresh: a second staff member deciding at the same moment is refused below.
+    user = session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:
         raise NotFound(_("找不到该用户。"))
     if not can_decide_registration(actor, user):

@@ -111,6 +111,7 @@ def shortlist(session: Session, actor: User, scenario: Scenario, application_id:
               ip: str | None = None) -> Application:
     """Put an application on (or take it off) the shortlist (入围)."""
     require_manage(actor, scenario)
+    _lock(session, scenario)  # not over an award being decided at this moment
     require_undecided(session, scenario, allow_race=False)
     application = evaluated_application(session, actor, scenario, application_id)
     if on:
@@ -217,6 +218,7 @@ def record_stage(session: Session, actor: User, scenario: Scenario, application_
                  score: object, result: str | None, ip: str | None = None) -> StageAssessment:
     """A 赛马 stage result for one racing team: stage name, optional score 0–100, written result."""
     require_manage(actor, scenario)
+    _lock(session, scenario)
     require_undecided(session, scenario)
     application = evaluated_application(session, actor, scenario, application_id)
     if application.status != ApplicationStatus.RACING:

@@ -285,6 +285,7 @@ def file_objection(session: Session, actor: User, notice: PublicityNotice, groun
     """An enterprise user objects during the notice; the owner and the deciding staff are told."""
     if not is_enterprise(actor):
         raise PermissionDenied(_("只有已登录的企业用户可以提出异议。"))
+    _lock_notice(session, notice)  # not filed on a notice an upheld objection is withdrawing at this moment
     if notice_status(notice) != "open":
         raise InvalidTransition(_("公示期已结束或公示已撤销，不能再提出异议。"))
     grounds = _text(grounds, "grounds", MIN_GROUNDS, _("请写明异议理由（不少于 %(n)d 个字）。", n=MIN_GROUNDS))
@@ -310,6 +311,16 @@ def file_objection(session: Session, actor: User, notice: PublicityNotice, groun
     return objection
 
 
+def _lock_notice(session: Session, notice: PublicityNotice) -> None:
+    """Serialise the changes to one notice's objections (filing, answering, deciding), and read the notice and
+    its objections afresh under the lock: two staff members (or a double-clicked form) deciding at once get one
+    decision and a clear refusal, never two (row locks on PostgreSQL; SQLite writes are serial anyway)."""
+    session.flush()
+    session.refresh(notice, with_for_update=True)
+    session.execute(sa.select(Objection).where(Objection.notice_id == notice.id).with_for_update()
+                    .execution_options(populate_existing=True)).scalars().all()
+
+
 def _require_undecided(objection: Objection) -> None:
     if objection.decision is not None:
         raise InvalidTransition(_("该异议已处理。"))
@@ -322,6 +333,7 @@ def answer_objection(session: Session, actor: User, objection: Objection, answer
     """The owner's answer (答复); the objector and the deciding staff are told."""
     if not can_answer(actor, objection.notice):
         raise PermissionDenied(_("只有业主单位可以答复异议。"))
+    _lock_notice(session, objection.notice)
     _require_undecided(objection)
     before = {"answer": objection.answer}
     objection.answer = _text(answer, "answer", 4, _("请填写答复内容。"))
@@ -343,6 +355,7 @@ def decide_objection(session: Session, actor: User, objection: Objection, decisi
     notice = objection.notice
     if not can_decide(actor, notice):
         raise PermissionDenied(_("只有场景所在区县的主管部门（市级清单为市级主管部门）可以处理异议。"))
+    _lock_notice(session, notice)
     _require_undecided(objection)
     outcome = next((d for d in ObjectionDecision.staff_choices() if d.value == decision), None)
     if outcome is None:

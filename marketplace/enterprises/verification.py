@@ -47,7 +47,8 @@ def _reason(decision: str, reason: str | None) -> str | None:
 def review_profile(session: Session, actor: User, profile_id: int, decision: str, reason: str | None = None,
                    ip: str | None = None) -> EnterpriseProfile:
     """Verify or reject a submitted profile; also re-confirm or revoke a verified one. Tells the firm."""
-    profile = session.get(EnterpriseProfile, profile_id)
+    # Under the row's lock, read afresh: two reviewers deciding at once get one decision and a refusal.
+    profile = session.get(EnterpriseProfile, profile_id, with_for_update=True, populate_existing=True)
     if profile is None or not (policy.is_reviewer(actor, profile) or policy.can_view(actor, profile)):
         raise NotFound(_("找不到该企业。"))
     if decision not in REVIEW_DECISIONS:
@@ -91,7 +92,7 @@ def review_profile(session: Session, actor: User, profile_id: int, decision: str
 def review_qualification(session: Session, actor: User, qualification_id: int, decision: str,
                          reason: str | None = None, ip: str | None = None) -> Qualification:
     """Verify or reject a pending qualification's evidence (or revoke a verified one). Tells the firm."""
-    qualification = session.get(Qualification, qualification_id)
+    qualification = session.get(Qualification, qualification_id, with_for_update=True, populate_existing=True)
     if qualification is None or not (policy.is_reviewer(actor, qualification.profile)
                                      or policy.is_member(actor, qualification.profile)):
         raise NotFound(_("找不到该资质。"))

@@ -463,7 +463,7 @@ def ask(scenario_id: int):
     scenario = _visible_or_404(scenario_id)
     form = QuestionForm()
     if not form.validate_on_submit():
-        message = " ".join(form.text.errors) or _("请填写问题。")
+        message = " ".join(str(e) for e in form.text.errors) or _("请填写问题。")
         raise ValidationFailed(message, {"text": [message]})
     services.ask(db.session, current_user, scenario, form.text.data, request.remote_addr)
     flash(_("问题已提交，业主单位答复后将在本页公开（不显示提问企业）。"), "success")
@@ -476,8 +476,9 @@ def answer(scenario_id: int, question_id: int):
     scenario = _visible_or_404(scenario_id)
     form = AnswerForm()
     if not form.validate_on_submit():
-        message = " ".join(form.answer.errors) or _("请填写答复内容。")
+        message = " ".join(str(e) for e in form.answer.errors) or _("请填写答复内容。")
         raise ValidationFailed(message, {"answer": [message]})
-    services.answer(db.session, current_user, question_id, form.answer.data, request.remote_addr)
+    services.answer(db.session, current_user, question_id, form.answer.data, request.remote_addr,
+                    scenario=scenario)
     flash(_("答复已发布。"), "success")
     return redirect(url_for("scenarios.detail", scenario_id=scenario.id, _anchor="qa"))

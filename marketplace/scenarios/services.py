@@ -442,6 +442,11 @@ def transition(session: Session, actor: User, scenario: Scenario, action: str, *
     if action not in TRANSITIONS:
         raise InvalidTransition(_("未知的操作。"))
     sources, target = TRANSITIONS[action]
+    # Read the state under the row's lock: two people acting at once (staff returning while the owner
+    # withdraws, a double-clicked button) make one transition and a clear refusal, not two that both pass
+    # the state check and overwrite each other (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
     if not _permitted(actor, scenario, action):
         raise PermissionDenied(_("您无权对此场景执行该操作。"))
     if scenario.status not in sources:
@@ -623,10 +628,12 @@ def ask(session: Session, actor: User, scenario: Scenario, text: str, ip: str | 
     return question
 
 
-def answer(session: Session, actor: User, question_id: int, text: str, ip: str | None = None) -> Question:
-    """The owner answers; the answer becomes public on the scenario page."""
+def answer(session: Session, actor: User, question_id: int, text: str, ip: str | None = None,
+           scenario: Scenario | None = None) -> Question:
+    """The owner answers; the answer becomes public on the scenario page. *scenario*: the one the request
+    named (a question of another scenario is "not found" there)."""
     question = session.get(Question, question_id)
-    if question is None:
+    if question is None or (scenario is not None and question.scenario_id != scenario.id):
         raise NotFound(_("找不到该问题。"))
     if not policy.is_owner_member(actor, question.scenario):
         raise PermissionDenied(_("只有业主单位可以答复问题。"))

@@ -102,7 +102,8 @@ def reuse(demo_id: int):
         flash(_("本单位没有可登记复用的已发布场景。"), "warning")
         return redirect(url_for("showcase.detail", demo_id=demo.id))
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors) or _("请选择本单位的场景。"), "danger")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors) or _("请选择本单位的场景。"),
+              "danger")
         return redirect(url_for("showcase.detail", demo_id=demo.id, _anchor="reuse"))
     gallery.record_reuse(db.session, current_user, demo, db.session.get(Scenario, form.scenario_id.data),
                          form.note.data, request.remote_addr)
