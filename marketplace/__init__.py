@@ -92,7 +92,7 @@ def configure_requests(app: Flask) -> None:
     """One unit of work per request, and the one place where errors become pages or JSON."""
     from flask import request
 
-    from marketplace import logs, pagecache, static_assets, unit_of_work, web_security
+    from marketplace import cors, logs, pagecache, static_assets, unit_of_work, web_security
     from marketplace.errors import register_error_handlers
     from marketplace.queryargs import refuse_nul_characters
 
@@ -100,6 +100,7 @@ def configure_requests(app: Flask) -> None:
     unit_of_work.init_app(app)
     register_error_handlers(app)
     web_security.init_app(app)
+    cors.init_app(app)
 
     @app.before_request
     def _refuse_nul_characters() -> None:

@@ -53,7 +53,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from werkzeug.http import parse_cookie, parse_etags
 from werkzeug.wrappers import Request
 
-from marketplace import clock, logs
+from marketplace import clock, cors, logs
 from marketplace.models import (
     Application,
     ApplicationDocument,
@@ -81,8 +81,10 @@ PRIVATE_MODELS: tuple[type, ...] = (LoginAttempt, Notification, OutboxMessage, A
 #: Query parameters whose meaning moves with the clock (such pages are not cached).
 CLOCK_RELATIVE_ARGS = frozenset({"due_within"})
 
-#: Response headers not stored with a page (recomputed, or never shared).
-_NOT_KEPT = frozenset({"content-length", "set-cookie", "etag", "vary", "x-page-cache", "date"})
+#: Response headers not stored with a page (recomputed, or never shared). The CORS headers depend on the
+#: request's cookies (:mod:`marketplace.cors`): each answer, hit or miss, gets its own.
+_NOT_KEPT = frozenset({"content-length", "set-cookie", "etag", "vary", "x-page-cache", "date",
+                       "access-control-allow-origin", "access-control-expose-headers"})
 _CHANGED = "marketplace.pagecache.changed"
 _EXTENSION = "marketplace.pagecache"
 _REQUEST_VERSION = "marketplace.pagecache.version"
@@ -569,18 +571,24 @@ class HitMiddleware:
                         app.config.get("REMEMBER_COOKIE_NAME") or "remember_token")
         self.locale = str(Locale.parse(app.config["BABEL_DEFAULT_LOCALE"]))
         self.headers = web_security.static_headers(app.config.get("MARKETPLACE_ENV") == "production")
-        self.cacheable_paths: dict[str, bool] = {}
+        #: Per request path: (cacheable, readable by other sites) of its view.
+        self.cacheable_paths: dict[str, tuple[bool, bool]] = {}
         self.targets: dict[tuple[str, ...], str | None] = {}
 
     def cacheable_path(self, path: str) -> bool:
+        return self.path_kind(path)[0]
+
+    def path_kind(self, path: str) -> tuple[bool, bool]:
+        """(cacheable, open to other sites: :func:`marketplace.cors.is_open`) of the view of *path*."""
         known = self.cacheable_paths.get(path)
         if known is None:
             try:
                 endpoint, _args = self.app.url_map.bind("localhost").match(path, method="GET")
             except Exception:  # redirects, 404, 405: Flask answers them
-                known = False
+                known = (False, False)
             else:
-                known = bool(getattr(self.app.view_functions.get(endpoint), _ATTR, False))
+                view = self.app.view_functions.get(endpoint)
+                known = (bool(getattr(view, _ATTR, False)), cors.is_open(view))
             if len(self.cacheable_paths) < self.TARGETS_KEPT:
                 self.cacheable_paths[path] = known
         return known
@@ -651,8 +659,9 @@ class HitMiddleware:
     def prepare(self, key: str, entry: tuple, environ: dict[str, Any]) -> tuple:
         """*entry* with the headers of its ``200`` and ``304`` answers built (all but the request id)."""
         built = []
+        open_to_other_sites = self.path_kind(Request(environ).path)[1]
         for status in (200, 304):
-            response = self.response(entry, status)
+            response = self.response(entry, status, open_to_other_sites)
             built.append([(name, value) for name, value in response.get_wsgi_headers(environ).to_wsgi_list()
                           if name not in _PER_RESPONSE])
         prepared = (entry, *built)
@@ -661,8 +670,11 @@ class HitMiddleware:
         self.store.prepared[key] = prepared
         return prepared
 
-    def response(self, entry: tuple, status: int = 200) -> Response:
-        """The hit as :func:`_serve_from_cache` answers it, before ``make_conditional`` and the request id."""
+    def response(self, entry: tuple, status: int = 200, open_to_other_sites: bool = False) -> Response:
+        """The hit as :func:`_serve_from_cache` answers it, before ``make_conditional`` and the request id.
+
+        *open_to_other_sites*: the page's view is :func:`marketplace.cors.is_open` (a fast-path request carries
+        no cookie of the site and no ``Authorization``, so it gets the CORS headers as Flask's hook gives them)."""
         body, headers, etag, _expires = entry
         response = Response(body, status=status, headers=headers)
         response.headers["X-Page-Cache"] = "hit"
@@ -671,11 +683,17 @@ class HitMiddleware:
         for name, value in self.headers:
             response.headers.setdefault(name, value)
         response.vary.add("Cookie")
+        if open_to_other_sites:
+            for name in cors.VARY:
+                response.vary.add(name)
+            for name, value in cors.simple_headers():
+                response.headers[name] = value
         return response
 
     def conditional(self, entry: tuple, environ: dict[str, Any]) -> tuple:
         """``If-Match``, ``If-Modified-Since`` …: werkzeug decides (rare; browsers send ``If-None-Match``)."""
-        response = _without_date(self.response(entry).make_conditional(environ))
+        response = self.response(entry, open_to_other_sites=self.path_kind(Request(environ).path)[1])
+        response = _without_date(response.make_conditional(environ))
         response.headers[logs.REQUEST_ID_HEADER] = self.request_id(environ)[1]
         return response.status, response.get_wsgi_headers(environ).to_wsgi_list(), list(
             response.get_app_iter(environ))

@@ -13,12 +13,14 @@ from marketplace.api import bp
 from marketplace.appraisal.computation import outcome
 from marketplace.appraisal.serializers import appraisal_record
 from marketplace.appraisal.services import published_annual
+from marketplace.cors import open_to_other_sites
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.pagecache import cached_page
 
 
 @bp.route("/appraisals/<int:year>")
+@open_to_other_sites
 @cached_page
 def appraisal(year: int):
     """The published annual appraisal of ``year``: each district's indicators, score, rank and reward."""

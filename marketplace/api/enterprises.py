@@ -12,6 +12,7 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 
 from marketplace.api import bp
+from marketplace.cors import open_to_other_sites
 from marketplace.enterprises import directory
 from marketplace.enterprises.serializers import enterprise_detail, enterprise_summary
 from marketplace.errors import BadParameters, NotFound, ValidationFailed
@@ -20,6 +21,7 @@ from marketplace.pagecache import cached_page
 
 
 @bp.route("/enterprises")
+@open_to_other_sites
 @cached_page
 def enterprises():
     """Verified firms, filtered like the directory page (district, domain, qualification, q), one page at a time."""
@@ -37,6 +39,7 @@ def enterprises():
 
 
 @bp.route("/enterprises/<int:profile_id>")
+@open_to_other_sites
 @cached_page
 def enterprise(profile_id: int):
     """The public record of one verified firm; 404 for anything unverified."""

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from marketplace import clock
 from marketplace.api import bp
+from marketplace.cors import open_to_other_sites
 from marketplace.downloads import content_disposition
 from marketplace.errors import NotFound
 from marketplace.extensions import db
@@ -35,6 +36,7 @@ def _json(data: object) -> Response:
 
 
 @bp.route("/ocds/releases")
+@open_to_other_sites
 @cached_page
 def ocds_releases():
     """A release package of every public process's releases, newest first, ``since``/``until`` a time."""
@@ -51,6 +53,7 @@ def ocds_releases():
 
 
 @bp.route("/ocds/records/<ocid>")
+@open_to_other_sites
 @cached_page
 def ocds_record(ocid: str):
     """The record package of one process: its releases (oldest first) and the compiled release."""
@@ -63,6 +66,7 @@ def ocds_record(ocid: str):
 
 
 @bp.route("/ocds/bulk")
+@open_to_other_sites
 def ocds_bulk_index():
     """The yearly bulk files that exist, newest year first."""
     return _json({"items": [{
@@ -86,6 +90,7 @@ def _download(content: bytes, mimetype: str, filename: str) -> Response:
 
 
 @bp.route("/ocds/bulk/<int:year>.jsonl.gz")
+@open_to_other_sites
 def ocds_bulk_jsonl(year: int):
     """Every compiled release of the processes published in ``year``, one per line, gzip-compressed."""
     _require_year(year)
@@ -94,6 +99,7 @@ def ocds_bulk_jsonl(year: int):
 
 
 @bp.route("/ocds/bulk/<int:year>.csv")
+@open_to_other_sites
 def ocds_bulk_csv(year: int):
     """The main fields of each compiled release of ``year``, one row per process (UTF-8 with BOM)."""
     _require_year(year)

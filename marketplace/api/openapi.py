@@ -31,6 +31,7 @@ from marketplace import reference_data, search
 from marketplace.api import bp
 from marketplace.applications.publicity import AWARD_STATES, NOTICE_STATES
 from marketplace.applications.publicity import MAX_PER_PAGE as PUBLICITY_PER_PAGE
+from marketplace.cors import open_to_other_sites
 from marketplace.enterprises.directory import MAX_PER_PAGE as ENTERPRISES_PER_PAGE
 from marketplace.enterprises.directory import SORTS as ENTERPRISE_SORTS
 from marketplace.errors import BadParameters
@@ -546,11 +547,16 @@ def spec(language: str | None = None) -> dict[str, Any]:
             "description": t(
                 "只读 JSON API：公开的应用场景、企业名录、示范项目、考评结果、统计和 OCDS 开放数据。"
                 "金额为万元的十进制字符串（OCDS 中为人民币元），时间为 ISO 8601 北京时间（+08:00）。"
-                "错误统一为 {\"error\": {\"status\", \"message\", \"fields\"}}。",
+                "错误统一为 {\"error\": {\"status\", \"message\", \"fields\"}}。"
+                "其他网站的网页可以直接读取不需要登录的接口（CORS：匿名 GET 的应答带 Access-Control-Allow-Origin: *，"
+                "并回答预检 OPTIONS；从不带凭据）；带登录 Cookie 或 Authorization 的请求和需要登录的接口的应答不带该头。",
                 "Read-only JSON API: public application scenarios, the firm directory, demonstration projects, "
                 "appraisal results, statistics and OCDS open data. Amounts are decimal strings in units of 10,000 "
                 "yuan (yuan in OCDS), times ISO 8601 in Beijing time (+08:00). Every error is "
-                "{\"error\": {\"status\", \"message\", \"fields\"}}."),
+                "{\"error\": {\"status\", \"message\", \"fields\"}}. Web pages on other sites may read the endpoints "
+                "that need no sign-in (CORS: anonymous GET answers carry Access-Control-Allow-Origin: *, and preflight "
+                "OPTIONS requests are answered; never with credentials); answers to requests with the session cookie or "
+                "Authorization, and endpoints that need sign-in, do not carry it."),
             "license": {"name": t("开放数据许可见 /open-data", "Open data licence: see /open-data"),
                         "url": url_for("opendata.index", _external=True)},
         },
@@ -573,6 +579,7 @@ bp.record_once(lambda state: state.app.extensions.setdefault("openapi_spec", spe
 
 
 @bp.route("/openapi.json")
+@open_to_other_sites
 def openapi_json():
     """This API's OpenAPI 3.1 description, in the request's language or the one ``lang`` asks for."""
     lang = request.args.get("lang") or None

@@ -10,11 +10,13 @@ from flask import jsonify, request
 
 from marketplace.api import bp
 from marketplace.applications import publicity
+from marketplace.cors import open_to_other_sites
 from marketplace.extensions import db
 from marketplace.pagecache import cached_page
 
 
 @bp.route("/publicity")
+@open_to_other_sites
 @cached_page
 def publicity_notices():
     """Notices filtered by ``status`` (open/ended/withdrawn) and ``district``; paged."""

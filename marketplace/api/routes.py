@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from marketplace import clock
 from marketplace.api import bp
 from marketplace.applications import publicity
+from marketplace.cors import open_to_other_sites
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Scenario
@@ -17,6 +18,7 @@ from marketplace.scenarios.serializers import list_filters, scenario_detail, sce
 
 
 @bp.route("/scenarios")
+@open_to_other_sites
 @cached_page
 def scenarios():
     """Public scenarios, filtered like the list page, one page at a time."""
@@ -33,6 +35,7 @@ def scenarios():
 
 
 @bp.route("/scenarios/<int:scenario_id>")
+@open_to_other_sites
 @cached_page
 def scenario(scenario_id: int):
     """The full public record of one published-or-later scenario."""

@@ -13,12 +13,14 @@ from __future__ import annotations
 from flask import jsonify, request, url_for
 
 from marketplace.api import bp
+from marketplace.cors import open_to_other_sites
 from marketplace.errors import BadParameters, ValidationFailed
 from marketplace.extensions import db
 from marketplace.search_views import facet_labels, parse_search, results_record, run_search
 
 
 @bp.route("/search")
+@open_to_other_sites
 def search_records():
     """Published scenarios, verified firms and published demonstrations matching ``q`` and the filters."""
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from marketplace.api import bp
+from marketplace.cors import open_to_other_sites
 from marketplace.extensions import db
 from marketplace.pagecache import cached_page
 from marketplace.showcase.facts import delivery_facts
@@ -18,6 +19,7 @@ from marketplace.showcase.serializers import demonstration_summary, gallery_filt
 
 
 @bp.route("/demonstrations")
+@open_to_other_sites
 @cached_page
 def demonstrations():
     """Published demonstration projects, filtered by ``year``, ``district``, ``domain`` and ``q``; paged."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from marketplace.api import bp
+from marketplace.cors import open_to_other_sites
 from marketplace.extensions import db
 from marketplace.pagecache import cached_page
 from marketplace.statistics.figures import public_statistics
@@ -19,6 +20,7 @@ from marketplace.statistics.serializers import api_statistics
 
 
 @bp.route("/statistics")
+@open_to_other_sites
 @cached_page
 def statistics():
     """Counts of public scenarios, optionally for one ``year`` and/or one ``district`` (code)."""
