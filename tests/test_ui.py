@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -297,3 +298,49 @@ def test_a_first_sign_in_has_no_previous_one(client, make_user, login):
     login(make_user("owner"))
     html = client.get("/dashboard").get_data(as_text=True)
     assert re.search(r"data-previous-sign-in>([^<]*)<", html).group(1) == "—"
+
+
+#: Tables that need no ``.table-responsive`` wrapper, and why (each is narrow whatever its content, or only printed).
+NARROW_TABLES = {
+    "scenarios/print.html": "the printable page (A4, not a phone screen)",
+    "appraisal/_ranking.html": "included inside a .table-responsive wrapper by the pages that show it",
+}
+_TAG = re.compile(r"<table\b|<div\b[^>]*>|</div\s*>", re.S)
+
+
+def unwrapped_tables(text: str) -> int:
+    """How many ``<table`` of a template are not inside an open ``<div class="… table-responsive …">``."""
+    stack: list[bool] = []
+    unwrapped = 0
+    for tag in _TAG.finditer(text):
+        found = tag.group(0)
+        if found.startswith("<table"):
+            unwrapped += not any(stack)
+        elif found.startswith("</div"):
+            if stack:
+                stack.pop()
+        else:
+            stack.append(bool(re.search(r'class="[^"]*\btable-responsive\b', found)))
+    return unwrapped
+
+
+def test_every_table_scrolls_inside_its_own_box_on_phones():
+    """A table without ``.table-responsive`` widens the whole page on a phone (390 px): each one is wrapped,
+    or listed in :data:`NARROW_TABLES` with the reason it needs none."""
+    root = Path(__file__).resolve().parent.parent / "templates"
+    found = {}
+    for path in sorted(root.rglob("*.html")):
+        name = path.relative_to(root).as_posix()
+        count = unwrapped_tables(path.read_text(encoding="utf-8"))
+        if count and name not in NARROW_TABLES:
+            found[name] = count
+    assert found == {}
+    for name in NARROW_TABLES:
+        assert (root / name).exists(), name
+
+
+def test_the_table_check_sees_wrappers_and_their_end():
+    assert unwrapped_tables('<div class="table-responsive"><table></table></div>') == 0
+    assert unwrapped_tables('<div class="card"><div class="table-responsive mb-4"><table></table></div></div>') == 0
+    assert unwrapped_tables('<div class="table-responsive"></div><div class="card"><table></table></div>') == 1
+    assert unwrapped_tables('<table></table>') == 1

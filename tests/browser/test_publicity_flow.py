@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from marketplace import clock
 from marketplace.applications import publicity
 from marketplace.extensions import db
 from tests.browser.test_scenario_flow import sign_in, sign_out
@@ -135,5 +136,35 @@ def test_list_titles_stay_readable_on_phones(live_server, browser, closed_scenar
         page.goto(f"{live_server}/reviews")
         cell = page.locator("main table tbody tr").first.locator("td").first
         assert cell.bounding_box()["width"] >= 150
+    finally:
+        context.close()
+
+
+def test_the_milestone_table_stays_readable_on_phones(live_server, browser, closed_scenario):
+    """At 390 px the delivery page's 里程碑 table squeezed its title to a few characters a line and its record form
+    (two radios, a note, a button) to one control a line; both keep a readable width and the table scrolls inside
+    .table-responsive, not the page (its visually hidden note label, absolutely positioned, had widened the page to
+    438 px)."""
+    from marketplace.applications import decisions, delivery
+    from tests.test_delivery import end_publicity
+
+    scenario, owner, applications = closed_scenario(n=1)
+    decisions.award(db.session, owner, scenario, applications[0].id)
+    end_publicity(scenario)
+    contract = delivery.record_contract(db.session, owner, scenario, applications[0].id, "120", clock.local_today(),
+                                        plan_milestones=True)
+    contract.milestones[0].title = "完成城市级交通信号数据接入、清洗与质量评估并提交阶段验收报告"
+    db.session.commit()
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        sign_in(page, live_server, owner)
+        page.goto(f"{live_server}/scenarios/{scenario.id}/delivery")
+        row = page.locator(f'tr[data-milestone="{contract.milestones[0].id}"]')
+        assert row.locator("td").first.bounding_box()["width"] >= 150
+        assert row.locator("td form").bounding_box()["width"] >= 250  # the record form: radios, note, button
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls, not the page
     finally:
         context.close()
