@@ -164,6 +164,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PAGE_CACHE": _bool(env.get("PAGE_CACHE"), default=True),
         # Longest life of a cached page (shorter when a deadline comes first).
         "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", "300")),
+        # The release's part of every page-cache key; unset: a digest of the code, templates and static files.
+        "PAGE_CACHE_CODE": env.get("PAGE_CACHE_CODE", ""),
         # Attachment bytes: "local" (UPLOAD_DIR) or "s3" (S3_BUCKET, S3_ENDPOINT_URL; AWS_* credentials).
         "STORAGE": env.get("STORAGE", "local").strip().lower(),
         "S3_BUCKET": env.get("S3_BUCKET") or None,

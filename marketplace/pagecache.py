@@ -30,6 +30,7 @@ When Redis stops answering, pages are kept in an in-process ``SimpleCache`` unti
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -38,6 +39,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -87,6 +89,7 @@ _NOT_KEPT = frozenset({"content-length", "set-cookie", "etag", "vary", "x-page-c
                        "access-control-allow-origin", "access-control-expose-headers"})
 _CHANGED = "marketplace.pagecache.changed"
 _EXTENSION = "marketplace.pagecache"
+_CODE = "marketplace.pagecache.code"
 _REQUEST_VERSION = "marketplace.pagecache.version"
 #: Seconds to use the in-process fallback after the shared store failed, before trying it again.
 RETRY_SECONDS = 30.0
@@ -467,8 +470,35 @@ def _cacheable_request() -> bool:
     return "_flashes" not in session and not current_user.is_authenticated
 
 
+def code_version(app: Flask) -> str:
+    """A digest of what renders the pages: the package's code, the templates, the translations and the static
+    files (their fingerprints are in every page). It is part of every key, so after a deploy no server serves
+    a page the old code rendered, while servers running the same release share their entries. Computed once
+    per process (~2–3 ms per MB read); ``PAGE_CACHE_CODE`` overrides it."""
+    found = app.extensions.get(_CODE)
+    if found is None:
+        found = app.config.get("PAGE_CACHE_CODE") or _digest_files(
+            (Path(__file__).resolve().parent, Path(app.root_path, app.template_folder or "templates"),
+             Path(app.static_folder or "static"), Path(app.root_path).parent / "translations"))
+        app.extensions[_CODE] = found
+    return found
+
+
+@functools.cache
+def _digest_files(folders: tuple[Path, ...]) -> str:
+    digest = hashlib.sha256()
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".po", ".pot"):
+                digest.update(str(path.relative_to(folder.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def _key(version: str) -> str:
-    return _key_for(version, request.host_url, request.path, request.args, get_locale())
+    return _key_for(f"{code_version(current_app)}.{version}", request.host_url, request.path, request.args,
+                    get_locale())
 
 
 def _key_for(version: str, host_url: str, path: str, args: Any, locale: Any) -> str:
@@ -570,6 +600,7 @@ class HitMiddleware:
         self.cookies = (app.config.get("SESSION_COOKIE_NAME") or "session",
                         app.config.get("REMEMBER_COOKIE_NAME") or "remember_token")
         self.locale = str(Locale.parse(app.config["BABEL_DEFAULT_LOCALE"]))
+        self.code = code_version(app)
         self.headers = web_security.static_headers(app.config.get("MARKETPLACE_ENV") == "production")
         #: Per request path: (cacheable, readable by other sites) of its view.
         self.cacheable_paths: dict[str, tuple[bool, bool]] = {}
@@ -638,7 +669,7 @@ class HitMiddleware:
         else:  # an in-memory database: through the pool
             with self.app.app_context():
                 version = data_version()
-        key = f"page:{version}:{self.locale}:{digest}"
+        key = f"page:{self.code}.{version}:{self.locale}:{digest}"
         prepared = self.store.prepared.get(key)
         if prepared is None:
             entry = self.store.get(key)

@@ -334,3 +334,38 @@ def test_draft_saves_keep_the_version_submitting_bumps_it(cached_apps, make_scen
     db.session.commit()
     assert pagecache.data_version(db.session) != before
     assert _get(first, "/scenarios").headers["X-Page-Cache"] == "miss"
+
+
+def test_a_deploy_never_serves_pages_the_old_code_rendered(app, database_url, tmp_path, make_scenario):
+    """Entries live in Redis across a deploy, keyed by the data version: without the code in the key, the new
+    release served the old templates' HTML until the data changed or the entry expired (up to 5 minutes).
+    Servers on the same release share entries; a new release renders its own."""
+    from marketplace import pagecache
+
+    url = _redis_url()
+    if url is None:
+        pytest.skip("no Redis at TEST_REDIS_URL (redis://127.0.0.1:6379/6)")
+    old, old_twin, new = (make_test_app(database_url, tmp_path / name, PAGE_CACHE=True, REDIS_URL=url,
+                                        PAGE_CACHE_CODE=code)
+                          for name, code in (("a", "release-1"), ("b", "release-1"), ("c", "release-2")))
+    with old.app_context():
+        pagecache.clear()
+    make_scenario(title="部署前后")
+    for path in ("/scenarios", "/api/v1/scenarios"):
+        assert _get(old, path).headers["X-Page-Cache"] == "miss"
+        assert _get(old_twin, path).headers["X-Page-Cache"] == "hit"  # same release: shared
+        assert _get(new, path).headers.get("X-Page-Cache") == "miss"  # new release: rendered anew
+    with old.app_context():
+        pagecache.clear()
+
+
+def test_the_code_version_follows_the_files(tmp_path):
+    from marketplace.pagecache import _digest_files
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "page.html").write_text("<p>旧版</p>", encoding="utf-8")
+    before = _digest_files((folder,))
+    (folder / "page.html").write_text("<p>新版</p>", encoding="utf-8")
+    _digest_files.cache_clear()
+    assert _digest_files((folder,)) != before
