@@ -640,6 +640,13 @@ def answer(session: Session, actor: User, question_id: int, text: str, ip: str |
     text = (text or "").strip()
     if not text:
         raise ValidationFailed(_("请填写答复内容。"), {"answer": [_("请填写答复内容。")]})
+    # Read the question afresh under its row's lock: a published answer is final (the page offers no edit), so
+    # a double-clicked form or a colleague answering at the same moment is refused instead of overwriting the
+    # answer everyone may already have read (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(question, with_for_update=True)
+    if question.answer:
+        raise InvalidTransition(_("该问题已答复，答复已公开，不能重复答复。"))
     question.answer = text
     question.answered_at = clock.now()
     question.answered_by = actor
