@@ -29,6 +29,7 @@ from marketplace.models import (
     ScenarioStatus,
 )
 from tests.confirm_support import post_confirmed
+from tests.conftest import ON_POSTGRES
 from tests.scenario_factory import PDF
 from tests.test_evaluation import (
     closed_scenario,
@@ -453,3 +454,93 @@ def test_services_refuse_every_other_role(awarded, make_user):
     with pytest.raises(NotFound):
         delivery.add_progress(db.session, owner, scenario, contract.id + 999, "进度说明文字", None)
     assert scenario.status == ScenarioStatus.IN_DELIVERY
+
+
+def test_a_repeated_milestone_outcome_or_progress_note_is_refused_and_a_change_is_audited(awarded, client, sign_in):
+    """A double-clicked form recorded the outcome twice (the firm told twice) and made two identical progress
+    notes; a 已达成 milestone (its form is gone from the page) was silently overwritten by a replayed POST."""
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today(), plan_milestones=True)
+    db.session.commit()
+    first, second = contract.milestones[:2]
+    sign_in(owner)
+    base = f"/scenarios/{scenario.id}/delivery"
+
+    def post(url, data):
+        response = client.post(url, data=data)
+        if response.status_code == 303:
+            return response.status_code, client.get(response.headers["Location"]).get_data(as_text=True)
+        return response.status_code, response.get_data(as_text=True)
+
+    met = {f"mr{first.id}-status": "met", f"mr{first.id}-note": "按期完成"}
+    assert client.post(f"{base}/milestones/{first.id}", data=met).status_code == 302
+    status, page = post(f"{base}/milestones/{first.id}", met)
+    assert status in (303, 409) and "已记录为已达成" in page
+    status, page = post(f"{base}/milestones/{first.id}", {f"mr{first.id}-status": "not_met",
+                                                         f"mr{first.id}-note": "重放的旧表单"})
+    assert status in (303, 409) and "已记录为已达成" in page
+    late = {f"mr{second.id}-status": "not_met", f"mr{second.id}-note": "接口联调延期两周"}
+    assert client.post(f"{base}/milestones/{second.id}", data=late).status_code == 302
+    status, page = post(f"{base}/milestones/{second.id}", late)
+    assert status in (303, 409) and "请勿重复提交" in page
+    # A 未达成 milestone met later: an edit, audited with the outcome it replaces.
+    assert client.post(f"{base}/milestones/{second.id}", data={f"mr{second.id}-status": "met"}).status_code == 302
+    db.session.expire_all()
+    assert first.note == "按期完成" and second.status == MilestoneStatus.MET
+    events = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "milestone.record")
+                                .order_by(AuditEvent.id)).scalars().all()
+    assert len(events) == 3 and events[2].before == {"status": "not_met", "note": "接口联调延期两周"}
+    assert len(notifications_for(winner.created_by, "delivery.milestone")) == 3
+    # A progress note posted twice is one note; another note is welcome.
+    note = {f"pg{contract.id}-text": "系统已上线试运行", f"pg{contract.id}-percent": "85"}
+    assert client.post(f"{base}/contracts/{contract.id}/progress", data=note).status_code == 302
+    status, page = post(f"{base}/contracts/{contract.id}/progress", note)
+    assert status in (303, 409) and "该进度说明已记录" in page
+    assert client.post(f"{base}/contracts/{contract.id}/progress",
+                       data=note | {f"pg{contract.id}-percent": "90"}).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(ProgressNote.id))) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+@pytest.mark.parametrize("what", ["milestone", "progress"])
+def test_a_second_recording_waits_for_a_concurrent_one_and_is_refused(awarded, make_user, client, sign_in, what):
+    """Two owner users (or a double click) record one milestone outcome / one progress note at the same moment:
+    the second waits for the first and is refused (without the lock: two notes, two notifications)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import User
+
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today(), plan_milestones=True)
+    db.session.commit()
+    milestone = contract.milestones[0]
+    second = make_user("owner", organisation=scenario.owner)
+    sign_in(second)
+    answers = []
+    with Session(db.engine) as other:
+        me, there = other.get(User, owner.id), other.get(Scenario, scenario.id)
+        if what == "milestone":
+            delivery.record_milestone(other, me, there, milestone.id, "not_met", "接口联调延期两周")
+            url = f"/scenarios/{scenario.id}/delivery/milestones/{milestone.id}"
+            data = {f"mr{milestone.id}-status": "not_met", f"mr{milestone.id}-note": "接口联调延期两周"}
+        else:
+            delivery.add_progress(other, me, there, contract.id, "系统已上线试运行", "85")
+            url = f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/progress"
+            data = {f"pg{contract.id}-text": "系统已上线试运行", f"pg{contract.id}-percent": "85"}
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second recording did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    action = "milestone.record" if what == "milestone" else "progress.add"
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == action)) == 1
+    assert db.session.scalar(sa.select(sa.func.count(ProgressNote.id))) == (0 if what == "milestone" else 1)

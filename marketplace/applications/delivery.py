@@ -282,6 +282,15 @@ def record_milestone(session: Session, actor: User, scenario: Scenario, mileston
     if outcome == MilestoneStatus.NOT_MET and not note:
         message = _("里程碑未达成时请说明原因和整改安排。")
         raise ValidationFailed(message, {"note": [message]})
+    # Read the milestone afresh under its row's lock: a double-clicked form, or two owner users recording at
+    # once, record one outcome and refuse the repeat (the firm is told once), and a later change of a 未达成
+    # outcome is an edit audited with the outcome it replaces (PostgreSQL row lock; SQLite writes are serial).
+    session.flush()
+    session.refresh(milestone, with_for_update=True)
+    if milestone.status == MilestoneStatus.MET:
+        raise InvalidTransition(_("该里程碑已记录为已达成，不能再修改。"))
+    if milestone.status == outcome and milestone.note == note:
+        raise InvalidTransition(_("该里程碑已按相同内容记录，请勿重复提交。"))
     before = {"status": milestone.status.value, "note": milestone.note}
     milestone.status, milestone.note, milestone.recorded_at = outcome, note, clock.now()
     session.flush()
@@ -315,6 +324,14 @@ def add_progress(session: Session, actor: User, scenario: Scenario, contract_id:
             errors["percent"] = [_("完成比例应在 0–100 之间。")]
     if errors:
         raise ValidationFailed("；".join(m for ms in errors.values() for m in ms), errors)
+    # Serialise the notes of one contract under its row's lock and refuse a repeat of the latest note (a
+    # double-clicked form made two identical notes) (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(contract, with_for_update=True)
+    latest = session.execute(sa.select(ProgressNote).where(ProgressNote.contract_id == contract.id)
+                             .order_by(ProgressNote.created_at.desc(), ProgressNote.id.desc()).limit(1)).scalar_one_or_none()
+    if latest is not None and latest.text == text and latest.percent == value:
+        raise InvalidTransition(_("该进度说明已记录，请勿重复提交。"))
     progress = ProgressNote(contract_id=contract.id, text=text, percent=value, created_at=clock.now())
     session.add(progress)
     session.flush()
