@@ -263,9 +263,11 @@ def notice_for(session: Session, scenario_id: int) -> tuple[Scenario, PublicityN
     return scenario, notice
 
 
-def objection_of(session: Session, objection_id: int) -> Objection:
+def objection_of(session: Session, objection_id: int, user: User | None) -> Objection:
+    """An objection *user* may see, or 404: a stranger cannot tell an existing objection (private to the owner,
+    the deciding and reviewing staff and the objecting firm) from a missing one."""
     objection = session.get(Objection, objection_id)
-    if objection is None:
+    if objection is None or objection not in visible_objections(user, objection.notice):
         raise NotFound(_("异议不存在。"))
     return objection
 
