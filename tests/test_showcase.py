@@ -309,6 +309,22 @@ def test_nominate_through_the_page_with_a_photo(client, make_user, login, delive
     assert client.get(f"/showcase/rounds/{open_round.id}/nominate/{other.id}").status_code == 403
 
 
+def test_nominating_a_scenario_the_user_cannot_see_is_not_found(client, make_user, login, make_scenario, open_round):
+    """Another owner's draft: 404 like a missing scenario (was 403, which told a stranger that it exists); a
+    public scenario the user may not nominate stays 403."""
+    from marketplace.extensions import db
+    from marketplace.models import Nomination
+
+    login(make_user("owner"))
+    draft = make_scenario("draft")
+    assert client.get(f"/showcase/rounds/{open_round.id}/nominate/{draft.id}").status_code == 404
+    assert client.post(f"/showcase/rounds/{open_round.id}/nominate/{draft.id}", data=WRITEUP).status_code == 404
+    assert client.get(f"/showcase/rounds/{open_round.id}/nominate/{draft.id + 1000}").status_code == 404
+    published = make_scenario("published")
+    assert client.get(f"/showcase/rounds/{open_round.id}/nominate/{published.id}").status_code == 403
+    assert db.session.query(Nomination).count() == 0
+
+
 def test_nominator_edits_and_withdraws_while_the_round_is_open(client, make_user, login, delivered, services,
                                                                 open_round, city):
     from marketplace.extensions import db
