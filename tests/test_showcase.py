@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from tests.confirm_support import post_confirmed
+from tests.conftest import ON_POSTGRES
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 
@@ -697,3 +698,79 @@ def test_reuse_without_a_scenario_is_a_message_not_a_server_error(client, make_u
     response = client.post(f"/demonstrations/{demo.id}/reuse", data={})
     assert response.status_code == 302
     assert "请选择本单位的场景" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_nomination_waits_for_a_concurrent_one_and_is_refused(client, make_user, login, delivered, services,
+                                                                open_round):
+    """The owner and the district (or a double click) nominate one scenario at the same moment: the second waits
+    for the first and is refused with a field message (without the lock both inserted: a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.extensions import db
+    from marketplace.models import Nomination, Scenario, SelectionRound, User
+
+    owner = make_user("owner")
+    scenario = delivered(owner=owner.organisation)
+    staff = make_user("district_staff", district="yuzhong")
+    login(staff)
+    url = f"/showcase/rounds/{open_round.id}/nominate/{scenario.id}"
+    answers = []
+    with Session(db.engine) as other:
+        services.nominate(other, other.get(User, owner.id), other.get(SelectionRound, open_round.id),
+                          other.get(Scenario, scenario.id), WRITEUP)  # nominated, not yet committed
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=WRITEUP)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second nomination did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 422, answers and answers[0].status_code
+    assert "已在本次评选中被推荐" in answers[0].get_data(as_text=True)
+    assert db.session.query(Nomination).one().nominated_by_id == owner.id
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_declaration_waits_for_a_concurrent_one_and_is_refused(client, make_user, login, delivered, services,
+                                                                 city, open_round):
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.extensions import db
+    from marketplace.models import AuditEvent, NominationExpert, User
+
+    owner = make_user("owner")
+    nomination = services.nominate(db.session, owner, open_round, delivered(owner=owner.organisation), WRITEUP)
+    services.round_transition(db.session, city, open_round, "start_scoring")
+    expert = make_user("expert")
+    services.assign_expert(db.session, city, open_round, expert)
+    db.session.commit()
+    assignment = nomination.experts[0]
+    login(expert)
+    url = f"/showcase/assignments/{assignment.id}/declare"
+    answers = []
+    with Session(db.engine) as other:
+        services.declare(other, other.get(User, expert.id), other.get(NominationExpert, assignment.id), True)
+        post = threading.Thread(target=lambda: answers.append(client.post(
+            url, data={"recuse": "y", "note": "曾为揭榜企业提供咨询"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second declaration did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert assignment.declared_at is not None and not assignment.recused
+    assert db.session.query(AuditEvent).filter(AuditEvent.action.in_(("nomination.declare",
+                                                                      "nomination.recuse"))).count() == 1
