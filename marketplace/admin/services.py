@@ -41,10 +41,10 @@ def decide_registration(session: Session, actor: User, user_id: int, approve: bo
     """Approve or reject a pending owner registration, and tell the applicant by mail."""
     # Under the row's lock, read afresh: a second staff member deciding at the same moment is refused below.
     user = session.get(User, user_id, with_for_update=True, populate_existing=True)
-    if user is None:
+    if user is None or not can_decide_registration(actor, user):
+        # Another district's registration is not on this staff member's list: "not found", like a missing one
+        # (a 403 told them that the account exists).
         raise NotFound(_("找不到该用户。"))
-    if not can_decide_registration(actor, user):
-        raise PermissionDenied(_("您只能审核本区县单位的注册申请。"))
     if user.approval_status != ApprovalStatus.PENDING:
         raise InvalidTransition(_("该注册申请已处理。"))
     if not approve and not (reason or "").strip():
