@@ -544,3 +544,42 @@ def test_a_second_recording_waits_for_a_concurrent_one_and_is_refused(awarded, m
     action = "milestone.record" if what == "milestone" else "progress.add"
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == action)) == 1
     assert db.session.scalar(sa.select(sa.func.count(ProgressNote.id))) == (0 if what == "milestone" else 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_contract_recorded_twice_at_once_is_one_contract_and_an_audited_correction(awarded, make_user, client,
+                                                                                    sign_in):
+    """The contract form double-clicked (or two owner users): the second waits for the first and corrects it,
+    audited with what it replaced (without the scenario's lock both inserted: a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import User
+
+    scenario, owner, winner, _losers = awarded()
+    sign_in(make_user("owner", organisation=scenario.owner))
+    url = f"/scenarios/{scenario.id}/delivery/contract"
+    data = {"contract-application_id": str(winner.id), "contract-amount_wan": "290",
+            "contract-signed_on": today().isoformat()}
+    answers = []
+    with Session(db.engine) as other:
+        delivery.record_contract(other, other.get(User, owner.id), other.get(Scenario, scenario.id), winner.id,
+                                 "286", today())
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second recording did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+    db.session.expire_all()
+    contract = db.session.execute(sa.select(Contract)).scalar_one()
+    assert contract.amount_wan == Decimal("290") and scenario.status == ScenarioStatus.IN_DELIVERY
+    actions = db.session.execute(sa.select(AuditEvent.action).where(AuditEvent.action.like("contract.%"))
+                                 .order_by(AuditEvent.id)).scalars().all()
+    assert actions == ["contract.record", "contract.update"]

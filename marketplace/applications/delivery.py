@@ -212,7 +212,12 @@ def record_contract(session: Session, actor: User, scenario: Scenario, applicati
     if decided and day < decided:
         message = _("合同签订日期不能早于揭榜结果确定日期（%(d)s）。", d=decided.isoformat())
         raise ValidationFailed(message, {"signed_on": [message]})
-    contract = session.execute(sa.select(Contract).where(Contract.application_id == application.id)).scalar_one_or_none()
+    # Under the scenario's row lock, read afresh: a contract recorded twice at the same moment is one contract and
+    # an audited correction, not a unique-constraint 500 (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
+    contract = session.execute(sa.select(Contract).where(Contract.application_id == application.id)
+                               .execution_options(populate_existing=True)).scalar_one_or_none()
     before = None
     if contract is None:
         contract = Contract(scenario_id=scenario.id, application_id=application.id, amount_wan=amount, signed_on=day)

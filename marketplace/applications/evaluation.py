@@ -257,6 +257,10 @@ def invite_expert(session: Session, actor: User, scenario: Scenario, expert_id: 
                   ip: str | None = None) -> ExpertAssignment:
     """The owner invites an expert; the expert is notified with a link to the assignment."""
     require_manage(actor, scenario)
+    # Under the scenario's row lock: an expert invited twice at the same moment (a double click, two owner users)
+    # is one assignment and a field message, not a unique-constraint 500 (PostgreSQL row lock; SQLite is serial).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
     require_undecided(session, scenario, allow_race=False)
     expert = session.get(User, expert_id) if expert_id else None
     if expert is None or expert.role != Role.EXPERT or not expert.is_active:
