@@ -774,3 +774,48 @@ def test_a_declaration_waits_for_a_concurrent_one_and_is_refused(client, make_us
     assert assignment.declared_at is not None and not assignment.recused
     assert db.session.query(AuditEvent).filter(AuditEvent.action.in_(("nomination.declare",
                                                                       "nomination.recuse"))).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_scores_submitted_twice_at_once_are_one_set_revised(client, make_user, login, delivered, services, city,
+                                                            open_round):
+    """The score form double-clicked: the second waits for the first and revises it (without the lock both
+    inserted the scores: a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.extensions import db
+    from marketplace.models import NominationExpert, NominationScore, User
+
+    owner = make_user("owner")
+    nomination = services.nominate(db.session, owner, open_round, delivered(owner=owner.organisation), WRITEUP)
+    services.round_transition(db.session, city, open_round, "start_scoring")
+    expert = make_user("expert")
+    services.assign_expert(db.session, city, open_round, expert)
+    assignment = nomination.experts[0]
+    services.declare(db.session, expert, assignment, True)
+    db.session.commit()
+    c1, c2 = open_round.criteria
+    ids = (c1.id, c2.id)
+    login(expert)
+    url = f"/showcase/assignments/{assignment.id}/score"
+    answers = []
+    with Session(db.engine) as other:
+        services.submit_scores(other, other.get(User, expert.id), other.get(NominationExpert, assignment.id),
+                               {ids[0]: "90", ids[1]: "80"})
+        post = threading.Thread(target=lambda: answers.append(client.post(
+            url, data={f"score_{ids[0]}": "85", f"score_{ids[1]}": "75"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second scoring did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+    db.session.expire_all()
+    values = sorted(str(s.value) for s in db.session.query(NominationScore).all())
+    assert values == ["75.00", "85.00"]

@@ -420,6 +420,10 @@ def submit_scores(session: Session, actor: User, assignment: NominationExpert, v
                   comment: str | None = None, ip: str | None = None) -> NominationExpert:
     """Score every criterion 0–100 (two decimals); scores may be revised until the round is published."""
     _own_assignment(actor, assignment)
+    # Under the assignment's row lock, read its scores afresh: a score form submitted twice at the same moment is
+    # a revision of the first, not a unique-constraint 500 (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(assignment, with_for_update=True)
     nomination = assignment.nomination
     if nomination.round.status != RoundStatus.SCORING:
         raise InvalidTransition(_("评审尚未开始或已经结束。"))
