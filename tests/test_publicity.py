@@ -694,3 +694,33 @@ def test_a_shortlist_waits_for_an_award_being_decided_and_is_refused(closed_scen
     assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
     db.session.expire_all()
     assert db.session.get(Application, ids[3]).status == ApplicationStatus.NOT_SELECTED
+
+
+def test_an_objection_or_an_answer_posted_twice_is_refused_and_a_revised_answer_is_audited(
+        in_publicity, make_user, client, sign_in):
+    """A double-clicked objection form made two objections to answer and decide; a double-clicked answer was
+    recorded (and the objector told) twice. A revised answer before the decision is an audited edit, and the
+    objector is told that it changed."""
+    scenario, owner, _winner, _others, notice = in_publicity(n=2)
+    objector = _objector(make_user)
+    sign_in(objector)
+    url = f"/scenarios/{scenario.id}/publicity/objections"
+    assert client.post(url, data={"grounds": GROUNDS}).status_code == 302
+    again = client.post(url, data={"grounds": GROUNDS})
+    assert again.status_code == 422 and "请勿重复提交" in again.get_data(as_text=True)
+    objection = db.session.execute(sa.select(Objection)).scalar_one()
+    sign_in(owner)
+    answer_url = f"/objections/{objection.id}/answer"
+    first = {f"an{objection.id}-answer": "评审严格按评分标准进行，报价经成本测算合理。"}
+    assert client.post(answer_url, data=first).status_code == 302
+    again = client.post(answer_url, data=first)
+    assert again.status_code == 422 and "该答复已提交" in again.get_data(as_text=True)
+    revised = {f"an{objection.id}-answer": "评审严格按评分标准进行；团队成员无重叠，附人员名单。"}
+    assert client.post(answer_url, data=revised).status_code == 302
+    db.session.expire_all()
+    assert objection.answer.endswith("附人员名单。")
+    events = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "objection.answer")
+                                .order_by(AuditEvent.id)).scalars().all()
+    assert len(events) == 2 and events[1].before == {"answer": first[f"an{objection.id}-answer"]}
+    told = notifications_for(objector, "objection.answered")
+    assert len(told) == 2 and sum("已修改" in n.title for n in told) == 1
