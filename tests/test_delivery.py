@@ -583,3 +583,16 @@ def test_a_contract_recorded_twice_at_once_is_one_contract_and_an_audited_correc
     actions = db.session.execute(sa.select(AuditEvent.action).where(AuditEvent.action.like("contract.%"))
                                  .order_by(AuditEvent.id)).scalars().all()
     assert actions == ["contract.record", "contract.update"]
+
+
+def test_the_same_milestone_posted_twice_is_one_milestone(awarded, client, sign_in):
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today())
+    db.session.commit()
+    sign_in(owner)
+    url = f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/milestones"
+    data = {f"ms{contract.id}-title": "运维培训", f"ms{contract.id}-due_on": (today() + timedelta(days=30)).isoformat()}
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data)
+    assert again.status_code == 422 and "请勿重复提交" in again.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Milestone.id))) == 1

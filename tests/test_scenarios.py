@@ -591,3 +591,18 @@ def test_an_answer_waits_for_a_concurrent_one_and_is_refused(make_scenario, make
     assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
     db.session.expire_all()
     assert question.answer == "需要，接口文档由业主提供。" and question.answered_by_id == first.id
+
+
+def test_the_same_question_posted_twice_is_one_question(make_scenario, make_user, client, login):
+    """A double-clicked question form made two identical questions for the owner to answer."""
+    scenario = make_scenario("published")
+    login(make_user("enterprise"))
+    url, data = f"/scenarios/{scenario.id}/questions", {"text": "是否需要对接现有的交通信号控制系统？"}
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data)
+    page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code in (302, 303) \
+        else again.get_data(as_text=True)
+    assert again.status_code in (303, 422), again.status_code
+    assert "请勿重复提交" in page
+    assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 1
+    assert client.post(url, data={"text": "接口文档何时提供？"}).status_code == 302  # another question is welcome

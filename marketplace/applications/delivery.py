@@ -261,6 +261,13 @@ def add_milestone(session: Session, actor: User, scenario: Scenario, contract_id
     if day < contract.signed_on:
         message = _("计划完成日期不能早于合同签订日期（%(d)s）。", d=contract.signed_on.isoformat())
         raise ValidationFailed(message, {"due_on": [message]})
+    # Under the contract's row lock, read afresh: the same milestone posted twice (a double click) is one milestone.
+    session.flush()
+    session.refresh(contract, with_for_update=True)
+    if session.execute(sa.select(Milestone.id).where(Milestone.contract_id == contract.id, Milestone.title == title,
+                                                     Milestone.due_on == day)).first():
+        message = _("该合同已有同名、同计划完成日期的里程碑，请勿重复提交。")
+        raise ValidationFailed(message, {"title": [message]})
     milestone = Milestone(contract_id=contract.id, title=title, due_on=day)
     session.add(milestone)
     session.flush()

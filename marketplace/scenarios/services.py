@@ -620,6 +620,13 @@ def ask(session: Session, actor: User, scenario: Scenario, text: str, ip: str | 
     text = (text or "").strip()
     if len(text) < 5:
         raise ValidationFailed(_("问题太短，请具体描述。"), {"text": [_("问题太短，请具体描述。")]})
+    # Under the scenario's row lock, read afresh: the same question posted twice (a double click) is one question.
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
+    if session.execute(sa.select(Question.id).where(Question.scenario_id == scenario.id,
+                                                    Question.asked_by_id == actor.id, Question.text == text)).first():
+        message = _("您已提交过相同的问题，请勿重复提交。")
+        raise ValidationFailed(message, {"text": [message]})
     question = Question(scenario=scenario, asked_by=actor, text=text)
     session.add(question)
     session.flush()
