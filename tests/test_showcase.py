@@ -326,6 +326,21 @@ def test_nominating_a_scenario_the_user_cannot_see_is_not_found(client, make_use
     assert db.session.query(Nomination).count() == 0
 
 
+def test_a_round_in_preparation_is_not_found_by_a_nominator(client, make_user, login, delivered, services, city):
+    """A draft round is city staff's alone: 404 to a nominator as for a missing round (was a flashed redirect that
+    told them it exists)."""
+    from marketplace.extensions import db
+
+    rnd = services.create_round(db.session, city, {"year": 2026, "name": "2026年度示范项目评选", "criteria": [
+        {"name": "创新性", "weight": "100"}]})
+    db.session.commit()
+    owner = make_user("owner")
+    scenario = delivered(owner=owner.organisation)
+    login(owner)
+    assert client.get(f"/showcase/rounds/{rnd.id}/nominate/{scenario.id}").status_code == 404
+    assert client.get(f"/showcase/rounds/{rnd.id + 1000}/nominate/{scenario.id}").status_code == 404
+
+
 def test_nominator_edits_and_withdraws_while_the_round_is_open(client, make_user, login, delivered, services,
                                                                 open_round, city):
     from marketplace.extensions import db

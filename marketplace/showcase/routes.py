@@ -285,6 +285,8 @@ def _writeup(form: NominationForm) -> dict:
 @roles_required(*NOMINATORS)
 def nominate(round_id: int, scenario_id: int):
     rnd = _round_or_404(round_id)
+    if rnd.status == RoundStatus.DRAFT:
+        abort(404)  # a round in preparation is city staff's alone: "not found" to a nominator, like a missing one
     scenario = db.session.get(Scenario, scenario_id)
     if scenario is None or not scenario_policy.can_view(current_user, scenario):
         abort(404)  # a scenario the user may not see is "not found", like a missing one (no existence leak)
