@@ -596,3 +596,32 @@ def test_the_same_milestone_posted_twice_is_one_milestone(awarded, client, sign_
     again = client.post(url, data=data)
     assert again.status_code == 422 and "请勿重复提交" in again.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Milestone.id))) == 1
+
+
+def test_a_confirmed_failed_acceptance_posted_twice_is_recorded_once(awarded, client, sign_in):
+    """The confirmation's token stays valid for its lifetime: a double-clicked 确认 of a failed acceptance made two
+    acceptances (two reports, two notices to the firm)."""
+    from tests.confirm_support import token_of
+
+    scenario, owner, winner, _losers = awarded()
+    delivery.record_contract(db.session, owner, scenario, winner.id, "300", today())
+    db.session.commit()
+    sign_in(owner)
+    url = f"/scenarios/{scenario.id}/delivery/acceptance"
+
+    def data():
+        return {"acceptance-accepted_on": today().isoformat(), "acceptance-result": "failed",
+                "acceptance-note": "预警准确率未达到95%，限期一个月整改",
+                "acceptance-report": (io.BytesIO(PDF), "验收意见.pdf")}
+
+    token = token_of(client.post(url, data=data(), content_type="multipart/form-data").get_data(as_text=True))
+    assert token
+    first = client.post(url, data=data() | {"confirm_token": token}, content_type="multipart/form-data")
+    assert first.status_code == 302
+    again = client.post(url, data=data() | {"confirm_token": token}, content_type="multipart/form-data")
+    assert again.status_code in (303, 409), again.status_code
+    page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code == 303 \
+        else again.get_data(as_text=True)
+    assert "该验收结论已登记" in page
+    assert db.session.scalar(sa.select(sa.func.count(Acceptance.id))) == 1
+    assert len(notifications_for(winner.created_by, "delivery.acceptance_failed")) == 1

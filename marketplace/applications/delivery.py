@@ -404,6 +404,15 @@ def check_acceptance(session: Session, actor: User, scenario: Scenario, accepted
 def _record_acceptance(session: Session, actor: User, scenario: Scenario, accepted_on: object,
                        outcome: AcceptanceResult, report: FileStorage | None, note: str,
                        ip: str | None) -> Acceptance:
+    # Under the scenario's row lock, read afresh: a double-clicked confirmation (its token may be posted again)
+    # records one acceptance, not two with two reports and two notices to the firm (PostgreSQL row lock).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
+    latest = session.execute(sa.select(Acceptance).where(Acceptance.scenario_id == scenario.id)
+                             .order_by(Acceptance.created_at.desc(), Acceptance.id.desc()).limit(1)
+                             .execution_options(populate_existing=True)).scalar_one_or_none()
+    if latest is not None and (latest.accepted_on, latest.result, latest.note) == (accepted_on, outcome, note):
+        raise InvalidTransition(_("该验收结论已登记，请勿重复提交。"))
     has_file = report is not None
     stored: Attachment | None = None
     if has_file:
