@@ -834,3 +834,39 @@ def test_scores_submitted_twice_at_once_are_one_set_revised(client, make_user, l
     db.session.expire_all()
     values = sorted(str(s.value) for s in db.session.query(NominationScore).all())
     assert values == ["75.00", "85.00"]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_an_expert_assigned_twice_at_once_is_assigned_once(client, make_user, login, delivered, services, city,
+                                                           open_round):
+    """Two city staff (or a double click) assign one expert at the same moment: the second waits for the first and
+    assigns nothing new (without the round's lock both inserted: a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.extensions import db
+    from marketplace.models import NominationExpert, SelectionRound, User
+
+    owner = make_user("owner")
+    services.nominate(db.session, owner, open_round, delivered(owner=owner.organisation), WRITEUP)
+    expert = make_user("expert")
+    db.session.commit()
+    login(make_user("city_staff"))
+    url, data = f"/showcase/rounds/{open_round.id}/experts", {"expert_id": str(expert.id)}
+    answers = []
+    with Session(db.engine) as other:
+        services.assign_expert(other, other.get(User, city.id), other.get(SelectionRound, open_round.id),
+                               other.get(User, expert.id))
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second assignment did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+    assert db.session.query(NominationExpert).count() == 1

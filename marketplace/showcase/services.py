@@ -359,6 +359,10 @@ def assign_expert(session: Session, actor: User, rnd: SelectionRound, expert: Us
                   nominations: Iterable[Nomination] | None = None, ip: str | None = None) -> int:
     """Assign an expert to nominations of the round (all submitted ones by default); returns how many are new."""
     _require_city_staff(actor)
+    # Under the round's row lock, read it afresh: two staff members (or a double click) assigning one expert at the
+    # same moment make one set of assignments, not a unique-constraint 500 (PostgreSQL row lock; SQLite is serial).
+    session.flush()
+    session.refresh(rnd, with_for_update=True)
     if rnd.status not in (RoundStatus.OPEN, RoundStatus.SCORING):
         raise InvalidTransition(_("只能在征集或评审阶段指派专家。"))
     if expert is None or expert.role != Role.EXPERT or not expert.is_active:
