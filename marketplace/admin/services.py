@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace import audit, clock, mail
@@ -118,7 +119,11 @@ def save_user(session: Session, actor: User, user: User | None, data: dict[str, 
     user.active = bool(data.get("active", True))
     if data.get("password"):
         user.password_hash = hash_password(data["password"])
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same e-mail saved twice at the same moment (a double click, two staff members)
+        raise ValidationFailed(_("该邮箱已注册。"), {"email": [_("该邮箱已被其他账号使用。")]}) from None
     audit.record(session, actor=actor, action="user.create" if before is None else "user.update", object_type="user",
                  object_id=user.id, before=before,
                  after={"email": user.email, "role": user.role.value, "active": user.active,
@@ -159,7 +164,12 @@ def save_organisation(session: Session, actor: User, organisation: Organisation 
     organisation.uscc = uscc
     organisation.district = district
     organisation.active = bool(data.get("active", True))
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same name or code saved twice at the same moment (a double click, two staff)
+        message = _("单位名称或统一社会信用代码已被其他单位使用。")
+        raise ValidationFailed(message, {"name": [message]}) from None
     audit.record(session, actor=actor, action="organisation.create" if before is None else "organisation.update",
                  object_type="organisation", object_id=organisation.id, before=before,
                  after={"name": organisation.name, "kind": organisation.kind.value, "uscc": organisation.uscc,
