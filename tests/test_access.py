@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.conftest import ON_POSTGRES
+
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 ALL = set(ROLES)
 STAFF = {"district_staff", "city_staff"}
@@ -71,3 +73,50 @@ def test_city_staff_manage_users_and_organisations(client, make_user, login):
                                                       "organisation_id": str(enterprise.organisation_id),
                                                       "password": "staff-pass-1"})
     assert "该角色的用户必须属于" in response.get_data(as_text=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions: PostgreSQL only (SQLite writes are serial)")
+@pytest.mark.parametrize("what", ["user", "organisation"])
+def test_an_account_or_organisation_saved_twice_at_once_gets_a_field_message(client, make_user, login, what):
+    """Two city staff (or a double click) create the same e-mail / organisation name at the same moment: the second
+    waits on the unique index and gets the field message (was a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.admin import services
+    from marketplace.extensions import db
+    from marketplace.models import Organisation, User
+
+    first = make_user("city_staff")
+    login(make_user("city_staff"))
+    if what == "user":
+        url = "/admin/users/new"
+        data = {"name": "赵敏", "email": "zhao@x.cq", "role": "expert", "active": "y", "password": "staff-pass-1"}
+        save = lambda other: services.save_user(other, other.get(User, first.id), None, {  # noqa: E731
+            "name": "赵敏", "email": "zhao@x.cq", "role": "expert", "active": True, "password": "staff-pass-1"}, None)
+        message = "该邮箱已被其他账号使用"
+    else:
+        url = "/admin/organisations/new"
+        data = {"name": "渝北区经济信息委", "kind": "district_office", "district": "yubei", "active": "y"}
+        save = lambda other: services.save_organisation(other, other.get(User, first.id), None, {  # noqa: E731
+            "name": "渝北区经济信息委", "kind": "district_office", "district": "yubei", "active": True}, None)
+        message = "已被其他单位使用"
+    answers = []
+    with Session(db.engine) as other:
+        save(other)  # saved, not yet committed
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second save did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 422, answers and answers[0].status_code
+    assert message in answers[0].get_data(as_text=True)
+    model, column, value = (User, User.email, "zhao@x.cq") if what == "user" else \
+        (Organisation, Organisation.name, "渝北区经济信息委")
+    assert db.session.query(model).filter(column == value).count() == 1

@@ -177,7 +177,10 @@ def test_owner_registration_waits_for_approval(client, make_user, login):
     other = make_user("district_staff", district="yubei")
     login(other)
     assert "li.qiang@gov.cq" not in client.get("/admin/approvals").get_data(as_text=True)
-    assert client.post(f"/admin/approvals/{user.id}/approve").status_code == 403
+    assert client.post(f"/admin/approvals/{user.id}/approve").status_code == 404  # as for a missing account
+    assert client.post(f"/admin/approvals/{user.id + 1000}/approve").status_code == 404
+    db.session.expire_all()
+    assert user.approval_status == ApprovalStatus.PENDING
     client.post("/auth/logout")
     staff = make_user("district_staff", district="yuzhong")
     login(staff)

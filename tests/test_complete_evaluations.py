@@ -15,6 +15,7 @@ from marketplace.applications import completeness, decisions, evaluation
 from marketplace.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import ApplicationStatus, AuditEvent, ScenarioStatus
+from tests.conftest import ON_POSTGRES
 from tests.test_evaluation import (  # noqa: F401  (fixtures)
     closed_scenario,
     declared_expert,
@@ -261,3 +262,43 @@ def test_a_demonstration_round_is_not_published_with_experts_pending(make_user, 
     showcase.submit_scores(db.session, slow, by_expert[slow.id], {c.id: "80" for c in rnd.criteria})
     assert showcase.missing_scores(db.session, rnd) == []
     assert len(showcase.publish_round(db.session, city, rnd, [nomination.id])) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_removal_waits_for_the_experts_scoring_in_progress_and_is_refused(closed_scenario, make_user, client,  # noqa: F811
+                                                                             sign_in):  # noqa: F811
+    """The owner removes an expert while the expert submits the last scores: the removal waits for the scoring and
+    is refused (without the row lock it counted the scores still missing, and the expert was removed with a
+    complete set of scores on record)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import Application, ExpertAssignment, User
+
+    scenario, owner, apps = closed_scenario(n=1)
+    criteria = set_criteria(scenario, owner)
+    expert, assignment = declared_expert(make_user, scenario, owner)
+    sign_in(owner)
+    answers = []
+    with Session(db.engine) as other:
+        evaluation.submit_scores(other, other.get(User, expert.id), other.get(ExpertAssignment, assignment.id),
+                                 other.get(Application, apps[0].id),
+                                 {c.id: v for c, v in zip(criteria, VALUES, strict=True)})  # not yet committed
+        url = f"/scenarios/{scenario.id}/evaluation/experts/{assignment.id}/remove"
+        data = {f"remove{assignment.id}-reason": "专家两周未响应评审邀请，电话无法联系。"}
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the removal did not wait for the scoring"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert assignment.removed_at is None
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "evaluation.remove_expert")) == 0

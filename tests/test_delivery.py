@@ -29,6 +29,7 @@ from marketplace.models import (
     ScenarioStatus,
 )
 from tests.confirm_support import post_confirmed
+from tests.conftest import ON_POSTGRES
 from tests.scenario_factory import PDF
 from tests.test_evaluation import (
     closed_scenario,
@@ -453,3 +454,174 @@ def test_services_refuse_every_other_role(awarded, make_user):
     with pytest.raises(NotFound):
         delivery.add_progress(db.session, owner, scenario, contract.id + 999, "进度说明文字", None)
     assert scenario.status == ScenarioStatus.IN_DELIVERY
+
+
+def test_a_repeated_milestone_outcome_or_progress_note_is_refused_and_a_change_is_audited(awarded, client, sign_in):
+    """A double-clicked form recorded the outcome twice (the firm told twice) and made two identical progress
+    notes; a 已达成 milestone (its form is gone from the page) was silently overwritten by a replayed POST."""
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today(), plan_milestones=True)
+    db.session.commit()
+    first, second = contract.milestones[:2]
+    sign_in(owner)
+    base = f"/scenarios/{scenario.id}/delivery"
+
+    def post(url, data):
+        response = client.post(url, data=data)
+        if response.status_code == 303:
+            return response.status_code, client.get(response.headers["Location"]).get_data(as_text=True)
+        return response.status_code, response.get_data(as_text=True)
+
+    met = {f"mr{first.id}-status": "met", f"mr{first.id}-note": "按期完成"}
+    assert client.post(f"{base}/milestones/{first.id}", data=met).status_code == 302
+    status, page = post(f"{base}/milestones/{first.id}", met)
+    assert status in (303, 409) and "已记录为已达成" in page
+    status, page = post(f"{base}/milestones/{first.id}", {f"mr{first.id}-status": "not_met",
+                                                         f"mr{first.id}-note": "重放的旧表单"})
+    assert status in (303, 409) and "已记录为已达成" in page
+    late = {f"mr{second.id}-status": "not_met", f"mr{second.id}-note": "接口联调延期两周"}
+    assert client.post(f"{base}/milestones/{second.id}", data=late).status_code == 302
+    status, page = post(f"{base}/milestones/{second.id}", late)
+    assert status in (303, 409) and "请勿重复提交" in page
+    # A 未达成 milestone met later: an edit, audited with the outcome it replaces.
+    assert client.post(f"{base}/milestones/{second.id}", data={f"mr{second.id}-status": "met"}).status_code == 302
+    db.session.expire_all()
+    assert first.note == "按期完成" and second.status == MilestoneStatus.MET
+    events = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "milestone.record")
+                                .order_by(AuditEvent.id)).scalars().all()
+    assert len(events) == 3 and events[2].before == {"status": "not_met", "note": "接口联调延期两周"}
+    assert len(notifications_for(winner.created_by, "delivery.milestone")) == 3
+    # A progress note posted twice is one note; another note is welcome.
+    note = {f"pg{contract.id}-text": "系统已上线试运行", f"pg{contract.id}-percent": "85"}
+    assert client.post(f"{base}/contracts/{contract.id}/progress", data=note).status_code == 302
+    status, page = post(f"{base}/contracts/{contract.id}/progress", note)
+    assert status in (303, 409) and "该进度说明已记录" in page
+    assert client.post(f"{base}/contracts/{contract.id}/progress",
+                       data=note | {f"pg{contract.id}-percent": "90"}).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(ProgressNote.id))) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+@pytest.mark.parametrize("what", ["milestone", "progress"])
+def test_a_second_recording_waits_for_a_concurrent_one_and_is_refused(awarded, make_user, client, sign_in, what):
+    """Two owner users (or a double click) record one milestone outcome / one progress note at the same moment:
+    the second waits for the first and is refused (without the lock: two notes, two notifications)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import User
+
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today(), plan_milestones=True)
+    db.session.commit()
+    milestone = contract.milestones[0]
+    second = make_user("owner", organisation=scenario.owner)
+    sign_in(second)
+    answers = []
+    with Session(db.engine) as other:
+        me, there = other.get(User, owner.id), other.get(Scenario, scenario.id)
+        if what == "milestone":
+            delivery.record_milestone(other, me, there, milestone.id, "not_met", "接口联调延期两周")
+            url = f"/scenarios/{scenario.id}/delivery/milestones/{milestone.id}"
+            data = {f"mr{milestone.id}-status": "not_met", f"mr{milestone.id}-note": "接口联调延期两周"}
+        else:
+            delivery.add_progress(other, me, there, contract.id, "系统已上线试运行", "85")
+            url = f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/progress"
+            data = {f"pg{contract.id}-text": "系统已上线试运行", f"pg{contract.id}-percent": "85"}
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second recording did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    action = "milestone.record" if what == "milestone" else "progress.add"
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == action)) == 1
+    assert db.session.scalar(sa.select(sa.func.count(ProgressNote.id))) == (0 if what == "milestone" else 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_contract_recorded_twice_at_once_is_one_contract_and_an_audited_correction(awarded, make_user, client,
+                                                                                    sign_in):
+    """The contract form double-clicked (or two owner users): the second waits for the first and corrects it,
+    audited with what it replaced (without the scenario's lock both inserted: a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import User
+
+    scenario, owner, winner, _losers = awarded()
+    sign_in(make_user("owner", organisation=scenario.owner))
+    url = f"/scenarios/{scenario.id}/delivery/contract"
+    data = {"contract-application_id": str(winner.id), "contract-amount_wan": "290",
+            "contract-signed_on": today().isoformat()}
+    answers = []
+    with Session(db.engine) as other:
+        delivery.record_contract(other, other.get(User, owner.id), other.get(Scenario, scenario.id), winner.id,
+                                 "286", today())
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second recording did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+    db.session.expire_all()
+    contract = db.session.execute(sa.select(Contract)).scalar_one()
+    assert contract.amount_wan == Decimal("290") and scenario.status == ScenarioStatus.IN_DELIVERY
+    actions = db.session.execute(sa.select(AuditEvent.action).where(AuditEvent.action.like("contract.%"))
+                                 .order_by(AuditEvent.id)).scalars().all()
+    assert actions == ["contract.record", "contract.update"]
+
+
+def test_the_same_milestone_posted_twice_is_one_milestone(awarded, client, sign_in):
+    scenario, owner, winner, _losers = awarded()
+    contract = delivery.record_contract(db.session, owner, scenario, winner.id, "300", today())
+    db.session.commit()
+    sign_in(owner)
+    url = f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/milestones"
+    data = {f"ms{contract.id}-title": "运维培训", f"ms{contract.id}-due_on": (today() + timedelta(days=30)).isoformat()}
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data)
+    assert again.status_code == 422 and "请勿重复提交" in again.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Milestone.id))) == 1
+
+
+def test_a_confirmed_failed_acceptance_posted_twice_is_recorded_once(awarded, client, sign_in):
+    """The confirmation's token stays valid for its lifetime: a double-clicked 确认 of a failed acceptance made two
+    acceptances (two reports, two notices to the firm)."""
+    from tests.confirm_support import token_of
+
+    scenario, owner, winner, _losers = awarded()
+    delivery.record_contract(db.session, owner, scenario, winner.id, "300", today())
+    db.session.commit()
+    sign_in(owner)
+    url = f"/scenarios/{scenario.id}/delivery/acceptance"
+
+    def data():
+        return {"acceptance-accepted_on": today().isoformat(), "acceptance-result": "failed",
+                "acceptance-note": "预警准确率未达到95%，限期一个月整改",
+                "acceptance-report": (io.BytesIO(PDF), "验收意见.pdf")}
+
+    token = token_of(client.post(url, data=data(), content_type="multipart/form-data").get_data(as_text=True))
+    assert token
+    first = client.post(url, data=data() | {"confirm_token": token}, content_type="multipart/form-data")
+    assert first.status_code == 302
+    again = client.post(url, data=data() | {"confirm_token": token}, content_type="multipart/form-data")
+    assert again.status_code in (303, 409), again.status_code
+    page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code == 303 \
+        else again.get_data(as_text=True)
+    assert "该验收结论已登记" in page
+    assert db.session.scalar(sa.select(sa.func.count(Acceptance.id))) == 1
+    assert len(notifications_for(winner.created_by, "delivery.acceptance_failed")) == 1

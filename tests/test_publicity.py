@@ -561,18 +561,28 @@ def test_the_publication_confirmation_names_the_batch(make_scenario, make_user, 
     assert "发布到批次" in summary and "2025年渝中区第9批（新建批次）" in summary
 
 
-def test_strangers_are_refused_an_empty_objection_form_too(in_publicity, make_user, client, sign_in):
-    """Another owner or another district's staff get 403 for an empty form too (not the notice page with the
-    form's field errors, as if they might answer or decide)."""
+def test_strangers_get_not_found_for_an_existing_objection_as_for_a_missing_one(in_publicity, make_user, client,
+                                                                                sign_in):
+    """Another owner or another district's staff cannot see the objection (private to the owner, the deciding and
+    reviewing staff and the objecting firm): 404 for it as for a missing one, with or without a form (was 403,
+    which told a stranger that the objection exists). Staff who see it but may not decide still get 403."""
     scenario, _owner, _winner, _others, notice = in_publicity(n=2)
     objection = publicity.file_objection(db.session, _objector(make_user), notice, GROUNDS)
     db.session.commit()
+    missing = objection.id + 1000
     sign_in(make_user("owner"))
-    response = client.post(f"/objections/{objection.id}/answer", data={})
-    assert response.status_code == 403 and "只有业主单位可以答复异议" in response.get_data(as_text=True)
+    for data in ({}, {f"an{objection.id}-answer": "评审严格按评分标准进行。"}):
+        assert client.post(f"/objections/{objection.id}/answer", data=data).status_code == 404
+    assert client.post(f"/objections/{missing}/answer", data={}).status_code == 404
     sign_in(make_user("district_staff", district="yubei"))
+    for data in ({}, {f"de{objection.id}-decision": "upheld", f"de{objection.id}-reason": "经核查异议成立"}):
+        assert client.post(f"/objections/{objection.id}/decide", data=data).status_code == 404
+    assert client.post(f"/objections/{missing}/decide", data={}).status_code == 404
+    sign_in(make_user("city_staff"))  # reviews the scenario, sees the objection, decides only city lists
     response = client.post(f"/objections/{objection.id}/decide", data={})
     assert response.status_code == 403 and "可以处理异议" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert objection.answer is None and objection.decision is None
 
 
 def test_deciding_an_objection_twice_is_refused_cleanly(in_publicity, make_user, client, sign_in):
@@ -684,3 +694,33 @@ def test_a_shortlist_waits_for_an_award_being_decided_and_is_refused(closed_scen
     assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
     db.session.expire_all()
     assert db.session.get(Application, ids[3]).status == ApplicationStatus.NOT_SELECTED
+
+
+def test_an_objection_or_an_answer_posted_twice_is_refused_and_a_revised_answer_is_audited(
+        in_publicity, make_user, client, sign_in):
+    """A double-clicked objection form made two objections to answer and decide; a double-clicked answer was
+    recorded (and the objector told) twice. A revised answer before the decision is an audited edit, and the
+    objector is told that it changed."""
+    scenario, owner, _winner, _others, notice = in_publicity(n=2)
+    objector = _objector(make_user)
+    sign_in(objector)
+    url = f"/scenarios/{scenario.id}/publicity/objections"
+    assert client.post(url, data={"grounds": GROUNDS}).status_code == 302
+    again = client.post(url, data={"grounds": GROUNDS})
+    assert again.status_code == 422 and "请勿重复提交" in again.get_data(as_text=True)
+    objection = db.session.execute(sa.select(Objection)).scalar_one()
+    sign_in(owner)
+    answer_url = f"/objections/{objection.id}/answer"
+    first = {f"an{objection.id}-answer": "评审严格按评分标准进行，报价经成本测算合理。"}
+    assert client.post(answer_url, data=first).status_code == 302
+    again = client.post(answer_url, data=first)
+    assert again.status_code == 422 and "该答复已提交" in again.get_data(as_text=True)
+    revised = {f"an{objection.id}-answer": "评审严格按评分标准进行；团队成员无重叠，附人员名单。"}
+    assert client.post(answer_url, data=revised).status_code == 302
+    db.session.expire_all()
+    assert objection.answer.endswith("附人员名单。")
+    events = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "objection.answer")
+                                .order_by(AuditEvent.id)).scalars().all()
+    assert len(events) == 2 and events[1].before == {"answer": first[f"an{objection.id}-answer"]}
+    told = notifications_for(objector, "objection.answered")
+    assert len(told) == 2 and sum("已修改" in n.title for n in told) == 1

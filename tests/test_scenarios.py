@@ -537,3 +537,72 @@ def test_a_transition_waits_for_a_concurrent_one_and_is_refused(make_scenario, m
     db.session.expire_all()
     assert scenario.status == ScenarioStatus.WITHDRAWN
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "scenario.return")) == 0
+
+
+def test_a_second_answer_to_a_question_is_refused_not_overwritten(make_scenario, make_user, client, login):
+    """A published answer is final (the page shows no form once answered): a double-clicked form or a second
+    owner user posting later is refused with a message instead of silently replacing the public answer."""
+    scenario = make_scenario("published")
+    owner = owner_of(make_user, scenario)
+    question = services.ask(db.session, make_user("enterprise"), scenario, "是否需要对接现有系统？")
+    db.session.commit()
+    login(owner)
+    url = f"/scenarios/{scenario.id}/questions/{question.id}/answer"
+    assert client.post(url, data={"answer": "需要，接口文档由业主提供。"}).status_code == 302
+    again = client.post(url, data={"answer": "不需要。"})
+    assert again.status_code in (303, 409), again.status_code
+    page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code == 303 \
+        else again.get_data(as_text=True)
+    assert "该问题已答复" in page
+    db.session.expire_all()
+    assert question.answer == "需要，接口文档由业主提供。"
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "question.answer")) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_an_answer_waits_for_a_concurrent_one_and_is_refused(make_scenario, make_user, client, login):
+    """Two owner users answer one question at the same moment: the second waits for the first and is refused."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import User
+
+    scenario = make_scenario("published")
+    first = owner_of(make_user, scenario)
+    second = make_user("owner", organisation=scenario.owner)
+    question = services.ask(db.session, make_user("enterprise"), scenario, "是否需要对接现有系统？")
+    db.session.commit()
+    login(second)
+    answers = []
+    with Session(db.engine) as other:
+        services.answer(other, other.get(User, first.id), question.id, "需要，接口文档由业主提供。")
+        url = f"/scenarios/{scenario.id}/questions/{question.id}/answer"
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data={"answer": "不需要。"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second answer did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert question.answer == "需要，接口文档由业主提供。" and question.answered_by_id == first.id
+
+
+def test_the_same_question_posted_twice_is_one_question(make_scenario, make_user, client, login):
+    """A double-clicked question form made two identical questions for the owner to answer."""
+    scenario = make_scenario("published")
+    login(make_user("enterprise"))
+    url, data = f"/scenarios/{scenario.id}/questions", {"text": "是否需要对接现有的交通信号控制系统？"}
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data)
+    page = client.get(again.headers["Location"]).get_data(as_text=True) if again.status_code in (302, 303) \
+        else again.get_data(as_text=True)
+    assert again.status_code in (303, 422), again.status_code
+    assert "请勿重复提交" in page
+    assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 1
+    assert client.post(url, data={"text": "接口文档何时提供？"}).status_code == 302  # another question is welcome

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from tests.confirm_support import post_confirmed
+from tests.conftest import ON_POSTGRES
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 
@@ -307,6 +308,37 @@ def test_nominate_through_the_page_with_a_photo(client, make_user, login, delive
     # Another owner's scenario: refused.
     other = delivered()
     assert client.get(f"/showcase/rounds/{open_round.id}/nominate/{other.id}").status_code == 403
+
+
+def test_nominating_a_scenario_the_user_cannot_see_is_not_found(client, make_user, login, make_scenario, open_round):
+    """Another owner's draft: 404 like a missing scenario (was 403, which told a stranger that it exists); a
+    public scenario the user may not nominate stays 403."""
+    from marketplace.extensions import db
+    from marketplace.models import Nomination
+
+    login(make_user("owner"))
+    draft = make_scenario("draft")
+    assert client.get(f"/showcase/rounds/{open_round.id}/nominate/{draft.id}").status_code == 404
+    assert client.post(f"/showcase/rounds/{open_round.id}/nominate/{draft.id}", data=WRITEUP).status_code == 404
+    assert client.get(f"/showcase/rounds/{open_round.id}/nominate/{draft.id + 1000}").status_code == 404
+    published = make_scenario("published")
+    assert client.get(f"/showcase/rounds/{open_round.id}/nominate/{published.id}").status_code == 403
+    assert db.session.query(Nomination).count() == 0
+
+
+def test_a_round_in_preparation_is_not_found_by_a_nominator(client, make_user, login, delivered, services, city):
+    """A draft round is city staff's alone: 404 to a nominator as for a missing round (was a flashed redirect that
+    told them it exists)."""
+    from marketplace.extensions import db
+
+    rnd = services.create_round(db.session, city, {"year": 2026, "name": "2026年度示范项目评选", "criteria": [
+        {"name": "创新性", "weight": "100"}]})
+    db.session.commit()
+    owner = make_user("owner")
+    scenario = delivered(owner=owner.organisation)
+    login(owner)
+    assert client.get(f"/showcase/rounds/{rnd.id}/nominate/{scenario.id}").status_code == 404
+    assert client.get(f"/showcase/rounds/{rnd.id + 1000}/nominate/{scenario.id}").status_code == 404
 
 
 def test_nominator_edits_and_withdraws_while_the_round_is_open(client, make_user, login, delivered, services,
@@ -681,3 +713,160 @@ def test_reuse_without_a_scenario_is_a_message_not_a_server_error(client, make_u
     response = client.post(f"/demonstrations/{demo.id}/reuse", data={})
     assert response.status_code == 302
     assert "请选择本单位的场景" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_nomination_waits_for_a_concurrent_one_and_is_refused(client, make_user, login, delivered, services,
+                                                                open_round):
+    """The owner and the district (or a double click) nominate one scenario at the same moment: the second waits
+    for the first and is refused with a field message (without the lock both inserted: a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.extensions import db
+    from marketplace.models import Nomination, Scenario, SelectionRound, User
+
+    owner = make_user("owner")
+    scenario = delivered(owner=owner.organisation)
+    staff = make_user("district_staff", district="yuzhong")
+    login(staff)
+    url = f"/showcase/rounds/{open_round.id}/nominate/{scenario.id}"
+    answers = []
+    with Session(db.engine) as other:
+        services.nominate(other, other.get(User, owner.id), other.get(SelectionRound, open_round.id),
+                          other.get(Scenario, scenario.id), WRITEUP)  # nominated, not yet committed
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=WRITEUP)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second nomination did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 422, answers and answers[0].status_code
+    assert "已在本次评选中被推荐" in answers[0].get_data(as_text=True)
+    assert db.session.query(Nomination).one().nominated_by_id == owner.id
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_a_declaration_waits_for_a_concurrent_one_and_is_refused(client, make_user, login, delivered, services,
+                                                                 city, open_round):
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.extensions import db
+    from marketplace.models import AuditEvent, NominationExpert, User
+
+    owner = make_user("owner")
+    nomination = services.nominate(db.session, owner, open_round, delivered(owner=owner.organisation), WRITEUP)
+    services.round_transition(db.session, city, open_round, "start_scoring")
+    expert = make_user("expert")
+    services.assign_expert(db.session, city, open_round, expert)
+    db.session.commit()
+    assignment = nomination.experts[0]
+    login(expert)
+    url = f"/showcase/assignments/{assignment.id}/declare"
+    answers = []
+    with Session(db.engine) as other:
+        services.declare(other, other.get(User, expert.id), other.get(NominationExpert, assignment.id), True)
+        post = threading.Thread(target=lambda: answers.append(client.post(
+            url, data={"recuse": "y", "note": "曾为揭榜企业提供咨询"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second declaration did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+    db.session.expire_all()
+    assert assignment.declared_at is not None and not assignment.recused
+    assert db.session.query(AuditEvent).filter(AuditEvent.action.in_(("nomination.declare",
+                                                                      "nomination.recuse"))).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_scores_submitted_twice_at_once_are_one_set_revised(client, make_user, login, delivered, services, city,
+                                                            open_round):
+    """The score form double-clicked: the second waits for the first and revises it (without the lock both
+    inserted the scores: a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.extensions import db
+    from marketplace.models import NominationExpert, NominationScore, User
+
+    owner = make_user("owner")
+    nomination = services.nominate(db.session, owner, open_round, delivered(owner=owner.organisation), WRITEUP)
+    services.round_transition(db.session, city, open_round, "start_scoring")
+    expert = make_user("expert")
+    services.assign_expert(db.session, city, open_round, expert)
+    assignment = nomination.experts[0]
+    services.declare(db.session, expert, assignment, True)
+    db.session.commit()
+    c1, c2 = open_round.criteria
+    ids = (c1.id, c2.id)
+    login(expert)
+    url = f"/showcase/assignments/{assignment.id}/score"
+    answers = []
+    with Session(db.engine) as other:
+        services.submit_scores(other, other.get(User, expert.id), other.get(NominationExpert, assignment.id),
+                               {ids[0]: "90", ids[1]: "80"})
+        post = threading.Thread(target=lambda: answers.append(client.post(
+            url, data={f"score_{ids[0]}": "85", f"score_{ids[1]}": "75"})))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second scoring did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+    db.session.expire_all()
+    values = sorted(str(s.value) for s in db.session.query(NominationScore).all())
+    assert values == ["75.00", "85.00"]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
+def test_an_expert_assigned_twice_at_once_is_assigned_once(client, make_user, login, delivered, services, city,
+                                                           open_round):
+    """Two city staff (or a double click) assign one expert at the same moment: the second waits for the first and
+    assigns nothing new (without the round's lock both inserted: a unique-constraint 500)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from marketplace.extensions import db
+    from marketplace.models import NominationExpert, SelectionRound, User
+
+    owner = make_user("owner")
+    services.nominate(db.session, owner, open_round, delivered(owner=owner.organisation), WRITEUP)
+    expert = make_user("expert")
+    db.session.commit()
+    login(make_user("city_staff"))
+    url, data = f"/showcase/rounds/{open_round.id}/experts", {"expert_id": str(expert.id)}
+    answers = []
+    with Session(db.engine) as other:
+        services.assign_expert(other, other.get(User, city.id), other.get(SelectionRound, open_round.id),
+                               other.get(User, expert.id))
+        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
+        started = time.monotonic()
+        post.start()
+        post.join(timeout=1.0)
+        assert post.is_alive(), "the second assignment did not wait for the first"
+        other.commit()
+    post.join(timeout=30)
+    assert time.monotonic() - started >= 1.0
+    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+    assert db.session.query(NominationExpert).count() == 1

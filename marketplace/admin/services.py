@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace import audit, clock, mail
@@ -41,10 +42,10 @@ def decide_registration(session: Session, actor: User, user_id: int, approve: bo
     """Approve or reject a pending owner registration, and tell the applicant by mail."""
     # Under the row's lock, read afresh: a second staff member deciding at the same moment is refused below.
     user = session.get(User, user_id, with_for_update=True, populate_existing=True)
-    if user is None:
+    if user is None or not can_decide_registration(actor, user):
+        # Another district's registration is not on this staff member's list: "not found", like a missing one
+        # (a 403 told them that the account exists).
         raise NotFound(_("找不到该用户。"))
-    if not can_decide_registration(actor, user):
-        raise PermissionDenied(_("您只能审核本区县单位的注册申请。"))
     if user.approval_status != ApprovalStatus.PENDING:
         raise InvalidTransition(_("该注册申请已处理。"))
     if not approve and not (reason or "").strip():
@@ -118,7 +119,11 @@ def save_user(session: Session, actor: User, user: User | None, data: dict[str, 
     user.active = bool(data.get("active", True))
     if data.get("password"):
         user.password_hash = hash_password(data["password"])
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same e-mail saved twice at the same moment (a double click, two staff members)
+        raise ValidationFailed(_("该邮箱已注册。"), {"email": [_("该邮箱已被其他账号使用。")]}) from None
     audit.record(session, actor=actor, action="user.create" if before is None else "user.update", object_type="user",
                  object_id=user.id, before=before,
                  after={"email": user.email, "role": user.role.value, "active": user.active,
@@ -159,7 +164,12 @@ def save_organisation(session: Session, actor: User, organisation: Organisation 
     organisation.uscc = uscc
     organisation.district = district
     organisation.active = bool(data.get("active", True))
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same name or code saved twice at the same moment (a double click, two staff)
+        message = _("单位名称或统一社会信用代码已被其他单位使用。")
+        raise ValidationFailed(message, {"name": [message]}) from None
     audit.record(session, actor=actor, action="organisation.create" if before is None else "organisation.update",
                  object_type="organisation", object_id=organisation.id, before=before,
                  after={"name": organisation.name, "kind": organisation.kind.value, "uscc": organisation.uscc,

@@ -32,6 +32,7 @@ from marketplace.applications.evaluation import (
     CANDIDATE,
     assignments_of,
     criteria_of,
+    lock_assignment,
     phase,
     require_manage,
     require_undecided,
@@ -150,6 +151,7 @@ def remove_expert(session: Session, actor: User, scenario: Scenario, assignment_
     assignment = session.get(ExpertAssignment, assignment_id) if assignment_id else None
     if assignment is None or assignment.scenario_id != scenario.id:
         raise NotFound(_("找不到该评审专家。"))
+    lock_assignment(session, assignment)  # waits for a scoring or declaration in progress, then reads afresh
     if assignment.removed_at is not None:
         raise InvalidTransition(_("该专家已被移出专家组。"))
     if assignment.recused:

@@ -212,7 +212,12 @@ def record_contract(session: Session, actor: User, scenario: Scenario, applicati
     if decided and day < decided:
         message = _("合同签订日期不能早于揭榜结果确定日期（%(d)s）。", d=decided.isoformat())
         raise ValidationFailed(message, {"signed_on": [message]})
-    contract = session.execute(sa.select(Contract).where(Contract.application_id == application.id)).scalar_one_or_none()
+    # Under the scenario's row lock, read afresh: a contract recorded twice at the same moment is one contract and
+    # an audited correction, not a unique-constraint 500 (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
+    contract = session.execute(sa.select(Contract).where(Contract.application_id == application.id)
+                               .execution_options(populate_existing=True)).scalar_one_or_none()
     before = None
     if contract is None:
         contract = Contract(scenario_id=scenario.id, application_id=application.id, amount_wan=amount, signed_on=day)
@@ -256,6 +261,13 @@ def add_milestone(session: Session, actor: User, scenario: Scenario, contract_id
     if day < contract.signed_on:
         message = _("计划完成日期不能早于合同签订日期（%(d)s）。", d=contract.signed_on.isoformat())
         raise ValidationFailed(message, {"due_on": [message]})
+    # Under the contract's row lock, read afresh: the same milestone posted twice (a double click) is one milestone.
+    session.flush()
+    session.refresh(contract, with_for_update=True)
+    if session.execute(sa.select(Milestone.id).where(Milestone.contract_id == contract.id, Milestone.title == title,
+                                                     Milestone.due_on == day)).first():
+        message = _("该合同已有同名、同计划完成日期的里程碑，请勿重复提交。")
+        raise ValidationFailed(message, {"title": [message]})
     milestone = Milestone(contract_id=contract.id, title=title, due_on=day)
     session.add(milestone)
     session.flush()
@@ -282,6 +294,15 @@ def record_milestone(session: Session, actor: User, scenario: Scenario, mileston
     if outcome == MilestoneStatus.NOT_MET and not note:
         message = _("里程碑未达成时请说明原因和整改安排。")
         raise ValidationFailed(message, {"note": [message]})
+    # Read the milestone afresh under its row's lock: a double-clicked form, or two owner users recording at
+    # once, record one outcome and refuse the repeat (the firm is told once), and a later change of a 未达成
+    # outcome is an edit audited with the outcome it replaces (PostgreSQL row lock; SQLite writes are serial).
+    session.flush()
+    session.refresh(milestone, with_for_update=True)
+    if milestone.status == MilestoneStatus.MET:
+        raise InvalidTransition(_("该里程碑已记录为已达成，不能再修改。"))
+    if milestone.status == outcome and milestone.note == note:
+        raise InvalidTransition(_("该里程碑已按相同内容记录，请勿重复提交。"))
     before = {"status": milestone.status.value, "note": milestone.note}
     milestone.status, milestone.note, milestone.recorded_at = outcome, note, clock.now()
     session.flush()
@@ -315,6 +336,14 @@ def add_progress(session: Session, actor: User, scenario: Scenario, contract_id:
             errors["percent"] = [_("完成比例应在 0–100 之间。")]
     if errors:
         raise ValidationFailed("；".join(m for ms in errors.values() for m in ms), errors)
+    # Serialise the notes of one contract under its row's lock and refuse a repeat of the latest note (a
+    # double-clicked form made two identical notes) (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(contract, with_for_update=True)
+    latest = session.execute(sa.select(ProgressNote).where(ProgressNote.contract_id == contract.id)
+                             .order_by(ProgressNote.created_at.desc(), ProgressNote.id.desc()).limit(1)).scalar_one_or_none()
+    if latest is not None and latest.text == text and latest.percent == value:
+        raise InvalidTransition(_("该进度说明已记录，请勿重复提交。"))
     progress = ProgressNote(contract_id=contract.id, text=text, percent=value, created_at=clock.now())
     session.add(progress)
     session.flush()
@@ -375,6 +404,15 @@ def check_acceptance(session: Session, actor: User, scenario: Scenario, accepted
 def _record_acceptance(session: Session, actor: User, scenario: Scenario, accepted_on: object,
                        outcome: AcceptanceResult, report: FileStorage | None, note: str,
                        ip: str | None) -> Acceptance:
+    # Under the scenario's row lock, read afresh: a double-clicked confirmation (its token may be posted again)
+    # records one acceptance, not two with two reports and two notices to the firm (PostgreSQL row lock).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
+    latest = session.execute(sa.select(Acceptance).where(Acceptance.scenario_id == scenario.id)
+                             .order_by(Acceptance.created_at.desc(), Acceptance.id.desc()).limit(1)
+                             .execution_options(populate_existing=True)).scalar_one_or_none()
+    if latest is not None and (latest.accepted_on, latest.result, latest.note) == (accepted_on, outcome, note):
+        raise InvalidTransition(_("该验收结论已登记，请勿重复提交。"))
     has_file = report is not None
     stored: Attachment | None = None
     if has_file:

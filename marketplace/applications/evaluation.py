@@ -257,6 +257,10 @@ def invite_expert(session: Session, actor: User, scenario: Scenario, expert_id: 
                   ip: str | None = None) -> ExpertAssignment:
     """The owner invites an expert; the expert is notified with a link to the assignment."""
     require_manage(actor, scenario)
+    # Under the scenario's row lock: an expert invited twice at the same moment (a double click, two owner users)
+    # is one assignment and a field message, not a unique-constraint 500 (PostgreSQL row lock; SQLite is serial).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
     require_undecided(session, scenario, allow_race=False)
     expert = session.get(User, expert_id) if expert_id else None
     if expert is None or expert.role != Role.EXPERT or not expert.is_active:
@@ -325,6 +329,7 @@ def declare(session: Session, actor: User, assignment: ExpertAssignment, no_conf
     if assignment.expert_id != actor.id:
         raise PermissionDenied(_("只能声明本人的评审任务。"))
     _require_unsealed(assignment.scenario)
+    lock_assignment(session, assignment)
     if assignment.removed_at is not None:
         raise PermissionDenied(_("业主单位已将您移出本场景的评审专家组。"))
     if assignment.recused or assignment.declared_at is not None:
@@ -347,6 +352,15 @@ def declare(session: Session, actor: User, assignment: ExpertAssignment, no_conf
                _("专家 %(name)s 声明与揭榜企业存在利益冲突，已回避“%(title)s”的评审，请另行邀请专家。",
                  name=actor.name, title=scenario.title), evaluation_path(scenario.id))
     return assignment
+
+
+def lock_assignment(session: Session, assignment: ExpertAssignment) -> None:
+    """Read the assignment afresh under its row's lock: a declaration, a removal and a scoring of one
+    assignment are serialised, so a double-clicked declaration is refused instead of recorded twice, and a
+    removal waits for a scoring in progress (and the scoring is refused once the removal is committed)
+    (PostgreSQL row lock; SQLite writes are serial anyway)."""
+    session.flush()
+    session.refresh(assignment, with_for_update=True)
 
 
 def _require_declared(actor: User, assignment: ExpertAssignment) -> None:
@@ -390,6 +404,8 @@ def submit_scores(session: Session, actor: User, assignment: ExpertAssignment, a
                   values: dict[int, object], comments: dict[int, str | None] | None = None,
                   ip: str | None = None) -> list[Score]:
     """A declared expert scores one application on every criterion (0–100); re-scoring replaces the scores."""
+    if assignment.expert_id == actor.id:
+        lock_assignment(session, assignment)  # not scored by an expert the owner is removing at this moment
     _require_declared(actor, assignment)
     scenario = assignment.scenario
     if application.scenario_id != scenario.id or not app_policy.can_read(actor, application):

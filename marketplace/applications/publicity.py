@@ -263,9 +263,11 @@ def notice_for(session: Session, scenario_id: int) -> tuple[Scenario, PublicityN
     return scenario, notice
 
 
-def objection_of(session: Session, objection_id: int) -> Objection:
+def objection_of(session: Session, objection_id: int, user: User | None) -> Objection:
+    """An objection *user* may see, or 404: a stranger cannot tell an existing objection (private to the owner,
+    the deciding and reviewing staff and the objecting firm) from a missing one."""
     objection = session.get(Objection, objection_id)
-    if objection is None:
+    if objection is None or objection not in visible_objections(user, objection.notice):
         raise NotFound(_("异议不存在。"))
     return objection
 
@@ -293,6 +295,10 @@ def file_objection(session: Session, actor: User, notice: PublicityNotice, groun
     if len(uploads) > MAX_EVIDENCE_FILES:
         message = _("最多上传 %(n)d 个证明材料。", n=MAX_EVIDENCE_FILES)
         raise ValidationFailed(message, {"evidence": [message]})
+    if any(o.objector_id == actor.id and o.grounds == grounds for o in notice.objections):
+        # A double-clicked form (read afresh under the notice's lock): one objection, not two to answer and decide.
+        message = _("您已就本公示提交过相同理由的异议，请勿重复提交。")
+        raise ValidationFailed(message, {"grounds": [message]})
     objection = Objection(notice=notice, objector_id=actor.id, organisation_id=actor.organisation_id,
                           grounds=grounds)
     session.add(objection)
@@ -335,17 +341,29 @@ def answer_objection(session: Session, actor: User, objection: Objection, answer
         raise PermissionDenied(_("只有业主单位可以答复异议。"))
     _lock_notice(session, objection.notice)
     _require_undecided(objection)
+    # Until the decision the owner may revise the answer (the page keeps the form): a revision is audited with the
+    # answer it replaces and the objector is told it changed; the same answer again (a double click) is refused.
+    text = _text(answer, "answer", 4, _("请填写答复内容。"))
+    if objection.answer == text:
+        message = _("该答复已提交，请勿重复提交。")
+        raise ValidationFailed(message, {"answer": [message]})
     before = {"answer": objection.answer}
-    objection.answer = _text(answer, "answer", 4, _("请填写答复内容。"))
+    revised = objection.answer is not None
+    objection.answer = text
     objection.answered_at = clock.now()
     objection.answered_by_id = actor.id
     session.flush()
     audit.record(session, actor=actor, action="objection.answer", object_type="objection", object_id=objection.id,
                  before=before, after={"answer": objection.answer}, ip=ip)
     scenario = objection.notice.scenario
-    notify(session, [objection.objector, *_staff(session, objection.notice)], "objection.answered",
-           _("异议已答复：%(title)s", title=scenario.title)[:200],
-           _("业主单位已答复关于“%(title)s”揭榜结果的异议。", title=scenario.title), notice_path(scenario.id))
+    if revised:
+        title = _("异议答复已修改：%(title)s", title=scenario.title)
+        body = _("业主单位修改了关于“%(title)s”揭榜结果的异议答复。", title=scenario.title)
+    else:
+        title = _("异议已答复：%(title)s", title=scenario.title)
+        body = _("业主单位已答复关于“%(title)s”揭榜结果的异议。", title=scenario.title)
+    notify(session, [objection.objector, *_staff(session, objection.notice)], "objection.answered", title[:200],
+           body, notice_path(scenario.id))
     return objection
 
 

@@ -99,7 +99,7 @@ def publicity_object(scenario_id: int):
 @bp.route("/objections/<int:objection_id>/answer", methods=["POST"], endpoint="objection_answer")
 @roles_required(Role.OWNER)
 def objection_answer(objection_id: int):
-    objection = publicity.objection_of(db.session, objection_id)
+    objection = publicity.objection_of(db.session, objection_id, current_user)
     notice = objection.notice
     form = AnswerForm(prefix=f"an{objection.id}")
     if not form.validate_on_submit():
@@ -116,7 +116,7 @@ def objection_answer(objection_id: int):
 @bp.route("/objections/<int:objection_id>/decide", methods=["POST"], endpoint="objection_decide")
 @roles_required(*DECIDERS)
 def objection_decide(objection_id: int):
-    objection = publicity.objection_of(db.session, objection_id)
+    objection = publicity.objection_of(db.session, objection_id, current_user)
     notice = objection.notice
     form = DecisionForm(prefix=f"de{objection.id}")
     if not form.validate_on_submit():

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace import audit, clock, formats
@@ -189,8 +190,13 @@ def create_appraisal(session: Session, actor: User, data: dict[str, Any], ip: st
     clean = _clean(session, data, None)
     appraisal = Appraisal(status=AppraisalStatus.DRAFT, created_by=actor)
     _apply(appraisal, clean)
-    session.add(appraisal)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(appraisal)
+            session.flush()
+    except IntegrityError:  # created concurrently (a double click, or a colleague): the unique year and period
+        message = _("%(y)d 年已有同一周期的考评。", y=clean["year"])
+        raise ValidationFailed(message, {"year": [message]}) from None
     audit.record(session, actor=actor, action="appraisal.create", object_type="appraisal", object_id=appraisal.id,
                  after=_snapshot(appraisal), ip=ip)
     return appraisal

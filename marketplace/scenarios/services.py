@@ -620,6 +620,13 @@ def ask(session: Session, actor: User, scenario: Scenario, text: str, ip: str | 
     text = (text or "").strip()
     if len(text) < 5:
         raise ValidationFailed(_("问题太短，请具体描述。"), {"text": [_("问题太短，请具体描述。")]})
+    # Under the scenario's row lock, read afresh: the same question posted twice (a double click) is one question.
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
+    if session.execute(sa.select(Question.id).where(Question.scenario_id == scenario.id,
+                                                    Question.asked_by_id == actor.id, Question.text == text)).first():
+        message = _("您已提交过相同的问题，请勿重复提交。")
+        raise ValidationFailed(message, {"text": [message]})
     question = Question(scenario=scenario, asked_by=actor, text=text)
     session.add(question)
     session.flush()
@@ -640,6 +647,13 @@ def answer(session: Session, actor: User, question_id: int, text: str, ip: str |
     text = (text or "").strip()
     if not text:
         raise ValidationFailed(_("请填写答复内容。"), {"answer": [_("请填写答复内容。")]})
+    # Read the question afresh under its row's lock: a published answer is final (the page offers no edit), so
+    # a double-clicked form or a colleague answering at the same moment is refused instead of overwriting the
+    # answer everyone may already have read (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(question, with_for_update=True)
+    if question.answer:
+        raise InvalidTransition(_("该问题已答复，答复已公开，不能重复答复。"))
     question.answer = text
     question.answered_at = clock.now()
     question.answered_by = actor

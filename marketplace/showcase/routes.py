@@ -31,6 +31,7 @@ from marketplace.models import (
 )
 from marketplace.pagecache import cached_page
 from marketplace.permissions import roles_required
+from marketplace.scenarios import policy as scenario_policy
 from marketplace.showcase import bp, gallery, policy, services
 from marketplace.showcase.facts import facts_for
 from marketplace.showcase.forms import (
@@ -284,7 +285,11 @@ def _writeup(form: NominationForm) -> dict:
 @roles_required(*NOMINATORS)
 def nominate(round_id: int, scenario_id: int):
     rnd = _round_or_404(round_id)
-    scenario = db.get_or_404(Scenario, scenario_id)
+    if rnd.status == RoundStatus.DRAFT:
+        abort(404)  # a round in preparation is city staff's alone: "not found" to a nominator, like a missing one
+    scenario = db.session.get(Scenario, scenario_id)
+    if scenario is None or not scenario_policy.can_view(current_user, scenario):
+        abort(404)  # a scenario the user may not see is "not found", like a missing one (no existence leak)
     if not policy.can_nominate(current_user, scenario):
         abort(403)
     if rnd.status != RoundStatus.OPEN:

@@ -257,8 +257,14 @@ def nominate(session: Session, actor: User, rnd: SelectionRound, scenario: Scena
     values = _clean_writeup(data)
     media = list(media)
     _check_media(media)
+    # One nomination per round and scenario: a double-clicked form (or the owner and the district nominating at
+    # once) waits here under the scenario's row lock and is refused, instead of breaking the unique constraint
+    # with a 500 (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(scenario, with_for_update=True)
     nomination = session.execute(
         sa.select(Nomination).where(Nomination.round_id == rnd.id, Nomination.scenario_id == scenario.id)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if nomination is not None and nomination.status != NominationStatus.WITHDRAWN:
         raise ValidationFailed(_("该场景已在本次评选中被推荐。"), {"scenario": [_("该场景已在本次评选中被推荐。")]})
@@ -353,6 +359,10 @@ def assign_expert(session: Session, actor: User, rnd: SelectionRound, expert: Us
                   nominations: Iterable[Nomination] | None = None, ip: str | None = None) -> int:
     """Assign an expert to nominations of the round (all submitted ones by default); returns how many are new."""
     _require_city_staff(actor)
+    # Under the round's row lock, read it afresh: two staff members (or a double click) assigning one expert at the
+    # same moment make one set of assignments, not a unique-constraint 500 (PostgreSQL row lock; SQLite is serial).
+    session.flush()
+    session.refresh(rnd, with_for_update=True)
     if rnd.status not in (RoundStatus.OPEN, RoundStatus.SCORING):
         raise InvalidTransition(_("只能在征集或评审阶段指派专家。"))
     if expert is None or expert.role != Role.EXPERT or not expert.is_active:
@@ -390,6 +400,10 @@ def declare(session: Session, actor: User, assignment: NominationExpert, no_conf
             ip: str | None = None) -> NominationExpert:
     """The expert declares no conflict of interest (and may then score), or recuses."""
     _own_assignment(actor, assignment)
+    # Read the assignment afresh under its row's lock: a double-clicked declaration (or 回避 from a second tab)
+    # is refused instead of recorded twice (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(assignment, with_for_update=True)
     if assignment.nomination.round.status not in (RoundStatus.OPEN, RoundStatus.SCORING):
         raise InvalidTransition(_("评选已结束。"))
     if assignment.declared_at is not None or assignment.recused:
@@ -410,6 +424,10 @@ def submit_scores(session: Session, actor: User, assignment: NominationExpert, v
                   comment: str | None = None, ip: str | None = None) -> NominationExpert:
     """Score every criterion 0–100 (two decimals); scores may be revised until the round is published."""
     _own_assignment(actor, assignment)
+    # Under the assignment's row lock, read its scores afresh: a score form submitted twice at the same moment is
+    # a revision of the first, not a unique-constraint 500 (PostgreSQL row lock; SQLite writes are serial anyway).
+    session.flush()
+    session.refresh(assignment, with_for_update=True)
     nomination = assignment.nomination
     if nomination.round.status != RoundStatus.SCORING:
         raise InvalidTransition(_("评审尚未开始或已经结束。"))
