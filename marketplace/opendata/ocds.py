@@ -303,6 +303,19 @@ def _method_details(scenario: Scenario) -> str:
     return "揭榜挂帅：公开征集，择优确定一家揭榜单位"
 
 
+def _notice(scenario: Scenario, doc_id: str, doc_type: str, title: str, published: datetime,
+            description: str | None) -> dict[str, Any]:
+    """A public notice on the scenario page (流榜, withdrawal) as a document, with its public reason if any."""
+    notice: dict[str, Any] = {
+        "id": doc_id, "documentType": doc_type, "title": title,
+        "url": url_for("scenarios.detail", scenario_id=scenario.id, _external=True),
+        "datePublished": clock.iso_local(published), "format": "text/html", "language": "zh",
+    }
+    if description:
+        notice["description"] = description
+    return notice
+
+
 def _documents(process: Process, as_of: datetime) -> list[dict[str, Any]]:
     scenario = process.scenario
     docs: list[dict[str, Any]] = [{
@@ -330,24 +343,13 @@ def _documents(process: Process, as_of: datetime) -> list[dict[str, Any]]:
         })
     failed = unsuccessful_date(process.facts)
     if failed is not None and failed <= as_of:
-        notice: dict[str, Any] = {
-            "id": "unsuccessful-notice", "documentType": "awardNotice", "title": "流榜公告",
-            "url": url_for("scenarios.detail", scenario_id=scenario.id, _external=True),
-            "datePublished": clock.iso_local(failed), "format": "text/html", "language": "zh",
-        }
-        if process.unsuccessful_reason:
-            notice["description"] = process.unsuccessful_reason
-        docs.append(notice)
+        docs.append(_notice(scenario, "unsuccessful-notice", "awardNotice", "流榜公告", failed,
+                            process.unsuccessful_reason))
     withdrawn = withdrawal_date(process.facts)
     if withdrawn is not None and withdrawn <= as_of:
-        cancellation: dict[str, Any] = {
-            "id": "cancellation-notice", "documentType": "cancellationDetails", "title": "场景撤回公告",
-            "url": url_for("scenarios.detail", scenario_id=scenario.id, _external=True),
-            "datePublished": clock.iso_local(withdrawn), "format": "text/html", "language": "zh",
-        }
-        if process.facts.withdrawal_reason:
-            cancellation["description"] = f"撤回原因：{process.facts.withdrawal_reason}"
-        docs.append(cancellation)
+        reason = process.facts.withdrawal_reason
+        docs.append(_notice(scenario, "cancellation-notice", "cancellationDetails", "场景撤回公告", withdrawn,
+                            f"撤回原因：{reason}" if reason else None))
     return docs
 
 
