@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import ON_POSTGRES
+from tests.races import second_waits_for_first
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 ALL = set(ROLES)
@@ -81,8 +82,6 @@ def test_city_staff_manage_users_and_organisations(client, make_user, login):
 def test_an_account_or_organisation_saved_twice_at_once_gets_a_field_message(client, make_user, login, what):
     """Two city staff (or a double click) create the same e-mail / organisation name at the same moment: the second
     waits on the unique index and gets the field message (was a unique-constraint 500)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -104,19 +103,11 @@ def test_an_account_or_organisation_saved_twice_at_once_gets_a_field_message(cli
         save = lambda other: services.save_organisation(other, other.get(User, first.id), None, {  # noqa: E731
             "name": "渝北区经济信息委", "kind": "district_office", "district": "yubei", "active": True}, None)
         message = "已被其他单位使用"
-    answers = []
     with Session(db.engine) as other:
         save(other)  # saved, not yet committed
-        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second save did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code == 422, answers and answers[0].status_code
-    assert message in answers[0].get_data(as_text=True)
+        answer = second_waits_for_first(other, lambda: client.post(url, data=data), "the second save")
+    assert answer.status_code == 422, answer.status_code
+    assert message in answer.get_data(as_text=True)
     model, column, value = (User, User.email, "zhao@x.cq") if what == "user" else \
         (Organisation, Organisation.name, "渝北区经济信息委")
     assert db.session.query(model).filter(column == value).count() == 1

@@ -20,6 +20,7 @@ from marketplace.appraisal.computation import (
 from marketplace.showcase.facts import add_months
 from tests.confirm_support import post_confirmed
 from tests.conftest import ON_POSTGRES
+from tests.races import second_waits_for_first
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 
@@ -520,8 +521,6 @@ def test_api_serves_only_published_annual_appraisals(dataset, make_appraisal, cl
 def test_an_appraisal_created_twice_at_once_is_refused_with_a_field_message(client, make_user, login):
     """Two city staff (or a double click) create the same year's appraisal at the same moment: the second waits on
     the unique year and period and gets the field message (was a unique-constraint 500)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -534,17 +533,9 @@ def test_an_appraisal_created_twice_at_once_is_refused_with_a_field_message(clie
     data = {"year": 2025, "period": "annual", "reward_pool_yuan": "12000000", "cap_yuan": "5000000", "top_n": 3}
     data.update({f"w_{i.code}": str(i.default_weight) for i in computation.INDICATORS})
     form = _form()
-    answers = []
     with Session(db.engine) as other:
         services.create_appraisal(other, other.get(User, first.id), data)  # created, not yet committed
-        post = threading.Thread(target=lambda: answers.append(client.post("/appraisals/new", data=form)))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second creation did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code == 422, answers and answers[0].status_code
-    assert "2025 年已有同一周期的考评" in answers[0].get_data(as_text=True)
+        answer = second_waits_for_first(other, lambda: client.post("/appraisals/new", data=form), "the second creation")
+    assert answer.status_code == 422, answer.status_code
+    assert "2025 年已有同一周期的考评" in answer.get_data(as_text=True)
     assert db.session.query(Appraisal).count() == 1

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.models import ApprovalStatus, AuditEvent, LoginAttempt, OutboxMessage, Role, User
 from tests.conftest import ON_POSTGRES, PASSWORD
+from tests.races import second_waits_for_first
 
 VALID_USCC = "91350100M000100Y43"
 
@@ -244,8 +245,6 @@ def test_disabled_account_cannot_sign_in(client, make_user):
 def test_a_registration_decision_waits_for_a_concurrent_one_and_is_refused(client, make_user, login):
     """Two staff members decide one registration at once: the second waits and is refused (without the lock
     it overwrote the first: approved, mailed "approved", then rejected and mailed "rejected")."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -254,19 +253,11 @@ def test_a_registration_decision_waits_for_a_concurrent_one_and_is_refused(clien
     pending = make_user("owner", approval_status=ApprovalStatus.PENDING)
     first, second = (make_user("district_staff", district="yuzhong") for _ in range(2))
     login(second)
-    answers = []
     with Session(db.engine) as other:
         services.decide_registration(other, other.get(User, first.id), pending.id, True, None, None)
-        post = threading.Thread(target=lambda: answers.append(
-            client.post(f"/admin/approvals/{pending.id}/reject", data={"reason": "单位信息不符。"})))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second decision did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda:
+            client.post(f"/admin/approvals/{pending.id}/reject", data={"reason": "单位信息不符。"}), "the second decision")
+    assert answer.status_code in (303, 409), answer.status_code
     db.session.expire_all()
     assert pending.approval_status == ApprovalStatus.APPROVED and pending.approved_by_id == first.id
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "user.reject")) == 0

@@ -30,6 +30,7 @@ from marketplace.models import (
 )
 from tests.confirm_support import post_confirmed
 from tests.conftest import ON_POSTGRES
+from tests.races import second_waits_for_first
 from tests.scenario_factory import PDF
 from tests.test_evaluation import (
     closed_scenario,
@@ -507,8 +508,6 @@ def test_a_repeated_milestone_outcome_or_progress_note_is_refused_and_a_change_i
 def test_a_second_recording_waits_for_a_concurrent_one_and_is_refused(awarded, make_user, client, sign_in, what):
     """Two owner users (or a double click) record one milestone outcome / one progress note at the same moment:
     the second waits for the first and is refused (without the lock: two notes, two notifications)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -520,7 +519,6 @@ def test_a_second_recording_waits_for_a_concurrent_one_and_is_refused(awarded, m
     milestone = contract.milestones[0]
     second = make_user("owner", organisation=scenario.owner)
     sign_in(second)
-    answers = []
     with Session(db.engine) as other:
         me, there = other.get(User, owner.id), other.get(Scenario, scenario.id)
         if what == "milestone":
@@ -531,15 +529,8 @@ def test_a_second_recording_waits_for_a_concurrent_one_and_is_refused(awarded, m
             delivery.add_progress(other, me, there, contract.id, "系统已上线试运行", "85")
             url = f"/scenarios/{scenario.id}/delivery/contracts/{contract.id}/progress"
             data = {f"pg{contract.id}-text": "系统已上线试运行", f"pg{contract.id}-percent": "85"}
-        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second recording did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda: client.post(url, data=data), "the second recording")
+    assert answer.status_code in (303, 409), answer.status_code
     db.session.expire_all()
     action = "milestone.record" if what == "milestone" else "progress.add"
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == action)) == 1
@@ -552,8 +543,6 @@ def test_a_contract_recorded_twice_at_once_is_one_contract_and_an_audited_correc
                                                                                     sign_in):
     """The contract form double-clicked (or two owner users): the second waits for the first and corrects it,
     audited with what it replaced (without the scenario's lock both inserted: a unique-constraint 500)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -564,19 +553,11 @@ def test_a_contract_recorded_twice_at_once_is_one_contract_and_an_audited_correc
     url = f"/scenarios/{scenario.id}/delivery/contract"
     data = {"contract-application_id": str(winner.id), "contract-amount_wan": "290",
             "contract-signed_on": today().isoformat()}
-    answers = []
     with Session(db.engine) as other:
         delivery.record_contract(other, other.get(User, owner.id), other.get(Scenario, scenario.id), winner.id,
                                  "286", today())
-        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second recording did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda: client.post(url, data=data), "the second recording")
+    assert answer.status_code == 302, answer.status_code
     db.session.expire_all()
     contract = db.session.execute(sa.select(Contract)).scalar_one()
     assert contract.amount_wan == Decimal("290") and scenario.status == ScenarioStatus.IN_DELIVERY

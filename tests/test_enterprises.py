@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ON_POSTGRES
+from tests.races import second_waits_for_first
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -932,8 +933,6 @@ def test_demo_profiles(app):
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
 def test_a_profile_decision_waits_for_a_concurrent_one_and_is_refused(client, make_user, login, pending):
     """Two reviewers at once: the second waits for the first (a rejection) and is refused, not verified over it."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -943,17 +942,9 @@ def test_a_profile_decision_waits_for_a_concurrent_one_and_is_refused(client, ma
 
     first, second = (make_user("district_staff", district="yuzhong") for _ in range(2))
     login(second)
-    answers = []
     with Session(db.engine) as other:
         verification.review_profile(other, other.get(User, first.id), pending.id, "reject", "营业执照信息不清晰。")
-        post = threading.Thread(target=lambda: answers.append(client.post(f"/enterprises/{pending.id}/verify")))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second decision did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda: client.post(f"/enterprises/{pending.id}/verify"), "the second decision")
+    assert answer.status_code in (303, 409), answer.status_code
     db.session.expire_all()
     assert pending.status == VerificationStatus.REJECTED

@@ -25,6 +25,7 @@ from marketplace.models import (
 )
 from tests.confirm_support import post_confirmed
 from tests.conftest import ON_POSTGRES
+from tests.races import second_waits_for_first
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 CRITERIA = [("技术方案", "40"), ("团队能力", "25"), ("报价", "20"), ("本地服务", "15")]
@@ -730,8 +731,6 @@ def test_the_award_choices_name_the_unit_in_english(closed_scenario, client, sig
 def test_a_declaration_waits_for_a_concurrent_one_and_is_refused(closed_scenario, make_user, client, sign_in):
     """A double-clicked declaration (no conflict, then 回避 from a second tab): the second waits for the first and
     is refused (without the row lock both passed the check: declared and recused at once, audited twice)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -742,19 +741,11 @@ def test_a_declaration_waits_for_a_concurrent_one_and_is_refused(closed_scenario
     assignment = evaluation.invite_expert(db.session, owner, scenario, expert.id)
     db.session.commit()
     sign_in(expert)
-    answers = []
     with Session(db.engine) as other:
         evaluation.declare(other, other.get(User, expert.id), other.get(ExpertAssignment, assignment.id), True)
         url = f"/reviews/{assignment.id}/declare"
-        post = threading.Thread(target=lambda: answers.append(client.post(url, data={"confirm": "y", "recuse": "y"})))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second declaration did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda: client.post(url, data={"confirm": "y", "recuse": "y"}), "the second declaration")
+    assert answer.status_code in (303, 409), answer.status_code
     db.session.expire_all()
     assert assignment.declared_at is not None and not assignment.recused
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
@@ -766,8 +757,6 @@ def test_a_declaration_waits_for_a_concurrent_one_and_is_refused(closed_scenario
 def test_an_invitation_waits_for_a_concurrent_one_and_is_refused(closed_scenario, make_user, client, sign_in):
     """Two owner users (or a double click) invite one expert at the same moment: the second waits for the first
     and gets the field message (without the scenario's lock both inserted: a unique-constraint 500)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -777,17 +766,9 @@ def test_an_invitation_waits_for_a_concurrent_one_and_is_refused(closed_scenario
     expert = make_user("expert")
     sign_in(make_user("owner", organisation=scenario.owner))
     url, data = f"/scenarios/{scenario.id}/evaluation/experts", {"invite-expert_id": str(expert.id)}
-    answers = []
     with Session(db.engine) as other:
         evaluation.invite_expert(other, other.get(User, owner.id), other.get(Scenario, scenario.id), expert.id)
-        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second invitation did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code == 422, answers and answers[0].status_code
-    assert "该专家已受邀评审本场景" in answers[0].get_data(as_text=True)
+        answer = second_waits_for_first(other, lambda: client.post(url, data=data), "the second invitation")
+    assert answer.status_code == 422, answer.status_code
+    assert "该专家已受邀评审本场景" in answer.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(ExpertAssignment.id))) == 1

@@ -30,6 +30,7 @@ from marketplace.statistics.facts import load_facts
 from marketplace.statistics.scope import Scope
 from tests.confirm_support import post_confirmed, token_of
 from tests.conftest import ON_POSTGRES
+from tests.races import second_waits_for_first
 from tests.scenario_factory import PDF
 from tests.test_evaluation import (
     CRITERIA,
@@ -610,8 +611,6 @@ def test_a_decision_waits_for_a_concurrent_one_on_the_same_notice_and_is_refused
     """Two staff members decide one objection at the same moment: the second waits for the first and is refused
     (without the lock it overwrote the first decision: dismissed on record while its upheld twin withdrew the
     notice, or the notice withdrawn twice)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -620,21 +619,13 @@ def test_a_decision_waits_for_a_concurrent_one_on_the_same_notice_and_is_refused
     db.session.commit()
     first, second = (make_user("district_staff", district=scenario.district.code) for _ in range(2))
     sign_in(second)
-    answers = []
     with Session(db.engine) as other:
         publicity.decide_objection(other, other.get(type(first), first.id), other.get(Objection, objection.id),
                                    "dismissed", "异议理由不成立")  # decided, locked, not yet committed
-        post = threading.Thread(target=lambda: answers.append(client.post(
+        answer = second_waits_for_first(other, lambda: client.post(
             f"/objections/{objection.id}/decide",
-            data={f"de{objection.id}-decision": "upheld", f"de{objection.id}-reason": "经核查异议成立"})))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second decision did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+            data={f"de{objection.id}-decision": "upheld", f"de{objection.id}-reason": "经核查异议成立"}), "the second decision")
+    assert answer.status_code in (303, 409), answer.status_code
     db.session.expire_all()
     assert objection.decision == ObjectionDecision.DISMISSED and objection.decided_by_id == first.id
     assert notice.withdrawn_at is None and scenario.status != ScenarioStatus.PUBLISHED

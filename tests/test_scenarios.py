@@ -15,6 +15,7 @@ from marketplace.models import AuditEvent, Batch, Question, Scenario, ScenarioSt
 from marketplace.scenarios import services
 from tests.confirm_support import post_confirmed
 from tests.conftest import ON_POSTGRES
+from tests.races import second_waits_for_first
 from tests.scenario_factory import PDF
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
@@ -563,8 +564,6 @@ def test_a_second_answer_to_a_question_is_refused_not_overwritten(make_scenario,
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
 def test_an_answer_waits_for_a_concurrent_one_and_is_refused(make_scenario, make_user, client, login):
     """Two owner users answer one question at the same moment: the second waits for the first and is refused."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -576,19 +575,11 @@ def test_an_answer_waits_for_a_concurrent_one_and_is_refused(make_scenario, make
     question = services.ask(db.session, make_user("enterprise"), scenario, "是否需要对接现有系统？")
     db.session.commit()
     login(second)
-    answers = []
     with Session(db.engine) as other:
         services.answer(other, other.get(User, first.id), question.id, "需要，接口文档由业主提供。")
         url = f"/scenarios/{scenario.id}/questions/{question.id}/answer"
-        post = threading.Thread(target=lambda: answers.append(client.post(url, data={"answer": "不需要。"})))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second answer did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda: client.post(url, data={"answer": "不需要。"}), "the second answer")
+    assert answer.status_code in (303, 409), answer.status_code
     db.session.expire_all()
     assert question.answer == "需要，接口文档由业主提供。" and question.answered_by_id == first.id
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.confirm_support import post_confirmed
 from tests.conftest import ON_POSTGRES
+from tests.races import second_waits_for_first
 
 ROLES = ["owner", "enterprise", "district_staff", "city_staff", "expert"]
 
@@ -721,8 +722,6 @@ def test_a_nomination_waits_for_a_concurrent_one_and_is_refused(client, make_use
                                                                 open_round):
     """The owner and the district (or a double click) nominate one scenario at the same moment: the second waits
     for the first and is refused with a field message (without the lock both inserted: a unique-constraint 500)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -734,20 +733,12 @@ def test_a_nomination_waits_for_a_concurrent_one_and_is_refused(client, make_use
     staff = make_user("district_staff", district="yuzhong")
     login(staff)
     url = f"/showcase/rounds/{open_round.id}/nominate/{scenario.id}"
-    answers = []
     with Session(db.engine) as other:
         services.nominate(other, other.get(User, owner.id), other.get(SelectionRound, open_round.id),
                           other.get(Scenario, scenario.id), WRITEUP)  # nominated, not yet committed
-        post = threading.Thread(target=lambda: answers.append(client.post(url, data=WRITEUP)))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second nomination did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code == 422, answers and answers[0].status_code
-    assert "已在本次评选中被推荐" in answers[0].get_data(as_text=True)
+        answer = second_waits_for_first(other, lambda: client.post(url, data=WRITEUP), "the second nomination")
+    assert answer.status_code == 422, answer.status_code
+    assert "已在本次评选中被推荐" in answer.get_data(as_text=True)
     assert db.session.query(Nomination).one().nominated_by_id == owner.id
 
 
@@ -755,8 +746,6 @@ def test_a_nomination_waits_for_a_concurrent_one_and_is_refused(client, make_use
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL only (SQLite writes are serial)")
 def test_a_declaration_waits_for_a_concurrent_one_and_is_refused(client, make_user, login, delivered, services,
                                                                  city, open_round):
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -772,19 +761,11 @@ def test_a_declaration_waits_for_a_concurrent_one_and_is_refused(client, make_us
     assignment = nomination.experts[0]
     login(expert)
     url = f"/showcase/assignments/{assignment.id}/declare"
-    answers = []
     with Session(db.engine) as other:
         services.declare(other, other.get(User, expert.id), other.get(NominationExpert, assignment.id), True)
-        post = threading.Thread(target=lambda: answers.append(client.post(
-            url, data={"recuse": "y", "note": "曾为揭榜企业提供咨询"})))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second declaration did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code in (303, 409), answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda: client.post(
+            url, data={"recuse": "y", "note": "曾为揭榜企业提供咨询"}), "the second declaration")
+    assert answer.status_code in (303, 409), answer.status_code
     db.session.expire_all()
     assert assignment.declared_at is not None and not assignment.recused
     assert db.session.query(AuditEvent).filter(AuditEvent.action.in_(("nomination.declare",
@@ -797,8 +778,6 @@ def test_scores_submitted_twice_at_once_are_one_set_revised(client, make_user, l
                                                             open_round):
     """The score form double-clicked: the second waits for the first and revises it (without the lock both
     inserted the scores: a unique-constraint 500)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -817,20 +796,12 @@ def test_scores_submitted_twice_at_once_are_one_set_revised(client, make_user, l
     ids = (c1.id, c2.id)
     login(expert)
     url = f"/showcase/assignments/{assignment.id}/score"
-    answers = []
     with Session(db.engine) as other:
         services.submit_scores(other, other.get(User, expert.id), other.get(NominationExpert, assignment.id),
                                {ids[0]: "90", ids[1]: "80"})
-        post = threading.Thread(target=lambda: answers.append(client.post(
-            url, data={f"score_{ids[0]}": "85", f"score_{ids[1]}": "75"})))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second scoring did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda: client.post(
+            url, data={f"score_{ids[0]}": "85", f"score_{ids[1]}": "75"}), "the second scoring")
+    assert answer.status_code == 302, answer.status_code
     db.session.expire_all()
     values = sorted(str(s.value) for s in db.session.query(NominationScore).all())
     assert values == ["75.00", "85.00"]
@@ -842,8 +813,6 @@ def test_an_expert_assigned_twice_at_once_is_assigned_once(client, make_user, lo
                                                            open_round):
     """Two city staff (or a double click) assign one expert at the same moment: the second waits for the first and
     assigns nothing new (without the round's lock both inserted: a unique-constraint 500)."""
-    import threading
-    import time
 
     from sqlalchemy.orm import Session
 
@@ -856,17 +825,9 @@ def test_an_expert_assigned_twice_at_once_is_assigned_once(client, make_user, lo
     db.session.commit()
     login(make_user("city_staff"))
     url, data = f"/showcase/rounds/{open_round.id}/experts", {"expert_id": str(expert.id)}
-    answers = []
     with Session(db.engine) as other:
         services.assign_expert(other, other.get(User, city.id), other.get(SelectionRound, open_round.id),
                                other.get(User, expert.id))
-        post = threading.Thread(target=lambda: answers.append(client.post(url, data=data)))
-        started = time.monotonic()
-        post.start()
-        post.join(timeout=1.0)
-        assert post.is_alive(), "the second assignment did not wait for the first"
-        other.commit()
-    post.join(timeout=30)
-    assert time.monotonic() - started >= 1.0
-    assert answers and answers[0].status_code == 302, answers and answers[0].status_code
+        answer = second_waits_for_first(other, lambda: client.post(url, data=data), "the second assignment")
+    assert answer.status_code == 302, answer.status_code
     assert db.session.query(NominationExpert).count() == 1
