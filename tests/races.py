@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 
-def second_waits_for_first(other: Session, request: Callable[[], Any], what: str) -> Any:
+def second_waits_for_first(other: Session, request: Callable[[], Any], what: str, first: str = "the first") -> Any:
     """With the first change made in *other* (flushed under its lock, not committed), run *request* in a thread:
     it must still be waiting a second later (blocked on the first's lock, not deciding on a stale read); then
     commit *other* and return the request's answer."""
@@ -19,7 +19,7 @@ def second_waits_for_first(other: Session, request: Callable[[], Any], what: str
     started = time.monotonic()
     thread.start()
     thread.join(timeout=1.0)
-    assert thread.is_alive(), f"{what} did not wait for the first"
+    assert thread.is_alive(), f"{what} did not wait for {first}"
     other.commit()
     thread.join(timeout=30)
     assert time.monotonic() - started >= 1.0
